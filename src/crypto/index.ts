@@ -1,0 +1,96 @@
+// The only module in rekey that imports node:crypto (enforced by scripts/lint-boundaries.ts and
+// test/boundaries.test.ts). Everything else gets a small, hard-to-misuse API from here.
+import * as nc from 'node:crypto';
+
+export const KEY_BYTES = 32;
+export const IV_BYTES = 12;
+export const TAG_BYTES = 16;
+
+/** Raised by open() for any authentication failure. Carries no detail on purpose. */
+export class AuthenticationFailed extends Error {
+  constructor() {
+    super('authentication failed');
+    this.name = 'AuthenticationFailed';
+  }
+}
+
+export function randomBytes(n: number): Buffer {
+  return nc.randomBytes(n);
+}
+
+export function randomUUID(): string {
+  return nc.randomUUID();
+}
+
+/** Cryptographically random integer in [0, max). */
+export function randomInt(max: number): number {
+  return nc.randomInt(max);
+}
+
+export interface Sealed {
+  iv: Buffer;
+  ciphertext: Buffer;
+  tag: Buffer;
+}
+
+/** AES-256-GCM encryption. A fresh random 96-bit IV is used unless one is given (tests only). */
+export function seal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, iv: Buffer = randomBytes(IV_BYTES)): Sealed {
+  if (key.length !== KEY_BYTES) throw new RangeError('seal: key must be 32 bytes');
+  const c = nc.createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+  c.setAAD(aad);
+  const ciphertext = Buffer.concat([c.update(plaintext), c.final()]);
+  return { iv, ciphertext, tag: c.getAuthTag() };
+}
+
+/** AES-256-GCM decryption; throws AuthenticationFailed for any mismatch of key, IV, AAD, tag or data. */
+export function open(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array, aad: Uint8Array): Buffer {
+  if (key.length !== KEY_BYTES || iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw new AuthenticationFailed();
+  try {
+    const d = nc.createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+    d.setAAD(aad);
+    d.setAuthTag(tag);
+    return Buffer.concat([d.update(ciphertext), d.final()]);
+  } catch {
+    throw new AuthenticationFailed();
+  }
+}
+
+/** HKDF-SHA256 (RFC 5869). */
+export function hkdf(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Buffer {
+  return Buffer.from(nc.hkdfSync('sha256', ikm, salt, info, length));
+}
+
+export function sha256(data: Uint8Array | string): Buffer {
+  return nc.createHash('sha256').update(data).digest();
+}
+
+export function hmacSha256(key: Uint8Array | string, data: Uint8Array | string): Buffer {
+  return nc.createHmac('sha256', key).update(data).digest();
+}
+
+/** Constant-time equality; different lengths compare unequal without leaking where they differ. */
+export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) {
+    // still spend the time of a comparison so length is the only thing revealed
+    nc.timingSafeEqual(a, a);
+    return false;
+  }
+  return nc.timingSafeEqual(a, b);
+}
+
+/** Overwrites a buffer holding key material or a data key. */
+export function zeroize(...bufs: (Uint8Array | undefined | null)[]): void {
+  for (const b of bufs) if (b) b.fill(0);
+}
+
+export interface ScryptParams {
+  N: number;
+  r: number;
+  p: number;
+}
+export const DEFAULT_SCRYPT: ScryptParams = { N: 1 << 15, r: 8, p: 1 };
+
+/** Derives a 32-byte key from a passphrase with scrypt. */
+export function scrypt(passphrase: string, salt: Uint8Array, params: ScryptParams = DEFAULT_SCRYPT): Buffer {
+  return nc.scryptSync(passphrase, salt, KEY_BYTES, { N: params.N, r: params.r, p: params.p, maxmem: 256 * params.N * params.r + 1024 * 1024 });
+}

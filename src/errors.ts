@@ -1,0 +1,82 @@
+// One error taxonomy for all of rekey, with AWS's exception names. Each class knows its wire name,
+// whether it is the client's or the server's fault, and its HTTP status (from the AWS service
+// model). Errors are serialized in exactly one place: src/http/aws-json.ts.
+// docs/errors.md lists every code; test/errors-catalogue.test.ts keeps the two in step.
+
+export abstract class RekeyError extends Error {
+  abstract readonly code: string;
+  abstract readonly status: number;
+  readonly fault: 'client' | 'server' = 'client';
+  constructor(message: string) {
+    super(message);
+  }
+  override get name(): string {
+    return this.code;
+  }
+}
+
+function define(code: string, status: number, fault: 'client' | 'server' = 'client') {
+  const C = class extends RekeyError {
+    readonly code = code;
+    readonly status = status;
+    override readonly fault = fault;
+  };
+  Object.defineProperty(C, 'name', { value: code });
+  return C;
+}
+
+// ---- AWS protocol / request errors
+export const SerializationException = define('SerializationException', 400);
+export const UnknownOperationException = define('UnknownOperationException', 400);
+export const ValidationException = define('ValidationException', 400);
+export const RequestEntityTooLargeException = define('RequestEntityTooLargeException', 413);
+export const MissingAuthenticationTokenException = define('MissingAuthenticationTokenException', 403);
+export const IncompleteSignatureException = define('IncompleteSignatureException', 400);
+export const UnrecognizedClientException = define('UnrecognizedClientException', 400);
+export const InvalidSignatureException = define('InvalidSignatureException', 400);
+export const AccessDeniedException = define('AccessDeniedException', 400);
+export const ThrottlingException = define('ThrottlingException', 400);
+
+// ---- KMS (status codes from the KMS service model)
+export const NotFoundException = define('NotFoundException', 404);
+export const AlreadyExistsException = define('AlreadyExistsException', 409);
+export const DisabledException = define('DisabledException', 409);
+export const KMSInvalidStateException = define('KMSInvalidStateException', 409);
+export const InvalidCiphertextException = define('InvalidCiphertextException', 400);
+export const IncorrectKeyException = define('IncorrectKeyException', 400);
+export const InvalidKeyUsageException = define('InvalidKeyUsageException', 400);
+export const InvalidArnException = define('InvalidArnException', 400);
+export const InvalidAliasNameException = define('InvalidAliasNameException', 400);
+export const InvalidMarkerException = define('InvalidMarkerException', 400);
+export const InvalidGrantTokenException = define('InvalidGrantTokenException', 400);
+export const LimitExceededException = define('LimitExceededException', 400);
+export const MalformedPolicyDocumentException = define('MalformedPolicyDocumentException', 400);
+export const TagException = define('TagException', 400);
+export const UnsupportedOperationException = define('UnsupportedOperationException', 400);
+export const KMSInternalException = define('KMSInternalException', 500, 'server');
+
+// ---- rekey's own (admin API, storage, start-up)
+export const InternalFailure = define('InternalFailure', 500, 'server');
+export const ConfigurationError = define('ConfigurationError', 400);
+export const SealedException = define('SealedException', 503, 'server');
+
+export type RekeyErrorClass = ReturnType<typeof define>;
+
+/** Every error class, by code. The catalogue test compares this list with docs/errors.md. */
+export const ALL_ERRORS: Record<string, RekeyErrorClass> = Object.fromEntries(
+  [
+    SerializationException, UnknownOperationException, ValidationException, RequestEntityTooLargeException,
+    MissingAuthenticationTokenException, IncompleteSignatureException, UnrecognizedClientException,
+    InvalidSignatureException, AccessDeniedException, ThrottlingException,
+    NotFoundException, AlreadyExistsException, DisabledException, KMSInvalidStateException,
+    InvalidCiphertextException, IncorrectKeyException, InvalidKeyUsageException, InvalidArnException,
+    InvalidAliasNameException, InvalidMarkerException, InvalidGrantTokenException, LimitExceededException,
+    MalformedPolicyDocumentException, TagException, UnsupportedOperationException, KMSInternalException,
+    InternalFailure, ConfigurationError, SealedException,
+  ].map((c) => [c.name, c]),
+);
+
+/** Invariant check (AWS Encryption SDK's `needs`): throws an internal error when a precondition fails. */
+export function needs(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new InternalFailure(message);
+}
