@@ -47,9 +47,68 @@ export class CasConflict extends Error {
   }
 }
 
+const MAX_KEY = 512;
+const PRINTABLE = /^[\x20-\x7e]*$/;
+
 /** Keys are printable ASCII without NUL, at most 512 bytes: the same rule on every backend. */
 export function checkKey(key: string): void {
-  if (key.length === 0 || key.length > 512 || !/^[\x20-\x7e]+$/.test(key)) {
-    throw new RangeError(`invalid storage key: ${JSON.stringify(key.slice(0, 64))}`);
+  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY || !PRINTABLE.test(key)) {
+    throw new RangeError(`invalid storage key: ${JSON.stringify(String(key).slice(0, 64))}`);
   }
+}
+
+export function checkValue(key: string, value: Uint8Array): void {
+  if (!(value instanceof Uint8Array)) throw new RangeError(`value for ${key} must be a Uint8Array`);
+}
+
+/** A list prefix or `after` bound follows the key rule but may be empty. */
+export function checkPrefix(prefix: string, what = 'prefix'): void {
+  if (typeof prefix !== 'string' || prefix.length > MAX_KEY || !PRINTABLE.test(prefix)) {
+    throw new RangeError(`invalid list ${what}: ${JSON.stringify(String(prefix).slice(0, 64))}`);
+  }
+}
+
+/** expectVersion is absent, 0 ("must not exist") or a positive safe integer. */
+export function checkExpectVersion(v: number | undefined): void {
+  if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) throw new RangeError(`invalid expectVersion: ${String(v)}`);
+}
+
+export function checkListOptions(prefix: string, opts: ListOptions): void {
+  checkPrefix(prefix);
+  if (opts.after !== undefined) checkPrefix(opts.after, 'after');
+  if (opts.limit !== undefined && !(Number.isSafeInteger(opts.limit) && opts.limit >= 0)) throw new RangeError(`invalid list limit: ${String(opts.limit)}`);
+}
+
+/**
+ * Validates a batch before any backend touches it. A key may appear only once: with two ops on one
+ * key, "check every CAS, then apply" and "apply in order" disagree, and SQL backends apply in order.
+ * Rejecting the ambiguity keeps every backend identical (and lets SQL backends sort ops by key, so
+ * concurrent transactions lock rows in one order and cannot deadlock).
+ */
+export function checkOps(ops: readonly Op[]): void {
+  if (!Array.isArray(ops)) throw new RangeError('transaction ops must be an array');
+  const seen = new Set<string>();
+  for (const op of ops) {
+    checkKey(op.key);
+    checkExpectVersion(op.expectVersion);
+    if (op.type !== 'put' && op.type !== 'delete') throw new RangeError(`invalid transaction op type on ${op.key}`);
+    if (op.type === 'put' && !(op.value instanceof Uint8Array)) throw new RangeError(`transaction put on ${op.key} needs a Uint8Array value`);
+    if (seen.has(op.key)) throw new RangeError(`transaction touches ${op.key} more than once`);
+    seen.add(op.key);
+  }
+}
+
+/**
+ * Exclusive upper bound of the key range that starts with `prefix`. Keys only hold bytes up to 0x7e,
+ * so `prefix + 0x7f` is greater than every key with that prefix and smaller than every larger key
+ * without it. SQL backends list with `key >= prefix AND key < bound` instead of LIKE, so '%' and '_'
+ * in a prefix are plain characters.
+ */
+export function prefixUpperBound(prefix: string): string {
+  return prefix + '\x7f';
+}
+
+/** A Buffer view of a Uint8Array without copying (drivers want Buffers). */
+export function asBuffer(v: Uint8Array): Buffer {
+  return Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 }

@@ -1,0 +1,79 @@
+// bench/kms: KMS throughput and latency against a bare Node http server, measured in one run.
+// Each server runs in its own process; autocannon drives both from this process with the same
+// pre-signed request bytes (SigV4 signatures stay valid for the 5-minute window).
+// Usage: npm run bench:kms   (BENCH_SECONDS=5 per cell by default)
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { KMSClient, CreateKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { HttpRequest } from '@smithy/protocol-http';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '1,16,64').split(',').map(Number);
+const creds = { accessKeyId: 'AKIAREKEYBENCH000001', secretAccessKey: 'bench-secret-bench-secret-bench-secret-01' };
+const region = 'us-east-1';
+
+function startChild(script: string, args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
+  return new Promise((resolve, reject) => {
+    const child = fork(script, args, { env: { ...process.env, ...env }, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    child.once('message', (m: any) => resolve({ child, port: m.port }));
+    child.once('exit', (c) => reject(new Error(`${script} exited ${c}`)));
+  });
+}
+
+async function sign(port: number, target: string, body: string): Promise<Record<string, string>> {
+  const signer = new SignatureV4({ credentials: creds, region, service: 'kms', sha256: Sha256 });
+  const req = new HttpRequest({ method: 'POST', protocol: 'http:', hostname: '127.0.0.1', port, path: '/', body,
+    headers: { host: `127.0.0.1:${port}`, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target } });
+  const signed = await signer.sign(req);
+  return signed.headers as Record<string, string>;
+}
+
+interface Cell { rps: number; p50: number; p99: number; errors: number }
+
+async function load(port: number, headers: Record<string, string>, body: string, connections: number): Promise<Cell> {
+  const r = await autocannon({ url: `http://127.0.0.1:${port}/`, method: 'POST', headers, body, connections, duration: SECONDS, pipelining: 1 });
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.non2xx + r.errors };
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), 'rekey-bench-'));
+const bare = await startChild('bench/bare-server.mjs', [], {});
+const rekey = await startChild('bench/kms/server-child.ts', [], {
+  REKEY_DATA_DIR: dataDir, REKEY_PORT: '0', REKEY_LOG_LEVEL: 'error',
+  REKEY_DEV_ACCESS_KEY_ID: creds.accessKeyId, REKEY_DEV_SECRET_ACCESS_KEY: creds.secretAccessKey,
+});
+try {
+  const kms = new KMSClient({ endpoint: `http://127.0.0.1:${rekey.port}`, region, credentials: creds });
+  const keyId = (await kms.send(new CreateKeyCommand({ Description: 'bench' }))).KeyMetadata!.KeyId!;
+  const plaintext = Buffer.alloc(1024, 7);
+  const ct = (await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: plaintext }))).CiphertextBlob!;
+  const ops: [string, string, string][] = [
+    ['Encrypt (1 KiB)', 'TrentService.Encrypt', JSON.stringify({ KeyId: keyId, Plaintext: plaintext.toString('base64') })],
+    ['Decrypt (1 KiB)', 'TrentService.Decrypt', JSON.stringify({ CiphertextBlob: Buffer.from(ct).toString('base64') })],
+    ['GenerateDataKey', 'TrentService.GenerateDataKey', JSON.stringify({ KeyId: keyId, KeySpec: 'AES_256' })],
+  ];
+  const rows: string[] = [];
+  const head = '| operation | conc | rekey req/s | p50 ms | p99 ms | bare req/s | bare p50 | bare p99 | ratio |';
+  rows.push(head, '|---|---|---|---|---|---|---|---|---|');
+  process.stderr.write(`bench/kms: ${SECONDS}s per cell, concurrency ${CONCURRENCY.join(', ')}\n`);
+  for (const c of CONCURRENCY) {
+    // bare server measured once per concurrency, with the Encrypt request bytes
+    const [, t0, b0] = ops[0]!;
+    const bareCell = await load(bare.port, await sign(bare.port, t0, b0), b0, c);
+    for (const [name, target, body] of ops) {
+      const cell = await load(rekey.port, await sign(rekey.port, target, body), body, c);
+      if (cell.errors > 0) process.stderr.write(`WARNING: ${name} c=${c}: ${cell.errors} errors\n`);
+      rows.push(`| ${name} | ${c} | ${cell.rps.toFixed(0)} | ${cell.p50} | ${cell.p99} | ${bareCell.rps.toFixed(0)} | ${bareCell.p50} | ${bareCell.p99} | ${(cell.rps / bareCell.rps).toFixed(2)} |`);
+      process.stderr.write(rows[rows.length - 1] + '\n');
+    }
+  }
+  process.stdout.write('\n' + rows.join('\n') + '\n');
+} finally {
+  bare.child.kill('SIGTERM');
+  rekey.child.kill('SIGTERM');
+  rmSync(dataDir, { recursive: true, force: true });
+}

@@ -1,0 +1,49 @@
+// The `rekey` command. Thin: parses arguments, loads configuration, calls into the domain.
+import { Command, Option } from 'commander';
+import { VERSION } from '../version.ts';
+import { loadConfig } from '../config/config.ts';
+import { RekeyError } from '../errors.ts';
+import { runServer } from './server-command.ts';
+import { runRotateRoot } from './operator.ts';
+
+const program = new Command();
+program
+  .name('rekey')
+  .description('Self-hosted key management and key rotation for databases (AWS KMS compatible)')
+  .version(VERSION, '-v, --version')
+  .showHelpAfterError();
+
+program
+  .command('server')
+  .description('Run the rekey server (KMS API on POST /, admin API under /v1)')
+  .addOption(new Option('-p, --port <port>', 'port to listen on (env REKEY_PORT, default 8370)'))
+  .addOption(new Option('-H, --host <host>', 'address to bind (env REKEY_HOST, default 127.0.0.1)'))
+  .addOption(new Option('-d, --data-dir <dir>', 'data directory (env REKEY_DATA_DIR, default ./data)'))
+  .addOption(new Option('-c, --config <file>', 'JSON configuration file (env REKEY_CONFIG)'))
+  .action(async (o: { port?: string; host?: string; dataDir?: string; config?: string }) => {
+    await runServer(loadConfig({ ...(o.config ? { configFile: o.config } : {}), ...(o.port ? { port: o.port } : {}), ...(o.host ? { host: o.host } : {}), ...(o.dataDir ? { dataDir: o.dataDir } : {}) }));
+  });
+
+const operator = program.command('operator').description('Operator tasks on a data directory (run while the server is stopped, or against a shared store)');
+operator
+  .command('rotate-root')
+  .description('Rewrap the barrier keyring under a new root key; no stored data is rewritten')
+  .addOption(new Option('-d, --data-dir <dir>', 'data directory (env REKEY_DATA_DIR, default ./data)'))
+  .addOption(new Option('-c, --config <file>', 'JSON configuration file describing the CURRENT root key (env REKEY_CONFIG)'))
+  .addOption(new Option('--new-key-file <path>', 'the new root key: a file with 32 bytes (raw, hex or base64)'))
+  .addOption(new Option('--new-key-env <var>', 'the new root key: an environment variable with 32 bytes (hex or base64)'))
+  .addOption(new Option('--new-passphrase-env <var>', 'the new root key: a passphrase in this environment variable (scrypt)'))
+  .action(async (o: { dataDir?: string; config?: string; newKeyFile?: string; newKeyEnv?: string; newPassphraseEnv?: string }) => {
+    const cfg = loadConfig({ ...(o.config ? { configFile: o.config } : {}), ...(o.dataDir ? { dataDir: o.dataDir } : {}) });
+    await runRotateRoot(cfg, o);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof RekeyError) {
+    process.stderr.write(`rekey: ${e.code}: ${e.message}\n`);
+    process.exit(2);
+  }
+  throw e;
+}

@@ -1,0 +1,57 @@
+// `rekey server`: starts everything, prints where to connect, shuts down cleanly on signals.
+import type { Config } from '../config/config.ts';
+import { startServer } from '../server.ts';
+import { VERSION } from '../version.ts';
+
+export async function runServer(cfg: Readonly<Config>): Promise<void> {
+  const s = await startServer(cfg);
+  const out = process.stdout;
+  const lines = [
+    '',
+    `rekey ${VERSION} is listening on ${s.url}`,
+    `  region:      ${cfg.region}`,
+    `  account id:  ${cfg.accountId}`,
+    `  storage:     ${cfg.storage.backend}${cfg.storage.backend === 'sqlite' ? ` (${cfg.dataDir}/rekey.db)` : ''}`,
+  ];
+  if (cfg.dev) {
+    lines.push(
+      '',
+      '  ********************************************************************************',
+      '  *  WARNING: DEV MODE. The root key was generated into the data directory       *',
+      '  *  (dev-root.key). Anyone who can read that file can read every key in rekey.  *',
+      '  *  Never use dev mode for real data: set REKEY_ROOT_KEY_FILE, REKEY_ROOT_KEY or  *',
+      '  *  REKEY_ROOT_PASSPHRASE.                                                       *',
+      '  ********************************************************************************',
+    );
+  }
+  if (cfg.dev || s.bootstrap.created) {
+    lines.push(
+      '',
+      cfg.dev ? '  Dev credentials (bootstrap administrator):' : '  Bootstrap administrator credentials (shown once; store them now):',
+      `    export AWS_ACCESS_KEY_ID=${s.bootstrap.rec.accessKeyId}`,
+      `    export AWS_SECRET_ACCESS_KEY=${s.bootstrap.rec.secretAccessKey}`,
+      `    export AWS_REGION=${cfg.region}`,
+      '',
+      '  Then try:',
+      `    aws kms create-key --description "my first key" --endpoint-url ${s.url}`,
+    );
+  }
+  lines.push('');
+  out.write(lines.join('\n') + '\n');
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`rekey: ${signal} received, shutting down\n`);
+    s.close().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        process.stderr.write(`rekey: error during shutdown: ${(e as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}

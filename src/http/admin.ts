@@ -1,0 +1,27 @@
+// rekey's own admin API under /v1 (JSON). The OpenAPI document describes exactly these routes.
+import type { FastifyInstance } from 'fastify';
+
+export interface AdminOptions {
+  version: string;
+}
+
+export function openApiDocument(version: string): Record<string, unknown> {
+  return {
+    openapi: '3.0.3',
+    info: { title: 'rekey admin API', version },
+    paths: {
+      '/v1/health': {
+        get: {
+          summary: 'Liveness and readiness',
+          responses: { '200': { description: 'The server is unsealed and serving', content: { 'application/json': { schema: { type: 'object', properties: { status: { type: 'string' }, version: { type: 'string' } } } } } } },
+        },
+      },
+      '/v1/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3 document' } } } },
+    },
+  };
+}
+
+export function registerAdmin(app: FastifyInstance, opts: AdminOptions): void {
+  app.get('/v1/health', async () => ({ status: 'ok', version: opts.version }));
+  app.get('/v1/openapi.json', async () => openApiDocument(opts.version));
+}

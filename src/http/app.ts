@@ -1,0 +1,103 @@
+// Builds the HTTP server: the AWS JSON 1.1 endpoint on POST / and rekey's admin API under /v1.
+// This module only adapts; all decisions live in the domain modules it calls.
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { randomUUID } from '../crypto/index.ts';
+import {
+  RekeyError, UnknownOperationException, RequestEntityTooLargeException, SerializationException,
+  UnrecognizedClientException, InternalFailure,
+} from '../errors.ts';
+import { verifySigV4 } from '../iam/sigv4.ts';
+import type { AccessKeyStore } from '../iam/access-keys.ts';
+import type { Caller } from '../kms/service.ts';
+import { parseBody, sendAwsError, sendAwsResult, toRekeyError } from './aws-json.ts';
+import { registerAdmin } from './admin.ts';
+
+/** An AWS-protocol service: its X-Amz-Target prefix, its SigV4 service name and its dispatcher. */
+export interface AwsService {
+  targetPrefix: string;
+  signingName: string;
+  call(operation: string, input: unknown, caller: Caller): Promise<Record<string, unknown>>;
+}
+
+export interface AppOptions {
+  region: string;
+  bodyLimitBytes: number;
+  accessKeys: AccessKeyStore;
+  services: AwsService[];
+  logLevel: string;
+  version: string;
+  clock?: () => Date;
+  /** Allowed SigV4 clock skew (AWS: 5 minutes). */
+  skewMs?: number;
+}
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    bodyLimit: opts.bodyLimitBytes,
+    logger: opts.logLevel === 'silent' ? false : { level: opts.logLevel },
+    disableRequestLogging: true,
+    genReqId: () => randomUUID(),
+    return503OnClosing: true,
+    keepAliveTimeout: 65_000,
+    requestTimeout: 30_000,
+  });
+  const clock = opts.clock ?? (() => new Date());
+  const skewMs = opts.skewMs ?? 5 * 60_000;
+
+  // Every body is read as raw bytes: SigV4 hashes the exact payload, and JSON is parsed by us.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err: unknown, req, reply) => {
+    const e = err as { code?: string; statusCode?: number };
+    let rk: RekeyError;
+    if (err instanceof RekeyError) rk = err;
+    else if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') rk = new RequestEntityTooLargeException(`Request body exceeds the maximum of ${opts.bodyLimitBytes} bytes.`);
+    else if (e.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH' || e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') rk = new SerializationException('The request body could not be read.');
+    else {
+      req.log.error({ err, requestId: req.id }, 'unexpected error');
+      rk = new InternalFailure(`An internal error occurred. Request ID: ${req.id}`);
+    }
+    if (req.url.startsWith('/v1')) return reply.code(rk.status).send({ error: rk.code, message: rk.message, requestId: req.id });
+    return sendAwsError(reply, rk, req.id);
+  });
+
+  const byPrefix = new Map(opts.services.map((s) => [s.targetPrefix, s]));
+
+  app.post('/', async (req: FastifyRequest, reply) => {
+    const requestId = req.id;
+    try {
+      const target = req.headers['x-amz-target'];
+      const dot = typeof target === 'string' ? target.indexOf('.') : -1;
+      const service = dot > 0 ? byPrefix.get((target as string).slice(0, dot)) : undefined;
+      if (!service) throw new UnknownOperationException(`Unknown operation ${typeof target === 'string' ? target.slice(0, 128) : '(missing X-Amz-Target)'}`);
+      const operation = (target as string).slice(dot + 1);
+      const body = (req.body as Buffer | undefined) ?? Buffer.alloc(0);
+      const caller = await authenticate(req, body, service.signingName);
+      const input = parseBody(body);
+      const result = await service.call(operation, input, caller);
+      return sendAwsResult(reply, result, requestId);
+    } catch (err) {
+      const rk = toRekeyError(err, requestId);
+      if (!(err instanceof RekeyError)) req.log.error({ err, requestId }, 'unexpected error');
+      return sendAwsError(reply, rk, requestId);
+    }
+  });
+
+  async function authenticate(req: FastifyRequest, body: Buffer, signingName: string): Promise<Caller> {
+    const auth = req.headers.authorization;
+    const m = typeof auth === 'string' ? /Credential=([A-Za-z0-9]+)\//.exec(auth) : null;
+    if (m) await opts.accessKeys.get(m[1]!);
+    const q = req.url.indexOf('?');
+    const accessKeyId = verifySigV4(
+      { method: req.method, path: q < 0 ? req.url : req.url.slice(0, q), query: q < 0 ? '' : req.url.slice(q + 1), headers: req.headers, body },
+      { region: opts.region, service: signingName, now: clock(), skewMs, lookup: (id) => opts.accessKeys.credential(id) },
+    );
+    const rec = await opts.accessKeys.get(accessKeyId);
+    if (!rec) throw new UnrecognizedClientException('The security token included in the request is invalid.');
+    return { accountId: rec.accountId, arn: rec.principalArn, accessKeyId };
+  }
+
+  registerAdmin(app, { version: opts.version });
+  return app;
+}

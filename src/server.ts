@@ -1,0 +1,69 @@
+// Composition root: configuration -> storage + barrier -> domain services -> HTTP.
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config/config.ts';
+import { openStore } from './storage/open.ts';
+import type { Backend } from './storage/backend.ts';
+import type { Barrier } from './storage/barrier.ts';
+import { AccessKeyStore, type AccessKeyRecord } from './iam/access-keys.ts';
+import { KmsService } from './kms/service.ts';
+import { buildApp } from './http/app.ts';
+import { VERSION } from './version.ts';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  url: string;
+  port: number;
+  backend: Backend;
+  barrier: Barrier;
+  kms: KmsService;
+  accessKeys: AccessKeyStore;
+  bootstrap: { rec: AccessKeyRecord; created: boolean };
+  warning?: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(cfg: Readonly<Config>, opts: { clock?: () => Date } = {}): Promise<RunningServer> {
+  const store = await openStore({
+    backend: cfg.storage.backend,
+    dataDir: cfg.dataDir,
+    rootKey: cfg.rootKey,
+    ...(cfg.storage.postgresUrl ? { postgresUrl: cfg.storage.postgresUrl } : {}),
+  });
+  const { backend, barrier } = store;
+  try {
+    const accessKeys = new AccessKeyStore(barrier);
+    const fixed = cfg.devAccessKeyId && cfg.devSecretAccessKey ? { accessKeyId: cfg.devAccessKeyId, secretAccessKey: cfg.devSecretAccessKey } : undefined;
+    const bootstrap = await accessKeys.bootstrap(cfg.accountId, fixed);
+    const kms = new KmsService({
+      barrier, region: cfg.region, accountId: cfg.accountId,
+      onDemandRotationLimit: cfg.kms.onDemandRotationLimit,
+      ...(opts.clock ? { clock: opts.clock } : {}),
+    });
+    const app = await buildApp({
+      region: cfg.region, bodyLimitBytes: cfg.http.bodyLimitBytes, accessKeys, logLevel: cfg.logLevel, version: VERSION,
+      services: [{ targetPrefix: 'TrentService', signingName: 'kms', call: (op, input, caller) => kms.call(op, input, caller) }],
+      ...(opts.clock ? { clock: opts.clock } : {}),
+    });
+    await app.listen({ host: cfg.host, port: cfg.port });
+    const addr = app.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
+    const hostForUrl = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
+    let closed = false;
+    const result: RunningServer = {
+      app, url: `http://${hostForUrl}:${port}`, port, backend, barrier, kms, accessKeys, bootstrap,
+      ...(store.warning ? { warning: store.warning } : {}),
+      async close() {
+        if (closed) return;
+        closed = true;
+        await app.close();
+        await backend.close();
+        barrier.seal();
+      },
+    };
+    return result;
+  } catch (e) {
+    await backend.close().catch(() => {});
+    barrier.seal();
+    throw e;
+  }
+}

@@ -1,0 +1,138 @@
+// SQLite backend (better-sqlite3): the embedded default, one file in the data directory.
+//
+// better-sqlite3 is synchronous; each call here is one short statement on an indexed primary key,
+// so running it on the event loop is cheaper than a thread hop. The async signatures are the
+// Backend contract, not real concurrency: CAS races resolve in call order.
+import { existsSync, chmodSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import {
+  type Backend, type Entry, type ListOptions, type Op, type PutOptions,
+  CasConflict, asBuffer, checkExpectVersion, checkKey, checkListOptions, checkOps, checkValue, prefixUpperBound,
+} from './backend.ts';
+
+const SCHEMA = `CREATE TABLE IF NOT EXISTS kv (
+  key TEXT PRIMARY KEY NOT NULL,
+  value BLOB NOT NULL,
+  version INTEGER NOT NULL
+)`;
+// SQLite's default BINARY collation compares TEXT with memcmp: byte order, as the contract asks.
+
+export class SqliteBackend implements Backend {
+  readonly kind = 'sqlite';
+  private readonly db: Database.Database;
+  private readonly stmt: ReturnType<typeof prepare>;
+  private readonly txn: (ops: readonly Op[]) => void;
+
+  constructor(readonly filePath: string) {
+    const isNew = filePath !== ':memory:' && !existsSync(filePath);
+    this.db = new Database(filePath);
+    try {
+      this.db.pragma('journal_mode = WAL');
+      // FULL, not NORMAL: in WAL mode NORMAL skips the fsync at commit, so a power loss can undo
+      // committed transactions. Here a lost commit can be a new KMS key version that already
+      // encrypted data, or a root-key rotation after which the operator destroyed the old root:
+      // unrecoverable either way. Writes are rare (Encrypt/Decrypt only read), so the fsync is cheap.
+      this.db.pragma('synchronous = FULL');
+      // Another process (e.g. `rekey operator rotate-root`) may hold the write lock briefly.
+      this.db.pragma('busy_timeout = 5000');
+      this.db.exec(SCHEMA);
+      // Values are barrier ciphertexts, but the file still deserves owner-only access; SQLite gives
+      // the -wal and -shm files the same mode as the database file.
+      if (isNew) chmodSync(filePath, 0o600);
+      this.stmt = prepare(this.db);
+      // IMMEDIATE takes the write lock up front, so two processes cannot both read and then fail
+      // to upgrade (SQLITE_BUSY mid-transaction). A throw inside rolls everything back.
+      this.txn = this.db.transaction((ops: readonly Op[]) => {
+        for (const op of ops) if (!this.applyOp(op)) throw new CasConflict(op.key);
+      }).immediate;
+    } catch (e) {
+      this.db.close();
+      throw e;
+    }
+  }
+
+  static open(filePath: string): SqliteBackend {
+    return new SqliteBackend(filePath);
+  }
+
+  async get(key: string): Promise<Entry | null> {
+    checkKey(key);
+    const row = this.stmt.get.get(key) as { value: Buffer; version: number } | undefined;
+    return row ? { key, value: row.value, version: row.version } : null;
+  }
+
+  async put(key: string, value: Uint8Array, opts: PutOptions = {}): Promise<number> {
+    checkKey(key);
+    checkValue(key, value);
+    checkExpectVersion(opts.expectVersion);
+    const version = this.putRow(key, asBuffer(value), opts.expectVersion);
+    if (version === undefined) throw new CasConflict(key);
+    return version;
+  }
+
+  async delete(key: string, opts: PutOptions = {}): Promise<boolean> {
+    checkKey(key);
+    checkExpectVersion(opts.expectVersion);
+    const r = this.deleteRow(key, opts.expectVersion);
+    if (r === 'conflict') throw new CasConflict(key);
+    return r;
+  }
+
+  async list(prefix: string, opts: ListOptions = {}): Promise<string[]> {
+    checkListOptions(prefix, opts);
+    const rows = this.stmt.list.all({
+      lo: prefix,
+      hi: prefixUpperBound(prefix),
+      after: opts.after ?? '',
+      limit: opts.limit ?? -1, // SQLite: a negative LIMIT means no limit
+    }) as { key: string }[];
+    return rows.map((r) => r.key);
+  }
+
+  async transaction(ops: Op[]): Promise<void> {
+    checkOps(ops);
+    if (ops.length > 0) this.txn(ops);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  /** Returns the new version, or undefined when the CAS check failed. */
+  private putRow(key: string, value: Buffer, expectVersion: number | undefined): number | undefined {
+    const row =
+      expectVersion === undefined ? this.stmt.upsert.get(key, value)
+        : expectVersion === 0 ? this.stmt.insert.get(key, value)
+          : this.stmt.update.get(value, key, expectVersion);
+    return (row as { version: number } | undefined)?.version;
+  }
+
+  private deleteRow(key: string, expectVersion: number | undefined): boolean | 'conflict' {
+    if (expectVersion === 0) return this.stmt.exists.get(key) ? 'conflict' : false;
+    if (expectVersion === undefined) return this.stmt.delete.run(key).changes > 0;
+    // Missing and "at another version" are both a conflict: the current version (0) is not n.
+    return this.stmt.deleteAt.run(key, expectVersion).changes > 0 || 'conflict';
+  }
+
+  /** One op inside the transaction; false when its CAS check failed. */
+  private applyOp(op: Op): boolean {
+    if (op.type === 'put') return this.putRow(op.key, asBuffer(op.value), op.expectVersion) !== undefined;
+    return this.deleteRow(op.key, op.expectVersion) !== 'conflict';
+  }
+}
+
+/** Every statement is prepared once per connection. */
+function prepare(db: Database.Database) {
+  return {
+    get: db.prepare('SELECT value, version FROM kv WHERE key = ?'),
+    exists: db.prepare('SELECT 1 FROM kv WHERE key = ?'),
+    upsert: db.prepare(
+      'INSERT INTO kv (key, value, version) VALUES (?, ?, 1) ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = kv.version + 1 RETURNING version',
+    ),
+    insert: db.prepare('INSERT INTO kv (key, value, version) VALUES (?, ?, 1) ON CONFLICT (key) DO NOTHING RETURNING version'),
+    update: db.prepare('UPDATE kv SET value = ?, version = version + 1 WHERE key = ? AND version = ? RETURNING version'),
+    delete: db.prepare('DELETE FROM kv WHERE key = ?'),
+    deleteAt: db.prepare('DELETE FROM kv WHERE key = ? AND version = ?'),
+    list: db.prepare('SELECT key FROM kv WHERE key >= @lo AND key < @hi AND key > @after ORDER BY key LIMIT @limit'),
+  };
+}
