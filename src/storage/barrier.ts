@@ -157,6 +157,7 @@ export class Barrier {
   }
 
   decrypt(path: string, stored: Uint8Array): Buffer {
+    if (this.keys.size === 0) throw new SealedException('Barrier is sealed');
     const buf = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
     if (buf.length < 5 + IV_BYTES + TAG_BYTES || buf[0] !== FORMAT_V1) throw new BarrierValueError(path);
     const term = buf.readUInt32BE(1);

@@ -3,7 +3,7 @@
 // better-sqlite3 is synchronous; each call here is one short statement on an indexed primary key,
 // so running it on the event loop is cheaper than a thread hop. The async signatures are the
 // Backend contract, not real concurrency: CAS races resolve in call order.
-import { existsSync, chmodSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import {
   type Backend, type Entry, type ListOptions, type Op, type PutOptions,
@@ -24,7 +24,16 @@ export class SqliteBackend implements Backend {
   private readonly txn: (ops: readonly Op[]) => void;
 
   constructor(readonly filePath: string) {
-    const isNew = filePath !== ':memory:' && !existsSync(filePath);
+    // Values are barrier ciphertexts, but the file still deserves owner-only access. Create it 0600
+    // before SQLite opens it: SQLite gives the -wal and -shm files the mode of the database file
+    // (an empty file is a valid new database).
+    if (filePath !== ':memory:' && !existsSync(filePath)) {
+      try {
+        closeSync(openSync(filePath, 'wx', 0o600));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; // another process created it first
+      }
+    }
     this.db = new Database(filePath);
     try {
       this.db.pragma('journal_mode = WAL');
@@ -36,9 +45,6 @@ export class SqliteBackend implements Backend {
       // Another process (e.g. `rekey operator rotate-root`) may hold the write lock briefly.
       this.db.pragma('busy_timeout = 5000');
       this.db.exec(SCHEMA);
-      // Values are barrier ciphertexts, but the file still deserves owner-only access; SQLite gives
-      // the -wal and -shm files the same mode as the database file.
-      if (isNew) chmodSync(filePath, 0o600);
       this.stmt = prepare(this.db);
       // IMMEDIATE takes the write lock up front, so two processes cannot both read and then fail
       // to upgrade (SQLITE_BUSY mid-transaction). A throw inside rolls everything back.
@@ -92,6 +98,13 @@ export class SqliteBackend implements Backend {
   async transaction(ops: Op[]): Promise<void> {
     checkOps(ops);
     if (ops.length > 0) this.txn(ops);
+  }
+
+  /** The durability settings in force on this connection (for diagnostics and tests). */
+  settings(): { journalMode: string; synchronous: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA' } {
+    const journalMode = String(this.db.pragma('journal_mode', { simple: true }));
+    const sync = Number(this.db.pragma('synchronous', { simple: true }));
+    return { journalMode, synchronous: (['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const)[sync] ?? 'OFF' };
   }
 
   async close(): Promise<void> {

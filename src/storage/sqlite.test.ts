@@ -1,0 +1,44 @@
+// SQLite specifics beyond the conformance suite: durability settings, file modes, and two
+// connections on one file (as when `rekey operator` runs beside a server).
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CasConflict } from './backend.ts';
+import { SqliteBackend } from './sqlite.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'rekey-sqlite-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('WAL with synchronous=FULL; the database, -wal and -shm files are 0600', async () => {
+  const file = join(dir, 'modes.db');
+  const b = SqliteBackend.open(file);
+  try {
+    assert.deepEqual(b.settings(), { journalMode: 'wal', synchronous: 'FULL' });
+    await b.put('k', Buffer.from('v'));
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) assert.equal(statSync(f).mode & 0o777, 0o600, f);
+  } finally {
+    await b.close();
+  }
+});
+
+test('two connections on one file see each other\'s commits and CAS against each other', async () => {
+  const file = join(dir, 'shared.db');
+  const a = SqliteBackend.open(file);
+  const b = SqliteBackend.open(file);
+  try {
+    await a.put('k', Buffer.from('1'));
+    assert.equal((await b.get('k'))!.version, 1);
+    assert.equal(await b.put('k', Buffer.from('2'), { expectVersion: 1 }), 2);
+    await assert.rejects(a.put('k', Buffer.from('3'), { expectVersion: 1 }), CasConflict);
+    await assert.rejects(a.transaction([{ type: 'put', key: 'other', value: Buffer.from('x') }, { type: 'delete', key: 'k', expectVersion: 1 }]), CasConflict);
+    assert.equal(await b.get('other'), null);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+  const c = SqliteBackend.open(file);
+  assert.equal(Buffer.from((await c.get('k'))!.value).toString(), '2');
+  await c.close();
+});
