@@ -43,7 +43,7 @@ export async function startTestServer(o: StartOptions = {}): Promise<TestServer>
       if (ro.sign !== false) req = (await signer(ro.creds ?? TEST_CREDS).sign(req)) as HttpRequest;
       const h = { ...req.headers };
       delete h.host;
-      const res = await fetch(s.url + '/', { method: 'POST', headers: h, body });
+      const res = await fetch(s.url + '/', { method: 'POST', headers: h, body: typeof body === 'string' ? body : new Uint8Array(body) });
       const text = await res.text();
       let json: any;
       try { json = JSON.parse(text); } catch { json = undefined; }
