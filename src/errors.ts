@@ -54,6 +54,11 @@ export const MalformedPolicyDocumentException = define('MalformedPolicyDocumentE
 export const TagException = define('TagException', 400);
 export const UnsupportedOperationException = define('UnsupportedOperationException', 400);
 export const KMSInternalException = define('KMSInternalException', 500, 'server');
+// AWS KMS answers CreateAlias/UpdateAlias/DeleteAlias on a reserved `alias/aws/` name with this
+// (it is not in the service model, so SDKs surface it as a generic service exception).
+export const NotAuthorizedException = define('NotAuthorizedException', 400);
+// AWS KMS: "The request was rejected because the DryRun parameter was specified." (HTTP 412)
+export const DryRunOperationException = define('DryRunOperationException', 412);
 
 // ---- rekey's own (admin API, storage, start-up)
 export const InternalFailure = define('InternalFailure', 500, 'server');
@@ -72,6 +77,7 @@ export const ALL_ERRORS: Record<string, RekeyErrorClass> = Object.fromEntries(
     InvalidCiphertextException, IncorrectKeyException, InvalidKeyUsageException, InvalidArnException,
     InvalidAliasNameException, InvalidMarkerException, InvalidGrantTokenException, LimitExceededException,
     MalformedPolicyDocumentException, TagException, UnsupportedOperationException, KMSInternalException,
+    NotAuthorizedException, DryRunOperationException,
     InternalFailure, ConfigurationError, SealedException,
   ].map((c) => [c.name, c]),
 );

@@ -1,0 +1,283 @@
+// Persistence of KMS keys and aliases through the barrier, with a short-lived in-memory cache.
+//
+//   kms/keys/<keyId>       KeyRecord (with every key material version, base64, barrier-encrypted)
+//   kms/aliases/<name>     AliasRecord: the alias -> key index; the key record lists its aliases,
+//                          and both sides are written in one transaction.
+//
+// Every update is compare-and-swap on the version read (retried a few times on conflict), so two
+// nodes sharing a store never lose each other's changes. Reads on the hot path (Encrypt, Decrypt,
+// GenerateDataKey) come from a cache whose entries live TTL_MS (1 s): a change made on another node
+// is seen here within a second, and a change made on this node invalidates the entry at once.
+import { zeroize } from '../crypto/index.ts';
+import { needs, KMSInternalException } from '../errors.ts';
+import { CasConflict, type Op } from '../storage/backend.ts';
+import type { Barrier } from '../storage/barrier.ts';
+import type { AliasRecord, KeyRecord } from './model.ts';
+import { uuidToBytes } from './ids.ts';
+
+export const KEY_PREFIX = 'kms/keys/';
+export const ALIAS_PREFIX = 'kms/aliases/';
+export const TTL_MS = 1000;
+/** A replaced cache entry is zeroed this long after replacement, so a request still using it finishes first. */
+const RETIRE_MS = 10_000;
+const CAS_ATTEMPTS = 5;
+
+export const keyPath = (keyId: string): string => KEY_PREFIX + keyId;
+export const aliasPath = (name: string): string => ALIAS_PREFIX + name;
+
+export interface MaterialVersion {
+  readonly id: string;
+  readonly idBytes: Buffer;
+  readonly material: Buffer;
+}
+
+/**
+ * A key record ready for cryptographic use: materials decoded once into Buffers, and the base64
+ * strings dropped from `record`. Use the buffers synchronously right after obtaining the key.
+ */
+export class LoadedKey {
+  readonly record: Readonly<KeyRecord>;
+  readonly keyIdBytes: Buffer;
+  private readonly byId = new Map<string, MaterialVersion>();
+  private disposed = false;
+
+  constructor(rec: KeyRecord, readonly version: number) {
+    for (const m of rec.materials) {
+      this.byId.set(m.id, { id: m.id, idBytes: Buffer.from(m.id, 'hex'), material: Buffer.from(m.material, 'base64') });
+      m.material = '';
+    }
+    this.record = rec;
+    this.keyIdBytes = uuidToBytes(rec.keyId);
+  }
+
+  material(id: string): MaterialVersion | undefined {
+    needs(!this.disposed, 'key material used after it was retired');
+    return this.byId.get(id);
+  }
+
+  current(): MaterialVersion {
+    const m = this.material(this.record.currentMaterialId);
+    needs(m, `key ${this.record.keyId} has no current material`);
+    return m;
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    for (const m of this.byId.values()) zeroize(m.material);
+  }
+}
+
+export interface Versioned<T> {
+  value: T;
+  version: number;
+}
+
+export type Write =
+  | { type: 'key'; rec: KeyRecord; expectVersion: number }
+  | { type: 'alias'; rec: AliasRecord; expectVersion: number }
+  | { type: 'deleteAlias'; name: string; expectVersion: number };
+
+export interface KeyStoreOptions {
+  ttlMs?: number;
+  /** Monotonic milliseconds for cache ages (tests inject one). */
+  monotonic?: () => number;
+}
+
+interface CachedKey {
+  key: LoadedKey;
+  fetchedAt: number;
+}
+
+export class KeyStore {
+  private readonly ttl: number;
+  private readonly mono: () => number;
+  private readonly keys = new Map<string, CachedKey>();
+  private readonly inflight = new Map<string, Promise<LoadedKey | null>>();
+  /** Bumped on every local invalidation so a load that started earlier does not re-insert old data. */
+  private readonly generation = new Map<string, number>();
+  private readonly aliases = new Map<string, { target: string; fetchedAt: number }>();
+  private readonly retired = new Map<LoadedKey, NodeJS.Timeout>();
+
+  constructor(private readonly barrier: Barrier, opts: KeyStoreOptions = {}) {
+    this.ttl = opts.ttlMs ?? TTL_MS;
+    this.mono = opts.monotonic ?? (() => performance.now());
+  }
+
+  // ---- cached reads (hot path)
+
+  /** The key ready for use, from the cache when it is younger than the TTL. null when it does not exist. */
+  getKey(keyId: string): Promise<LoadedKey | null> {
+    const c = this.keys.get(keyId);
+    if (c && this.mono() - c.fetchedAt < this.ttl) return Promise.resolve(c.key);
+    let p = this.inflight.get(keyId);
+    if (!p) {
+      p = this.load(keyId).finally(() => {
+        if (this.inflight.get(keyId) === p) this.inflight.delete(keyId);
+      });
+      this.inflight.set(keyId, p);
+    }
+    return p;
+  }
+
+  private async load(keyId: string): Promise<LoadedKey | null> {
+    const gen = this.generation.get(keyId) ?? 0;
+    const started = this.mono();
+    const got = await this.barrier.getJSON<KeyRecord>(keyPath(keyId));
+    const stale = (this.generation.get(keyId) ?? 0) !== gen;
+    const cached = this.keys.get(keyId);
+    if (!got) {
+      if (!stale && cached) this.evict(keyId);
+      return null;
+    }
+    needs(got.value.v === 1 && got.value.keyId === keyId, `unexpected key record at ${keyPath(keyId)}`);
+    if (cached && cached.key.version === got.version) {
+      if (!stale) cached.fetchedAt = started;
+      return cached.key;
+    }
+    const key = new LoadedKey(got.value, got.version);
+    if (stale) {
+      this.retire(key);
+      return key;
+    }
+    if (cached) this.retire(cached.key);
+    this.keys.set(keyId, { key, fetchedAt: started });
+    return key;
+  }
+
+  /** The key id an alias points to, cached like keys. null when the alias does not exist. */
+  async aliasTarget(name: string): Promise<string | null> {
+    const c = this.aliases.get(name);
+    if (c && this.mono() - c.fetchedAt < this.ttl) return c.target;
+    const gen = this.generation.get(aliasPath(name)) ?? 0;
+    const started = this.mono();
+    const got = await this.barrier.getJSON<AliasRecord>(aliasPath(name));
+    if ((this.generation.get(aliasPath(name)) ?? 0) !== gen) return got ? got.value.targetKeyId : null;
+    if (!got) {
+      this.aliases.delete(name);
+      return null;
+    }
+    this.aliases.set(name, { target: got.value.targetKeyId, fetchedAt: started });
+    return got.value.targetKeyId;
+  }
+
+  // ---- uncached reads (for updates and listings)
+
+  async readKey(keyId: string): Promise<Versioned<KeyRecord> | null> {
+    return this.barrier.getJSON<KeyRecord>(keyPath(keyId));
+  }
+
+  async readAlias(name: string): Promise<Versioned<AliasRecord> | null> {
+    return this.barrier.getJSON<AliasRecord>(aliasPath(name));
+  }
+
+  /** Key ids in ascending order, strictly after `after`. */
+  async listKeyIds(after: string | undefined, limit: number): Promise<string[]> {
+    const paths = await this.barrier.list(KEY_PREFIX, { ...(after !== undefined ? { after: keyPath(after) } : {}), limit });
+    return paths.map((p) => p.slice(KEY_PREFIX.length));
+  }
+
+  /** Alias names in ascending order, strictly after `after`. */
+  async listAliasNames(after: string | undefined, limit: number): Promise<string[]> {
+    const paths = await this.barrier.list(ALIAS_PREFIX, { ...(after !== undefined ? { after: aliasPath(after) } : {}), limit });
+    return paths.map((p) => p.slice(ALIAS_PREFIX.length));
+  }
+
+  // ---- writes
+
+  async createKey(rec: KeyRecord): Promise<void> {
+    await this.barrier.putJSON(keyPath(rec.keyId), rec, { expectVersion: 0 });
+    this.invalidateKey(rec.keyId);
+  }
+
+  /**
+   * Read-modify-write of one key with compare-and-swap, retried on conflict. `mutate` sees the
+   * current stored record and may throw (state checks) or return false to write nothing.
+   */
+  async updateKey(keyId: string, mutate: (rec: KeyRecord) => boolean | void, missing: () => Error): Promise<KeyRecord> {
+    return this.retry(async () => {
+      const cur = await this.readKey(keyId);
+      if (!cur) throw missing();
+      if (mutate(cur.value) === false) return cur.value;
+      await this.barrier.putJSON(keyPath(keyId), cur.value, { expectVersion: cur.version });
+      this.invalidateKey(keyId);
+      return cur.value;
+    });
+  }
+
+  /** Writes several records atomically (each with its own compare-and-swap). */
+  async commit(writes: Write[]): Promise<void> {
+    const ops: Op[] = writes.map((w): Op => {
+      if (w.type === 'key') return { type: 'put', key: keyPath(w.rec.keyId), value: Buffer.from(JSON.stringify(w.rec)), expectVersion: w.expectVersion };
+      if (w.type === 'alias') return { type: 'put', key: aliasPath(w.rec.aliasName), value: Buffer.from(JSON.stringify(w.rec)), expectVersion: w.expectVersion };
+      return { type: 'delete', key: aliasPath(w.name), expectVersion: w.expectVersion };
+    });
+    try {
+      await this.barrier.transaction(ops);
+    } finally {
+      for (const op of ops) if (op.type === 'put') zeroize(op.value);
+      for (const w of writes) {
+        if (w.type === 'key') this.invalidateKey(w.rec.keyId);
+        else this.invalidateAlias(w.type === 'alias' ? w.rec.aliasName : w.name);
+      }
+    }
+  }
+
+  /** Runs fn again when it hits a compare-and-swap conflict (someone else wrote in between). */
+  async retry<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (!(e instanceof CasConflict)) throw e;
+        if (attempt >= CAS_ATTEMPTS) {
+          const err = new KMSInternalException('The request conflicted with concurrent changes to the same key. Retry the request.');
+          err.cause = e;
+          throw err;
+        }
+      }
+    }
+  }
+
+  // ---- cache control
+
+  invalidateKey(keyId: string): void {
+    this.generation.set(keyId, (this.generation.get(keyId) ?? 0) + 1);
+    this.inflight.delete(keyId);
+    this.evict(keyId);
+  }
+
+  invalidateAlias(name: string): void {
+    const p = aliasPath(name);
+    this.generation.set(p, (this.generation.get(p) ?? 0) + 1);
+    this.aliases.delete(name);
+  }
+
+  private evict(keyId: string): void {
+    const c = this.keys.get(keyId);
+    if (!c) return;
+    this.keys.delete(keyId);
+    this.retire(c.key);
+  }
+
+  private retire(key: LoadedKey): void {
+    if (this.retired.has(key)) return;
+    const t = setTimeout(() => {
+      this.retired.delete(key);
+      key.dispose();
+    }, RETIRE_MS);
+    t.unref();
+    this.retired.set(key, t);
+  }
+
+  /** Zeroes every cached key material now (shutdown). */
+  close(): void {
+    for (const [key, t] of this.retired) {
+      clearTimeout(t);
+      key.dispose();
+    }
+    this.retired.clear();
+    for (const c of this.keys.values()) c.key.dispose();
+    this.keys.clear();
+    this.aliases.clear();
+  }
+}
