@@ -1,0 +1,73 @@
+// What every KMS operation receives: where it runs (account, region), the key store, the clock and
+// the limits; plus the error constructors and key-state rules the operations share.
+import { DisabledException, KMSInvalidStateException, NotFoundException } from '../errors.ts';
+import type { StructShape } from './validate.ts';
+import type { KeyStore } from './keystore.ts';
+import { aliasArn, keyArn, type Scope } from './ids.ts';
+import { KeyState, type KeyRecord } from './model.ts';
+import type { WireResponse } from './wire.ts';
+
+/** The authenticated principal making the request. */
+export interface Caller {
+  accountId: string;
+  arn: string;
+  accessKeyId: string;
+}
+
+export interface KmsContext extends Scope {
+  readonly store: KeyStore;
+  readonly clock: () => Date;
+  readonly onDemandRotationLimit: number;
+}
+
+export interface Operation<Req> {
+  /** The X-Amz-Target suffix, e.g. 'Encrypt'. */
+  readonly name: string;
+  readonly input: StructShape;
+  run(ctx: KmsContext, req: Req, caller: Caller): Promise<WireResponse>;
+}
+
+export function operation<Req>(op: Operation<Req>): Operation<Req> {
+  return op;
+}
+
+export function nowMs(ctx: KmsContext): number {
+  return ctx.clock().getTime();
+}
+
+// ---- errors with AWS's messages
+
+/** AWS KMS: NotFoundException "Key 'arn:aws:kms:us-east-1:111122223333:key/<id>' does not exist" */
+export function keyNotFound(ctx: Scope, keyIdOrArn: string): Error {
+  const arn = keyIdOrArn.startsWith('arn:') ? keyIdOrArn : keyArn(ctx, keyIdOrArn);
+  return new NotFoundException(`Key '${arn}' does not exist`);
+}
+
+/** AWS KMS names the alias ARN: "Alias arn:aws:kms:us-east-1:111122223333:alias/x is not found." */
+export function aliasNotFound(ctx: Scope, aliasNameOrArn: string): Error {
+  const arn = aliasNameOrArn.startsWith('arn:') ? aliasNameOrArn : aliasArn(ctx, aliasNameOrArn);
+  return new NotFoundException(`Alias ${arn} is not found.`);
+}
+
+/** AWS KMS: NotFoundException "Invalid keyId 'fake-key-id'" for a value that cannot be a key id. */
+export function invalidKeyId(value: string): Error {
+  return new NotFoundException(`Invalid keyId '${value}'`);
+}
+
+// ---- key states (AWS KMS developer guide, "Key states of AWS KMS keys")
+
+export function pendingDeletion(rec: Pick<KeyRecord, 'arn'>): Error {
+  return new KMSInvalidStateException(`${rec.arn} is pending deletion.`);
+}
+
+/** Cryptographic operations: a Disabled key -> DisabledException, PendingDeletion -> KMSInvalidStateException. */
+export function requireEnabled(rec: Pick<KeyRecord, 'arn' | 'state'>): void {
+  if (rec.state === KeyState.Enabled) return;
+  if (rec.state === KeyState.Disabled) throw new DisabledException(`${rec.arn} is disabled.`);
+  throw pendingDeletion(rec);
+}
+
+/** Management operations that work on Enabled and Disabled keys but not on keys pending deletion. */
+export function requireNotPendingDeletion(rec: Pick<KeyRecord, 'arn' | 'state'>): void {
+  if (rec.state === KeyState.PendingDeletion) throw pendingDeletion(rec);
+}

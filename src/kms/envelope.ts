@@ -1,0 +1,65 @@
+// Encryption and decryption under a KMS key, shared by Encrypt, Decrypt, ReEncrypt and the
+// GenerateDataKey operations.
+import { IncorrectKeyException, InvalidKeyUsageException, UnsupportedOperationException } from '../errors.ts';
+import { canonicalContext, invalidCiphertext, openCiphertext, parseCiphertext, sealCiphertext } from './ciphertext.ts';
+import { requireEnabled, type KmsContext } from './context.ts';
+import type { LoadedKey } from './keystore.ts';
+import { resolveKey } from './resolve.ts';
+import type { EncryptionContext } from './wire.ts';
+
+/** AWS KMS's message when Decrypt's KeyId names another key than the one in the ciphertext. */
+export const INCORRECT_KEY_MESSAGE = 'The key ID in the request does not identify a CMK that can perform this operation.';
+
+/**
+ * AWS KMS: symmetric encryption KMS keys use SYMMETRIC_DEFAULT; the RSAES/SM2 algorithms belong to
+ * asymmetric keys (which rekey does not create).
+ */
+export function checkAlgorithm(alg: string | undefined): void {
+  if (alg !== undefined && alg !== 'SYMMETRIC_DEFAULT') {
+    throw new InvalidKeyUsageException(`Algorithm ${alg} is incompatible with key spec SYMMETRIC_DEFAULT.`);
+  }
+}
+
+/** rekey has no Nitro enclave attestation; refuse rather than return the plaintext unwrapped. */
+export function rejectRecipient(recipient: unknown): void {
+  if (recipient !== undefined) throw new UnsupportedOperationException('The Recipient parameter (attested enclaves) is not supported by rekey.');
+}
+
+export interface Sealed {
+  blob: Buffer;
+  materialId: string;
+}
+
+/** Encrypts under the key's current material. Call right after loading the key (no await in between). */
+export function encryptWith(key: LoadedKey, plaintext: Uint8Array, context: EncryptionContext | undefined): Sealed {
+  const m = key.current();
+  const blob = sealCiphertext({ keyIdBytes: key.keyIdBytes, materialIdBytes: m.idBytes, material: m.material, plaintext, context: canonicalContext(context) });
+  return { blob, materialId: m.id };
+}
+
+export interface Opened {
+  key: LoadedKey;
+  plaintext: Buffer;
+  materialId: string;
+}
+
+/**
+ * Decrypts a blob. The key comes from the blob itself; `keyIdParam` (optional, any identifier form)
+ * must name the same key or the request fails with IncorrectKeyException, as in AWS KMS.
+ * Every other failure - malformed blob, unknown key or material, tag or context mismatch - is the
+ * one fixed InvalidCiphertextException; a disabled or pending-deletion key gives its state error.
+ */
+export async function decryptBlob(ctx: KmsContext, blob: Buffer, context: EncryptionContext | undefined, keyIdParam: string | undefined): Promise<Opened> {
+  const parsed = parseCiphertext(blob);
+  if (keyIdParam !== undefined) {
+    const named = await resolveKey(ctx, keyIdParam, 'any');
+    if (named.record.keyId !== parsed.keyId) throw new IncorrectKeyException(INCORRECT_KEY_MESSAGE);
+  }
+  const key = await ctx.store.getKey(parsed.keyId);
+  if (!key) throw invalidCiphertext();
+  requireEnabled(key.record);
+  const m = key.material(parsed.materialId);
+  if (!m) throw invalidCiphertext();
+  const plaintext = openCiphertext(parsed, m.material, canonicalContext(context));
+  return { key, plaintext, materialId: m.id };
+}

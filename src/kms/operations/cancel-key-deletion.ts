@@ -1,0 +1,24 @@
+// CancelKeyDeletion: PendingDeletion -> Disabled.
+import { KMSInvalidStateException } from '../../errors.ts';
+import { keyNotFound, operation } from '../context.ts';
+import { KeyState } from '../model.ts';
+import { resolveKeyId } from '../resolve.ts';
+import { S, T } from '../validate.ts';
+import type { KeyIdRequest } from '../wire.ts';
+
+export const cancelKeyDeletion = operation<KeyIdRequest>({
+  name: 'CancelKeyDeletion',
+  input: S.struct({ KeyId: T.KeyId }, ['KeyId']),
+  async run(ctx, req) {
+    const keyId = await resolveKeyId(ctx, req.KeyId, 'key');
+    const rec = await ctx.store.updateKey(keyId, (r) => {
+      // AWS KMS key states: CancelKeyDeletion works only on a key pending deletion.
+      if (r.state !== KeyState.PendingDeletion) throw new KMSInvalidStateException(`${r.arn} is not pending deletion.`);
+      // AWS KMS: "When this operation succeeds, the key state of the KMS key is Disabled."
+      r.state = KeyState.Disabled;
+      r.deletionDate = null;
+      r.pendingWindowInDays = null;
+    }, () => keyNotFound(ctx, keyId));
+    return { KeyId: rec.arn };
+  },
+});

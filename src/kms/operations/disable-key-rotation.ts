@@ -1,0 +1,21 @@
+// DisableKeyRotation: turns automatic rotation off (on-demand rotation stays available).
+import { keyNotFound, operation, requireEnabled } from '../context.ts';
+import { resolveKeyId } from '../resolve.ts';
+import { S, T } from '../validate.ts';
+import type { KeyIdRequest } from '../wire.ts';
+
+export const disableKeyRotation = operation<KeyIdRequest>({
+  name: 'DisableKeyRotation',
+  input: S.struct({ KeyId: T.KeyId }, ['KeyId']),
+  async run(ctx, req) {
+    const keyId = await resolveKeyId(ctx, req.KeyId, 'key');
+    await ctx.store.updateKey(keyId, (rec) => {
+      // AWS KMS key states: DisableKeyRotation on a Disabled key -> DisabledException; PendingDeletion -> KMSInvalidStateException.
+      requireEnabled(rec);
+      if (!rec.rotation.enabled) return false;
+      rec.rotation = { ...rec.rotation, enabled: false, periodDays: null, nextRotationDate: null };
+      return true;
+    }, () => keyNotFound(ctx, keyId));
+    return {};
+  },
+});

@@ -1,0 +1,22 @@
+// DisableKey: Enabled -> Disabled (Disabled stays Disabled); key id or key ARN.
+import { keyNotFound, operation, requireNotPendingDeletion } from '../context.ts';
+import { KeyState } from '../model.ts';
+import { resolveKeyId } from '../resolve.ts';
+import { S, T } from '../validate.ts';
+import type { KeyIdRequest } from '../wire.ts';
+
+export const disableKey = operation<KeyIdRequest>({
+  name: 'DisableKey',
+  input: S.struct({ KeyId: T.KeyId }, ['KeyId']),
+  async run(ctx, req) {
+    const keyId = await resolveKeyId(ctx, req.KeyId, 'key');
+    await ctx.store.updateKey(keyId, (rec) => {
+      // AWS KMS key states: DisableKey on a key pending deletion -> KMSInvalidStateException.
+      requireNotPendingDeletion(rec);
+      if (rec.state === KeyState.Disabled) return false;
+      rec.state = KeyState.Disabled;
+      return true;
+    }, () => keyNotFound(ctx, keyId));
+    return {};
+  },
+});

@@ -1,0 +1,28 @@
+// EnableKeyRotation: turns on automatic rotation every RotationPeriodInDays (90-2560, default 365).
+// The rotation engine (a later issue) rotates keys whose NextRotationDate has passed.
+import { keyNotFound, nowMs, operation, requireEnabled } from '../context.ts';
+import { resolveKeyId } from '../resolve.ts';
+import { S, T } from '../validate.ts';
+import type { EnableKeyRotationRequest } from '../wire.ts';
+
+export const DAY_MS = 86_400_000;
+export const DEFAULT_ROTATION_PERIOD_DAYS = 365;
+
+export const enableKeyRotation = operation<EnableKeyRotationRequest>({
+  name: 'EnableKeyRotation',
+  input: S.struct({ KeyId: T.KeyId, RotationPeriodInDays: S.integer({ min: 90, max: 2560 }) }, ['KeyId']),
+  async run(ctx, req) {
+    // AWS KMS: "If no value is specified, the default value is 365 days."
+    const period = req.RotationPeriodInDays ?? DEFAULT_ROTATION_PERIOD_DAYS;
+    const keyId = await resolveKeyId(ctx, req.KeyId, 'key');
+    await ctx.store.updateKey(keyId, (rec) => {
+      // AWS KMS key states: EnableKeyRotation on a Disabled key -> DisabledException; PendingDeletion -> KMSInvalidStateException.
+      requireEnabled(rec);
+      // AWS KMS: "The rotation period defines the number of days after you enable automatic key
+      // rotation that KMS will rotate your key material, and the number of days between each
+      // automatic rotation thereafter."
+      rec.rotation = { ...rec.rotation, enabled: true, periodDays: period, nextRotationDate: nowMs(ctx) + period * DAY_MS };
+    }, () => keyNotFound(ctx, keyId));
+    return {};
+  },
+});

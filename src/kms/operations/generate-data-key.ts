@@ -1,0 +1,60 @@
+// GenerateDataKey: a random data key, returned in plaintext and encrypted under a KMS key.
+import { randomBytes, zeroize } from '../../crypto/index.ts';
+import { DryRunOperationException, ValidationException } from '../../errors.ts';
+import { operation, requireEnabled, type KmsContext } from '../context.ts';
+import { encryptWith, rejectRecipient, type Sealed } from '../envelope.ts';
+import type { LoadedKey } from '../keystore.ts';
+import { resolveKey } from '../resolve.ts';
+import { S, T } from '../validate.ts';
+import { DATA_KEY_SPECS, type GenerateDataKeyRequest } from '../wire.ts';
+import { DRY_RUN_MESSAGE } from './encrypt.ts';
+
+export const dataKeyInput = S.struct({
+  KeyId: T.KeyId,
+  EncryptionContext: T.EncryptionContext,
+  NumberOfBytes: T.NumberOfBytes,
+  KeySpec: S.enum(DATA_KEY_SPECS),
+  GrantTokens: T.GrantTokens,
+  Recipient: T.Recipient,
+  DryRun: T.Boolean,
+}, ['KeyId']);
+
+/**
+ * Shared by GenerateDataKey and GenerateDataKeyWithoutPlaintext: checks the request, creates the
+ * data key and encrypts it. The caller zeroes `plaintext`.
+ */
+export async function makeDataKey(ctx: KmsContext, req: GenerateDataKeyRequest): Promise<{ key: LoadedKey; plaintext: Buffer; sealed: Sealed }> {
+  rejectRecipient(req.Recipient);
+  // AWS KMS: "To specify the length of the data key, use either the KeySpec or NumberOfBytes
+  // parameters (but not both). For 128-bit and 256-bit data keys, use the KeySpec parameter."
+  if (req.KeySpec !== undefined && req.NumberOfBytes !== undefined) {
+    throw new ValidationException('KeySpec and NumberOfBytes are mutually exclusive. Specify either KeySpec or NumberOfBytes, but not both.');
+  }
+  if (req.KeySpec === undefined && req.NumberOfBytes === undefined) {
+    throw new ValidationException('Please specify either number of bytes or key spec.');
+  }
+  const size = req.NumberOfBytes ?? (req.KeySpec === 'AES_128' ? 16 : 32);
+  const key = await resolveKey(ctx, req.KeyId, 'any');
+  requireEnabled(key.record);
+  if (req.DryRun === true) throw new DryRunOperationException(DRY_RUN_MESSAGE);
+  const plaintext = randomBytes(size);
+  try {
+    return { key, plaintext, sealed: encryptWith(key, plaintext, req.EncryptionContext) };
+  } catch (e) {
+    zeroize(plaintext);
+    throw e;
+  }
+}
+
+export const generateDataKey = operation<GenerateDataKeyRequest>({
+  name: 'GenerateDataKey',
+  input: dataKeyInput,
+  async run(ctx, req) {
+    const { key, plaintext, sealed } = await makeDataKey(ctx, req);
+    try {
+      return { CiphertextBlob: sealed.blob.toString('base64'), Plaintext: plaintext.toString('base64'), KeyId: key.record.arn, KeyMaterialId: sealed.materialId };
+    } finally {
+      zeroize(plaintext);
+    }
+  },
+});

@@ -1,0 +1,31 @@
+// RotateKeyOnDemand: adds a new current key material version at once (RotationType ON_DEMAND).
+// Older versions stay for decryption; the automatic rotation schedule is not moved.
+import { LimitExceededException } from '../../errors.ts';
+import { keyNotFound, nowMs, operation, requireEnabled } from '../context.ts';
+import { newKeyMaterial } from '../material.ts';
+import { RotationType } from '../model.ts';
+import { resolveKeyId } from '../resolve.ts';
+import { S, T } from '../validate.ts';
+import type { KeyIdRequest } from '../wire.ts';
+
+export const rotateKeyOnDemand = operation<KeyIdRequest>({
+  name: 'RotateKeyOnDemand',
+  input: S.struct({ KeyId: T.KeyId }, ['KeyId']),
+  async run(ctx, req) {
+    const keyId = await resolveKeyId(ctx, req.KeyId, 'key');
+    const rec = await ctx.store.updateKey(keyId, (r) => {
+      // AWS KMS key states: RotateKeyOnDemand on a Disabled key -> DisabledException; PendingDeletion -> KMSInvalidStateException.
+      requireEnabled(r);
+      // AWS KMS: on-demand rotations per key are limited (a quota), then LimitExceededException.
+      if (r.rotation.onDemandCount >= ctx.onDemandRotationLimit) {
+        throw new LimitExceededException(`${r.arn} has reached the limit of ${ctx.onDemandRotationLimit} on-demand rotations.`);
+      }
+      const m = newKeyMaterial(nowMs(ctx), RotationType.ON_DEMAND);
+      r.materials.push(m);
+      r.currentMaterialId = m.id;
+      // "Performing on-demand key rotation doesn't change the automatic rotation schedule."
+      r.rotation = { ...r.rotation, onDemandCount: r.rotation.onDemandCount + 1 };
+    }, () => keyNotFound(ctx, keyId));
+    return { KeyId: rec.arn };
+  },
+});

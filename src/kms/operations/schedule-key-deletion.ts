@@ -1,0 +1,31 @@
+// ScheduleKeyDeletion: the key becomes PendingDeletion for 7-30 days (default 30).
+// Deleting the key when the window ends is the job engine's work (a later issue).
+import { ValidationException } from '../../errors.ts';
+import { keyNotFound, nowMs, operation, requireNotPendingDeletion } from '../context.ts';
+import { KeyState, wireDate } from '../model.ts';
+import { resolveKeyId } from '../resolve.ts';
+import { S, T } from '../validate.ts';
+import type { ScheduleKeyDeletionRequest } from '../wire.ts';
+
+const DAY_MS = 86_400_000;
+
+export const scheduleKeyDeletion = operation<ScheduleKeyDeletionRequest>({
+  name: 'ScheduleKeyDeletion',
+  // The service model allows 1-365; the service itself accepts 7-30.
+  input: S.struct({ KeyId: T.KeyId, PendingWindowInDays: S.integer({ min: 1, max: 365 }) }, ['KeyId']),
+  async run(ctx, req) {
+    // AWS KMS: "This value is optional. If you include a value, it must be between 7 and 30, inclusive.
+    // If you do not include a value, it defaults to 30."
+    const days = req.PendingWindowInDays ?? 30;
+    if (days < 7 || days > 30) throw new ValidationException(`PendingWindowInDays should be between 7 and 30, but it is ${days}`);
+    const keyId = await resolveKeyId(ctx, req.KeyId, 'key');
+    const rec = await ctx.store.updateKey(keyId, (r) => {
+      // AWS KMS key states: ScheduleKeyDeletion on a key already pending deletion -> KMSInvalidStateException.
+      requireNotPendingDeletion(r);
+      r.state = KeyState.PendingDeletion;
+      r.deletionDate = nowMs(ctx) + days * DAY_MS;
+      r.pendingWindowInDays = days;
+    }, () => keyNotFound(ctx, keyId));
+    return { KeyId: rec.arn, DeletionDate: wireDate(rec.deletionDate!), KeyState: rec.state, PendingWindowInDays: days };
+  },
+});

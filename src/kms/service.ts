@@ -1,0 +1,85 @@
+// The KMS domain's one entry point. The HTTP adapter passes the X-Amz-Target suffix, the parsed
+// (untrusted) JSON body and the authenticated caller; it gets back the JSON response body.
+// Only RekeyError subclasses leave call(): anything unexpected becomes KMSInternalException, with
+// the original error attached as `cause` for the adapter's log (never for the client).
+import { KMSInternalException, RekeyError, UnknownOperationException } from '../errors.ts';
+import type { Barrier } from '../storage/barrier.ts';
+import { requireEnabled, type Caller, type KmsContext, type Operation } from './context.ts';
+import { partitionOf } from './ids.ts';
+import { KeyStore } from './keystore.ts';
+import { resolveKey } from './resolve.ts';
+import { compileRequest, type RequestValidator } from './validate.ts';
+import type { WireResponse } from './wire.ts';
+import { OPERATIONS } from './operations/index.ts';
+
+export type { Caller } from './context.ts';
+
+export interface KmsOptions {
+  barrier: Barrier;
+  region: string;
+  accountId: string;
+  clock?: () => Date;
+  /** On-demand rotations allowed per key (default 10). */
+  onDemandRotationLimit?: number;
+  /** Cache lifetime of key records in milliseconds (default 1000). */
+  cacheTtlMs?: number;
+}
+
+interface Registered {
+  op: Operation<unknown>;
+  validate?: RequestValidator<unknown>;
+}
+
+export class KmsService {
+  readonly operations: readonly string[];
+  readonly store: KeyStore;
+  private readonly ctx: KmsContext;
+  private readonly registry = new Map<string, Registered>();
+
+  constructor(opts: KmsOptions) {
+    this.store = new KeyStore(opts.barrier, opts.cacheTtlMs !== undefined ? { ttlMs: opts.cacheTtlMs } : {});
+    const limit = opts.onDemandRotationLimit ?? 10;
+    if (!Number.isSafeInteger(limit) || limit < 0) throw new RangeError('onDemandRotationLimit must be a non-negative integer');
+    this.ctx = Object.freeze({
+      store: this.store,
+      partition: partitionOf(opts.region),
+      region: opts.region,
+      accountId: opts.accountId,
+      clock: opts.clock ?? (() => new Date()),
+      onDemandRotationLimit: limit,
+    });
+    for (const op of OPERATIONS) this.registry.set(op.name, { op: op as Operation<unknown> });
+    this.operations = Object.freeze([...this.registry.keys()].sort());
+  }
+
+  async call(operation: string, input: unknown, caller: Caller): Promise<WireResponse> {
+    const reg = this.registry.get(operation);
+    if (!reg) throw new UnknownOperationException(`Unknown operation ${String(operation).slice(0, 128)}`);
+    try {
+      reg.validate ??= compileRequest(reg.op.input);
+      const req = reg.validate(input);
+      return await reg.op.run(this.ctx, req, caller);
+    } catch (e) {
+      if (e instanceof RekeyError) throw e;
+      const err = new KMSInternalException('An internal error occurred.');
+      err.cause = e;
+      throw err;
+    }
+  }
+
+  /**
+   * For other rekey components (secrets): resolves any key identifier (key id, key ARN, alias name,
+   * alias ARN) to a key that can encrypt and decrypt now, or throws NotFoundException,
+   * DisabledException or KMSInvalidStateException exactly as Encrypt would.
+   */
+  async resolveForUse(keyId: string): Promise<{ keyId: string; arn: string }> {
+    const key = await resolveKey(this.ctx, keyId, 'any');
+    requireEnabled(key.record);
+    return { keyId: key.record.keyId, arn: key.record.arn };
+  }
+
+  /** Zeroes cached key material (call on shutdown). */
+  close(): void {
+    this.store.close();
+  }
+}
