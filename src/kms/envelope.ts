@@ -1,6 +1,6 @@
 // Encryption and decryption under a KMS key, shared by Encrypt, Decrypt, ReEncrypt and the
 // GenerateDataKey operations.
-import { IncorrectKeyException, InvalidKeyUsageException, UnsupportedOperationException } from '../errors.ts';
+import { IncorrectKeyException, InvalidKeyUsageException, UnsupportedOperationException, ValidationException } from '../errors.ts';
 import { canonicalContext, invalidCiphertext, openCiphertext, parseCiphertext, sealCiphertext } from './ciphertext.ts';
 import { requireEnabled, type KmsContext } from './context.ts';
 import type { LoadedKey } from './keystore.ts';
@@ -62,4 +62,23 @@ export async function decryptBlob(ctx: KmsContext, blob: Buffer, context: Encryp
   if (!m) throw invalidCiphertext();
   const plaintext = openCiphertext(parsed, m.material, canonicalContext(context));
   return { key, plaintext, materialId: m.id };
+}
+
+/**
+ * AWS KMS: CiphertextBlob "is required in all cases except when DryRun is true and DryRunModifiers
+ * is set to IGNORE_CIPHERTEXT"; then the key must be named instead. Returns the blob, or null for
+ * such a dry run (after checking that the named key could be used).
+ */
+export async function ciphertextOrDryRun(
+  ctx: KmsContext,
+  req: { CiphertextBlob?: Buffer; DryRun?: boolean; DryRunModifiers?: string[] },
+  keyIdMember: 'keyId' | 'sourceKeyId',
+  keyId: string | undefined,
+): Promise<Buffer | null> {
+  if (req.CiphertextBlob !== undefined) return req.CiphertextBlob;
+  const ignore = req.DryRun === true && (req.DryRunModifiers ?? []).includes('IGNORE_CIPHERTEXT');
+  if (!ignore) throw new ValidationException("1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null");
+  if (keyId === undefined) throw new ValidationException(`1 validation error detected: Value null at '${keyIdMember}' failed to satisfy constraint: Member must not be null`);
+  requireEnabled((await resolveKey(ctx, keyId, 'any')).record);
+  return null;
 }

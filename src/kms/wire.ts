@@ -75,15 +75,18 @@ export interface EncryptRequest extends KeyIdRequest, CryptoCommon {
 }
 
 export interface DecryptRequest extends CryptoCommon {
-  CiphertextBlob: Buffer;
+  /** Required unless DryRun with DryRunModifiers [IGNORE_CIPHERTEXT]. */
+  CiphertextBlob?: Buffer;
   EncryptionContext?: EncryptionContext;
   KeyId?: string;
   EncryptionAlgorithm?: EncryptionAlgorithmSpec;
   Recipient?: Record<string, unknown>;
+  DryRunModifiers?: string[];
 }
 
 export interface ReEncryptRequest extends CryptoCommon {
-  CiphertextBlob: Buffer;
+  /** Required unless DryRun with DryRunModifiers [IGNORE_CIPHERTEXT]. */
+  CiphertextBlob?: Buffer;
   SourceEncryptionContext?: EncryptionContext;
   SourceKeyId?: string;
   DestinationKeyId: string;

@@ -97,3 +97,18 @@ test('Decrypt: key states, algorithm, Recipient, DryRun, validation', async () =
   await h.call('EnableKey', { KeyId: md.KeyId });
   assert.equal(unb64((await h.call('Decrypt', { CiphertextBlob: ct }))['Plaintext']).toString(), 'x');
 });
+
+test('Decrypt DryRun with IGNORE_CIPHERTEXT checks only the named key', async () => {
+  const h = await harness();
+  const md = await h.createKey();
+  const dry = { DryRun: true, DryRunModifiers: ['IGNORE_CIPHERTEXT'] };
+  await rejects(h.call('Decrypt', { ...dry, KeyId: md.KeyId }), 'DryRunOperationException', 'The request would have succeeded, but the DryRun option is set.');
+  await rejects(h.call('Decrypt', dry), 'ValidationException',
+    "1 validation error detected: Value null at 'keyId' failed to satisfy constraint: Member must not be null");
+  await rejects(h.call('Decrypt', { DryRun: true, KeyId: md.KeyId }), 'ValidationException',
+    "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null");
+  await rejects(h.call('Decrypt', { ...dry, DryRunModifiers: ['OTHER'], KeyId: md.KeyId }), 'ValidationException',
+    "1 validation error detected: Value 'OTHER' at 'dryRunModifiers.1.member' failed to satisfy constraint: Member must satisfy enum value set: [IGNORE_CIPHERTEXT]");
+  await h.call('DisableKey', { KeyId: md.KeyId });
+  await rejects(h.call('Decrypt', { ...dry, KeyId: md.KeyId }), 'DisabledException', `${md.Arn} is disabled.`);
+});

@@ -2,7 +2,7 @@
 import { zeroize } from '../../crypto/index.ts';
 import { DryRunOperationException } from '../../errors.ts';
 import { operation } from '../context.ts';
-import { checkAlgorithm, decryptBlob, rejectRecipient } from '../envelope.ts';
+import { checkAlgorithm, ciphertextOrDryRun, decryptBlob, rejectRecipient } from '../envelope.ts';
 import { S, T } from '../validate.ts';
 import type { DecryptRequest } from '../wire.ts';
 import { DRY_RUN_MESSAGE } from './encrypt.ts';
@@ -17,12 +17,15 @@ export const decrypt = operation<DecryptRequest>({
     EncryptionAlgorithm: T.EncryptionAlgorithm,
     Recipient: T.Recipient,
     DryRun: T.Boolean,
-  }, ['CiphertextBlob']),
+    DryRunModifiers: T.DryRunModifiers,
+  }),
 
   async run(ctx, req) {
     rejectRecipient(req.Recipient);
     checkAlgorithm(req.EncryptionAlgorithm);
-    const { key, plaintext, materialId } = await decryptBlob(ctx, req.CiphertextBlob, req.EncryptionContext, req.KeyId);
+    const blob = await ciphertextOrDryRun(ctx, req, 'keyId', req.KeyId);
+    if (blob === null) throw new DryRunOperationException(DRY_RUN_MESSAGE);
+    const { key, plaintext, materialId } = await decryptBlob(ctx, blob, req.EncryptionContext, req.KeyId);
     try {
       if (req.DryRun === true) throw new DryRunOperationException(DRY_RUN_MESSAGE);
       // AWS KMS: KeyId is "the Amazon Resource Name (key ARN) of the KMS key that was used to decrypt

@@ -59,3 +59,18 @@ test('ReEncrypt errors', async () => {
   await h.call('DisableKey', { KeyId: a.KeyId });
   await rejects(h.call('ReEncrypt', { CiphertextBlob: ct, SourceEncryptionContext: { c: 'd' }, DestinationKeyId: b.KeyId }), 'DisabledException', `${a.Arn} is disabled.`);
 });
+
+test('ReEncrypt DryRun with IGNORE_CIPHERTEXT checks the source and destination keys only', async () => {
+  const h = await harness();
+  const a = await h.createKey();
+  const b = await h.createKey();
+  const dry = { DryRun: true, DryRunModifiers: ['IGNORE_CIPHERTEXT'] };
+  await rejects(h.call('ReEncrypt', { ...dry, SourceKeyId: a.KeyId, DestinationKeyId: b.KeyId }), 'DryRunOperationException',
+    'The request would have succeeded, but the DryRun option is set.');
+  await rejects(h.call('ReEncrypt', { ...dry, DestinationKeyId: b.KeyId }), 'ValidationException',
+    "1 validation error detected: Value null at 'sourceKeyId' failed to satisfy constraint: Member must not be null");
+  await rejects(h.call('ReEncrypt', { DestinationKeyId: b.KeyId }), 'ValidationException',
+    "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null");
+  await h.call('DisableKey', { KeyId: b.KeyId });
+  await rejects(h.call('ReEncrypt', { ...dry, SourceKeyId: a.KeyId, DestinationKeyId: b.KeyId }), 'DisabledException', `${b.Arn} is disabled.`);
+});

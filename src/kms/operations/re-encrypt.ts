@@ -3,7 +3,7 @@
 import { zeroize } from '../../crypto/index.ts';
 import { DryRunOperationException } from '../../errors.ts';
 import { operation, requireEnabled } from '../context.ts';
-import { checkAlgorithm, decryptBlob, encryptWith } from '../envelope.ts';
+import { checkAlgorithm, ciphertextOrDryRun, decryptBlob, encryptWith } from '../envelope.ts';
 import { resolveKey } from '../resolve.ts';
 import { S, T } from '../validate.ts';
 import type { ReEncryptRequest } from '../wire.ts';
@@ -22,13 +22,18 @@ export const reEncrypt = operation<ReEncryptRequest>({
     GrantTokens: T.GrantTokens,
     DryRun: T.Boolean,
     DryRunModifiers: T.DryRunModifiers,
-  }, ['CiphertextBlob', 'DestinationKeyId']),
+  }, ['DestinationKeyId']),
 
   async run(ctx, req) {
     checkAlgorithm(req.SourceEncryptionAlgorithm);
     checkAlgorithm(req.DestinationEncryptionAlgorithm);
+    const blob = await ciphertextOrDryRun(ctx, req, 'sourceKeyId', req.SourceKeyId);
+    if (blob === null) {
+      requireEnabled((await resolveKey(ctx, req.DestinationKeyId, 'any')).record);
+      throw new DryRunOperationException(DRY_RUN_MESSAGE);
+    }
     // AWS KMS: "If you identify a different KMS key [as SourceKeyId], the ReEncrypt operation throws an IncorrectKeyException."
-    const source = await decryptBlob(ctx, req.CiphertextBlob, req.SourceEncryptionContext, req.SourceKeyId);
+    const source = await decryptBlob(ctx, blob, req.SourceEncryptionContext, req.SourceKeyId);
     try {
       const dest = await resolveKey(ctx, req.DestinationKeyId, 'any');
       requireEnabled(dest.record);
