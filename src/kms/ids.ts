@@ -11,7 +11,6 @@ export interface Scope {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Multi-Region key ids (never created by rekey, but a well-formed id that simply does not exist). */
 const MRK = /^mrk-[0-9a-f]{32}$/;
-const MATERIAL_ID = /^[0-9a-f]{64}$/;
 
 export function partitionOf(region: string): string {
   if (region.startsWith('cn-')) return 'aws-cn';
@@ -51,10 +50,6 @@ export function parseKmsArn(arn: string): ParsedArn | null {
 
 export function newMaterialId(): string {
   return randomBytes(32).toString('hex');
-}
-
-export function isMaterialId(id: string): boolean {
-  return MATERIAL_ID.test(id);
 }
 
 export function uuidToBytes(id: string): Buffer {
