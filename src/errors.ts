@@ -37,11 +37,13 @@ export const InvalidSignatureException = define('InvalidSignatureException', 400
 export const AccessDeniedException = define('AccessDeniedException', 400);
 export const ThrottlingException = define('ThrottlingException', 400);
 
-// ---- KMS (status codes from the KMS service model)
-export const NotFoundException = define('NotFoundException', 404);
-export const AlreadyExistsException = define('AlreadyExistsException', 409);
-export const DisabledException = define('DisabledException', 409);
-export const KMSInvalidStateException = define('KMSInvalidStateException', 409);
+// ---- KMS. The service model carries 404/409 httpError traits, but AWS KMS (a JSON 1.1 service)
+// answers every client error with 400 on the wire, as recorded against the real service; we follow
+// the wire. DryRunOperationException keeps the model's 412.
+export const NotFoundException = define('NotFoundException', 400);
+export const AlreadyExistsException = define('AlreadyExistsException', 400);
+export const DisabledException = define('DisabledException', 400);
+export const KMSInvalidStateException = define('KMSInvalidStateException', 400);
 export const InvalidCiphertextException = define('InvalidCiphertextException', 400);
 export const IncorrectKeyException = define('IncorrectKeyException', 400);
 export const InvalidKeyUsageException = define('InvalidKeyUsageException', 400);
