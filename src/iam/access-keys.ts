@@ -1,8 +1,13 @@
-// Access keys: id -> secret + principal. Stored only through the barrier. Looked up on every
-// request, so kept in memory and re-read from storage at most once a second per unknown id.
+// Access keys: id -> secret + principal. Stored only through the barrier; the secret is returned
+// once, when the key is created. Looked up on every request, so cached in memory for under a
+// second (TtlCache): a key disabled or deleted on another node stops working within that time, on
+// this node at once.
 import type { Barrier } from '../storage/barrier.ts';
-import { randomBytes, randomInt } from '../crypto/index.ts';
+import { randomBytes } from '../crypto/index.ts';
+import { LimitExceededException, NotFoundException } from '../errors.ts';
 import type { Credential } from './sigv4.ts';
+import { TtlCache, DEFAULT_TTL_MS } from './cache.ts';
+import { PATHS, uniqueId, putOp, deleteOp, transact, BOOTSTRAP_USER, ADMIN_POLICY_NAME, ADMINISTRATOR_ACCESS, type UserRecord } from './model.ts';
 
 export interface AccessKeyRecord {
   accessKeyId: string;
@@ -11,69 +16,147 @@ export interface AccessKeyRecord {
   accountId: string;
   status: 'Active' | 'Inactive';
   createdAt: string;
+  /** The IAM user owning the key (absent only in records written before users existed). */
+  userName?: string;
 }
 
-const PREFIX = 'iam/access-keys/';
+/** What listing shows: never the secret (AWS ListAccessKeys: AccessKeyMetadata). */
+export interface AccessKeyMetadata {
+  accessKeyId: string;
+  userName: string;
+  status: 'Active' | 'Inactive';
+  createdAt: string;
+}
+
 const BOOTSTRAP = 'iam/bootstrap';
-const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+/** AWS IAM: "Cannot exceed quota for AccessKeysPerUser: 2". */
+export const MAX_KEYS_PER_USER = 2;
 
 export function newAccessKeyId(): string {
-  let s = 'AKIA';
-  for (let i = 0; i < 16; i++) s += ALNUM[randomInt(ALNUM.length)];
-  return s;
+  return uniqueId('AKIA', 16);
 }
 
+/** 40 characters, like AWS secret access keys. */
 export function newSecretAccessKey(): string {
   return randomBytes(30).toString('base64').replace(/\+/g, 'A').replace(/\//g, 'z');
 }
 
-export class AccessKeyStore {
-  private cache = new Map<string, { rec: AccessKeyRecord | null; at: number }>();
+export function accessKeyNotFound(id: string): Error {
+  return new NotFoundException(`The Access Key with id ${id} cannot be found.`);
+}
 
-  constructor(private readonly barrier: Barrier, private readonly ttlMs = 1000) {}
+export class AccessKeyStore {
+  private readonly cache: TtlCache<AccessKeyRecord>;
+
+  constructor(private readonly barrier: Barrier, ttlMs = DEFAULT_TTL_MS, private readonly now: () => number = Date.now) {
+    this.cache = new TtlCache(ttlMs, now);
+  }
 
   async put(rec: AccessKeyRecord): Promise<void> {
-    await this.barrier.putJSON(PREFIX + rec.accessKeyId, rec);
-    this.cache.set(rec.accessKeyId, { rec, at: Date.now() });
+    const ops = [putOp(PATHS.accessKey(rec.accessKeyId), rec)];
+    if (rec.userName) ops.push(putOp(PATHS.userKey(rec.userName, rec.accessKeyId), { accessKeyId: rec.accessKeyId }));
+    await transact(this.barrier, ops);
+    this.cache.set(rec.accessKeyId, rec);
   }
 
   async get(id: string): Promise<AccessKeyRecord | null> {
     if (!/^[A-Z0-9]{16,128}$/.test(id)) return null;
-    const hit = this.cache.get(id);
-    if (hit && Date.now() - hit.at < this.ttlMs) return hit.rec;
-    const e = await this.barrier.getJSON<AccessKeyRecord>(PREFIX + id);
-    const rec = e?.value ?? null;
-    if (this.cache.size > 10000) this.cache.clear();
-    this.cache.set(id, { rec, at: Date.now() });
-    return rec;
+    return this.cache.get(id, async () => (await this.barrier.getJSON<AccessKeyRecord>(PATHS.accessKey(id)))?.value ?? null);
   }
 
   /** Synchronous view for the signature check; call `get` first to warm it. */
   credential(id: string): Credential | undefined {
-    const r = this.cache.get(id)?.rec;
+    const r = this.cache.peek(id);
     return r && r.status === 'Active' ? { accessKeyId: r.accessKeyId, secretAccessKey: r.secretAccessKey } : undefined;
   }
 
+  /** Creates a key for a user (AWS CreateAccessKey). The returned record holds the secret: show it once. */
+  async create(user: Pick<UserRecord, 'name' | 'arn' | 'accountId'>): Promise<AccessKeyRecord> {
+    const existing = await this.barrier.list(PATHS.userKeys(user.name));
+    if (existing.length >= MAX_KEYS_PER_USER) throw new LimitExceededException(`Cannot exceed quota for AccessKeysPerUser: ${MAX_KEYS_PER_USER}`);
+    const rec: AccessKeyRecord = {
+      accessKeyId: newAccessKeyId(), secretAccessKey: newSecretAccessKey(), principalArn: user.arn, accountId: user.accountId,
+      status: 'Active', createdAt: new Date(this.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'), userName: user.name,
+    };
+    await this.put(rec);
+    return rec;
+  }
+
+  async listForUser(userName: string): Promise<AccessKeyMetadata[]> {
+    const out: AccessKeyMetadata[] = [];
+    for (const k of await this.barrier.list(PATHS.userKeys(userName))) {
+      const id = k.slice(k.lastIndexOf('/') + 1);
+      const e = await this.barrier.getJSON<AccessKeyRecord>(PATHS.accessKey(id));
+      if (e) out.push({ accessKeyId: id, userName: e.value.userName ?? userName, status: e.value.status, createdAt: e.value.createdAt });
+    }
+    return out;
+  }
+
+  /** AWS UpdateAccessKey: Active/Inactive. The key must belong to `userName` when given. */
+  async setStatus(id: string, status: 'Active' | 'Inactive', userName?: string): Promise<AccessKeyRecord> {
+    const e = await this.barrier.getJSON<AccessKeyRecord>(PATHS.accessKey(id));
+    if (!e || (userName !== undefined && e.value.userName?.toLowerCase() !== userName.toLowerCase())) throw accessKeyNotFound(id);
+    const rec = { ...e.value, status };
+    await this.barrier.putJSON(PATHS.accessKey(id), rec, { expectVersion: e.version });
+    this.cache.set(id, rec);
+    return rec;
+  }
+
+  async delete(id: string, userName?: string): Promise<void> {
+    const e = await this.barrier.getJSON<AccessKeyRecord>(PATHS.accessKey(id));
+    if (!e || (userName !== undefined && e.value.userName?.toLowerCase() !== userName.toLowerCase())) throw accessKeyNotFound(id);
+    const ops = [deleteOp(PATHS.accessKey(id), e.version)];
+    if (e.value.userName) ops.push(deleteOp(PATHS.userKey(e.value.userName, id)));
+    await transact(this.barrier, ops);
+    this.cache.set(id, null);
+  }
+
+  /** Forgets a cached key (used when another component deleted it in a transaction of its own). */
+  forget(id: string): void {
+    this.cache.set(id, null);
+  }
+
   /**
-   * Ensures the bootstrap administrator's access key exists. With fixed credentials (env), they
-   * replace the stored ones; otherwise the first start generates them. Returns the record and
-   * whether it was created now.
+   * Ensures the bootstrap administrator exists: the IAM user rekey-admin with the
+   * AdministratorAccess policy, and its access key. With fixed credentials (env), they replace the
+   * stored ones; otherwise the first start generates them. Returns the key record and whether it
+   * was created now.
    */
   async bootstrap(accountId: string, fixed?: { accessKeyId: string; secretAccessKey: string }): Promise<{ rec: AccessKeyRecord; created: boolean }> {
-    const principalArn = `arn:aws:iam::${accountId}:user/rekey-admin`;
+    const principalArn = `arn:aws:iam::${accountId}:user/${BOOTSTRAP_USER}`;
+    await this.ensureBootstrapUser(accountId, principalArn);
     const current = await this.barrier.getJSON<{ accessKeyId: string }>(BOOTSTRAP);
     if (current && (!fixed || fixed.accessKeyId === current.value.accessKeyId)) {
       const rec = await this.get(current.value.accessKeyId);
-      if (rec && (!fixed || rec.secretAccessKey === fixed.secretAccessKey)) return { rec, created: false };
+      if (rec && (!fixed || rec.secretAccessKey === fixed.secretAccessKey)) {
+        if (!rec.userName) await this.put({ ...rec, userName: BOOTSTRAP_USER }); // records from before users existed
+        return { rec, created: false };
+      }
     }
     const rec: AccessKeyRecord = {
       accessKeyId: fixed?.accessKeyId ?? newAccessKeyId(),
       secretAccessKey: fixed?.secretAccessKey ?? newSecretAccessKey(),
-      principalArn, accountId, status: 'Active', createdAt: new Date().toISOString(),
+      principalArn, accountId, status: 'Active', createdAt: new Date(this.now()).toISOString(), userName: BOOTSTRAP_USER,
     };
-    if (current && current.value.accessKeyId !== rec.accessKeyId) await this.barrier.delete(PREFIX + current.value.accessKeyId);
+    if (current && current.value.accessKeyId !== rec.accessKeyId) {
+      await transact(this.barrier, [deleteOp(PATHS.accessKey(current.value.accessKeyId)), deleteOp(PATHS.userKey(BOOTSTRAP_USER, current.value.accessKeyId))]);
+      this.cache.set(current.value.accessKeyId, null);
+    }
     await this.put(rec);
     await this.barrier.putJSON(BOOTSTRAP, { accessKeyId: rec.accessKeyId });
     return { rec, created: true };
+  }
+
+  private async ensureBootstrapUser(accountId: string, arn: string): Promise<void> {
+    if (await this.barrier.getJSON<UserRecord>(PATHS.user(BOOTSTRAP_USER))) return;
+    const user: UserRecord = {
+      name: BOOTSTRAP_USER, arn, userId: uniqueId('AIDA', 17), accountId, createdAt: new Date(this.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      policies: { [ADMIN_POLICY_NAME]: ADMINISTRATOR_ACCESS },
+    };
+    try {
+      await this.barrier.putJSON(PATHS.user(BOOTSTRAP_USER), user, { expectVersion: 0 });
+    } catch (e) {
+      if ((e as Error).name !== 'CasConflict') throw e; // another node created it first
+    }
   }
 }

@@ -1,0 +1,113 @@
+// The identity component's facade: the stores (access keys, principals, MFA devices, sessions),
+// request authentication, STS, and the two authorization entry points the services call.
+import type { Barrier } from '../storage/barrier.ts';
+import { AccessKeyStore } from './access-keys.ts';
+import { PrincipalStore } from './principals.ts';
+import { MfaStore } from './mfa.ts';
+import { SessionStore } from './sessions.ts';
+import { Authenticator } from './authenticate.ts';
+import { StsService, type RequestInfo } from './sts.ts';
+import { authorizeOrThrow, type Decision } from './policy/evaluate.ts';
+import { globalContext, kmsContext, type KmsFacts } from './policy/context.ts';
+import type { CompiledPolicy } from './policy/compile.ts';
+import type { SignedRequest } from './sigv4.ts';
+import type { Identity } from './identity.ts';
+import { DEFAULT_TTL_MS } from './cache.ts';
+
+export interface IamServiceOptions {
+  barrier: Barrier;
+  accountId: string;
+  /** The region AWS-protocol requests are scoped to. */
+  region: string;
+  partition?: string;
+  clock?: () => Date;
+  /** How long identity data is cached; a change on another node is seen within this (default 750 ms). */
+  cacheTtlMs?: number;
+  /** Allowed X-Amz-Date skew (default: AWS's 5 minutes). */
+  skewMs?: number;
+  /** Share an existing access key store (and its cache) instead of creating one. */
+  accessKeys?: AccessKeyStore;
+}
+
+/** What a KMS operation asks: may this caller do `action` on this key now? */
+export interface KmsAuthorization {
+  /** "kms:Encrypt", "kms:ScheduleKeyDeletion", ... (the operation name with the kms: prefix). */
+  action: string;
+  /** The key's ARN; "*" for operations not on a key (CreateKey, ListKeys, ListAliases, GenerateRandom). */
+  keyArn: string;
+  /** The key's policy. Omit for operations not on a key: identity policies alone decide, as in AWS. */
+  keyPolicy?: string | CompiledPolicy;
+  /** Request facts that become condition keys (source IP, TLS, encryption context, alias, grant operations, via service). */
+  request?: Omit<KmsFacts, 'principal' | 'now'>;
+  /** A grant on the key allows this operation for this caller (evaluated by the grants code). */
+  grantAllows?: boolean;
+}
+
+export class IamService {
+  readonly accountId: string;
+  readonly region: string;
+  readonly accessKeys: AccessKeyStore;
+  readonly principals: PrincipalStore;
+  readonly mfa: MfaStore;
+  readonly sessions: SessionStore;
+  readonly sts: StsService;
+  readonly authenticator: Authenticator;
+  private readonly clock: () => Date;
+  private readonly skewMs: number;
+
+  constructor(o: IamServiceOptions) {
+    this.accountId = o.accountId;
+    this.region = o.region;
+    this.clock = o.clock ?? (() => new Date());
+    this.skewMs = o.skewMs ?? 5 * 60_000;
+    const ttl = o.cacheTtlMs ?? DEFAULT_TTL_MS;
+    const now = () => this.clock().getTime();
+    this.accessKeys = o.accessKeys ?? new AccessKeyStore(o.barrier, ttl, now);
+    this.principals = new PrincipalStore(o.barrier, this.accessKeys, { accountId: o.accountId, ttlMs: ttl, clock: this.clock, ...(o.partition ? { partition: o.partition } : {}) });
+    this.mfa = new MfaStore(o.barrier, o.accountId, this.clock, o.partition);
+    this.sessions = new SessionStore(o.barrier, ttl, now);
+    this.sts = new StsService(this.principals, this.sessions, this.mfa, this.clock);
+    this.authenticator = new Authenticator(this.accessKeys, this.sessions, this.principals);
+  }
+
+  /** Creates the bootstrap administrator (user rekey-admin, AdministratorAccess, one access key) if missing. */
+  bootstrap(fixed?: { accessKeyId: string; secretAccessKey: string }) {
+    return this.accessKeys.bootstrap(this.accountId, fixed);
+  }
+
+  /**
+   * Authenticates a SigV4-signed request for `service` ('kms', 'secretsmanager', 'sts', 'iam').
+   * `regions` overrides the accepted credential-scope regions (STS also accepts us-east-1).
+   */
+  authenticate(req: SignedRequest, service: string, regions?: readonly string[]): Promise<Identity> {
+    return this.authenticator.authenticate(req, { service, region: regions ?? this.region, skewMs: this.skewMs, now: this.clock() });
+  }
+
+  /**
+   * Authorizes a KMS operation; throws AccessDeniedException with AWS's message, otherwise returns
+   * the decision (which statements allowed it, for the audit trail).
+   */
+  authorizeKms(identity: Identity, a: KmsAuthorization): Decision {
+    const context = kmsContext({ ...a.request, principal: identity, now: this.clock() });
+    return authorizeOrThrow({
+      principal: identity, action: a.action, resource: a.keyArn, identityPolicies: identity.identityPolicies, context,
+      ...(a.keyPolicy !== undefined ? { keyPolicy: a.keyPolicy } : {}), ...(a.grantAllows ? { grantAllows: true } : {}),
+    });
+  }
+
+  /** Authorizes a call of rekey's admin API (identity policies only), e.g. ("iam:CreateUser", user ARN). */
+  authorizeAdmin(identity: Identity, action: string, resource: string, info: RequestInfo = {}): Decision {
+    const context = globalContext({ principal: identity, now: this.clock(), ...info });
+    return authorizeOrThrow({ principal: identity, action, resource, identityPolicies: identity.identityPolicies, context });
+  }
+
+  /** DeleteUser, refusing (DeleteConflict) while the user has keys, policies or MFA devices unless forced. */
+  async deleteUser(name: string, force = false): Promise<void> {
+    const devices = await this.mfa.list(name);
+    if (force) for (const d of devices) {
+      await this.mfa.deactivate(name, d.serialNumber);
+      await this.mfa.delete(d.serialNumber);
+    }
+    await this.principals.deleteUser(name, { force, mfaDeviceCount: force ? 0 : devices.length });
+  }
+}
