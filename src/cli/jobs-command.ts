@@ -1,0 +1,161 @@
+// `rekey jobs ls|show|retry|cancel`: talks to a running server's admin API (/v1/jobs). Thin: parses
+// arguments, makes one request per call, prints. The server decides everything.
+import { type Command, Option } from 'commander';
+import { ALL_ERRORS, ConfigurationError, InternalFailure } from '../errors.ts';
+import type { JobView } from '../http/admin-jobs.ts';
+
+export const DEFAULT_ENDPOINT = 'http://127.0.0.1:8370';
+
+export interface JobsClient {
+  list(q: { state?: string; kind?: string; limit?: number; nextToken?: string }): Promise<{ jobs: JobView[]; nextToken?: string }>;
+  get(id: string): Promise<JobView>;
+  retry(id: string): Promise<JobView>;
+  cancel(id: string): Promise<JobView>;
+}
+
+export type OpenJobsClient = (endpoint: string) => JobsClient;
+
+/** The HTTP client for /v1/jobs. Server errors come back as the same RekeyError classes. */
+export const httpJobsClient: OpenJobsClient = (endpoint) => {
+  let base: URL;
+  try {
+    base = new URL(endpoint);
+  } catch {
+    throw new ConfigurationError(`invalid endpoint ${JSON.stringify(endpoint)}: expected a URL such as ${DEFAULT_ENDPOINT}`);
+  }
+  const call = async <T>(method: 'GET' | 'POST', path: string, query: Record<string, string | number | undefined> = {}): Promise<T> => {
+    const url = new URL(path, base);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
+    let res: Response;
+    try {
+      res = await fetch(url, { method, headers: { accept: 'application/json' }, signal: AbortSignal.timeout(30_000) });
+    } catch (e) {
+      const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
+      throw new ConfigurationError(`cannot reach the rekey server at ${base.origin} (${cause}); is it running? Set --endpoint or REKEY_ENDPOINT.`);
+    }
+    const text = await res.text();
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = undefined;
+    }
+    if (!res.ok) {
+      const b = body as { error?: string; message?: string; requestId?: string } | undefined;
+      const Err = (b?.error && ALL_ERRORS[b.error]) || InternalFailure;
+      throw new Err(b?.message ?? `HTTP ${res.status} from ${url.pathname}`);
+    }
+    return body as T;
+  };
+  const one = (id: string) => `/v1/jobs/${encodeURIComponent(id)}`;
+  return {
+    list: (q) => call('GET', '/v1/jobs', q),
+    get: (id) => call('GET', one(id)),
+    retry: (id) => call('POST', `${one(id)}/retry`),
+    cancel: (id) => call('POST', `${one(id)}/cancel`),
+  };
+};
+
+const COLUMNS: [string, (j: JobView) => string][] = [
+  ['ID', (j) => j.id],
+  ['KIND', (j) => j.kind],
+  // Cut from the left: in an ARN the distinctive part (the key id) is at the end.
+  ['TARGET', (j) => (j.target.length > 40 ? `…${j.target.slice(-39)}` : j.target)],
+  ['STATE', (j) => j.state],
+  ['STEP', (j) => j.step],
+  ['ATTEMPT', (j) => `${j.attempt}/${j.maxAttempts}`],
+  ['RUN AT', (j) => (j.state === 'queued' || j.state === 'running' ? j.runAt : (j.finishedAt ?? ''))],
+];
+
+export function formatTable(jobs: JobView[]): string {
+  const rows = [COLUMNS.map(([h]) => h), ...jobs.map((j) => COLUMNS.map(([, f]) => f(j)))];
+  const widths = COLUMNS.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+function formatJob(j: JobView): string {
+  const lines = [
+    `id:          ${j.id}`, `kind:        ${j.kind}`, `target:      ${j.target}`, `state:       ${j.state}`,
+    `step:        ${j.step}`, `attempt:     ${j.attempt} of ${j.maxAttempts}`, `run at:      ${j.runAt}`,
+  ];
+  if (j.lease) lines.push(`lease:       ${j.lease.owner} until ${j.lease.expiresAt}`);
+  if (j.progress) lines.push(`progress:    ${j.progress.done}/${j.progress.total}${j.progress.message ? ` ${j.progress.message}` : ''}`);
+  if (j.lastError) lines.push(`last error:  ${j.lastError.name}: ${j.lastError.message} (step ${j.lastError.step}, attempt ${j.lastError.attempt}, ${j.lastError.at})`);
+  lines.push(`created:     ${j.createdAt}`, `updated:     ${j.updatedAt}`);
+  if (j.finishedAt) lines.push(`finished:    ${j.finishedAt}`);
+  if (j.dedupeKey) lines.push(`dedupe key:  ${j.dedupeKey}`);
+  lines.push(`data:        ${JSON.stringify(j.data)}`);
+  return lines.join('\n') + '\n';
+}
+
+export interface JobsCommandIo {
+  out(text: string): void;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Adds `jobs` with its subcommands to `program`. `open` makes the client (the HTTP one by default). */
+export function registerJobsCommands(program: Command, open: OpenJobsClient = httpJobsClient, io: JobsCommandIo = { out: (t) => process.stdout.write(t), env: process.env }): Command {
+  const jobs = program
+    .command('jobs')
+    .description('List and manage durable jobs (rotations, deletions) on a running server')
+    .addOption(new Option('-e, --endpoint <url>', `server URL (env REKEY_ENDPOINT, default ${DEFAULT_ENDPOINT})`));
+  const client = (cmd: Command) => {
+    const o = cmd.optsWithGlobals<{ endpoint?: string }>();
+    return open(o.endpoint ?? io.env.REKEY_ENDPOINT ?? DEFAULT_ENDPOINT);
+  };
+  const json = (v: unknown) => io.out(JSON.stringify(v, null, 2) + '\n');
+
+  jobs
+    .command('ls')
+    .description('List jobs, oldest first')
+    .addOption(new Option('--state <state>', 'only jobs in this state').choices(['queued', 'running', 'succeeded', 'failed', 'cancelled']))
+    .option('--kind <kind>', 'only jobs of this kind (e.g. kms.rotate)')
+    .option('--limit <n>', 'jobs per page (1-1000)', (v) => {
+      const n = Number(v);
+      if (!(Number.isInteger(n) && n >= 1 && n <= 1000)) throw new ConfigurationError('--limit must be an integer from 1 to 1000');
+      return n;
+    }, 50)
+    .option('--next-token <token>', 'continue after the previous page')
+    .option('--all', 'follow nextToken until the last page')
+    .option('--json', 'print JSON instead of a table')
+    .action(async (o: { state?: string; kind?: string; limit: number; nextToken?: string; all?: boolean; json?: boolean }, cmd: Command) => {
+      const c = client(cmd);
+      const all: JobView[] = [];
+      let nextToken = o.nextToken;
+      do {
+        const page = await c.list({ ...(o.state ? { state: o.state } : {}), ...(o.kind ? { kind: o.kind } : {}), limit: o.limit, ...(nextToken ? { nextToken } : {}) });
+        all.push(...page.jobs);
+        nextToken = page.nextToken;
+      } while (o.all && nextToken);
+      if (o.json) return json({ jobs: all, ...(nextToken ? { nextToken } : {}) });
+      io.out(all.length ? formatTable(all) : 'no jobs\n');
+      if (nextToken) io.out(`more: rekey jobs ls --next-token ${nextToken}\n`);
+    });
+
+  jobs
+    .command('show <id>')
+    .description('Show one job: state, step, lease, progress, last error, data')
+    .option('--json', 'print JSON')
+    .action(async (id: string, o: { json?: boolean }, cmd: Command) => {
+      const j = await client(cmd).get(id);
+      if (o.json) json(j);
+      else io.out(formatJob(j));
+    });
+
+  jobs
+    .command('retry <id>')
+    .description('Resume a failed or cancelled job at the step where it stopped, or run a waiting job now')
+    .action(async (id: string, _o: unknown, cmd: Command) => {
+      const j = await client(cmd).retry(id);
+      io.out(`job ${j.id}: ${j.state} at step ${j.step}\n`);
+    });
+
+  jobs
+    .command('cancel <id>')
+    .description('Cancel a queued or running job (a running job stops before its next step)')
+    .action(async (id: string, _o: unknown, cmd: Command) => {
+      const j = await client(cmd).cancel(id);
+      io.out(`job ${j.id}: ${j.state} at step ${j.step}\n`);
+    });
+  return jobs;
+}
