@@ -36,6 +36,11 @@ export const UnrecognizedClientException = define('UnrecognizedClientException',
 export const InvalidSignatureException = define('InvalidSignatureException', 400);
 export const AccessDeniedException = define('AccessDeniedException', 400);
 export const ThrottlingException = define('ThrottlingException', 400);
+export const ExpiredTokenException = define('ExpiredTokenException', 400);
+
+// ---- IAM admin API
+export const DeleteConflictException = define('DeleteConflictException', 409);
+export const InvalidAuthenticationCodeException = define('InvalidAuthenticationCodeException', 403);
 
 // ---- KMS. The service model carries 404/409 httpError traits, but AWS KMS (a JSON 1.1 service)
 // answers every client error with 400 on the wire, as recorded against the real service; we follow
@@ -74,7 +79,8 @@ export const ALL_ERRORS: Record<string, RekeyErrorClass> = Object.fromEntries(
   [
     SerializationException, UnknownOperationException, ValidationException, RequestEntityTooLargeException,
     MissingAuthenticationTokenException, IncompleteSignatureException, UnrecognizedClientException,
-    InvalidSignatureException, AccessDeniedException, ThrottlingException,
+    InvalidSignatureException, AccessDeniedException, ThrottlingException, ExpiredTokenException,
+    DeleteConflictException, InvalidAuthenticationCodeException,
     NotFoundException, AlreadyExistsException, DisabledException, KMSInvalidStateException,
     InvalidCiphertextException, IncorrectKeyException, InvalidKeyUsageException, InvalidArnException,
     InvalidAliasNameException, InvalidMarkerException, InvalidGrantTokenException, LimitExceededException,

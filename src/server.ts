@@ -4,7 +4,8 @@ import type { Config } from './config/config.ts';
 import { openStore } from './storage/open.ts';
 import type { Backend } from './storage/backend.ts';
 import type { Barrier } from './storage/barrier.ts';
-import { AccessKeyStore, type AccessKeyRecord } from './iam/access-keys.ts';
+import type { AccessKeyRecord } from './iam/access-keys.ts';
+import { IamService } from './iam/service.ts';
 import { KmsService } from './kms/service.ts';
 import { buildApp } from './http/app.ts';
 import { VERSION } from './version.ts';
@@ -16,7 +17,7 @@ export interface RunningServer {
   backend: Backend;
   barrier: Barrier;
   kms: KmsService;
-  accessKeys: AccessKeyStore;
+  iam: IamService;
   bootstrap: { rec: AccessKeyRecord; created: boolean };
   warning?: string;
   close(): Promise<void>;
@@ -31,18 +32,17 @@ export async function startServer(cfg: Readonly<Config>, opts: { clock?: () => D
   });
   const { backend, barrier } = store;
   try {
-    const accessKeys = new AccessKeyStore(barrier);
+    const iam = new IamService({ barrier, accountId: cfg.accountId, region: cfg.region, ...(opts.clock ? { clock: opts.clock } : {}) });
     const fixed = cfg.devAccessKeyId && cfg.devSecretAccessKey ? { accessKeyId: cfg.devAccessKeyId, secretAccessKey: cfg.devSecretAccessKey } : undefined;
-    const bootstrap = await accessKeys.bootstrap(cfg.accountId, fixed);
+    const bootstrap = await iam.bootstrap(fixed);
     const kms = new KmsService({
       barrier, region: cfg.region, accountId: cfg.accountId,
       onDemandRotationLimit: cfg.kms.onDemandRotationLimit,
       ...(opts.clock ? { clock: opts.clock } : {}),
     });
     const app = await buildApp({
-      region: cfg.region, bodyLimitBytes: cfg.http.bodyLimitBytes, accessKeys, logLevel: cfg.logLevel, version: VERSION,
+      region: cfg.region, bodyLimitBytes: cfg.http.bodyLimitBytes, iam, logLevel: cfg.logLevel, version: VERSION,
       services: [{ targetPrefix: 'TrentService', signingName: 'kms', call: (op, input, caller) => kms.call(op, input, caller) }],
-      ...(opts.clock ? { clock: opts.clock } : {}),
     });
     await app.listen({ host: cfg.host, port: cfg.port });
     const addr = app.server.address();
@@ -50,7 +50,7 @@ export async function startServer(cfg: Readonly<Config>, opts: { clock?: () => D
     const hostForUrl = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
     let closed = false;
     const result: RunningServer = {
-      app, url: `http://${hostForUrl}:${port}`, port, backend, barrier, kms, accessKeys, bootstrap,
+      app, url: `http://${hostForUrl}:${port}`, port, backend, barrier, kms, iam, bootstrap,
       ...(store.warning ? { warning: store.warning } : {}),
       async close() {
         if (closed) return;

@@ -5,6 +5,7 @@ import { loadConfig } from '../config/config.ts';
 import { RekeyError } from '../errors.ts';
 import { runServer } from './server-command.ts';
 import { runRotateRoot } from './operator.ts';
+import { registerIamCommands } from './iam-command.ts';
 
 const program = new Command();
 program
@@ -37,6 +38,8 @@ operator
     const cfg = loadConfig({ ...(o.config ? { configFile: o.config } : {}), ...(o.dataDir ? { dataDir: o.dataDir } : {}) });
     await runRotateRoot(cfg, o);
   });
+
+registerIamCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -3,9 +3,11 @@ import type { FastifyInstance } from 'fastify';
 
 export interface AdminOptions {
   version: string;
+  /** Paths contributed by other admin modules (IAM, audit, jobs). */
+  extraPaths?: Record<string, unknown>;
 }
 
-export function openApiDocument(version: string): Record<string, unknown> {
+export function openApiDocument(version: string, extraPaths: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     openapi: '3.0.3',
     info: { title: 'rekey admin API', version },
@@ -17,11 +19,12 @@ export function openApiDocument(version: string): Record<string, unknown> {
         },
       },
       '/v1/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3 document' } } } },
+      ...extraPaths,
     },
   };
 }
 
 export function registerAdmin(app: FastifyInstance, opts: AdminOptions): void {
   app.get('/v1/health', async () => ({ status: 'ok', version: opts.version }));
-  app.get('/v1/openapi.json', async () => openApiDocument(opts.version));
+  app.get('/v1/openapi.json', async () => openApiDocument(opts.version, opts.extraPaths));
 }

@@ -4,11 +4,13 @@ import Fastify, { LogController, type FastifyInstance, type FastifyRequest } fro
 import { randomUUID } from '../crypto/index.ts';
 import {
   RekeyError, UnknownOperationException, RequestEntityTooLargeException, SerializationException,
-  UnrecognizedClientException, InternalFailure,
+  InternalFailure,
 } from '../errors.ts';
-import { verifySigV4 } from '../iam/sigv4.ts';
-import type { AccessKeyStore } from '../iam/access-keys.ts';
-import type { Caller } from '../kms/service.ts';
+import { headersFromRaw } from '../iam/sigv4.ts';
+import type { IamService } from '../iam/service.ts';
+import type { Identity } from '../iam/identity.ts';
+import { registerSts } from './sts.ts';
+import { registerIamAdmin, iamOpenApiPaths } from './admin-iam.ts';
 import { parseBody, sendAwsError, sendAwsResult, toRekeyError } from './aws-json.ts';
 import { registerAdmin } from './admin.ts';
 
@@ -16,19 +18,24 @@ import { registerAdmin } from './admin.ts';
 export interface AwsService {
   targetPrefix: string;
   signingName: string;
-  call(operation: string, input: unknown, caller: Caller): Promise<Record<string, unknown>>;
+  call(operation: string, input: unknown, caller: Identity, request: RequestFacts): Promise<Record<string, unknown>>;
+}
+
+/** Facts about the connection that policies can test (aws:SourceIp, aws:SecureTransport). */
+export interface RequestFacts {
+  requestId: string;
+  sourceIp: string;
+  secureTransport: boolean;
+  userAgent: string;
 }
 
 export interface AppOptions {
   region: string;
   bodyLimitBytes: number;
-  accessKeys: AccessKeyStore;
+  iam: IamService;
   services: AwsService[];
   logLevel: string;
   version: string;
-  clock?: () => Date;
-  /** Allowed SigV4 clock skew (AWS: 5 minutes). */
-  skewMs?: number;
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -42,8 +49,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     keepAliveTimeout: 65_000,
     requestTimeout: 30_000,
   });
-  const clock = opts.clock ?? (() => new Date());
-  const skewMs = opts.skewMs ?? 5 * 60_000;
 
   // Every body is read as raw bytes: SigV4 hashes the exact payload, and JSON is parsed by us.
   app.removeAllContentTypeParsers();
@@ -74,9 +79,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       if (!service) throw new UnknownOperationException(`Unknown operation ${typeof target === 'string' ? target.slice(0, 128) : '(missing X-Amz-Target)'}`);
       const operation = (target as string).slice(dot + 1);
       const body = (req.body as Buffer | undefined) ?? Buffer.alloc(0);
-      const caller = await authenticate(req, body, service.signingName);
+      const q = req.url.indexOf('?');
+      const caller = await opts.iam.authenticate({
+        method: req.method, path: q < 0 ? req.url : req.url.slice(0, q), query: q < 0 ? '' : req.url.slice(q + 1),
+        headers: headersFromRaw(req.raw.rawHeaders), body,
+      }, service.signingName);
       const input = parseBody(body);
-      const result = await service.call(operation, input, caller);
+      const ua = req.headers['user-agent'];
+      const result = await service.call(operation, input, caller, {
+        requestId, sourceIp: req.ip, secureTransport: req.protocol === 'https', userAgent: typeof ua === 'string' ? ua : '',
+      });
       return sendAwsResult(reply, result, requestId);
     } catch (err) {
       const rk = toRekeyError(err, requestId);
@@ -85,20 +97,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     }
   });
 
-  async function authenticate(req: FastifyRequest, body: Buffer, signingName: string): Promise<Caller> {
-    const auth = req.headers.authorization;
-    const m = typeof auth === 'string' ? /Credential=([A-Za-z0-9]+)\//.exec(auth) : null;
-    if (m) await opts.accessKeys.get(m[1]!);
-    const q = req.url.indexOf('?');
-    const accessKeyId = verifySigV4(
-      { method: req.method, path: q < 0 ? req.url : req.url.slice(0, q), query: q < 0 ? '' : req.url.slice(q + 1), headers: req.headers, body },
-      { region: opts.region, service: signingName, now: clock(), skewMs, lookup: (id) => opts.accessKeys.credential(id) },
-    );
-    const rec = await opts.accessKeys.get(accessKeyId);
-    if (!rec) throw new UnrecognizedClientException('The security token included in the request is invalid.');
-    return { accountId: rec.accountId, arn: rec.principalArn, accessKeyId };
-  }
-
-  registerAdmin(app, { version: opts.version });
+  registerSts(app, { iam: opts.iam });
+  registerIamAdmin(app, { iam: opts.iam });
+  registerAdmin(app, { version: opts.version, extraPaths: { ...iamOpenApiPaths() } });
   return app;
 }
