@@ -2,24 +2,34 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { Command } from 'commander';
+import Fastify from 'fastify';
 import { RekeyError } from '../errors.ts';
 import { registerJobsAdmin } from '../http/admin-jobs.ts';
-import { buildApp } from '../http/app.ts';
-import { AccessKeyStore } from '../iam/access-keys.ts';
+import { TestClock, testIam } from '../iam/testing.ts';
 import { ManualClock } from '../jobs/clock.ts';
 import { JobEngine } from '../jobs/engine.ts';
 import { barrierOver } from '../jobs/testdata/fixtures.ts';
 import { MemoryBackend } from '../storage/memory.ts';
 import { httpJobsClient, registerJobsCommands } from './jobs-command.ts';
 
-test('rekey jobs ls|show|retry|cancel against a real server', async (t) => {
+test('rekey jobs ls|show|retry|cancel against a real server', async (tc) => {
   const clock = new ManualClock('2030-01-01T00:00:00Z');
   const barrier = await barrierOver(new MemoryBackend());
   const engine = new JobEngine({ barrier, clock, nodeId: 'n1' });
-  const app = await buildApp({ region: 'us-east-1', bodyLimitBytes: 65536, accessKeys: new AccessKeyStore(barrier), services: [], logLevel: 'silent', version: 'test' });
-  registerJobsAdmin(app, engine);
+  // The CLI signs with the real time, so the server's IAM clock is the real time too.
+  const t = await testIam({ clock: new TestClock(Date.now()) });
+  const creds = { AWS_ACCESS_KEY_ID: t.admin.accessKeyId, AWS_SECRET_ACCESS_KEY: t.admin.secretAccessKey };
+  // src/http/app.ts's body parser and /v1 error mapping around the jobs routes.
+  const app = Fastify();
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.setErrorHandler((err, req, reply) => {
+    const rk = err instanceof RekeyError ? err : null;
+    return reply.code(rk?.status ?? 500).send({ error: rk?.code ?? 'InternalFailure', message: rk?.message ?? 'internal', requestId: req.id });
+  });
+  registerJobsAdmin(app, engine, { iam: t.iam });
   await app.listen({ host: '127.0.0.1', port: 0 });
-  t.after(() => app.close());
+  tc.after(() => app.close());
   const addr = app.server.address();
   const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
 
@@ -30,10 +40,11 @@ test('rekey jobs ls|show|retry|cancel against a real server', async (t) => {
   await engine.worker.runDueOnce();
 
   let out = '';
+  let env: Record<string, string> = creds;
   const run = async (...args: string[]) => {
     out = '';
     const program = new Command().exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
-    registerJobsCommands(program, httpJobsClient, { out: (s) => { out += s; }, env: { REKEY_ENDPOINT: url } });
+    registerJobsCommands(program, httpJobsClient, { out: (s) => { out += s; }, env: { REKEY_ENDPOINT: url, ...env } });
     await program.parseAsync(args, { from: 'user' });
     return out;
   };
@@ -68,4 +79,7 @@ test('rekey jobs ls|show|retry|cancel against a real server', async (t) => {
   });
   await assert.rejects(run('jobs', 'ls', '--endpoint', `http://127.0.0.1:${closed}`), (e: Error) => e.name === 'ConfigurationError' && e.message === `cannot reach the rekey server at http://127.0.0.1:${closed} (ECONNREFUSED); is it running? Set --endpoint or REKEY_ENDPOINT.`);
   await assert.rejects(run('jobs', 'ls', '--limit', '0'), /--limit must be an integer from 1 to 1000/);
+  // Without credentials the server refuses (the CLI sends the request unsigned).
+  env = {};
+  await assert.rejects(run('jobs', 'ls'), (e: Error) => e.name === 'MissingAuthenticationTokenException');
 });

@@ -1,8 +1,11 @@
 // `rekey jobs ls|show|retry|cancel`: talks to a running server's admin API (/v1/jobs). Thin: parses
 // arguments, makes one request per call, prints. The server decides everything.
+// Requests are SigV4-signed (credential scope service "iam", like `rekey iam`) with the caller's
+// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN when they are set.
 import { type Command, Option } from 'commander';
 import { ALL_ERRORS, ConfigurationError, InternalFailure } from '../errors.ts';
 import type { JobView } from '../http/admin-jobs.ts';
+import { type SigningCredentials, signRequest } from '../iam/sigv4-sign.ts';
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:8370';
 
@@ -13,10 +16,18 @@ export interface JobsClient {
   cancel(id: string): Promise<JobView>;
 }
 
-export type OpenJobsClient = (endpoint: string) => JobsClient;
+export interface JobsClientOptions {
+  endpoint: string;
+  /** Signing region. */
+  region: string;
+  /** Absent: requests go unsigned (a server with IAM refuses them). */
+  credentials?: SigningCredentials;
+}
+
+export type OpenJobsClient = (opts: JobsClientOptions) => JobsClient;
 
 /** The HTTP client for /v1/jobs. Server errors come back as the same RekeyError classes. */
-export const httpJobsClient: OpenJobsClient = (endpoint) => {
+export const httpJobsClient: OpenJobsClient = ({ endpoint, region, credentials }) => {
   let base: URL;
   try {
     base = new URL(endpoint);
@@ -26,9 +37,14 @@ export const httpJobsClient: OpenJobsClient = (endpoint) => {
   const call = async <T>(method: 'GET' | 'POST', path: string, query: Record<string, string | number | undefined> = {}): Promise<T> => {
     const url = new URL(path, base);
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
+    let headers: Record<string, string> = { accept: 'application/json' };
+    if (credentials) {
+      headers = signRequest({ method, host: url.host, path: url.pathname, query: url.search.slice(1), headers, body: '' }, credentials, { region, service: 'iam' });
+      delete headers['host']; // fetch sets it (to the same value)
+    }
     let res: Response;
     try {
-      res = await fetch(url, { method, headers: { accept: 'application/json' }, signal: AbortSignal.timeout(30_000) });
+      res = await fetch(url, { method, headers, signal: AbortSignal.timeout(30_000) });
     } catch (e) {
       const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
       throw new ConfigurationError(`cannot reach the rekey server at ${base.origin} (${cause}); is it running? Set --endpoint or REKEY_ENDPOINT.`);
@@ -98,10 +114,16 @@ export function registerJobsCommands(program: Command, open: OpenJobsClient = ht
   const jobs = program
     .command('jobs')
     .description('List and manage durable jobs (rotations, deletions) on a running server')
-    .addOption(new Option('-e, --endpoint <url>', `server URL (env REKEY_ENDPOINT, default ${DEFAULT_ENDPOINT})`));
+    .addOption(new Option('-e, --endpoint <url>', `server URL (env REKEY_ENDPOINT, default ${DEFAULT_ENDPOINT})`))
+    .addOption(new Option('--region <region>', 'signing region (env AWS_REGION, default us-east-1)'));
   const client = (cmd: Command) => {
-    const o = cmd.optsWithGlobals<{ endpoint?: string }>();
-    return open(o.endpoint ?? io.env.REKEY_ENDPOINT ?? DEFAULT_ENDPOINT);
+    const o = cmd.optsWithGlobals<{ endpoint?: string; region?: string }>();
+    const { AWS_ACCESS_KEY_ID: id, AWS_SECRET_ACCESS_KEY: secret, AWS_SESSION_TOKEN: token } = io.env;
+    return open({
+      endpoint: o.endpoint ?? io.env.REKEY_ENDPOINT ?? DEFAULT_ENDPOINT,
+      region: o.region ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+      ...(id && secret ? { credentials: { accessKeyId: id, secretAccessKey: secret, ...(token ? { sessionToken: token } : {}) } } : {}),
+    });
   };
   const json = (v: unknown) => io.out(JSON.stringify(v, null, 2) + '\n');
 

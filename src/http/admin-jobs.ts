@@ -1,16 +1,41 @@
 // Admin REST for the job engine, under /v1/jobs. Adapts JobsAdmin (src/jobs/engine.ts); decides
 // nothing itself. Errors are RekeyErrors, serialized by the app's /v1 error handler as
-// { error, message, requestId } with the error's HTTP status.
+// { error, message, requestId }; statuses come from the error taxonomy (src/errors.ts).
 //
-// Statuses come from the error taxonomy (ValidationException 400, NotFoundException as defined there).
 //   GET  /v1/jobs?state=&kind=&limit=&nextToken=   -> { jobs: JobView[], nextToken? }  (oldest first)
 //   GET  /v1/jobs/:id                              -> JobView
 //   POST /v1/jobs/:id/retry                        -> JobView  (failed/cancelled: resume; queued: run now)
 //   POST /v1/jobs/:id/cancel                       -> JobView
+//
+// With `iam`, every call is SigV4-signed (credential scope service "iam", as the rest of rekey's
+// admin API) and authorized by the caller's identity policies:
+//   rekey:ListJobs on arn:aws:rekey:<region>:<account>:job/*
+//   rekey:GetJob | rekey:RetryJob | rekey:CancelJob on arn:aws:rekey:<region>:<account>:job/<id>
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { NotFoundException, ValidationException } from '../errors.ts';
+import { InternalFailure, NotFoundException, RekeyError, ValidationException } from '../errors.ts';
+import type { Identity } from '../iam/identity.ts';
+import type { IamService } from '../iam/service.ts';
+import { headersFromRaw } from '../iam/sigv4.ts';
 import type { JobsAdmin } from '../jobs/engine.ts';
 import { type Job, type JobStateName, JOB_STATES } from '../jobs/model.ts';
+
+export interface JobsAdminOptions {
+  /** Authenticates and authorizes every call (see above). Without it the routes are open: tests only. */
+  iam?: IamService;
+  /** Called once per call, after it ran and before the response (the audit trail). If it throws, the response is an internal error. */
+  onCall?: (call: JobsAdminCall) => Promise<void> | void;
+}
+
+export interface JobsAdminCall {
+  action: 'rekey:ListJobs' | 'rekey:GetJob' | 'rekey:RetryJob' | 'rekey:CancelJob';
+  resource: string;
+  requestId: string;
+  identity?: Identity;
+  parameters: Record<string, unknown>;
+  error?: RekeyError;
+  sourceIp: string;
+  userAgent: string;
+}
 
 /** A job as the admin API shows it: dates as ISO 8601 strings (inside rekey they are epoch ms). */
 export interface JobView {
@@ -62,40 +87,63 @@ const listQuery = {
   },
 } as const;
 
-function checked(req: FastifyRequest): void {
-  // attachValidation: schema failures reach us as data, so they become the project's own
-  // ValidationException (400) instead of Fastify's error shape.
-  if (req.validationError) throw new ValidationException(`Invalid request: ${req.validationError.message}`);
-}
+export function registerJobsAdmin(app: FastifyInstance, engine: JobsAdmin, opts: JobsAdminOptions = {}): void {
+  const arn = (id: string) => `arn:aws:rekey:${opts.iam?.region ?? ''}:${opts.iam?.accountId ?? ''}:job/${id}`;
 
-export function registerJobsAdmin(app: FastifyInstance, engine: JobsAdmin): void {
-  app.get('/v1/jobs', { schema: { querystring: listQuery }, attachValidation: true }, async (req) => {
-    checked(req);
+  /** Validation, authentication, authorization and the onCall record around one route's work. */
+  const route = <T>(action: JobsAdminCall['action'], resourceId: (req: FastifyRequest) => string, work: (req: FastifyRequest) => Promise<T>) =>
+    async (req: FastifyRequest): Promise<T> => {
+      let identity: Identity | undefined;
+      let result: T | undefined;
+      let error: RekeyError | undefined;
+      const resource = arn(resourceId(req));
+      try {
+        if (opts.iam) {
+          const q = req.url.indexOf('?');
+          identity = await opts.iam.authenticate({
+            method: req.method, path: q < 0 ? req.url : req.url.slice(0, q), query: q < 0 ? '' : req.url.slice(q + 1),
+            headers: headersFromRaw(req.raw.rawHeaders), body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+          }, 'iam');
+          opts.iam.authorizeAdmin(identity, action, resource, { sourceIp: req.ip, secureTransport: req.protocol === 'https' });
+        }
+        // attachValidation: schema failures reach us as data, so they become the project's own
+        // ValidationException instead of Fastify's error shape (after authentication: strangers learn nothing).
+        if (req.validationError) throw new ValidationException(`Invalid request: ${req.validationError.message}`);
+        result = await work(req);
+      } catch (e) {
+        error = e instanceof RekeyError ? e : undefined;
+        if (!error) {
+          req.log.error({ err: e, requestId: req.id }, 'unexpected error');
+          error = new InternalFailure(`An internal error occurred. Request ID: ${req.id}`);
+        }
+      }
+      await opts.onCall?.({
+        action, resource, requestId: req.id, parameters: { ...(req.params as object), ...(req.query as object) },
+        sourceIp: req.ip, userAgent: String(req.headers['user-agent'] ?? ''), ...(identity ? { identity } : {}), ...(error ? { error } : {}),
+      });
+      if (error) throw error;
+      return result as T;
+    };
+  const idOf = (req: FastifyRequest) => String((req.params as { id?: unknown }).id ?? '');
+
+  app.get('/v1/jobs', { schema: { querystring: listQuery }, attachValidation: true }, route('rekey:ListJobs', () => '*', async (req) => {
     const q = req.query as { state?: JobStateName; kind?: string; limit?: number; nextToken?: string };
     const page = await engine.list({
       ...(q.state ? { state: q.state } : {}), ...(q.kind ? { kind: q.kind } : {}),
       ...(q.limit !== undefined ? { limit: q.limit } : {}), ...(q.nextToken ? { after: q.nextToken } : {}),
     });
     return { jobs: page.jobs.map(jobView), ...(page.next ? { nextToken: page.next } : {}) };
-  });
+  }));
 
-  app.get('/v1/jobs/:id', { schema: { params: idParams }, attachValidation: true }, async (req) => {
-    checked(req);
-    const { id } = req.params as { id: string };
-    const job = await engine.get(id);
-    if (!job) throw new NotFoundException(`Job ${id} does not exist`);
+  app.get('/v1/jobs/:id', { schema: { params: idParams }, attachValidation: true }, route('rekey:GetJob', idOf, async (req) => {
+    const job = await engine.get(idOf(req));
+    if (!job) throw new NotFoundException(`Job ${idOf(req)} does not exist`);
     return jobView(job);
-  });
+  }));
 
-  app.post('/v1/jobs/:id/retry', { schema: { params: idParams }, attachValidation: true }, async (req) => {
-    checked(req);
-    return jobView(await engine.retry((req.params as { id: string }).id));
-  });
+  app.post('/v1/jobs/:id/retry', { schema: { params: idParams }, attachValidation: true }, route('rekey:RetryJob', idOf, async (req) => jobView(await engine.retry(idOf(req)))));
 
-  app.post('/v1/jobs/:id/cancel', { schema: { params: idParams }, attachValidation: true }, async (req) => {
-    checked(req);
-    return jobView(await engine.cancel((req.params as { id: string }).id));
-  });
+  app.post('/v1/jobs/:id/cancel', { schema: { params: idParams }, attachValidation: true }, route('rekey:CancelJob', idOf, async (req) => jobView(await engine.cancel(idOf(req)))));
 }
 
 /** OpenAPI paths for these routes, to merge into the document served at /v1/openapi.json. */
@@ -104,6 +152,7 @@ export function jobsOpenApiPaths(): Record<string, unknown> {
   const err = { description: 'Error', content: { 'application/json': { schema: { type: 'object', properties: { error: { type: 'string' }, message: { type: 'string' }, requestId: { type: 'string' } } } } } };
   const one = (summary: string) => ({
     summary,
+    description: 'SigV4-signed (credential scope service "iam").',
     parameters: [{ name: 'id', in: 'path', required: true, schema: idParams.properties.id }],
     responses: { '200': { description: 'The job', content: { 'application/json': { schema: job } } }, default: err },
   });
@@ -111,6 +160,7 @@ export function jobsOpenApiPaths(): Record<string, unknown> {
     '/v1/jobs': {
       get: {
         summary: 'List jobs, oldest first',
+        description: 'SigV4-signed (credential scope service "iam"). Requires rekey:ListJobs.',
         parameters: Object.entries(listQuery.properties).map(([name, schema]) => ({ name, in: 'query', required: false, schema })),
         responses: { '200': { description: 'A page of jobs', content: { 'application/json': { schema: { type: 'object', properties: { jobs: { type: 'array', items: job }, nextToken: { type: 'string' } } } } } }, default: err },
       },

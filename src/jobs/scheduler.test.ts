@@ -61,7 +61,24 @@ test('nodes scanning the same sources at once create each job once; a failing so
   }
   assert.equal((await barrier.list(PREFIX.job)).length, 24);
   assert.equal(errors.length, 4 * 24);
-  assert.ok(errors.every((e) => e === 'schedule source broken'));
+  assert.equal(errors.filter((e) => e !== 'schedule source broken').length, 0);
+  // A bad item is reported and skipped; the items after it are still enqueued, and the window is
+  // offered again next time (the cursor did not move).
+  const s = new Scheduler(new JobStore(barrier, clock), { clock, onError: (_e, where) => errors.push(where) });
+  const windows: (string | null)[] = [];
+  s.addSource({
+    name: 'mixed',
+    *due({ since }) {
+      windows.push(since?.toISOString() ?? null);
+      yield { kind: 'tick', target: 'a', data: null, dedupeKey: 'has space' };
+      yield { kind: 'tick', target: 'b', data: null, dedupeKey: 'mixed/b' };
+    },
+  });
+  assert.deepEqual(await s.scanOnce(), { offered: 2, created: 1, errors: 1 });
+  clock.advance(HOUR);
+  assert.deepEqual(await s.scanOnce(), { offered: 2, created: 0, errors: 1 });
+  assert.deepEqual(windows, [null, null]);
+  assert.match(errors.at(-1)!, /^schedule source mixed: item has space$/);
   await assertIndexesConsistent(barrier);
 });
 

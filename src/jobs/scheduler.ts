@@ -53,7 +53,8 @@ export interface ScheduleSource {
 export interface ScanSummary {
   offered: number;
   created: number;
-  /** Sources whose scan threw (their cursor is not advanced, so the next scan covers the gap). */
+  /** Sources whose scan threw, plus items that could not be enqueued (the source's cursor is then
+   *  not advanced, so the next scan offers the same window again). */
   errors: number;
 }
 
@@ -113,23 +114,32 @@ export class Scheduler {
     const path = PREFIX.sched + source.name;
     const cur = await barrier.getJSON<Cursor>(path);
     const since = cur ? new Date(cur.value.lastScanAt) : null;
+    let failed = 0;
     for await (const item of source.due({ since, now })) {
       sum.offered++;
-      const r = await this.store.enqueue({
-        kind: item.kind, target: item.target, data: item.data, dedupeKey: item.dedupeKey,
-        ...(item.step !== undefined ? { step: item.step } : {}),
-        ...(item.runAt !== undefined ? { runAt: item.runAt } : {}),
-        ...(item.maxAttempts !== undefined ? { maxAttempts: item.maxAttempts } : {}),
-      });
-      if (r.created) {
-        sum.created++;
-        this.opts.onCreated?.(r.job.id, item);
+      try {
+        const r = await this.store.enqueue({
+          kind: item.kind, target: item.target, data: item.data, dedupeKey: item.dedupeKey,
+          ...(item.step !== undefined ? { step: item.step } : {}),
+          ...(item.runAt !== undefined ? { runAt: item.runAt } : {}),
+          ...(item.maxAttempts !== undefined ? { maxAttempts: item.maxAttempts } : {}),
+        });
+        if (r.created) {
+          sum.created++;
+          this.opts.onCreated?.(r.job.id, item);
+        }
+      } catch (e) {
+        // One bad item (a malformed dedupe key, a storage hiccup) must not hold up the others:
+        // one key that cannot be enqueued must not stop every other key from rotating.
+        failed++;
+        sum.errors++;
+        this.opts.onError?.(e, `schedule source ${source.name}: item ${String(item.dedupeKey).slice(0, 200)}`);
       }
     }
-    // Advance the cursor only after every item was enqueued: a crash before this line makes the
-    // next scan offer the same window again, which dedupe absorbs. Never move it backwards (a
-    // node with a slower clock or an older `now` may finish after a newer scan).
-    if (cur && cur.value.lastScanAt >= now.getTime()) return;
+    // Advance the cursor only after every item was enqueued: a crash before this line, or an item
+    // that failed, makes the next scan offer the same window again, which dedupe absorbs. Never
+    // move it backwards (a node with a slower clock or an older `now` may finish after a newer scan).
+    if (failed > 0 || (cur && cur.value.lastScanAt >= now.getTime())) return;
     sortableTime(now.getTime());
     try {
       await barrier.putJSON(path, { lastScanAt: now.getTime() } satisfies Cursor, { expectVersion: cur ? cur.version : 0 });
