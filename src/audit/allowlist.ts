@@ -1,0 +1,254 @@
+// What of a request and a response may enter the audit trail, per operation. An ALLOWLIST, never a
+// denylist: a member is recorded only when it is named here with its expected shape, so a field
+// added to an API tomorrow (or a Plaintext smuggled under a new name) stays out of the trail until
+// someone decides it belongs there. Blobs (Plaintext, CiphertextBlob, data keys, SecretString,
+// SecretBinary, passwords, grant tokens, key material, import tokens, messages, signatures, MACs)
+// are therefore absent from every table below, and the shapes only admit JSON scalars, so even a
+// misnamed member holding a Buffer cannot be copied.
+//
+// Names are the wire's PascalCase; the sanitizer writes CloudTrail's camelCase by lowering the first
+// letter, exactly as CloudTrail does ("AWSAccountId" -> "aWSAccountId", "KeyId" -> "keyId").
+
+export type Shape =
+  | 'string' | 'number' | 'boolean'
+  /** string -> string map with a bounded size: encryption contexts. */
+  | 'stringMap'
+  | 'stringList'
+  /** AWS tags: [{TagKey, TagValue}] */
+  | 'tags'
+  /** Epoch seconds (wire) or Date; recorded as an ISO string. */
+  | 'time'
+  | { readonly [member: string]: Shape };
+
+export interface OperationSpec {
+  readonly request: { readonly [member: string]: Shape };
+  /** Members of the response worth recording; absent -> responseElements is null (CloudTrail does this for crypto ops). */
+  readonly response?: { readonly [member: string]: Shape };
+  /** Describe/List/Get* and data-plane crypto calls change nothing (CloudTrail marks them readOnly). */
+  readonly readOnly?: boolean;
+}
+
+const KEY = { KeyId: 'string' } as const;
+const PAGE = { Limit: 'number', Marker: 'string' } as const;
+const KEY_METADATA: Shape = {
+  AWSAccountId: 'string', KeyId: 'string', Arn: 'string', CreationDate: 'time', Enabled: 'boolean',
+  Description: 'string', KeyUsage: 'string', KeyState: 'string', DeletionDate: 'time', ValidTo: 'time',
+  Origin: 'string', ExpirationModel: 'string', KeyManager: 'string', CustomerMasterKeySpec: 'string',
+  KeySpec: 'string', EncryptionAlgorithms: 'stringList', SigningAlgorithms: 'stringList',
+  MacAlgorithms: 'stringList', MultiRegion: 'boolean', PendingDeletionWindowInDays: 'number',
+};
+const DATA_KEY = { KeyId: 'string', EncryptionContext: 'stringMap', KeySpec: 'string', NumberOfBytes: 'number' } as const;
+const DATA_KEY_PAIR = { KeyId: 'string', EncryptionContext: 'stringMap', KeyPairSpec: 'string' } as const;
+const GRANT_FILTER = { KeyId: 'string', GrantId: 'string', GranteePrincipal: 'string', RetiringPrincipal: 'string', ...PAGE } as const;
+
+/** AWS KMS (TrentService). Source: the KMS API reference and CloudTrail's KMS event examples. */
+export const KMS_OPERATIONS: Readonly<Record<string, OperationSpec>> = {
+  // ---- data plane: CloudTrail records the key, context and algorithm; never the data.
+  Encrypt: { request: { KeyId: 'string', EncryptionContext: 'stringMap', EncryptionAlgorithm: 'string' }, readOnly: true },
+  Decrypt: { request: { KeyId: 'string', EncryptionContext: 'stringMap', EncryptionAlgorithm: 'string' }, readOnly: true },
+  ReEncrypt: {
+    request: {
+      SourceKeyId: 'string', DestinationKeyId: 'string', SourceEncryptionContext: 'stringMap',
+      DestinationEncryptionContext: 'stringMap', SourceEncryptionAlgorithm: 'string', DestinationEncryptionAlgorithm: 'string',
+    },
+    readOnly: true,
+  },
+  GenerateDataKey: { request: DATA_KEY, readOnly: true },
+  GenerateDataKeyWithoutPlaintext: { request: DATA_KEY, readOnly: true },
+  GenerateDataKeyPair: { request: DATA_KEY_PAIR, readOnly: true },
+  GenerateDataKeyPairWithoutPlaintext: { request: DATA_KEY_PAIR, readOnly: true },
+  GenerateRandom: { request: { NumberOfBytes: 'number', CustomKeyStoreId: 'string' }, readOnly: true },
+  Sign: { request: { KeyId: 'string', SigningAlgorithm: 'string', MessageType: 'string' }, readOnly: true },
+  Verify: { request: { KeyId: 'string', SigningAlgorithm: 'string', MessageType: 'string' }, readOnly: true },
+  GenerateMac: { request: { KeyId: 'string', MacAlgorithm: 'string' }, readOnly: true },
+  VerifyMac: { request: { KeyId: 'string', MacAlgorithm: 'string' }, readOnly: true },
+  // ---- key lifecycle
+  CreateKey: {
+    request: {
+      Description: 'string', KeyUsage: 'string', KeySpec: 'string', CustomerMasterKeySpec: 'string', Origin: 'string',
+      BypassPolicyLockoutSafetyCheck: 'boolean', Tags: 'tags', MultiRegion: 'boolean', CustomKeyStoreId: 'string',
+      Policy: 'string', XksKeyId: 'string',
+    },
+    response: { KeyMetadata: KEY_METADATA },
+  },
+  DescribeKey: { request: KEY, readOnly: true },
+  ListKeys: { request: PAGE, readOnly: true },
+  EnableKey: { request: KEY },
+  DisableKey: { request: KEY },
+  UpdateKeyDescription: { request: { KeyId: 'string', Description: 'string' } },
+  ScheduleKeyDeletion: {
+    request: { KeyId: 'string', PendingWindowInDays: 'number' },
+    response: { KeyId: 'string', DeletionDate: 'time', KeyState: 'string', PendingWindowInDays: 'number' },
+  },
+  CancelKeyDeletion: { request: KEY, response: { KeyId: 'string' } },
+  // ---- rotation
+  EnableKeyRotation: { request: { KeyId: 'string', RotationPeriodInDays: 'number' } },
+  DisableKeyRotation: { request: KEY },
+  GetKeyRotationStatus: { request: KEY, readOnly: true },
+  RotateKeyOnDemand: { request: KEY, response: { KeyId: 'string' } },
+  ListKeyRotations: { request: { KeyId: 'string', ...PAGE }, readOnly: true },
+  // ---- aliases
+  CreateAlias: { request: { AliasName: 'string', TargetKeyId: 'string' } },
+  UpdateAlias: { request: { AliasName: 'string', TargetKeyId: 'string' } },
+  DeleteAlias: { request: { AliasName: 'string' } },
+  ListAliases: { request: { KeyId: 'string', ...PAGE }, readOnly: true },
+  // ---- policies, tags, grants
+  GetKeyPolicy: { request: { KeyId: 'string', PolicyName: 'string' }, readOnly: true },
+  PutKeyPolicy: { request: { KeyId: 'string', PolicyName: 'string', Policy: 'string', BypassPolicyLockoutSafetyCheck: 'boolean' } },
+  ListKeyPolicies: { request: { KeyId: 'string', ...PAGE }, readOnly: true },
+  TagResource: { request: { KeyId: 'string', Tags: 'tags' } },
+  UntagResource: { request: { KeyId: 'string', TagKeys: 'stringList' } },
+  ListResourceTags: { request: { KeyId: 'string', ...PAGE }, readOnly: true },
+  CreateGrant: {
+    request: {
+      KeyId: 'string', GranteePrincipal: 'string', RetiringPrincipal: 'string', Operations: 'stringList', Name: 'string',
+      Constraints: { EncryptionContextSubset: 'stringMap', EncryptionContextEquals: 'stringMap' },
+    },
+    // GrantToken is a bearer credential: only the id is recorded.
+    response: { GrantId: 'string' },
+  },
+  ListGrants: { request: GRANT_FILTER, readOnly: true },
+  ListRetirableGrants: { request: { RetiringPrincipal: 'string', ...PAGE }, readOnly: true },
+  RetireGrant: { request: { KeyId: 'string', GrantId: 'string' } },
+  RevokeGrant: { request: { KeyId: 'string', GrantId: 'string' } },
+  // ---- asymmetric and imported keys (no message, signature, wrapped material or import token)
+  GetPublicKey: { request: KEY, readOnly: true },
+  GetParametersForImport: { request: { KeyId: 'string', WrappingAlgorithm: 'string', WrappingKeySpec: 'string' }, readOnly: true },
+  ImportKeyMaterial: { request: { KeyId: 'string', ValidTo: 'time', ExpirationModel: 'string' } },
+  DeleteImportedKeyMaterial: { request: KEY },
+};
+
+const SECRET = { SecretId: 'string' } as const;
+const SECRET_REF = { ARN: 'string', Name: 'string', VersionId: 'string' } as const;
+
+/** AWS Secrets Manager (secretsmanager). SecretString, SecretBinary and RandomPassword never appear. */
+export const SECRETS_OPERATIONS: Readonly<Record<string, OperationSpec>> = {
+  CreateSecret: {
+    request: { Name: 'string', Description: 'string', KmsKeyId: 'string', ClientRequestToken: 'string', Tags: 'tags', ForceOverwriteReplicaSecret: 'boolean' },
+    response: SECRET_REF,
+  },
+  GetSecretValue: { request: { SecretId: 'string', VersionId: 'string', VersionStage: 'string' }, readOnly: true },
+  BatchGetSecretValue: { request: { SecretIdList: 'stringList', MaxResults: 'number', NextToken: 'string' }, readOnly: true },
+  PutSecretValue: {
+    request: { SecretId: 'string', ClientRequestToken: 'string', VersionStages: 'stringList' },
+    response: { ...SECRET_REF, VersionStages: 'stringList' },
+  },
+  UpdateSecret: { request: { SecretId: 'string', Description: 'string', KmsKeyId: 'string', ClientRequestToken: 'string' }, response: SECRET_REF },
+  DescribeSecret: { request: SECRET, readOnly: true },
+  ListSecrets: { request: { MaxResults: 'number', NextToken: 'string', IncludePlannedDeletion: 'boolean' }, readOnly: true },
+  ListSecretVersionIds: { request: { SecretId: 'string', MaxResults: 'number', NextToken: 'string', IncludeDeprecated: 'boolean' }, readOnly: true },
+  DeleteSecret: {
+    request: { SecretId: 'string', RecoveryWindowInDays: 'number', ForceDeleteWithoutRecovery: 'boolean' },
+    response: { ARN: 'string', Name: 'string', DeletionDate: 'time' },
+  },
+  RestoreSecret: { request: SECRET, response: { ARN: 'string', Name: 'string' } },
+  RotateSecret: {
+    request: {
+      SecretId: 'string', ClientRequestToken: 'string', RotationLambdaARN: 'string', RotateImmediately: 'boolean',
+      RotationRules: { AutomaticallyAfterDays: 'number', Duration: 'string', ScheduleExpression: 'string' },
+    },
+    response: SECRET_REF,
+  },
+  CancelRotateSecret: { request: SECRET, response: SECRET_REF },
+  UpdateSecretVersionStage: { request: { SecretId: 'string', VersionStage: 'string', RemoveFromVersionId: 'string', MoveToVersionId: 'string' } },
+  TagResource: { request: { SecretId: 'string', Tags: 'tags' } },
+  UntagResource: { request: { SecretId: 'string', TagKeys: 'stringList' } },
+  GetRandomPassword: {
+    request: {
+      PasswordLength: 'number', ExcludeCharacters: 'string', ExcludeNumbers: 'boolean', ExcludePunctuation: 'boolean',
+      ExcludeUppercase: 'boolean', ExcludeLowercase: 'boolean', IncludeSpace: 'boolean', RequireEachIncludedType: 'boolean',
+    },
+    readOnly: true,
+  },
+  GetResourcePolicy: { request: SECRET, readOnly: true },
+  PutResourcePolicy: { request: { SecretId: 'string', ResourcePolicy: 'string', BlockPublicPolicy: 'boolean' } },
+  DeleteResourcePolicy: { request: SECRET },
+};
+
+const MAX_STRING = 4096;
+const MAX_ITEMS = 64;
+
+export function lowerFirst(name: string): string {
+  return name.length === 0 ? name : name[0]!.toLowerCase() + name.slice(1);
+}
+
+function clip(s: string): string {
+  return s.length > MAX_STRING ? s.slice(0, MAX_STRING) + '...(truncated)' : s;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const p = Object.getPrototypeOf(v) as unknown;
+  return p === Object.prototype || p === null;
+}
+
+/**
+ * Copies `value` as `shape` allows, or returns undefined when it does not fit. Only strings,
+ * finite numbers and booleans are ever copied; Buffers, typed arrays and class instances are
+ * rejected by the plain-object check before any member is read.
+ */
+export function sanitize(value: unknown, shape: Shape): unknown {
+  switch (shape) {
+    case 'string': return typeof value === 'string' ? clip(value) : undefined;
+    case 'number': return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+    case 'boolean': return typeof value === 'boolean' ? value : undefined;
+    case 'time':
+      if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toISOString();
+      if (typeof value === 'number' && Number.isFinite(value)) return new Date(value * 1000).toISOString();
+      return typeof value === 'string' ? clip(value) : undefined;
+    case 'stringList':
+      return Array.isArray(value) ? value.slice(0, MAX_ITEMS).filter((x): x is string => typeof x === 'string').map(clip) : undefined;
+    case 'stringMap': {
+      if (!isPlainObject(value)) return undefined;
+      const out: Record<string, string> = {};
+      for (const [k, v] of Object.entries(value).slice(0, MAX_ITEMS)) if (typeof v === 'string') out[clip(k)] = clip(v);
+      return out;
+    }
+    case 'tags':
+      if (!Array.isArray(value)) return undefined;
+      return value.slice(0, MAX_ITEMS).filter(isPlainObject).map((t) => ({
+        tagKey: typeof t.TagKey === 'string' ? clip(t.TagKey) : undefined,
+        tagValue: typeof t.TagValue === 'string' ? clip(t.TagValue) : undefined,
+      }));
+    default:
+      return sanitizeMembers(value, shape);
+  }
+}
+
+/** Copies the allowlisted members of an object into CloudTrail's camelCase, or undefined. */
+export function sanitizeMembers(value: unknown, members: { readonly [member: string]: Shape }): Record<string, unknown> | undefined {
+  if (!isPlainObject(value)) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [name, shape] of Object.entries(members)) {
+    if (!Object.prototype.hasOwnProperty.call(value, name)) continue;
+    const v = sanitize(value[name], shape);
+    if (v !== undefined) out[lowerFirst(name)] = v;
+  }
+  return out;
+}
+
+/**
+ * Strings in `value` that the allowlist did NOT admit (Plaintext, SecretString, ...): the values an
+ * error message must never repeat. Walks plain objects and arrays only.
+ */
+export function excludedStrings(value: unknown, members: { readonly [member: string]: Shape } | undefined, out: string[] = []): string[] {
+  if (Array.isArray(value)) {
+    for (const v of value) excludedStrings(v, undefined, out);
+  } else if (isPlainObject(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      const shape = members?.[k];
+      if (shape === undefined) collectAll(v, out);
+      else if (typeof shape === 'object') excludedStrings(v, shape, out);
+    }
+  } else if (members === undefined) {
+    collectAll(value, out);
+  }
+  return out;
+}
+
+function collectAll(v: unknown, out: string[]): void {
+  if (typeof v === 'string') out.push(v);
+  else if (v instanceof Uint8Array) out.push(Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64'));
+  else if (Array.isArray(v)) for (const x of v) collectAll(x, out);
+  else if (isPlainObject(v)) for (const x of Object.values(v)) collectAll(x, out);
+}

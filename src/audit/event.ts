@@ -1,0 +1,336 @@
+// The audit event: one CloudTrail-shaped record per AWS API call, admin API call, or job step that
+// changes a key or secret. Builders here are the only way events are made, and they only copy what
+// src/audit/allowlist.ts admits, so secret values cannot reach the trail by accident.
+import { randomUUID } from '../crypto/index.ts';
+import { RekeyError } from '../errors.ts';
+import {
+  KMS_OPERATIONS, SECRETS_OPERATIONS, type OperationSpec, excludedStrings, lowerFirst, sanitizeMembers,
+} from './allowlist.ts';
+
+export const EVENT_VERSION = '1.11';
+
+export type ResourceType = 'AWS::KMS::Key' | 'AWS::SecretsManager::Secret' | 'Rekey::Admin::Resource';
+
+export interface AuditResource {
+  accountId: string;
+  type: ResourceType;
+  ARN: string;
+}
+
+export interface UserIdentity {
+  /** IAMUser, AssumedRole, Root, AWSAccount, AWSService, Unknown */
+  type: string;
+  principalId?: string;
+  /** Absent when the caller could not be authenticated. */
+  arn?: string;
+  accountId?: string;
+  /** For unauthenticated calls: the access key id the request claimed. */
+  accessKeyId?: string;
+  /** For service events: the service that acted. */
+  invokedBy?: string;
+  sessionContext?: { attributes: { mfaAuthenticated: 'true' | 'false' } };
+}
+
+export interface AuditEvent {
+  eventVersion: typeof EVENT_VERSION;
+  /** ISO 8601, second precision, UTC, as CloudTrail writes it: 2024-05-01T12:00:00Z */
+  eventTime: string;
+  eventSource: string;
+  eventName: string;
+  awsRegion: string;
+  sourceIPAddress: string;
+  userAgent: string;
+  userIdentity: UserIdentity;
+  requestParameters: Record<string, unknown> | null;
+  responseElements: Record<string, unknown> | null;
+  additionalEventData?: Record<string, string | number | boolean>;
+  requestID: string;
+  eventID: string;
+  readOnly: boolean;
+  resources: AuditResource[];
+  eventType: 'AwsApiCall' | 'AwsServiceEvent';
+  managementEvent: boolean;
+  eventCategory: 'Management';
+  recipientAccountId: string;
+  errorCode?: string;
+  errorMessage?: string;
+}
+
+/** Who called. Structurally compatible with the KMS layer's Caller ({accountId, arn, accessKeyId}). */
+export interface AuditCaller {
+  accountId?: string;
+  arn?: string;
+  accessKeyId?: string;
+  principalId?: string;
+  type?: string;
+  mfaAuthenticated?: boolean;
+}
+
+export interface ApiCall {
+  operation: string;
+  /** The parsed request body (wire names). Only allowlisted members are copied. */
+  input: unknown;
+  /** The response body (wire names), when the call succeeded. */
+  output?: unknown;
+  /** The error, when the call failed (denied, invalid, not found, internal). */
+  error?: unknown;
+  caller?: AuditCaller | null;
+  requestId: string;
+  sourceIp: string;
+  userAgent: string;
+  region: string;
+  /** When the request arrived. */
+  now: Date;
+  /** Key or secret ARNs the server resolved (e.g. an alias's target); otherwise derived from input/output. */
+  resources?: readonly string[];
+  /** The account that owns the resources (default: the caller's). */
+  accountId?: string;
+  eventId?: string;
+}
+
+export const SERVICES = {
+  kms: { source: 'kms.amazonaws.com', ops: KMS_OPERATIONS, resourceType: 'AWS::KMS::Key' },
+  secretsmanager: { source: 'secretsmanager.amazonaws.com', ops: SECRETS_OPERATIONS, resourceType: 'AWS::SecretsManager::Secret' },
+} as const;
+export type ServiceName = keyof typeof SERVICES;
+
+/** CloudTrail's time format: second precision, 'Z'. */
+export function eventTimeOf(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** Whether an operation changes state: such calls must be audited before the change is committed. */
+export function isMutating(service: ServiceName, operation: string): boolean {
+  const spec: OperationSpec | undefined = SERVICES[service].ops[operation];
+  return !(spec?.readOnly ?? false);
+}
+
+export function userIdentityOf(caller: AuditCaller | null | undefined): UserIdentity {
+  if (!caller?.arn) return { type: 'Unknown', ...(caller?.accessKeyId ? { accessKeyId: clip(caller.accessKeyId, 128) } : {}) };
+  const arn = caller.arn;
+  const type = caller.type ?? (arn.endsWith(':root') ? 'Root' : arn.includes(':assumed-role/') ? 'AssumedRole' : 'IAMUser');
+  const id: UserIdentity = { type, arn };
+  if (caller.principalId) id.principalId = caller.principalId;
+  if (caller.accountId) id.accountId = caller.accountId;
+  if (caller.accessKeyId) id.accessKeyId = caller.accessKeyId;
+  if (caller.mfaAuthenticated !== undefined) id.sessionContext = { attributes: { mfaAuthenticated: caller.mfaAuthenticated ? 'true' : 'false' } };
+  return id;
+}
+
+function clip(s: string, n: number): string {
+  return s.length > n ? s.slice(0, n) : s;
+}
+
+/**
+ * The error code and message to record. RekeyErrors carry client-facing text written by rekey;
+ * anything else is an internal failure and its message (which may hold anything) is not recorded.
+ * Either way, strings from the request that the allowlist excluded are cut out of the message, in
+ * case a validation message echoed them.
+ */
+export function errorFields(error: unknown, secrets: readonly string[]): { errorCode: string; errorMessage: string } {
+  if (!(error instanceof RekeyError)) return { errorCode: 'InternalFailure', errorMessage: 'An internal error occurred.' };
+  return { errorCode: error.code, errorMessage: scrub(clip(error.message, 1024), secrets) };
+}
+
+/** Replaces every excluded value, and its base64-decoded text and hex forms, with [REDACTED]. */
+export function scrub(message: string, secrets: readonly string[]): string {
+  let out = message;
+  for (const s of secrets) {
+    if (s.length < 6) continue; // too short to be a meaningful secret; replacing would mangle text
+    const forms = [s];
+    if (/^[A-Za-z0-9+/=_-]+$/.test(s)) {
+      const raw = Buffer.from(s, 'base64');
+      if (raw.length >= 6) forms.push(raw.toString('hex'), raw.toString('latin1'), raw.toString('utf8'));
+    }
+    for (const f of forms) if (f.length >= 6) out = out.split(f).join('[REDACTED]');
+  }
+  return out;
+}
+
+const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The resource ARNs a call touched: resolved ones from the server, else what input/output name. */
+function resourceArns(service: ServiceName, call: ApiCall, accountId: string | undefined): string[] {
+  if (call.resources) return [...call.resources];
+  const found: string[] = [];
+  const add = (v: unknown): void => {
+    if (typeof v !== 'string' || v.length === 0 || v.length > 2048) return;
+    if (service === 'kms') {
+      if (v.startsWith('arn:') && /:key\/[^/]+$/.test(v)) found.push(v);
+      else if (KEY_ID.test(v) && accountId) found.push(`arn:aws:kms:${call.region}:${accountId}:key/${v.toLowerCase()}`);
+    } else if (v.startsWith('arn:') && v.includes(':secret:')) {
+      found.push(v);
+    }
+  };
+  const out = (call.output ?? {}) as Record<string, unknown>;
+  const inp = (call.input ?? {}) as Record<string, unknown>;
+  if (service === 'kms') {
+    const md = out.KeyMetadata as Record<string, unknown> | undefined;
+    add(md?.Arn);
+    add(out.KeyId);
+    add(out.SourceKeyId);
+    add(inp.KeyId);
+    add(inp.TargetKeyId);
+    add(inp.SourceKeyId);
+    add(inp.DestinationKeyId);
+  } else {
+    add(out.ARN);
+    add(inp.SecretId);
+  }
+  return [...new Set(found)];
+}
+
+/** An AWS API call (allowed or denied) as CloudTrail would record it. */
+export function awsApiEvent(service: ServiceName, call: ApiCall): AuditEvent {
+  const svc = SERVICES[service];
+  const spec: OperationSpec | undefined = svc.ops[call.operation];
+  const accountId = call.accountId ?? call.caller?.accountId;
+  const ev: AuditEvent = {
+    eventVersion: EVENT_VERSION,
+    eventTime: eventTimeOf(call.now),
+    eventSource: svc.source,
+    // Unknown operations are recorded by name (bounded), with no parameters at all.
+    eventName: /^[A-Za-z0-9]{1,64}$/.test(call.operation) ? call.operation : 'UnknownOperation',
+    awsRegion: call.region,
+    sourceIPAddress: clip(call.sourceIp, 64),
+    userAgent: clip(call.userAgent, 1024),
+    userIdentity: userIdentityOf(call.caller),
+    requestParameters: spec ? (sanitizeMembers(call.input, spec.request) ?? null) : null,
+    responseElements: spec?.response && call.error === undefined ? (sanitizeMembers(call.output, spec.response) ?? null) : null,
+    requestID: call.requestId,
+    eventID: call.eventId ?? randomUUID(),
+    readOnly: spec?.readOnly ?? false,
+    resources: resourceArns(service, call, accountId).map((ARN) => ({ accountId: accountId ?? '', type: svc.resourceType, ARN })),
+    eventType: 'AwsApiCall',
+    managementEvent: true,
+    eventCategory: 'Management',
+    recipientAccountId: accountId ?? '',
+  };
+  if (ev.requestParameters && Object.keys(ev.requestParameters).length === 0) ev.requestParameters = null;
+  if (call.error !== undefined) {
+    const secrets = [...excludedStrings(call.input, spec?.request), ...excludedStrings(call.output, spec?.response)];
+    Object.assign(ev, errorFields(call.error, secrets));
+  }
+  return ev;
+}
+
+export function kmsApiEvent(call: ApiCall): AuditEvent {
+  return awsApiEvent('kms', call);
+}
+
+export function secretsApiEvent(call: ApiCall): AuditEvent {
+  return awsApiEvent('secretsmanager', call);
+}
+
+// Member names that are never recorded, even when an admin route lists them by mistake.
+const SENSITIVE_NAME = /secret|password|passphrase|plaintext|token|private|material|credential|ciphertext|blob/i;
+
+function pickAllowed(value: unknown, allow: readonly string[] | undefined): Record<string, unknown> | null {
+  if (!allow || typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const v = value as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const name of allow) {
+    if (SENSITIVE_NAME.test(name) || !Object.prototype.hasOwnProperty.call(v, name)) continue;
+    const x = v[name];
+    if (typeof x === 'string') out[lowerFirst(name)] = clip(x, 4096);
+    else if ((typeof x === 'number' && Number.isFinite(x)) || typeof x === 'boolean') out[lowerFirst(name)] = x;
+    else if (Array.isArray(x) && x.every((s) => typeof s === 'string')) out[lowerFirst(name)] = (x as string[]).slice(0, 64);
+  }
+  return Object.keys(out).length > 0 ? out : null;
+}
+
+export interface AdminCall {
+  /** e.g. CreateAccessKey, DeletePrincipal, LookupAuditEvents */
+  action: string;
+  input?: unknown;
+  /** Top-level scalar members of input that may be recorded. Names matching secret/password/token/... never are. */
+  allow?: readonly string[];
+  output?: unknown;
+  allowResponse?: readonly string[];
+  error?: unknown;
+  caller?: AuditCaller | null;
+  requestId: string;
+  sourceIp: string;
+  userAgent: string;
+  region: string;
+  now: Date;
+  /** Default: true for Get/List/Describe/Lookup/Verify actions. */
+  readOnly?: boolean;
+  resources?: readonly AuditResource[];
+  eventId?: string;
+}
+
+/** A call to rekey's own admin API (/v1). */
+export function adminEvent(call: AdminCall): AuditEvent {
+  const accountId = call.caller?.accountId ?? '';
+  const ev: AuditEvent = {
+    eventVersion: EVENT_VERSION,
+    eventTime: eventTimeOf(call.now),
+    eventSource: 'rekey.admin',
+    eventName: /^[A-Za-z0-9]{1,64}$/.test(call.action) ? call.action : 'UnknownAdminAction',
+    awsRegion: call.region,
+    sourceIPAddress: clip(call.sourceIp, 64),
+    userAgent: clip(call.userAgent, 1024),
+    userIdentity: userIdentityOf(call.caller),
+    requestParameters: pickAllowed(call.input, call.allow),
+    responseElements: call.error === undefined ? pickAllowed(call.output, call.allowResponse) : null,
+    requestID: call.requestId,
+    eventID: call.eventId ?? randomUUID(),
+    readOnly: call.readOnly ?? /^(Get|List|Describe|Lookup|Verify)/.test(call.action),
+    resources: call.resources ? [...call.resources] : [],
+    eventType: 'AwsApiCall',
+    managementEvent: true,
+    eventCategory: 'Management',
+    recipientAccountId: accountId,
+  };
+  if (call.error !== undefined) Object.assign(ev, errorFields(call.error, excludedStrings(call.input, undefined)));
+  return ev;
+}
+
+export interface ServiceCall {
+  /** RotateKey (rotation done), DeleteKey (deletion executed), RotationSucceeded, ... */
+  eventName: string;
+  service?: ServiceName;
+  region: string;
+  accountId: string;
+  /** ARNs of the keys or secrets acted on. */
+  resources: readonly string[];
+  /** Scalar facts about the step (keyId, keyMaterialId, jobId, ...). Names matching secret/password/token/... are dropped. */
+  details?: Record<string, string | number | boolean>;
+  requestId?: string;
+  now: Date;
+  eventId?: string;
+}
+
+/** An action rekey took on its own (a job step), as CloudTrail's AwsServiceEvent. */
+export function serviceEvent(call: ServiceCall): AuditEvent {
+  const svc = SERVICES[call.service ?? 'kms'];
+  const details: Record<string, string | number | boolean> = {};
+  for (const [k, v] of Object.entries(call.details ?? {})) {
+    if (SENSITIVE_NAME.test(k)) continue;
+    if (typeof v === 'string') details[k] = clip(v, 1024);
+    else if (typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) details[k] = v;
+  }
+  const eventId = call.eventId ?? randomUUID();
+  return {
+    eventVersion: EVENT_VERSION,
+    eventTime: eventTimeOf(call.now),
+    eventSource: svc.source,
+    eventName: call.eventName,
+    awsRegion: call.region,
+    sourceIPAddress: svc.source,
+    userAgent: svc.source,
+    userIdentity: { type: 'AWSService', accountId: call.accountId, invokedBy: svc.source },
+    requestParameters: null,
+    responseElements: null,
+    ...(Object.keys(details).length > 0 ? { additionalEventData: details } : {}),
+    requestID: call.requestId ?? eventId,
+    eventID: eventId,
+    readOnly: false,
+    resources: call.resources.map((ARN) => ({ accountId: call.accountId, type: svc.resourceType, ARN })),
+    eventType: 'AwsServiceEvent',
+    managementEvent: true,
+    eventCategory: 'Management',
+    recipientAccountId: call.accountId,
+  };
+}

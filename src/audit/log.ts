@@ -1,0 +1,282 @@
+// AuditLog: the one object the server talks to. It chains events, group-commits them to the sinks,
+// closes signed digests, and answers lookups and verification.
+//
+// Contract of append(event) (see docs/AUDIT.md for how the server uses it):
+//   resolves  once the event is chained and durably written to at least one durable sink
+//             (store or file); forwarders (stdout, syslog) get it afterwards, best effort;
+//   rejects   with InternalFailure when no durable sink accepted it. The chain does not advance,
+//             so a refused request leaves no gap and no trace that it was performed.
+//
+// Group commit: append() only queues. All events queued while the previous batch was being
+// written (or within the same tick when idle) are chained and written together: one storage
+// transaction and one file write + fdatasync per batch, whatever the number of events.
+import { ConfigurationError, InternalFailure, UnsupportedOperationException } from '../errors.ts';
+import type { Barrier } from '../storage/barrier.ts';
+import { type AuditRecord, type ChainHead, EMPTY_HEAD, GENESIS_HASH, NODE_NAME, chainOne } from './chain.ts';
+import { type AuditDigest, type AuditPublicKey, DigestSigner, lastDigest, saveDigest } from './digest.ts';
+import type { AuditEvent } from './event.ts';
+import { type LookupQuery, type LookupResult, lookupEvents } from './lookup.ts';
+import { type PruneResult, pruneStore } from './retention.ts';
+import { StoreSink } from './sinks/store.ts';
+import type { AuditSink, SinkBatch } from './sinks/types.ts';
+import { type VerifyOptions, verifyStore } from './verify-store.ts';
+import type { VerifyResult } from './verify.ts';
+
+export interface AuditLogOptions {
+  /** This node's chain name: [A-Za-z0-9._-], unique among the nodes sharing a store. */
+  node: string;
+  /** Holds the signing key and the digests (and the events, when a StoreSink is configured). */
+  barrier: Barrier;
+  /** At least one durable sink (StoreSink or FileSink); forwarders (stdout, syslog) optional. */
+  sinks: readonly AuditSink[];
+  /** Digest period (default 1 hour). 0: digests only on closePeriod() and close(). */
+  digestPeriodMs?: number;
+  clock?: () => Date;
+  /** Most events per batch (default 500). */
+  maxBatch?: number;
+  /** Told when a sink fails (sink name and error; never event content). */
+  onSinkError?: (sink: string, err: unknown) => void;
+}
+
+interface Pending {
+  event: AuditEvent;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+interface DigestPosition {
+  toSeq: number;
+  lastHash: string;
+  signature: string | null;
+  periodEnd: string;
+}
+
+export interface AuditStats {
+  events: number;
+  /** Batches written (each: one write per durable sink). */
+  batches: number;
+  refused: number;
+  digests: number;
+  sinkFailures: Record<string, number>;
+}
+
+export class AuditLog {
+  private head: ChainHead = EMPTY_HEAD;
+  private lastDigestPos: DigestPosition;
+  private pending: Pending[] = [];
+  private scheduled = false;
+  private lane: Promise<unknown> = Promise.resolve();
+  private needResync = false;
+  private closed = false;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly durable: AuditSink[];
+  private readonly forwarders: AuditSink[];
+  private readonly clock: () => Date;
+  readonly stats: AuditStats = { events: 0, batches: 0, refused: 0, digests: 0, sinkFailures: {} };
+
+  private constructor(private readonly opts: AuditLogOptions, private readonly signer: DigestSigner) {
+    this.durable = opts.sinks.filter((s) => s.durable);
+    this.forwarders = opts.sinks.filter((s) => !s.durable);
+    this.clock = opts.clock ?? (() => new Date());
+    this.lastDigestPos = { toSeq: 0, lastHash: GENESIS_HASH, signature: null, periodEnd: this.clock().toISOString() };
+  }
+
+  static async open(opts: AuditLogOptions): Promise<AuditLog> {
+    if (!NODE_NAME.test(opts.node)) throw new ConfigurationError('audit: node name must be 1-64 characters of A-Z a-z 0-9 . _ -');
+    if (!opts.sinks.some((s) => s.durable)) throw new ConfigurationError('audit: configure at least one durable sink (store or file); stdout and syslog only forward');
+    const period = opts.digestPeriodMs ?? 3_600_000;
+    if (!(Number.isSafeInteger(period) && (period === 0 || period >= 1000))) throw new ConfigurationError('audit: digestPeriodMs must be 0 or at least 1000');
+    const log = new AuditLog(opts, await DigestSigner.loadOrCreate(opts.barrier));
+    const d = await lastDigest(opts.barrier, opts.node);
+    if (d) log.lastDigestPos = { toSeq: d.toSeq, lastHash: d.lastHash, signature: d.signature, periodEnd: d.periodEnd };
+    log.head = await log.recoverHead();
+    if (period > 0) {
+      log.timer = setInterval(() => void log.closePeriod().catch((e: unknown) => log.report('digest', e)), period);
+      log.timer.unref();
+    }
+    return log;
+  }
+
+  get node(): string {
+    return this.opts.node;
+  }
+
+  get publicKey(): AuditPublicKey {
+    return this.signer.publicKey;
+  }
+
+  /** The chain position of the last durably written event. */
+  get chainHead(): ChainHead {
+    return { ...this.head };
+  }
+
+  get store(): StoreSink | undefined {
+    return this.opts.sinks.find((s): s is StoreSink => s instanceof StoreSink);
+  }
+
+  /**
+   * Records one event; see the contract at the top of this file. The event must not be mutated
+   * after this call (it is hashed and serialized later, in its batch).
+   */
+  append(event: AuditEvent): Promise<void> {
+    if (this.closed) return Promise.reject(new InternalFailure('The audit trail is closed; the request was not performed.'));
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ event, resolve, reject });
+      if (this.scheduled) return;
+      this.scheduled = true;
+      // A microtask, so an idle log starts writing at once (no added latency at low load), yet every
+      // append made in the same synchronous stretch joins the batch. Under load the lane is busy
+      // writing the previous batch, and everything appended meanwhile forms the next one.
+      queueMicrotask(() => {
+        this.scheduled = false;
+        void this.enqueue(() => this.flush());
+      });
+    });
+  }
+
+  /** Runs fn after everything already queued on the write lane (batches and digests never overlap). */
+  private enqueue<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.lane.then(fn);
+    this.lane = p.catch(() => undefined);
+    return p;
+  }
+
+  private async flush(): Promise<void> {
+    while (this.pending.length > 0) await this.writeBatch(this.pending.splice(0, this.opts.maxBatch ?? 500));
+  }
+
+  private async writeBatch(batch: Pending[]): Promise<void> {
+    if (this.needResync) {
+      try {
+        const found = await this.recoverHead();
+        if (found.seq > this.head.seq) this.head = found; // a "failed" write that did land
+        this.needResync = false;
+      } catch (e) {
+        this.report('recover', e);
+        return this.refuse(batch);
+      }
+    }
+    const records: AuditRecord[] = [];
+    const lines: string[] = [];
+    const accepted: Pending[] = [];
+    let head = this.head;
+    for (const p of batch) {
+      try {
+        const c = chainOne(this.opts.node, head, p.event);
+        records.push(c.record);
+        lines.push(c.line);
+        accepted.push(p);
+        head = { seq: c.record.seq, hash: c.record.hash };
+      } catch {
+        p.reject(new InternalFailure('The request could not be audited; it was not performed.'));
+      }
+    }
+    if (records.length === 0) return;
+    const sinkBatch: SinkBatch = { node: this.opts.node, records, lines };
+    const results = await Promise.allSettled(this.durable.map((s) => s.write(sinkBatch)));
+    this.stats.batches++;
+    let ok = false;
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') ok = true;
+      else this.report(this.durable[i]!.name, r.reason);
+    });
+    if (!ok) {
+      this.needResync = true;
+      return this.refuse(accepted);
+    }
+    this.head = head;
+    this.stats.events += records.length;
+    for (const s of this.forwarders) s.write(sinkBatch).catch((e: unknown) => this.report(s.name, e));
+    for (const p of accepted) p.resolve();
+  }
+
+  private refuse(batch: Pending[]): void {
+    this.stats.refused += batch.length;
+    const err = new InternalFailure('The request could not be audited; it was not performed.');
+    for (const p of batch) p.reject(err);
+  }
+
+  /** The furthest chain position any durable sink, or the last digest, knows of. */
+  private async recoverHead(): Promise<ChainHead> {
+    let best: ChainHead = this.lastDigestPos.toSeq > 0 ? { seq: this.lastDigestPos.toSeq, hash: this.lastDigestPos.lastHash } : EMPTY_HEAD;
+    let answered = 0;
+    for (const s of this.durable) {
+      if (!s.recover) continue;
+      try {
+        const h = await s.recover(this.opts.node);
+        answered++;
+        if (h && h.seq > best.seq) best = h;
+      } catch (e) {
+        this.report(s.name, e);
+      }
+    }
+    if (answered === 0 && this.durable.some((s) => s.recover)) throw new InternalFailure('audit: no durable sink could report the chain head');
+    return best;
+  }
+
+  /** Signs a digest over the events since the last one (none if there were none). Serialized with writes. */
+  closePeriod(): Promise<AuditDigest | null> {
+    return this.enqueue(async () => {
+      await this.flush();
+      const last = this.lastDigestPos;
+      if (this.head.seq <= last.toSeq) return null;
+      const d = this.signer.sign({
+        node: this.opts.node,
+        fromSeq: last.toSeq + 1,
+        toSeq: this.head.seq,
+        count: this.head.seq - last.toSeq,
+        fromPrevHash: last.lastHash,
+        lastHash: this.head.hash,
+        periodStart: last.periodEnd,
+        periodEnd: this.clock().toISOString(),
+        previousDigestSignature: last.signature,
+      });
+      await saveDigest(this.opts.barrier, d);
+      this.lastDigestPos = { toSeq: d.toSeq, lastHash: d.lastHash, signature: d.signature, periodEnd: d.periodEnd };
+      this.stats.digests++;
+      // Copies for files and SIEMs, so they can be verified without the store. Best effort: the
+      // digest itself is already durable in the store.
+      const results = await Promise.allSettled(this.opts.sinks.map((s) => s.write({ node: this.opts.node, records: [], lines: [], digest: d })));
+      results.forEach((r, i) => r.status === 'rejected' && this.report(this.opts.sinks[i]!.name, r.reason));
+      return d;
+    });
+  }
+
+  lookup(q: LookupQuery): Promise<LookupResult> {
+    return lookupEvents(this.requireStore(), q);
+  }
+
+  verify(q: Omit<VerifyOptions, 'store' | 'publicKey'> & { publicKey?: AuditPublicKey } = {}): Promise<VerifyResult> {
+    return verifyStore({ ...q, store: this.requireStore(), publicKey: q.publicKey ?? this.publicKey });
+  }
+
+  /** Deletes stored events older than `olderThanDays`, cutting only at a digest so the rest stays verifiable. */
+  prune(olderThanDays: number): Promise<PruneResult> {
+    return pruneStore(this.requireStore(), { olderThanDays, now: this.clock() });
+  }
+
+  private requireStore(): StoreSink {
+    const s = this.store;
+    if (!s) throw new UnsupportedOperationException('The audit store sink is not configured on this node.');
+    return s;
+  }
+
+  private report(sink: string, err: unknown): void {
+    this.stats.sinkFailures[sink] = (this.stats.sinkFailures[sink] ?? 0) + 1;
+    this.opts.onSinkError?.(sink, err);
+  }
+
+  /** Flushes queued events, closes the period with a digest, closes the sinks. Later appends reject. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    try {
+      await this.closePeriod();
+    } catch (e) {
+      this.report('digest', e);
+    }
+    await Promise.allSettled(this.opts.sinks.map((s) => s.close()));
+  }
+}

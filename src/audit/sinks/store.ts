@@ -1,0 +1,125 @@
+// The store sink: events through the barrier. Each group-commit batch is ONE value (its records as
+// canonical JSON lines) under audit/events/<node>/<lastSeq>, plus one time-index entry and the
+// node's head record, all in ONE storage transaction. So a batch costs one encryption and a few
+// rows whatever its size, which is what keeps audited throughput close to unaudited.
+//
+// The head is updated with compare-and-swap and a batch key must not exist yet, so two processes
+// that were (wrongly) given the same node name cannot interleave silently: the loser's batch fails
+// and its AuditLog re-reads the head before trying again.
+import { CasConflict, type Op } from '../../storage/backend.ts';
+import { Barrier } from '../../storage/barrier.ts';
+import { type AuditRecord, type ChainHead, isAuditRecord } from '../chain.ts';
+import { HEAD_PREFIX, eventPath, eventsPrefix, headPath, indexPath, seqOfPath } from '../paths.ts';
+import type { AuditSink, SinkBatch } from './types.ts';
+
+const INDEX_VALUE = Buffer.from('1');
+
+interface HeadRecord extends ChainHead {
+  updatedAt: string;
+}
+
+/** One stored batch as read back. */
+export interface StoredBatch {
+  key: string;
+  /** The last seq the key names. */
+  slot: number;
+  /** null when the value fails authentication (edited or moved under the barrier). Lines that do not parse are null entries. */
+  records: (AuditRecord | null)[] | null;
+}
+
+/** Splits a stored batch into records; a line that is not a record becomes null. */
+export function parseBatch(text: string): (AuditRecord | null)[] {
+  return text.split('\n').filter((l) => l.length > 0).map((l) => {
+    try {
+      const v: unknown = JSON.parse(l);
+      return isAuditRecord(v) ? v : null;
+    } catch {
+      return null;
+    }
+  });
+}
+
+export class StoreSink implements AuditSink {
+  readonly name = 'store';
+  readonly durable = true;
+  /** Version of each node's head record as last seen, for the CAS in the next batch. */
+  private readonly headVersions = new Map<string, number>();
+
+  constructor(readonly barrier: Barrier) {}
+
+  async recover(node: string): Promise<ChainHead | null> {
+    const got = await this.barrier.getJSON<HeadRecord>(headPath(node));
+    this.headVersions.set(node, got?.version ?? 0);
+    return got ? { seq: got.value.seq, hash: got.value.hash } : null;
+  }
+
+  /** The head record as stored (for the verifier's truncation check). */
+  async storedHead(node: string): Promise<ChainHead | null> {
+    const got = await this.barrier.getJSON<HeadRecord>(headPath(node));
+    return got ? { seq: got.value.seq, hash: got.value.hash } : null;
+  }
+
+  async write(batch: SinkBatch): Promise<void> {
+    const first = batch.records[0];
+    const last = batch.records[batch.records.length - 1];
+    if (!first || !last) return; // digests are stored by AuditLog itself (audit/digests/...)
+    const { node } = batch;
+    let version = this.headVersions.get(node);
+    if (version === undefined) {
+      await this.recover(node);
+      version = this.headVersions.get(node) ?? 0;
+    }
+    let oldest = Number.MAX_SAFE_INTEGER;
+    for (const r of batch.records) oldest = Math.min(oldest, Date.parse(r.event.eventTime) || 0);
+    const head: HeadRecord = { seq: last.seq, hash: last.hash, updatedAt: new Date().toISOString() };
+    const ops: Op[] = [
+      { type: 'put', key: eventPath(node, last.seq), value: Buffer.from(batch.lines.join('\n') + '\n', 'utf8'), expectVersion: 0 },
+      { type: 'put', key: indexPath(oldest, node, last.seq), value: INDEX_VALUE },
+      Barrier.putOp(headPath(node), head, version),
+    ];
+    try {
+      await this.barrier.transaction(ops);
+      this.headVersions.set(node, version + 1);
+    } catch (e) {
+      this.headVersions.delete(node); // re-read before the next attempt
+      if (e instanceof CasConflict) throw new Error(`audit store: chain head of node ${node} moved (is another process using this node name?)`);
+      throw e;
+    }
+  }
+
+  /** Nodes that have stored events. */
+  async nodes(): Promise<string[]> {
+    const keys = await this.barrier.list(HEAD_PREFIX);
+    return keys.map((k) => k.slice(HEAD_PREFIX.length));
+  }
+
+  /**
+   * Stored batches of `node` that may hold seqs in [fromSeq, toSeq], in key order, at most `limit`:
+   * the first is the batch whose last seq is >= fromSeq; the list stops after the first batch whose
+   * last seq is >= toSeq.
+   */
+  async readBatches(node: string, fromSeq: number, toSeq: number, limit = 100): Promise<StoredBatch[]> {
+    const keys = await this.barrier.list(eventsPrefix(node), { ...(fromSeq > 1 ? { after: eventPath(node, fromSeq - 1) } : {}), limit });
+    const out: StoredBatch[] = [];
+    for (const key of keys) {
+      const slot = seqOfPath(key);
+      out.push({ key, slot, records: await this.readKey(key) });
+      if (slot >= toSeq) break;
+    }
+    return out;
+  }
+
+  /** The records of one batch key; null when the value fails authentication or does not exist. */
+  async readKey(key: string): Promise<(AuditRecord | null)[] | null> {
+    try {
+      const got = await this.barrier.get(key);
+      return got ? parseBatch(got.value.toString('utf8')) : null;
+    } catch {
+      return null; // failed barrier authentication: edited or moved at the storage layer
+    }
+  }
+
+  async close(): Promise<void> {
+    // the barrier belongs to the server
+  }
+}

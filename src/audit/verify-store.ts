@@ -1,0 +1,75 @@
+// Verifies the chains and digests kept in the store (the StoreSink's events, AuditLog's digests,
+// retention's anchors), optionally over a time range.
+import { type AuditDigest, type AuditPublicKey, loadDigests } from './digest.ts';
+import { digestPath } from './paths.ts';
+import { readAnchor } from './retention.ts';
+import type { StoreSink } from './sinks/store.ts';
+import { type ChainItem, type DigestItem, type NodeReport, type Problem, type VerifyResult, checkChain, chooseWindow, summarize } from './verify.ts';
+
+export interface VerifyOptions {
+  store: StoreSink;
+  /** The trusted public key: ideally one exported earlier and kept apart from the store. */
+  publicKey: AuditPublicKey;
+  from?: Date;
+  to?: Date;
+  /** Only this node (default: every node with events in the store). */
+  node?: string;
+}
+
+const PAGE = 100;
+
+export async function verifyStore(o: VerifyOptions): Promise<VerifyResult> {
+  const nodes = o.node ? [o.node] : await o.store.nodes();
+  const reports: NodeReport[] = [];
+  const problems: Problem[] = [];
+  for (const node of nodes) {
+    const r = await verifyNode(o, node);
+    reports.push(r.report);
+    problems.push(...r.problems);
+  }
+  return summarize(reports, problems);
+}
+
+async function verifyNode(o: VerifyOptions, node: string): Promise<{ report: NodeReport; problems: Problem[] }> {
+  const all = await loadDigests(o.store.barrier, node);
+  const readable = all.flatMap((x) => (x.digest ? [x.digest] : []));
+  const extra: Problem[] = [];
+  const anchor = await readAnchor(o.store, node).catch(() => {
+    extra.push({ kind: 'forged-digest', node, where: `audit/anchor/${node}`, message: `audit/anchor/${node}: the retention anchor is unreadable` });
+    return null;
+  });
+  const w = chooseWindow(readable, o.publicKey, anchor, o.from, o.to);
+  const head = await o.store.storedHead(node).catch(() => {
+    extra.push({ kind: 'modified', node, where: `audit/head/${node}`, message: `audit/head/${node}: the chain head record is unreadable` });
+    return null;
+  });
+  const lastDigestSeq = all.length > 0 ? all[all.length - 1]!.toSeq : 0;
+  // With a closed period after `to`, the window ends at that digest; otherwise at the chain's end.
+  const endSeq = w.endDigest ? w.endDigest.toSeq : Number.MAX_SAFE_INTEGER;
+  const expectedEnd = w.endDigest ? w.endDigest.toSeq : Math.max(head?.seq ?? 0, lastDigestSeq);
+
+  const items: ChainItem[] = [];
+  let next = w.start.seq + 1;
+  for (;;) {
+    const page = await o.store.readBatches(node, next, endSeq, PAGE);
+    for (const b of page) {
+      if (b.records === null) items.push({ slot: b.slot, where: b.key, record: null });
+      else b.records.forEach((record, i) => items.push({ where: `${b.key}#${i + 1}`, record }));
+    }
+    const last = page[page.length - 1];
+    if (page.length < PAGE || !last || last.slot >= endSeq) break;
+    next = last.slot + 1;
+  }
+  const digests: DigestItem[] = all
+    .filter((x) => x.toSeq > w.start.seq && x.toSeq <= endSeq && !(anchor && sameDigest(x.digest, anchor)))
+    .map((x) => ({ where: digestPath(node, x.toSeq), toSeq: x.toSeq, digest: x.digest }));
+  const r = checkChain({
+    node, items, start: w.start, startedFrom: w.startedFrom, expectedEnd, digests, publicKey: o.publicKey,
+    ...(w.startDigest ? { startDigest: w.startDigest } : {}),
+  });
+  return { report: r.report, problems: [...extra, ...r.problems] };
+}
+
+function sameDigest(a: AuditDigest | null, b: AuditDigest): boolean {
+  return a !== null && a.signature === b.signature;
+}

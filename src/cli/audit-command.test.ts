@@ -1,0 +1,85 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { AuditLog } from '../audit/log.ts';
+import { eventPath } from '../audit/paths.ts';
+import { FileSink } from '../audit/sinks/file.ts';
+import { StoreSink } from '../audit/sinks/store.ts';
+import { sampleEvent, testBarrier } from '../audit/testing.ts';
+import type { Barrier } from '../storage/barrier.ts';
+import { registerAuditCommands } from './audit-command.ts';
+
+async function run(barrier: Barrier, args: string[]): Promise<{ out: string; failed: boolean; opened: number }> {
+  let out = '';
+  let failed = false;
+  let opened = 0;
+  const program = new Command().exitOverride();
+  registerAuditCommands(program, async () => {
+    opened++;
+    return { barrier };
+  }, { out: { write: (s: string) => (out += s) }, fail: () => (failed = true) });
+  await program.parseAsync(['node', 'rekey', 'audit', ...args]);
+  return { out, failed, opened };
+}
+
+async function trail() {
+  const { barrier } = await testBarrier();
+  const path = join(mkdtempSync(join(tmpdir(), 'rekey-cli-')), 'audit.jsonl');
+  const log = await AuditLog.open({ node: 'n1', barrier, sinks: [new StoreSink(barrier), new FileSink({ path })], digestPeriodMs: 0 });
+  for (let i = 1; i <= 6; i++) await log.append(sampleEvent(i));
+  await log.close();
+  return { barrier, path, log };
+}
+
+test('audit verify: OK on an intact store; names the event and fails after tampering', async () => {
+  const { barrier } = await trail();
+  const ok = await run(barrier, ['verify']);
+  assert.equal(ok.failed, false);
+  assert.match(ok.out, /node n1: seqs 1\.\.6 \(6 events, 1 digests, from genesis\)\naudit verify: OK\n/);
+  const r = (await barrier.getJSON<{ event: { eventName: string; eventID: string } }>(eventPath('n1', 4)))!.value;
+  r.event.eventName = 'Nothing';
+  await barrier.putJSON(eventPath('n1', 4), r);
+  const bad = await run(barrier, ['verify']);
+  assert.equal(bad.failed, true);
+  assert.match(bad.out, new RegExp(`audit verify: FAILED \\(\\d+ problems?\\)\\n  modified: node n1 seq 4 eventID ${r.event.eventID}: `));
+  const json = await run(barrier, ['verify', '--json']);
+  assert.equal((JSON.parse(json.out) as { firstProblem: { seq: number } }).firstProblem.seq, 4);
+});
+
+test('audit verify --file with a pinned public key needs no store', async () => {
+  const { barrier, path, log } = await trail();
+  const pem = join(mkdtempSync(join(tmpdir(), 'rekey-cli-')), 'audit.pem');
+  writeFileSync(pem, log.publicKey.pem);
+  const r = await run(barrier, ['verify', '--file', path, '--public-key', pem]);
+  assert.equal(r.opened, 0);
+  assert.equal(r.failed, false, r.out);
+  const withStore = await run(barrier, ['verify', '--file', path]);
+  assert.equal(withStore.opened, 1);
+  assert.equal(withStore.failed, false, withStore.out);
+  writeFileSync(pem, 'not a key');
+  await assert.rejects(run(barrier, ['verify', '--file', path, '--public-key', pem]), { name: 'ValidationException' });
+});
+
+test('audit lookup prints events as JSON; audit public-key prints the PEM', async () => {
+  const { barrier, log } = await trail();
+  const r = await run(barrier, ['lookup', '--max', '2']);
+  const body = JSON.parse(r.out) as { events: { seq: number }[]; nextToken?: string };
+  assert.deepEqual(body.events.map((e) => e.seq), [6, 5]);
+  assert.ok(body.nextToken);
+  const next = JSON.parse((await run(barrier, ['lookup', '--max', '2', '--next-token', body.nextToken])).out) as { events: { seq: number }[] };
+  assert.deepEqual(next.events.map((e) => e.seq), [4, 3]);
+  const byName = JSON.parse((await run(barrier, ['lookup', '--event-name', 'Decrypt'])).out) as { events: unknown[] };
+  assert.equal(byName.events.length, 0);
+  await assert.rejects(run(barrier, ['lookup', '--from', 'yesterday']), { name: 'ValidationException' });
+  const pk = await run(barrier, ['public-key']);
+  assert.equal(pk.out, log.publicKey.pem.endsWith('\n') ? log.publicKey.pem : log.publicKey.pem + '\n');
+  assert.match(pk.out, /^-----BEGIN PUBLIC KEY-----/);
+});
+
+test('audit public-key on a store without a signing key is a clear error', async () => {
+  const { barrier } = await testBarrier();
+  await assert.rejects(run(barrier, ['public-key']), { name: 'ValidationException', message: /no audit signing key yet/ });
+});

@@ -1,0 +1,172 @@
+// `rekey audit ...`: verify the trail, look events up, export the digest public key.
+// Thin: parses flags, opens the store through the caller's `open`, prints what the domain returns.
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { ValidationException } from '../errors.ts';
+import type { Barrier } from '../storage/barrier.ts';
+import { type AuditDigest, type AuditPublicKey, loadDigests, parsePublicKeyPem, readPublicKey } from '../audit/digest.ts';
+import { lookupEvents } from '../audit/lookup.ts';
+import { DIGESTS_PREFIX } from '../audit/paths.ts';
+import { StoreSink } from '../audit/sinks/store.ts';
+import { verifyFiles } from '../audit/verify-file.ts';
+import { verifyStore } from '../audit/verify-store.ts';
+import type { VerifyResult } from '../audit/verify.ts';
+
+export interface AuditCliContext {
+  barrier: Barrier;
+  close?: () => Promise<void>;
+}
+
+/** Where output goes and how failure is signalled; replaceable for tests. */
+export interface AuditCliIo {
+  out: { write(s: string): unknown };
+  /** Called when verification fails (default: process.exitCode = 1). */
+  fail: () => void;
+}
+
+const defaultIo: AuditCliIo = {
+  out: process.stdout,
+  fail: () => {
+    process.exitCode = 1;
+  },
+};
+
+function parseTime(name: string, v: string | undefined): Date | undefined {
+  if (v === undefined) return undefined;
+  const d = new Date(v);
+  if (Number.isNaN(d.getTime())) throw new ValidationException(`--${name}: not a valid time: ${JSON.stringify(v.slice(0, 64))} (use ISO 8601, e.g. 2024-05-01T00:00:00Z)`);
+  return d;
+}
+
+async function withStore<T>(open: () => Promise<AuditCliContext>, fn: (ctx: AuditCliContext) => Promise<T>): Promise<T> {
+  const ctx = await open();
+  try {
+    return await fn(ctx);
+  } finally {
+    await ctx.close?.();
+  }
+}
+
+async function storedKey(barrier: Barrier): Promise<AuditPublicKey> {
+  const k = await readPublicKey(barrier);
+  if (!k) throw new ValidationException('This store has no audit signing key yet (it is created when the server first starts with auditing).');
+  return k;
+}
+
+async function allStoredDigests(barrier: Barrier): Promise<AuditDigest[]> {
+  const nodes = new Set((await barrier.list(DIGESTS_PREFIX)).map((k) => k.slice(DIGESTS_PREFIX.length).split('/')[0]!));
+  const out: AuditDigest[] = [];
+  for (const node of nodes) for (const d of await loadDigests(barrier, node)) if (d.digest) out.push(d.digest);
+  return out;
+}
+
+function readPinnedKey(path: string): AuditPublicKey {
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch {
+    throw new ValidationException(`--public-key: cannot read ${path}`);
+  }
+  try {
+    return parsePublicKeyPem(pem);
+  } catch {
+    throw new ValidationException(`--public-key: ${path} is not an Ed25519 public key in PEM form`);
+  }
+}
+
+/** The store's chain heads, when the store sink is (also) configured. */
+async function storedHeads(barrier: Barrier): Promise<Record<string, number>> {
+  const store = new StoreSink(barrier);
+  const out: Record<string, number> = {};
+  for (const node of await store.nodes()) {
+    const h = await store.storedHead(node).catch(() => null);
+    if (h) out[node] = h.seq;
+  }
+  return out;
+}
+
+/** Human summary of a verification; the first problem first. */
+export function formatVerifyResult(r: VerifyResult): string {
+  const lines: string[] = [];
+  for (const n of r.nodes) {
+    lines.push(`node ${n.node}: seqs ${n.fromSeq}..${n.toSeq} (${n.events} events, ${n.digests} digests, from ${n.startedFrom})`);
+  }
+  if (r.ok) {
+    lines.push('audit verify: OK');
+  } else {
+    lines.push(`audit verify: FAILED (${r.problems.length} problem${r.problems.length === 1 ? '' : 's'})`);
+    for (const p of r.problems.slice(0, 20)) {
+      lines.push(`  ${p.kind}: node ${p.node}${p.seq !== undefined ? ` seq ${p.seq}` : ''}${p.eventID ? ` eventID ${p.eventID}` : ''}: ${p.message}`);
+    }
+    if (r.problems.length > 20) lines.push(`  ... and ${r.problems.length - 20} more (use --json)`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function registerAuditCommands(program: Command, open: () => Promise<AuditCliContext>, io: AuditCliIo = defaultIo): void {
+  const { out } = io;
+  const audit = program.command('audit').description('Verify, search and export the audit trail');
+
+  audit
+    .command('verify')
+    .description('Check hash chains and signed digests; names the first modified, missing, reordered or truncated event. Exits 1 on failure.')
+    .option('--from <time>', 'start of the time range (ISO 8601)')
+    .option('--to <time>', 'end of the time range (ISO 8601)')
+    .option('--node <name>', 'only this node')
+    .option('--file <path>', 'verify a JSON-lines file set (the current file; rolled files beside it are included)')
+    .option('--public-key <pem-file>', 'trusted Ed25519 public key (default: the one in the store)')
+    .option('--json', 'print the full result as JSON')
+    .action(async (o: { from?: string; to?: string; node?: string; file?: string; publicKey?: string; json?: boolean }) => {
+      const from = parseTime('from', o.from);
+      const to = parseTime('to', o.to);
+      const pinned = o.publicKey !== undefined ? readPinnedKey(o.publicKey) : undefined;
+      const range = { ...(from ? { from } : {}), ...(to ? { to } : {}), ...(o.node ? { node: o.node } : {}) };
+      let result: VerifyResult;
+      if (o.file !== undefined && pinned) {
+        // A file and a pinned key need no store at all (e.g. verifying a copy on another machine).
+        result = await verifyFiles({ path: o.file, publicKey: pinned, ...range });
+      } else {
+        result = await withStore(open, async ({ barrier }) => {
+          const publicKey = pinned ?? (await storedKey(barrier));
+          if (o.file !== undefined) return verifyFiles({ path: o.file, publicKey, digests: await allStoredDigests(barrier), heads: await storedHeads(barrier), ...range });
+          return verifyStore({ store: new StoreSink(barrier), publicKey, ...range });
+        });
+      }
+      out.write(o.json ? JSON.stringify(result, null, 2) + '\n' : formatVerifyResult(result));
+      if (!result.ok) io.fail();
+    });
+
+  audit
+    .command('lookup')
+    .description('Search stored events, newest first (filters like CloudTrail LookupEvents)')
+    .option('--event-name <name>', 'e.g. Decrypt, CreateKey')
+    .option('--principal <arn-or-access-key-id>', 'who called')
+    .option('--resource <key-arn-or-id>', 'which key or secret')
+    .option('--from <time>', 'start time (ISO 8601)')
+    .option('--to <time>', 'end time (ISO 8601)')
+    .option('--max <n>', 'at most this many events (1-1000, default 50)')
+    .option('--next-token <token>', 'continue a previous lookup')
+    .action(async (o: { eventName?: string; principal?: string; resource?: string; from?: string; to?: string; max?: string; nextToken?: string }) => {
+      const startTime = parseTime('from', o.from);
+      const endTime = parseTime('to', o.to);
+      if (o.max !== undefined && !/^\d{1,4}$/.test(o.max)) throw new ValidationException('--max must be a number from 1 to 1000');
+      const result = await withStore(open, ({ barrier }) => lookupEvents(new StoreSink(barrier), {
+        ...(o.eventName !== undefined ? { eventName: o.eventName } : {}),
+        ...(o.principal !== undefined ? { principal: o.principal } : {}),
+        ...(o.resource !== undefined ? { resource: o.resource } : {}),
+        ...(startTime ? { startTime } : {}),
+        ...(endTime ? { endTime } : {}),
+        ...(o.max !== undefined ? { maxResults: Number(o.max) } : {}),
+        ...(o.nextToken !== undefined ? { nextToken: o.nextToken } : {}),
+      }));
+      out.write(JSON.stringify(result, null, 2) + '\n');
+    });
+
+  audit
+    .command('public-key')
+    .description('Print the Ed25519 public key (PEM) that verifies audit digests; keep a copy outside rekey')
+    .action(async () => {
+      const key = await withStore(open, ({ barrier }) => storedKey(barrier));
+      out.write(key.pem.endsWith('\n') ? key.pem : key.pem + '\n');
+    });
+}
