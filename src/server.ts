@@ -8,6 +8,7 @@ import type { AccessKeyRecord } from './iam/access-keys.ts';
 import { IamService } from './iam/service.ts';
 import { KmsService } from './kms/service.ts';
 import { buildApp } from './http/app.ts';
+import { JobEngine } from './jobs/engine.ts';
 import { VERSION } from './version.ts';
 
 export interface RunningServer {
@@ -18,6 +19,7 @@ export interface RunningServer {
   barrier: Barrier;
   kms: KmsService;
   iam: IamService;
+  jobs: JobEngine;
   bootstrap: { rec: AccessKeyRecord; created: boolean };
   warning?: string;
   close(): Promise<void>;
@@ -40,22 +42,29 @@ export async function startServer(cfg: Readonly<Config>, opts: { clock?: () => D
       onDemandRotationLimit: cfg.kms.onDemandRotationLimit,
       ...(opts.clock ? { clock: opts.clock } : {}),
     });
+    const jobs = new JobEngine({
+      barrier,
+      ...(opts.clock ? { clock: { now: opts.clock } } : {}),
+    });
     const app = await buildApp({
+      jobs,
       region: cfg.region, bodyLimitBytes: cfg.http.bodyLimitBytes, iam, logLevel: cfg.logLevel, version: VERSION,
       services: [{ targetPrefix: 'TrentService', signingName: 'kms', call: (op, input, caller) => kms.call(op, input, caller) }],
     });
     await app.listen({ host: cfg.host, port: cfg.port });
+    jobs.start();
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
     const hostForUrl = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
     let closed = false;
     const result: RunningServer = {
-      app, url: `http://${hostForUrl}:${port}`, port, backend, barrier, kms, iam, bootstrap,
+      app, url: `http://${hostForUrl}:${port}`, port, backend, barrier, kms, iam, jobs, bootstrap,
       ...(store.warning ? { warning: store.warning } : {}),
       async close() {
         if (closed) return;
         closed = true;
         await app.close();
+        await jobs.stop();
         await backend.close();
         barrier.seal();
       },

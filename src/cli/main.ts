@@ -6,6 +6,7 @@ import { RekeyError } from '../errors.ts';
 import { runServer } from './server-command.ts';
 import { runRotateRoot } from './operator.ts';
 import { registerIamCommands } from './iam-command.ts';
+import { registerJobsCommands } from './jobs-command.ts';
 
 const program = new Command();
 program
@@ -40,6 +41,7 @@ operator
   });
 
 registerIamCommands(program);
+registerJobsCommands(program);
 
 try {
   await program.parseAsync(process.argv);

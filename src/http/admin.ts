@@ -5,9 +5,11 @@ export interface AdminOptions {
   version: string;
   /** Paths contributed by other admin modules (IAM, audit, jobs). */
   extraPaths?: Record<string, unknown>;
+  /** Shared schemas for #/components/schemas references. */
+  schemas?: Record<string, unknown>;
 }
 
-export function openApiDocument(version: string, extraPaths: Record<string, unknown> = {}): Record<string, unknown> {
+export function openApiDocument(version: string, extraPaths: Record<string, unknown> = {}, schemas: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     openapi: '3.0.3',
     info: { title: 'rekey admin API', version },
@@ -21,10 +23,11 @@ export function openApiDocument(version: string, extraPaths: Record<string, unkn
       '/v1/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3 document' } } } },
       ...extraPaths,
     },
+    components: { schemas },
   };
 }
 
 export function registerAdmin(app: FastifyInstance, opts: AdminOptions): void {
   app.get('/v1/health', async () => ({ status: 'ok', version: opts.version }));
-  app.get('/v1/openapi.json', async () => openApiDocument(opts.version, opts.extraPaths));
+  app.get('/v1/openapi.json', async () => openApiDocument(opts.version, opts.extraPaths, opts.schemas));
 }

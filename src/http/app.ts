@@ -11,6 +11,8 @@ import type { IamService } from '../iam/service.ts';
 import type { Identity } from '../iam/identity.ts';
 import { registerSts } from './sts.ts';
 import { registerIamAdmin, iamOpenApiPaths } from './admin-iam.ts';
+import { registerJobsAdmin, jobsOpenApiPaths, JOB_SCHEMA } from './admin-jobs.ts';
+import type { JobsAdmin } from '../jobs/engine.ts';
 import { parseBody, sendAwsError, sendAwsResult, toRekeyError } from './aws-json.ts';
 import { registerAdmin } from './admin.ts';
 
@@ -33,6 +35,7 @@ export interface AppOptions {
   region: string;
   bodyLimitBytes: number;
   iam: IamService;
+  jobs: JobsAdmin;
   services: AwsService[];
   logLevel: string;
   version: string;
@@ -99,6 +102,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   registerSts(app, { iam: opts.iam });
   registerIamAdmin(app, { iam: opts.iam });
-  registerAdmin(app, { version: opts.version, extraPaths: { ...iamOpenApiPaths() } });
+  registerJobsAdmin(app, opts.jobs, { iam: opts.iam });
+  registerAdmin(app, { version: opts.version, extraPaths: { ...iamOpenApiPaths(), ...jobsOpenApiPaths() }, schemas: { Job: JOB_SCHEMA } });
   return app;
 }
