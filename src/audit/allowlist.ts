@@ -165,6 +165,17 @@ export const SECRETS_OPERATIONS: Readonly<Record<string, OperationSpec>> = {
   DeleteResourcePolicy: { request: SECRET },
 };
 
+/** AWS STS. TokenCode (MFA code), secret access keys and session tokens never appear. */
+export const STS_OPERATIONS: Readonly<Record<string, OperationSpec>> = {
+  AssumeRole: {
+    request: { RoleArn: 'string', RoleSessionName: 'string', DurationSeconds: 'number', SerialNumber: 'string', ExternalId: 'string' },
+    // CloudTrail records the temporary key id and expiry, not the secret or the token.
+    response: { AssumedRoleUser: { AssumedRoleId: 'string', Arn: 'string' }, Credentials: { AccessKeyId: 'string', Expiration: 'time' } },
+  },
+  GetSessionToken: { request: { DurationSeconds: 'number', SerialNumber: 'string' }, response: { Credentials: { AccessKeyId: 'string', Expiration: 'time' } } },
+  GetCallerIdentity: { request: {}, readOnly: true },
+};
+
 const MAX_STRING = 4096;
 const MAX_ITEMS = 64;
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AccessDeniedException, ValidationException } from '../errors.ts';
-import { adminEvent, isMutating, kmsApiEvent, secretsApiEvent, serviceEvent } from './event.ts';
+import { adminEvent, isMutating, kmsApiEvent, secretsApiEvent, serviceEvent, stsApiEvent } from './event.ts';
 import { ACCOUNT, CALLER, KEY_ARN, KEY_ID } from './testing.ts';
 
 const base = { caller: CALLER, requestId: 'r-1', sourceIp: '192.0.2.7', userAgent: 'aws-sdk-js/3', region: 'us-east-1', now: new Date('2024-05-01T12:00:00.123Z'), eventId: 'ev-1' };
@@ -140,4 +140,26 @@ test('serviceEvent: RotateKey and DeleteKey as AwsServiceEvent, invoked by the s
   assert.deepEqual(e.resources, [{ accountId: ACCOUNT, type: 'AWS::KMS::Key', ARN: KEY_ARN }]);
   assert.equal(e.requestID, 'svc-1');
   assert.equal(e.readOnly, false);
+});
+
+test('STS: the temporary key id and expiry are recorded, the secret, token and MFA code never', () => {
+  const roleArn = `arn:aws:iam::${ACCOUNT}:role/ops`;
+  const e = stsApiEvent({
+    ...base, operation: 'AssumeRole',
+    input: { RoleArn: roleArn, RoleSessionName: 'bob', SerialNumber: 'arn:aws:iam::111122223333:mfa/bob', TokenCode: '123456' },
+    output: { Credentials: { AccessKeyId: 'ASIATEMP000000000001', SecretAccessKey: 'tmp-secret-value-xyz', SessionToken: 'FwoGZXIvYXdzEXAMPLE', Expiration: 1714564800 }, AssumedRoleUser: { Arn: `arn:aws:sts::${ACCOUNT}:assumed-role/ops/bob`, AssumedRoleId: 'AROA1:bob' } },
+  });
+  assert.equal(e.eventSource, 'sts.amazonaws.com');
+  assert.deepEqual(e.requestParameters, { roleArn, roleSessionName: 'bob', serialNumber: 'arn:aws:iam::111122223333:mfa/bob' });
+  assert.deepEqual(e.responseElements, { assumedRoleUser: { assumedRoleId: 'AROA1:bob', arn: `arn:aws:sts::${ACCOUNT}:assumed-role/ops/bob` }, credentials: { accessKeyId: 'ASIATEMP000000000001', expiration: '2024-05-01T12:00:00.000Z' } });
+  assert.deepEqual(e.resources, [{ accountId: ACCOUNT, type: 'AWS::IAM::Role', ARN: roleArn }]);
+  for (const secret of ['123456', 'tmp-secret-value-xyz', 'FwoGZXIvYXdzEXAMPLE']) assert.ok(!JSON.stringify(e).includes(secret), secret);
+});
+
+test('admin actions named as permissions become CloudTrail event names', () => {
+  const e = adminEvent({ ...base, action: 'rekey:ListJobs' });
+  assert.deepEqual([e.eventName, e.eventSource, e.readOnly], ['ListJobs', 'rekey.admin', true]);
+  const iam = adminEvent({ ...base, action: 'iam:CreateUser', eventSource: 'iam.amazonaws.com' });
+  assert.deepEqual([iam.eventName, iam.eventSource, iam.readOnly], ['CreateUser', 'iam.amazonaws.com', false]);
+  assert.equal(adminEvent({ ...base, action: 'iam:Create User' }).eventName, 'UnknownAdminAction');
 });

@@ -4,12 +4,12 @@
 import { randomUUID } from '../crypto/index.ts';
 import { RekeyError } from '../errors.ts';
 import {
-  KMS_OPERATIONS, SECRETS_OPERATIONS, type OperationSpec, excludedStrings, lowerFirst, sanitizeMembers,
+  KMS_OPERATIONS, SECRETS_OPERATIONS, STS_OPERATIONS, type OperationSpec, excludedStrings, lowerFirst, sanitizeMembers,
 } from './allowlist.ts';
 
 export const EVENT_VERSION = '1.11';
 
-export type ResourceType = 'AWS::KMS::Key' | 'AWS::SecretsManager::Secret' | 'Rekey::Admin::Resource';
+export type ResourceType = 'AWS::KMS::Key' | 'AWS::SecretsManager::Secret' | 'AWS::IAM::Role' | 'Rekey::Admin::Resource';
 
 export interface AuditResource {
   accountId: string;
@@ -91,6 +91,7 @@ export interface ApiCall {
 export const SERVICES = {
   kms: { source: 'kms.amazonaws.com', ops: KMS_OPERATIONS, resourceType: 'AWS::KMS::Key' },
   secretsmanager: { source: 'secretsmanager.amazonaws.com', ops: SECRETS_OPERATIONS, resourceType: 'AWS::SecretsManager::Secret' },
+  sts: { source: 'sts.amazonaws.com', ops: STS_OPERATIONS, resourceType: 'AWS::IAM::Role' },
 } as const;
 export type ServiceName = keyof typeof SERVICES;
 
@@ -173,9 +174,11 @@ function resourceArns(service: ServiceName, call: ApiCall, accountId: string | u
     add(inp.TargetKeyId);
     add(inp.SourceKeyId);
     add(inp.DestinationKeyId);
-  } else {
+  } else if (service === 'secretsmanager') {
     add(out.ARN);
     add(inp.SecretId);
+  } else if (typeof inp.RoleArn === 'string' && /^arn:[^:]+:iam::\d{12}:role\//.test(inp.RoleArn)) {
+    found.push(inp.RoleArn);
   }
   return [...new Set(found)];
 }
@@ -222,6 +225,10 @@ export function secretsApiEvent(call: ApiCall): AuditEvent {
   return awsApiEvent('secretsmanager', call);
 }
 
+export function stsApiEvent(call: ApiCall): AuditEvent {
+  return awsApiEvent('sts', call);
+}
+
 // Member names that are never recorded, even when an admin route lists them by mistake.
 const SENSITIVE_NAME = /secret|password|passphrase|plaintext|token|private|material|credential|ciphertext|blob/i;
 
@@ -240,8 +247,13 @@ function pickAllowed(value: unknown, allow: readonly string[] | undefined): Reco
 }
 
 export interface AdminCall {
-  /** e.g. CreateAccessKey, DeletePrincipal, LookupAuditEvents */
+  /**
+   * e.g. CreateAccessKey, or a permission name as the admin modules pass it ('iam:CreateUser',
+   * 'rekey:ListJobs'): the prefix is dropped from eventName, as CloudTrail names events.
+   */
   action: string;
+  /** Default 'rekey.admin'. */
+  eventSource?: string;
   input?: unknown;
   /** Top-level scalar members of input that may be recorded. Names matching secret/password/token/... never are. */
   allow?: readonly string[];
@@ -263,11 +275,13 @@ export interface AdminCall {
 /** A call to rekey's own admin API (/v1). */
 export function adminEvent(call: AdminCall): AuditEvent {
   const accountId = call.caller?.accountId ?? '';
+  const m = /^(?:[a-z0-9-]{1,32}:)?([A-Za-z0-9]{1,64})$/.exec(call.action);
+  const eventName = m ? m[1]! : 'UnknownAdminAction';
   const ev: AuditEvent = {
     eventVersion: EVENT_VERSION,
     eventTime: eventTimeOf(call.now),
-    eventSource: 'rekey.admin',
-    eventName: /^[A-Za-z0-9]{1,64}$/.test(call.action) ? call.action : 'UnknownAdminAction',
+    eventSource: call.eventSource && /^[a-z0-9.-]{1,64}$/.test(call.eventSource) ? call.eventSource : 'rekey.admin',
+    eventName,
     awsRegion: call.region,
     sourceIPAddress: clip(call.sourceIp, 64),
     userAgent: clip(call.userAgent, 1024),
@@ -276,7 +290,7 @@ export function adminEvent(call: AdminCall): AuditEvent {
     responseElements: call.error === undefined ? pickAllowed(call.output, call.allowResponse) : null,
     requestID: call.requestId,
     eventID: call.eventId ?? randomUUID(),
-    readOnly: call.readOnly ?? /^(Get|List|Describe|Lookup|Verify)/.test(call.action),
+    readOnly: call.readOnly ?? /^(Get|List|Describe|Lookup|Verify)/.test(eventName),
     resources: call.resources ? [...call.resources] : [],
     eventType: 'AwsApiCall',
     managementEvent: true,

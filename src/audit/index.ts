@@ -3,7 +3,7 @@ export { AuditLog, type AuditLogOptions, type AuditStats } from './log.ts';
 export { AuditedCall, type CallContext } from './call.ts';
 export {
   type AuditEvent, type AuditCaller, type ApiCall, type AdminCall, type ServiceCall, type UserIdentity, type AuditResource,
-  kmsApiEvent, secretsApiEvent, awsApiEvent, adminEvent, serviceEvent, isMutating, eventTimeOf,
+  kmsApiEvent, secretsApiEvent, stsApiEvent, awsApiEvent, adminEvent, serviceEvent, isMutating, eventTimeOf,
 } from './event.ts';
 export { type AuditRecord, type ChainHead, GENESIS_HASH, recordHash } from './chain.ts';
 export { canonicalJson } from './canonical.ts';
