@@ -9,6 +9,8 @@ import { IamService } from './iam/service.ts';
 import { KmsService } from './kms/service.ts';
 import { buildApp } from './http/app.ts';
 import { JobEngine } from './jobs/engine.ts';
+import { openAuditLog } from './audit-setup.ts';
+import type { AuditLog } from './audit/index.ts';
 import { VERSION } from './version.ts';
 
 export interface RunningServer {
@@ -20,6 +22,7 @@ export interface RunningServer {
   kms: KmsService;
   iam: IamService;
   jobs: JobEngine;
+  audit: AuditLog;
   bootstrap: { rec: AccessKeyRecord; created: boolean };
   warning?: string;
   close(): Promise<void>;
@@ -38,7 +41,7 @@ export async function startServer(cfg: Readonly<Config>, opts: { clock?: () => D
     const fixed = cfg.devAccessKeyId && cfg.devSecretAccessKey ? { accessKeyId: cfg.devAccessKeyId, secretAccessKey: cfg.devSecretAccessKey } : undefined;
     const bootstrap = await iam.bootstrap(fixed);
     const kms = new KmsService({
-      barrier, region: cfg.region, accountId: cfg.accountId,
+      barrier, region: cfg.region, accountId: cfg.accountId, iam,
       onDemandRotationLimit: cfg.kms.onDemandRotationLimit,
       ...(opts.clock ? { clock: opts.clock } : {}),
     });
@@ -46,10 +49,11 @@ export async function startServer(cfg: Readonly<Config>, opts: { clock?: () => D
       barrier,
       ...(opts.clock ? { clock: { now: opts.clock } } : {}),
     });
+    const audit = await openAuditLog(cfg, barrier, opts.clock);
     const app = await buildApp({
-      jobs,
+      jobs, audit,
       region: cfg.region, bodyLimitBytes: cfg.http.bodyLimitBytes, iam, logLevel: cfg.logLevel, version: VERSION,
-      services: [{ targetPrefix: 'TrentService', signingName: 'kms', call: (op, input, caller) => kms.call(op, input, caller) }],
+      services: [{ targetPrefix: 'TrentService', signingName: 'kms', auditName: 'kms', call: (op, input, caller, request) => kms.call(op, input, caller, request) }],
     });
     await app.listen({ host: cfg.host, port: cfg.port });
     jobs.start();
@@ -58,13 +62,15 @@ export async function startServer(cfg: Readonly<Config>, opts: { clock?: () => D
     const hostForUrl = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
     let closed = false;
     const result: RunningServer = {
-      app, url: `http://${hostForUrl}:${port}`, port, backend, barrier, kms, iam, jobs, bootstrap,
+      app, url: `http://${hostForUrl}:${port}`, port, backend, barrier, kms, iam, jobs, audit, bootstrap,
       ...(store.warning ? { warning: store.warning } : {}),
       async close() {
         if (closed) return;
         closed = true;
         await app.close();
         await jobs.stop();
+        await audit.close();
+        kms.close();
         await backend.close();
         barrier.seal();
       },

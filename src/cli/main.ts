@@ -7,6 +7,8 @@ import { runServer } from './server-command.ts';
 import { runRotateRoot } from './operator.ts';
 import { registerIamCommands } from './iam-command.ts';
 import { registerJobsCommands } from './jobs-command.ts';
+import { registerAuditCommands } from './audit-command.ts';
+import { openStore } from '../storage/open.ts';
 
 const program = new Command();
 program
@@ -42,6 +44,12 @@ operator
 
 registerIamCommands(program);
 registerJobsCommands(program);
+// audit verify/lookup read the store directly (with the root key), so they work with the server stopped
+registerAuditCommands(program, async () => {
+  const cfg = loadConfig({});
+  const store = await openStore({ backend: cfg.storage.backend, dataDir: cfg.dataDir, rootKey: cfg.rootKey, ...(cfg.storage.postgresUrl ? { postgresUrl: cfg.storage.postgresUrl } : {}) });
+  return { barrier: store.barrier, close: async () => { await store.backend.close(); store.barrier.seal(); } };
+});
 
 try {
   await program.parseAsync(process.argv);

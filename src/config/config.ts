@@ -24,12 +24,26 @@ export interface Config {
   http: { bodyLimitBytes: number };
   kms: { onDemandRotationLimit: number };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
+  /** This process's name in the audit chain (default: generated once into <dataDir>/node-id). */
+  nodeId?: string;
+  audit: {
+    /** JSON-lines file sink (null: none). Default <dataDir>/audit/audit.jsonl. */
+    file: string | null;
+    fileMaxBytes: number;
+    fileMaxFiles: number;
+    /** Events also kept in the store (queryable through /v1/audit/events). */
+    store: boolean;
+    stdout: boolean;
+    /** RFC 5424 syslog over TCP, "host:port". */
+    syslog: string | null;
+    digestPeriodMs: number;
+  };
 }
 
 const schema = {
   type: 'object',
   additionalProperties: false,
-  required: ['host', 'port', 'dataDir', 'region', 'accountId', 'storage', 'rootKey', 'dev', 'http', 'kms', 'logLevel'],
+  required: ['host', 'port', 'dataDir', 'region', 'accountId', 'storage', 'rootKey', 'dev', 'http', 'kms', 'logLevel', 'audit'],
   properties: {
     host: { type: 'string', minLength: 1 },
     port: { type: 'integer', minimum: 0, maximum: 65535 },
@@ -59,6 +73,20 @@ const schema = {
       properties: { onDemandRotationLimit: { type: 'integer', minimum: 0, maximum: 1000 } },
     },
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'] },
+    nodeId: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' },
+    audit: {
+      type: 'object', additionalProperties: false,
+      required: ['file', 'fileMaxBytes', 'fileMaxFiles', 'store', 'stdout', 'syslog', 'digestPeriodMs'],
+      properties: {
+        file: { type: ['string', 'null'] },
+        fileMaxBytes: { type: 'integer', minimum: 4096 },
+        fileMaxFiles: { type: 'integer', minimum: 1, maximum: 100000 },
+        store: { type: 'boolean' },
+        stdout: { type: 'boolean' },
+        syslog: { type: ['string', 'null'], pattern: '^[^:]+:\\d+$' },
+        digestPeriodMs: { type: 'integer', minimum: 0 },
+      },
+    },
   },
 } as const;
 
@@ -77,6 +105,7 @@ export function defaults(): Config {
     http: { bodyLimitBytes: 65536 },
     kms: { onDemandRotationLimit: 10 },
     logLevel: 'info',
+    audit: { file: '', fileMaxBytes: 64 * 1024 * 1024, fileMaxFiles: 1000, store: true, stdout: false, syslog: null, digestPeriodMs: 3_600_000 },
   };
 }
 
@@ -118,6 +147,13 @@ export function loadConfig(flags: Overrides = {}, env: NodeJS.ProcessEnv = proce
   if (e.REKEY_ROOT_KEY_FILE) cfg.rootKey = { source: 'file', path: e.REKEY_ROOT_KEY_FILE };
   else if (e.REKEY_ROOT_KEY) cfg.rootKey = { source: 'env', variable: 'REKEY_ROOT_KEY' };
   else if (e.REKEY_ROOT_PASSPHRASE) cfg.rootKey = { source: 'passphrase', variable: 'REKEY_ROOT_PASSPHRASE' };
+  if (e.REKEY_NODE_ID) cfg.nodeId = e.REKEY_NODE_ID;
+  const audit = { ...(cfg.audit as Config['audit']) };
+  if (e.REKEY_AUDIT_FILE !== undefined) audit.file = e.REKEY_AUDIT_FILE === 'none' ? null : e.REKEY_AUDIT_FILE;
+  if (e.REKEY_AUDIT_STORE !== undefined) audit.store = e.REKEY_AUDIT_STORE !== 'false';
+  if (e.REKEY_AUDIT_STDOUT !== undefined) audit.stdout = e.REKEY_AUDIT_STDOUT === 'true';
+  if (e.REKEY_AUDIT_SYSLOG) audit.syslog = e.REKEY_AUDIT_SYSLOG;
+  cfg.audit = audit;
   if (e.REKEY_DEV_ACCESS_KEY_ID) cfg.devAccessKeyId = e.REKEY_DEV_ACCESS_KEY_ID;
   if (e.REKEY_DEV_SECRET_ACCESS_KEY) cfg.devSecretAccessKey = e.REKEY_DEV_SECRET_ACCESS_KEY;
   if (e.REKEY_ON_DEMAND_ROTATION_LIMIT) cfg.kms = { ...(cfg.kms as object), onDemandRotationLimit: int('REKEY_ON_DEMAND_ROTATION_LIMIT', e.REKEY_ON_DEMAND_ROTATION_LIMIT) };
@@ -136,6 +172,9 @@ export function loadConfig(flags: Overrides = {}, env: NodeJS.ProcessEnv = proce
   if ((c.rootKey.source === 'env' || c.rootKey.source === 'passphrase') && !c.rootKey.variable) throw new ConfigurationError(`rootKey.variable is required when rootKey.source is ${c.rootKey.source}`);
   if ((c.devAccessKeyId === undefined) !== (c.devSecretAccessKey === undefined)) throw new ConfigurationError('REKEY_DEV_ACCESS_KEY_ID and REKEY_DEV_SECRET_ACCESS_KEY must be set together');
   c.dataDir = resolve(c.dataDir);
+  // '' = the default file inside the data directory
+  if (c.audit.file === '') c.audit.file = resolve(c.dataDir, 'audit', 'audit.jsonl');
+  if (!c.audit.store && c.audit.file === null) throw new ConfigurationError('the audit trail needs a durable sink: keep audit.store or set audit.file');
   return deepFreeze(c);
 }
 

@@ -13,6 +13,9 @@ import { registerSts } from './sts.ts';
 import { registerIamAdmin, iamOpenApiPaths } from './admin-iam.ts';
 import { registerJobsAdmin, jobsOpenApiPaths, JOB_SCHEMA } from './admin-jobs.ts';
 import type { JobsAdmin } from '../jobs/engine.ts';
+import { AuditedCall, type AuditLog } from '../audit/index.ts';
+import { registerAuditAdmin, auditOpenApiPaths } from './admin-audit.ts';
+import { stsHook, adminHook, guardAuditAdmin } from './audit-hooks.ts';
 import { parseBody, sendAwsError, sendAwsResult, toRekeyError } from './aws-json.ts';
 import { registerAdmin } from './admin.ts';
 
@@ -20,6 +23,8 @@ import { registerAdmin } from './admin.ts';
 export interface AwsService {
   targetPrefix: string;
   signingName: string;
+  /** The audit trail's name for the service. */
+  auditName: 'kms' | 'secretsmanager';
   call(operation: string, input: unknown, caller: Identity, request: RequestFacts): Promise<Record<string, unknown>>;
 }
 
@@ -29,6 +34,11 @@ export interface RequestFacts {
   sourceIp: string;
   secureTransport: boolean;
   userAgent: string;
+  /**
+   * Mutating operations call this once, after their outcome is decided and before their first
+   * write; it records the call's audit event and rejects (so nothing is written) when it cannot.
+   */
+  beforeCommit?: (partialOutput?: unknown) => Promise<void>;
 }
 
 export interface AppOptions {
@@ -36,9 +46,17 @@ export interface AppOptions {
   bodyLimitBytes: number;
   iam: IamService;
   jobs: JobsAdmin;
+  audit: AuditLog;
   services: AwsService[];
   logLevel: string;
   version: string;
+}
+
+/** The access key id a request claims (for the audit record of a failed authentication). */
+function claimedAccessKey(req: FastifyRequest): string {
+  const a = req.headers.authorization;
+  const m = typeof a === 'string' ? /Credential=([A-Z0-9]{16,128})\//.exec(a) : null;
+  return m ? m[1]! : '';
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -75,6 +93,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   app.post('/', async (req: FastifyRequest, reply) => {
     const requestId = req.id;
+    const now = new Date();
+    const ua = typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : '';
+    let call: AuditedCall | null = null;
     try {
       const target = req.headers['x-amz-target'];
       const dot = typeof target === 'string' ? target.indexOf('.') : -1;
@@ -82,27 +103,44 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       if (!service) throw new UnknownOperationException(`Unknown operation ${typeof target === 'string' ? target.slice(0, 128) : '(missing X-Amz-Target)'}`);
       const operation = (target as string).slice(dot + 1);
       const body = (req.body as Buffer | undefined) ?? Buffer.alloc(0);
+      const ctx = { service: service.auditName, operation: operation.slice(0, 64), requestId, sourceIp: req.ip, userAgent: ua, region: opts.region, now };
+      call = new AuditedCall(opts.audit, { ...ctx, input: {}, caller: { accessKeyId: claimedAccessKey(req) } });
       const q = req.url.indexOf('?');
       const caller = await opts.iam.authenticate({
         method: req.method, path: q < 0 ? req.url : req.url.slice(0, q), query: q < 0 ? '' : req.url.slice(q + 1),
         headers: headersFromRaw(req.raw.rawHeaders), body,
       }, service.signingName);
+      call = new AuditedCall(opts.audit, { ...ctx, input: {}, caller });
       const input = parseBody(body);
-      const ua = req.headers['user-agent'];
+      const audited = new AuditedCall(opts.audit, { ...ctx, input, caller });
+      call = audited;
       const result = await service.call(operation, input, caller, {
-        requestId, sourceIp: req.ip, secureTransport: req.protocol === 'https', userAgent: typeof ua === 'string' ? ua : '',
+        requestId, sourceIp: req.ip, secureTransport: req.protocol === 'https', userAgent: ua,
+        beforeCommit: (partial) => audited.succeeded(partial),
       });
+      // read-only and data-plane calls: recorded before the result (a plaintext, a data key) leaves
+      await audited.succeeded(result);
       return sendAwsResult(reply, result, requestId);
     } catch (err) {
-      const rk = toRekeyError(err, requestId);
+      let rk = toRekeyError(err, requestId);
       if (!(err instanceof RekeyError)) req.log.error({ err, requestId }, 'unexpected error');
+      if (call) {
+        try {
+          await call.failed(rk);
+        } catch (auditErr) {
+          rk = toRekeyError(auditErr, requestId);
+        }
+      }
       return sendAwsError(reply, rk, requestId);
     }
   });
 
-  registerSts(app, { iam: opts.iam });
-  registerIamAdmin(app, { iam: opts.iam });
-  registerJobsAdmin(app, opts.jobs, { iam: opts.iam });
-  registerAdmin(app, { version: opts.version, extraPaths: { ...iamOpenApiPaths(), ...jobsOpenApiPaths() }, schemas: { Job: JOB_SCHEMA } });
+  const accountId = opts.iam.accountId;
+  registerSts(app, { iam: opts.iam, onCall: stsHook(opts.audit, opts.region) });
+  registerIamAdmin(app, { iam: opts.iam, onCall: adminHook(opts.audit, opts.region, 'iam.amazonaws.com', accountId) });
+  registerJobsAdmin(app, opts.jobs, { iam: opts.iam, onCall: adminHook(opts.audit, opts.region, 'rekey.admin', accountId) });
+  guardAuditAdmin(app, opts.iam, opts.audit, opts.region);
+  registerAuditAdmin(app, opts.audit);
+  registerAdmin(app, { version: opts.version, extraPaths: { ...iamOpenApiPaths(), ...jobsOpenApiPaths(), ...auditOpenApiPaths }, schemas: { Job: JOB_SCHEMA } });
   return app;
 }

@@ -1,0 +1,67 @@
+// Maps the adapters' per-call hooks (STS, IAM admin, jobs admin, audit admin) to audit events.
+// Every hook resolves only after the event is durably written, so a call that cannot be audited
+// is answered with an internal error (the adapters turn a throwing hook into InternalFailure).
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { RekeyError, ALL_ERRORS, InternalFailure } from '../errors.ts';
+import { type AuditLog, adminEvent, stsApiEvent } from '../audit/index.ts';
+import type { StsCall } from './sts.ts';
+import type { IamAdminCall } from './admin-iam.ts';
+import type { JobsAdminCall } from './admin-jobs.ts';
+import type { IamService } from '../iam/service.ts';
+import type { Identity } from '../iam/identity.ts';
+import { headersFromRaw } from '../iam/sigv4.ts';
+
+/** An error object carrying a wire code, for events about errors another protocol names (STS). */
+function errorOf(code: string, message: string): RekeyError {
+  const C = ALL_ERRORS[code] ?? InternalFailure;
+  const e = new C(message);
+  if (C === InternalFailure && code !== 'InternalFailure') Object.defineProperty(e, 'code', { value: code });
+  return e;
+}
+
+export function stsHook(audit: AuditLog, region: string) {
+  return (c: StsCall): Promise<void> => audit.append(stsApiEvent({
+    operation: c.action, input: c.parameters, requestId: c.requestId, sourceIp: c.sourceIp, userAgent: c.userAgent,
+    region, now: new Date(), caller: c.identity ?? null,
+    ...(c.errorCode ? { error: errorOf(c.errorCode, c.errorMessage ?? '') } : { output: {} }),
+  }));
+}
+
+export function adminHook(audit: AuditLog, region: string, eventSource: string, accountId = '') {
+  return (c: IamAdminCall | JobsAdminCall): Promise<void> => audit.append(adminEvent({
+    action: c.action, eventSource, input: c.parameters, allow: Object.keys(c.parameters),
+    caller: c.identity ?? null, requestId: c.requestId, sourceIp: c.sourceIp, userAgent: c.userAgent,
+    region, now: new Date(), resources: c.resource === '*' ? [] : [{ ARN: c.resource, type: 'Rekey::Admin::Resource', accountId: c.identity?.accountId ?? accountId }],
+    ...(c.error ? { error: c.error } : {}),
+  }));
+}
+
+/**
+ * The audit admin routes (/v1/audit/...) show who did what: they require a SigV4-signed request
+ * from a principal allowed rekey:LookupAuditEvents (events), rekey:VerifyAuditTrail (verify) or
+ * rekey:GetAuditPublicKey (public key), and each call is itself audited.
+ */
+export function guardAuditAdmin(app: FastifyInstance, iam: IamService, audit: AuditLog, region: string): void {
+  const actionFor = (url: string): string =>
+    url.startsWith('/v1/audit/verify') ? 'rekey:VerifyAuditTrail' : url.startsWith('/v1/audit/public-key') ? 'rekey:GetAuditPublicKey' : 'rekey:LookupAuditEvents';
+  app.addHook('preHandler', async (req: FastifyRequest) => {
+    if (!req.url.startsWith('/v1/audit/')) return;
+    const action = actionFor(req.url);
+    const resource = `arn:aws:rekey:${region}:${iam.accountId}:audit-trail`;
+    let identity: Identity | undefined;
+    let error: RekeyError | undefined;
+    try {
+      const q = req.url.indexOf('?');
+      identity = await iam.authenticate({ method: req.method, path: q < 0 ? req.url : req.url.slice(0, q), query: q < 0 ? '' : req.url.slice(q + 1), headers: headersFromRaw(req.raw.rawHeaders), body: Buffer.alloc(0) }, 'iam');
+      iam.authorizeAdmin(identity, action, resource, { sourceIp: req.ip, secureTransport: req.protocol === 'https' });
+    } catch (e) {
+      error = e instanceof RekeyError ? e : new InternalFailure(`An internal error occurred. Request ID: ${req.id}`);
+    }
+    const ua = req.headers['user-agent'];
+    await adminHook(audit, region, 'rekey.admin')({
+      action: action as JobsAdminCall['action'], resource, requestId: req.id, parameters: req.query as Record<string, unknown>,
+      sourceIp: req.ip, userAgent: typeof ua === 'string' ? ua : '', ...(identity ? { identity } : {}), ...(error ? { error } : {}),
+    });
+    if (error) throw error;
+  });
+}
