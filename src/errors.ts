@@ -56,6 +56,7 @@ export const InvalidArnException = define('InvalidArnException', 400);
 export const InvalidAliasNameException = define('InvalidAliasNameException', 400);
 export const InvalidMarkerException = define('InvalidMarkerException', 400);
 export const InvalidGrantTokenException = define('InvalidGrantTokenException', 400);
+export const InvalidGrantIdException = define('InvalidGrantIdException', 400);
 export const LimitExceededException = define('LimitExceededException', 400);
 export const MalformedPolicyDocumentException = define('MalformedPolicyDocumentException', 400);
 export const TagException = define('TagException', 400);
@@ -83,7 +84,7 @@ export const ALL_ERRORS: Record<string, RekeyErrorClass> = Object.fromEntries(
     DeleteConflictException, InvalidAuthenticationCodeException,
     NotFoundException, AlreadyExistsException, DisabledException, KMSInvalidStateException,
     InvalidCiphertextException, IncorrectKeyException, InvalidKeyUsageException, InvalidArnException,
-    InvalidAliasNameException, InvalidMarkerException, InvalidGrantTokenException, LimitExceededException,
+    InvalidAliasNameException, InvalidMarkerException, InvalidGrantTokenException, InvalidGrantIdException, LimitExceededException,
     MalformedPolicyDocumentException, TagException, UnsupportedOperationException, KMSInternalException,
     NotAuthorizedException, DryRunOperationException,
     InternalFailure, ConfigurationError, SealedException,

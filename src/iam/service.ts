@@ -7,9 +7,9 @@ import { MfaStore } from './mfa.ts';
 import { SessionStore } from './sessions.ts';
 import { Authenticator } from './authenticate.ts';
 import { StsService, type RequestInfo } from './sts.ts';
-import { authorizeOrThrow, type Decision } from './policy/evaluate.ts';
+import { authorize, authorizeOrThrow, type AuthorizeInput, type Decision } from './policy/evaluate.ts';
 import { globalContext, kmsContext, type KmsFacts } from './policy/context.ts';
-import type { CompiledPolicy } from './policy/compile.ts';
+import { compilePolicy, type CompiledPolicy } from './policy/compile.ts';
 import type { SignedRequest } from './sigv4.ts';
 import type { Identity } from './identity.ts';
 import { DEFAULT_TTL_MS } from './cache.ts';
@@ -41,6 +41,17 @@ export interface KmsAuthorization {
   request?: Omit<KmsFacts, 'principal' | 'now'>;
   /** A grant on the key allows this operation for this caller (evaluated by the grants code). */
   grantAllows?: boolean;
+}
+
+const NO_CONTEXT: Readonly<Record<string, never>> = Object.freeze({});
+const conditional = new WeakMap<CompiledPolicy, boolean>();
+
+function usesConditions(p: string | CompiledPolicy | undefined): boolean {
+  if (p === undefined) return false;
+  const c = typeof p === 'string' ? compilePolicy(p, 'resource') : p;
+  let v = conditional.get(c);
+  if (v === undefined) conditional.set(c, (v = c.statements.some((st) => st.condition !== undefined)));
+  return v;
 }
 
 export class IamService {
@@ -88,11 +99,26 @@ export class IamService {
    * the decision (which statements allowed it, for the audit trail).
    */
   authorizeKms(identity: Identity, a: KmsAuthorization): Decision {
-    const context = kmsContext({ ...a.request, principal: identity, now: this.clock() });
-    return authorizeOrThrow({
+    return authorizeOrThrow(this.kmsInput(identity, a));
+  }
+
+  /**
+   * The same evaluation as authorizeKms without throwing: the KMS grants code asks first whether
+   * the policies allow, and consults grants only on an implicit deny (an explicit deny always wins).
+   */
+  decideKms(identity: Identity, a: KmsAuthorization): Decision {
+    return authorize(this.kmsInput(identity, a));
+  }
+
+  private kmsInput(identity: Identity, a: KmsAuthorization): AuthorizeInput {
+    // Most policies have no Condition (the default key policy, AdministratorAccess): then no
+    // statement reads the request context and building it would be the largest cost of the check.
+    const needed = usesConditions(a.keyPolicy) || identity.identityPolicies.some(usesConditions);
+    const context = needed ? kmsContext({ ...a.request, principal: identity, now: this.clock() }) : NO_CONTEXT;
+    return {
       principal: identity, action: a.action, resource: a.keyArn, identityPolicies: identity.identityPolicies, context,
       ...(a.keyPolicy !== undefined ? { keyPolicy: a.keyPolicy } : {}), ...(a.grantAllows ? { grantAllows: true } : {}),
-    });
+    };
   }
 
   /** Authorizes a call of rekey's admin API (identity policies only), e.g. ("iam:CreateUser", user ARN). */

@@ -6,25 +6,34 @@ import type { KeyStore } from './keystore.ts';
 import { aliasArn, keyArn, type Scope } from './ids.ts';
 import { KeyState, type KeyRecord } from './model.ts';
 import type { WireResponse } from './wire.ts';
+import type { Identity } from '../iam/identity.ts';
+import type { Authz, RequestFacts } from './authz.ts';
+import type { GrantStore } from './grants/store.ts';
+import type { GrantTokens } from './grants/token.ts';
 
-/** The authenticated principal making the request. */
-export interface Caller {
-  accountId: string;
-  arn: string;
-  accessKeyId: string;
-}
+/** The authenticated principal making the request (the identity component's Identity). */
+export type Caller = Identity;
 
 export interface KmsContext extends Scope {
   readonly store: KeyStore;
+  readonly grants: GrantStore;
+  readonly tokens: GrantTokens;
   readonly clock: () => Date;
   readonly onDemandRotationLimit: number;
+}
+
+/** One request: who asks, over what connection, and the authorization entry points (src/kms/authz.ts). */
+export interface KmsCall {
+  readonly caller: Caller;
+  readonly request: RequestFacts;
+  readonly authz: Authz;
 }
 
 export interface Operation<Req> {
   /** The X-Amz-Target suffix, e.g. 'Encrypt'. */
   readonly name: string;
   readonly input: StructShape;
-  run(ctx: KmsContext, req: Req, caller: Caller): Promise<WireResponse>;
+  run(ctx: KmsContext, req: Req, call: KmsCall): Promise<WireResponse>;
 }
 
 export function operation<Req>(op: Operation<Req>): Operation<Req> {

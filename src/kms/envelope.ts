@@ -37,6 +37,9 @@ export function encryptWith(key: LoadedKey, plaintext: Uint8Array, context: Encr
   return { blob, materialId: m.id };
 }
 
+/** Authorizes the caller on a key (src/kms/authz.ts); throws AccessDeniedException. */
+export type Authorize = (key: LoadedKey) => Promise<unknown>;
+
 export interface Opened {
   key: LoadedKey;
   plaintext: Buffer;
@@ -49,7 +52,7 @@ export interface Opened {
  * Every other failure - malformed blob, unknown key or material, tag or context mismatch - is the
  * one fixed InvalidCiphertextException; a disabled or pending-deletion key gives its state error.
  */
-export async function decryptBlob(ctx: KmsContext, blob: Buffer, context: EncryptionContext | undefined, keyIdParam: string | undefined): Promise<Opened> {
+export async function decryptBlob(ctx: KmsContext, blob: Buffer, context: EncryptionContext | undefined, keyIdParam: string | undefined, authorize: Authorize): Promise<Opened> {
   const parsed = parseCiphertext(blob);
   if (keyIdParam !== undefined) {
     const named = await resolveKey(ctx, keyIdParam, 'any');
@@ -57,6 +60,8 @@ export async function decryptBlob(ctx: KmsContext, blob: Buffer, context: Encryp
   }
   const key = await ctx.store.getKey(parsed.keyId);
   if (!key) throw invalidCiphertext();
+  // Authorized on the key the ciphertext names, before its state or the ciphertext is examined.
+  await authorize(key);
   requireEnabled(key.record);
   const m = key.material(parsed.materialId);
   if (!m) throw invalidCiphertext();
@@ -74,11 +79,14 @@ export async function ciphertextOrDryRun(
   req: { CiphertextBlob?: Buffer; DryRun?: boolean; DryRunModifiers?: string[] },
   keyIdMember: 'keyId' | 'sourceKeyId',
   keyId: string | undefined,
+  authorize: Authorize,
 ): Promise<Buffer | null> {
   if (req.CiphertextBlob !== undefined) return req.CiphertextBlob;
   const ignore = req.DryRun === true && (req.DryRunModifiers ?? []).includes('IGNORE_CIPHERTEXT');
   if (!ignore) throw new ValidationException("1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null");
   if (keyId === undefined) throw new ValidationException(`1 validation error detected: Value null at '${keyIdMember}' failed to satisfy constraint: Member must not be null`);
-  requireEnabled((await resolveKey(ctx, keyId, 'any')).record);
+  const key = await resolveKey(ctx, keyId, 'any');
+  await authorize(key);
+  requireEnabled(key.record);
   return null;
 }

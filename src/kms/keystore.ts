@@ -12,6 +12,7 @@ import { zeroize } from '../crypto/index.ts';
 import { needs, KMSInternalException } from '../errors.ts';
 import { CasConflict, type Op } from '../storage/backend.ts';
 import type { Barrier } from '../storage/barrier.ts';
+import { compilePolicy, compileSpec, type CompiledPolicy } from '../iam/policy/compile.ts';
 import type { AliasRecord, KeyRecord } from './model.ts';
 import { uuidToBytes } from './ids.ts';
 
@@ -24,6 +25,12 @@ const CAS_ATTEMPTS = 5;
 
 export const keyPath = (keyId: string): string => KEY_PREFIX + keyId;
 export const aliasPath = (name: string): string => ALIAS_PREFIX + name;
+
+/**
+ * A stored key policy that no longer parses (written by an older, laxer validator) allows nothing:
+ * authorization fails closed ("no resource-based policy allows ...") instead of failing open.
+ */
+const ALLOWS_NOTHING: CompiledPolicy = compileSpec({ version: '2012-10-17', id: undefined, statements: [] }, 'resource');
 
 export interface MaterialVersion {
   readonly id: string;
@@ -40,6 +47,12 @@ export class LoadedKey {
   readonly keyIdBytes: Buffer;
   private readonly byId = new Map<string, MaterialVersion>();
   private disposed = false;
+  private compiled: CompiledPolicy | undefined;
+  /**
+   * The key's grants, loaded by the grants code on first need and kept with this version of the
+   * record: every grant change rewrites the key record, so a new version means a fresh load.
+   */
+  grants: Promise<unknown> | undefined;
 
   constructor(rec: KeyRecord, readonly version: number) {
     for (const m of rec.materials) {
@@ -48,6 +61,18 @@ export class LoadedKey {
     }
     this.record = rec;
     this.keyIdBytes = uuidToBytes(rec.keyId);
+  }
+
+  /** The key policy compiled once per cached record (authorization on the hot path is then closures only). */
+  policy(): CompiledPolicy {
+    if (this.compiled === undefined) {
+      try {
+        this.compiled = compilePolicy(this.record.policy, 'resource');
+      } catch {
+        this.compiled = ALLOWS_NOTHING;
+      }
+    }
+    return this.compiled;
   }
 
   material(id: string): MaterialVersion | undefined {
@@ -75,7 +100,10 @@ export interface Versioned<T> {
 export type Write =
   | { type: 'key'; rec: KeyRecord; expectVersion: number }
   | { type: 'alias'; rec: AliasRecord; expectVersion: number }
-  | { type: 'deleteAlias'; name: string; expectVersion: number };
+  | { type: 'deleteAlias'; name: string; expectVersion: number }
+  /** Any other record written in the same transaction (grants, their indexes); JSON through the barrier. */
+  | { type: 'put'; path: string; value: unknown; expectVersion?: number }
+  | { type: 'delete'; path: string; expectVersion?: number };
 
 export interface KeyStoreOptions {
   ttlMs?: number;
@@ -209,7 +237,10 @@ export class KeyStore {
     const ops: Op[] = writes.map((w): Op => {
       if (w.type === 'key') return { type: 'put', key: keyPath(w.rec.keyId), value: Buffer.from(JSON.stringify(w.rec)), expectVersion: w.expectVersion };
       if (w.type === 'alias') return { type: 'put', key: aliasPath(w.rec.aliasName), value: Buffer.from(JSON.stringify(w.rec)), expectVersion: w.expectVersion };
-      return { type: 'delete', key: aliasPath(w.name), expectVersion: w.expectVersion };
+      if (w.type === 'deleteAlias') return { type: 'delete', key: aliasPath(w.name), expectVersion: w.expectVersion };
+      const cas = w.expectVersion !== undefined ? { expectVersion: w.expectVersion } : {};
+      if (w.type === 'put') return { type: 'put', key: w.path, value: Buffer.from(JSON.stringify(w.value)), ...cas };
+      return { type: 'delete', key: w.path, ...cas };
     });
     try {
       await this.barrier.transaction(ops);
@@ -217,7 +248,8 @@ export class KeyStore {
       for (const op of ops) if (op.type === 'put') zeroize(op.value);
       for (const w of writes) {
         if (w.type === 'key') this.invalidateKey(w.rec.keyId);
-        else this.invalidateAlias(w.type === 'alias' ? w.rec.aliasName : w.name);
+        else if (w.type === 'alias') this.invalidateAlias(w.rec.aliasName);
+        else if (w.type === 'deleteAlias') this.invalidateAlias(w.name);
       }
     }
   }

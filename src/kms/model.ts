@@ -57,6 +57,12 @@ export interface KeyRecord {
   /** Alias names pointing at this key; kms/aliases/<name> is the index in the other direction. */
   aliases: string[];
   rotation: KeyRotationRecord;
+  /**
+   * How many grants the key has (kms/grants/<keyId> holds them). Written in the same transaction as
+   * every grant change, so a grant change always makes a new version of this record: caches that
+   * compare versions (every node's key cache) see it within their TTL. Absent = 0.
+   */
+  grantCount?: number;
   materials: KeyMaterialRecord[];
   currentMaterialId: string;
 }

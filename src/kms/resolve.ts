@@ -47,3 +47,15 @@ export async function resolveKey(ctx: KmsContext, ident: string, forms: IdForms)
   if (!key) throw keyNotFound(ctx, keyId);
   return key;
 }
+
+/**
+ * kms:RequestAlias: "the alias name ... that identifies the KMS key in the request" (AWS KMS
+ * condition keys). The alias name for an alias name or alias ARN; undefined for a key id or ARN.
+ */
+export function requestAliasOf(ident: string | undefined): string | undefined {
+  if (ident === undefined) return undefined;
+  if (ident.startsWith('alias/')) return ident;
+  if (!ident.startsWith('arn:')) return undefined;
+  const arn = parseKmsArn(ident);
+  return arn?.type === 'alias' ? arn.id : undefined;
+}

@@ -2,20 +2,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { b64, harness, rejects, MISSING_KEY_ID, arnOf } from './testing.ts';
 
-test('operations lists the 29 AWS operations rekey implements', async () => {
+test('operations lists the 34 AWS operations rekey implements', async () => {
   const h = await harness();
   assert.deepEqual(h.kms.operations, [
-    'CancelKeyDeletion', 'CreateAlias', 'CreateKey', 'Decrypt', 'DeleteAlias', 'DescribeKey', 'DisableKey', 'DisableKeyRotation',
+    'CancelKeyDeletion', 'CreateAlias', 'CreateGrant', 'CreateKey', 'Decrypt', 'DeleteAlias', 'DescribeKey', 'DisableKey', 'DisableKeyRotation',
     'EnableKey', 'EnableKeyRotation', 'Encrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'GenerateRandom',
-    'GetKeyPolicy', 'GetKeyRotationStatus', 'ListAliases', 'ListKeyPolicies', 'ListKeyRotations', 'ListKeys', 'ListResourceTags',
-    'PutKeyPolicy', 'ReEncrypt', 'RotateKeyOnDemand', 'ScheduleKeyDeletion', 'TagResource', 'UntagResource', 'UpdateAlias',
-    'UpdateKeyDescription',
+    'GetKeyPolicy', 'GetKeyRotationStatus', 'ListAliases', 'ListGrants', 'ListKeyPolicies', 'ListKeyRotations', 'ListKeys', 'ListResourceTags',
+    'ListRetirableGrants', 'PutKeyPolicy', 'ReEncrypt', 'RetireGrant', 'RevokeGrant', 'RotateKeyOnDemand', 'ScheduleKeyDeletion',
+    'TagResource', 'UntagResource', 'UpdateAlias', 'UpdateKeyDescription',
   ]);
 });
 
 test('an unknown operation is UnknownOperationException', async () => {
   const h = await harness();
-  await rejects(h.call('CreateGrant', {}), 'UnknownOperationException', 'Unknown operation CreateGrant');
+  await rejects(h.call('Sign', {}), 'UnknownOperationException', 'Unknown operation Sign');
   await rejects(h.call('__proto__', {}), 'UnknownOperationException', 'Unknown operation __proto__');
 });
 

@@ -1,18 +1,26 @@
 // The KMS domain's one entry point. The HTTP adapter passes the X-Amz-Target suffix, the parsed
-// (untrusted) JSON body and the authenticated caller; it gets back the JSON response body.
+// (untrusted) JSON body, the authenticated caller and the request facts policies can test; it gets
+// back the JSON response body. Every operation authorizes its caller (src/kms/authz.ts) before it
+// acts.
 // Only RekeyError subclasses leave call(): anything unexpected becomes KMSInternalException, with
 // the original error attached as `cause` for the adapter's log (never for the client).
+import { gatedStore } from './commit-gate.ts';
 import { KMSInternalException, RekeyError, UnknownOperationException } from '../errors.ts';
 import type { Barrier } from '../storage/barrier.ts';
 import { requireEnabled, type Caller, type KmsContext, type Operation } from './context.ts';
 import { partitionOf } from './ids.ts';
 import { KeyStore } from './keystore.ts';
+import { Authz, type RequestFacts } from './authz.ts';
+import { GrantStore } from './grants/store.ts';
+import { GrantTokens } from './grants/token.ts';
+import type { IamService } from '../iam/service.ts';
 import { resolveKey } from './resolve.ts';
 import { compileRequest, type RequestValidator } from './validate.ts';
 import type { WireResponse } from './wire.ts';
 import { OPERATIONS } from './operations/index.ts';
 
 export type { Caller } from './context.ts';
+export type { RequestFacts } from './authz.ts';
 
 export interface KmsOptions {
   barrier: Barrier;
@@ -23,6 +31,13 @@ export interface KmsOptions {
   onDemandRotationLimit?: number;
   /** Cache lifetime of key records in milliseconds (default 1000). */
   cacheTtlMs?: number;
+  /** Authorizes every request: key policies, IAM policies, grants. */
+  iam: IamService;
+  /**
+   * BENCHMARKS ONLY: skip authorization entirely (src/server.ts sets it only when REKEY_AUTH=off and
+   * REKEY_BENCH_UNSAFE_NO_AUTH=1). Every caller may then do everything.
+   */
+  unsafeSkipAuthorization?: boolean;
 }
 
 interface Registered {
@@ -35,13 +50,19 @@ export class KmsService {
   readonly store: KeyStore;
   private readonly ctx: KmsContext;
   private readonly registry = new Map<string, Registered>();
+  private readonly authzDeps: ConstructorParameters<typeof Authz>[0];
 
   constructor(opts: KmsOptions) {
     this.store = new KeyStore(opts.barrier, opts.cacheTtlMs !== undefined ? { ttlMs: opts.cacheTtlMs } : {});
+    const grants = new GrantStore(opts.barrier);
+    const tokens = new GrantTokens(opts.barrier);
+    this.authzDeps = Object.freeze({ iam: opts.unsafeSkipAuthorization === true ? null : opts.iam, grants, tokens });
     const limit = opts.onDemandRotationLimit ?? 10;
     if (!Number.isSafeInteger(limit) || limit < 0) throw new RangeError('onDemandRotationLimit must be a non-negative integer');
     this.ctx = Object.freeze({
       store: this.store,
+      grants,
+      tokens,
       partition: partitionOf(opts.region),
       region: opts.region,
       accountId: opts.accountId,
@@ -52,13 +73,15 @@ export class KmsService {
     this.operations = Object.freeze([...this.registry.keys()].sort());
   }
 
-  async call(operation: string, input: unknown, caller: Caller): Promise<WireResponse> {
+  async call(operation: string, input: unknown, caller: Caller, request: RequestFacts = {}): Promise<WireResponse> {
     const reg = this.registry.get(operation);
     if (!reg) throw new UnknownOperationException(`Unknown operation ${String(operation).slice(0, 128)}`);
     try {
       reg.validate ??= compileRequest(reg.op.input);
       const req = reg.validate(input);
-      return await reg.op.run(this.ctx, req, caller);
+      // a mutating call's writes first pass the audit gate: unaudited, it changes nothing
+      const ctx = request.beforeCommit ? Object.freeze({ ...this.ctx, store: gatedStore(this.store, request.beforeCommit) }) : this.ctx;
+      return await reg.op.run(ctx, req, { caller, request, authz: new Authz(this.authzDeps, caller, request) });
     } catch (e) {
       if (e instanceof RekeyError) throw e;
       const err = new KMSInternalException('An internal error occurred.');
@@ -68,7 +91,7 @@ export class KmsService {
   }
 
   /**
-   * For other rekey components (secrets): resolves any key identifier (key id, key ARN, alias name,
+   * For other rekey components (secrets), which authorize their own callers: resolves any key identifier (key id, key ARN, alias name,
    * alias ARN) to a key that can encrypt and decrypt now, or throws NotFoundException,
    * DisabledException or KMSInvalidStateException exactly as Encrypt would.
    */

@@ -165,7 +165,7 @@ export interface KeyMetadata {
   KeyState: string;
   DeletionDate?: number;
   Origin: string;
-  KeyManager: 'CUSTOMER';
+  KeyManager: 'CUSTOMER' | 'AWS';
   CustomerMasterKeySpec: string;
   KeySpec: string;
   EncryptionAlgorithms: string[];
@@ -188,6 +188,57 @@ export interface RotationsListEntry {
   KeyMaterialState?: 'CURRENT' | 'NON_CURRENT';
   RotationDate?: number;
   RotationType?: 'AUTOMATIC' | 'ON_DEMAND';
+}
+
+// ---- grants
+
+export interface GrantConstraints {
+  EncryptionContextSubset?: EncryptionContext;
+  EncryptionContextEquals?: EncryptionContext;
+}
+
+export interface CreateGrantRequest extends KeyIdRequest {
+  GranteePrincipal: string;
+  RetiringPrincipal?: string;
+  Operations: string[];
+  Constraints?: GrantConstraints;
+  GrantTokens?: string[];
+  Name?: string;
+  DryRun?: boolean;
+}
+
+export interface ListGrantsRequest extends KeyIdRequest, ListRequest {
+  GrantId?: string;
+  GranteePrincipal?: string;
+}
+
+export interface ListRetirableGrantsRequest extends ListRequest {
+  RetiringPrincipal: string;
+}
+
+export interface RetireGrantRequest {
+  GrantToken?: string;
+  KeyId?: string;
+  GrantId?: string;
+  DryRun?: boolean;
+}
+
+export interface RevokeGrantRequest extends KeyIdRequest {
+  GrantId: string;
+  DryRun?: boolean;
+}
+
+export interface GrantListEntry {
+  /** The key ARN. */
+  KeyId: string;
+  GrantId: string;
+  Name?: string;
+  CreationDate: number;
+  GranteePrincipal: string;
+  RetiringPrincipal?: string;
+  IssuingAccount: string;
+  Operations: string[];
+  Constraints?: GrantConstraints;
 }
 
 /** Response bodies are plain JSON objects. */

@@ -2,15 +2,17 @@
 import { KMSInvalidStateException } from '../../errors.ts';
 import { keyNotFound, operation } from '../context.ts';
 import { KeyState } from '../model.ts';
-import { resolveKeyId } from '../resolve.ts';
+import { resolveKey } from '../resolve.ts';
 import { S, T } from '../validate.ts';
 import type { KeyIdRequest } from '../wire.ts';
 
 export const cancelKeyDeletion = operation<KeyIdRequest>({
   name: 'CancelKeyDeletion',
   input: S.struct({ KeyId: T.KeyId }, ['KeyId']),
-  async run(ctx, req) {
-    const keyId = await resolveKeyId(ctx, req.KeyId, 'key');
+  async run(ctx, req, call) {
+    const key = await resolveKey(ctx, req.KeyId, 'key');
+    await call.authz.key(key, 'kms:CancelKeyDeletion');
+    const keyId = key.record.keyId;
     const rec = await ctx.store.updateKey(keyId, (r) => {
       // AWS KMS key states: CancelKeyDeletion works only on a key pending deletion.
       if (r.state !== KeyState.PendingDeletion) throw new KMSInvalidStateException(`${r.arn} is not pending deletion.`);

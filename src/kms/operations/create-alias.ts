@@ -3,7 +3,7 @@
 import { AlreadyExistsException, ValidationException } from '../../errors.ts';
 import { keyNotFound, nowMs, operation, requireNotPendingDeletion } from '../context.ts';
 import { aliasArn, checkAliasNameForWrite } from '../ids.ts';
-import { resolveKeyId } from '../resolve.ts';
+import { resolveKey } from '../resolve.ts';
 import { S, T } from '../validate.ts';
 import type { CreateAliasRequest } from '../wire.ts';
 
@@ -17,10 +17,14 @@ export function checkTargetIsKey(target: string): void {
 export const createAlias = operation<CreateAliasRequest>({
   name: 'CreateAlias',
   input: S.struct({ AliasName: T.AliasName, TargetKeyId: T.KeyId }, ['AliasName', 'TargetKeyId']),
-  async run(ctx, req) {
+  async run(ctx, req, call) {
     checkAliasNameForWrite(req.AliasName);
     checkTargetIsKey(req.TargetKeyId);
-    const keyId = await resolveKeyId(ctx, req.TargetKeyId, 'key');
+    // AWS KMS: CreateAlias needs kms:CreateAlias on the alias (IAM policy) and on the key (key policy).
+    call.authz.alias('kms:CreateAlias', aliasArn(ctx, req.AliasName));
+    const target = await resolveKey(ctx, req.TargetKeyId, 'key');
+    await call.authz.key(target, 'kms:CreateAlias');
+    const keyId = target.record.keyId;
     await ctx.store.retry(async () => {
       const existing = await ctx.store.readAlias(req.AliasName);
       // AWS KMS names the alias ARN: "An alias with the name arn:aws:kms:...:alias/x already exists"

@@ -43,8 +43,10 @@ test('CreateKey with no input: empty description, default key policy for the acc
 
 test('CreateKey accepts explicit SYMMETRIC_DEFAULT / ENCRYPT_DECRYPT / AWS_KMS and a custom policy', async () => {
   const h = await harness();
-  const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: '*' }, Action: 'kms:Encrypt', Resource: '*' }] });
-  const md = await h.createKey({ KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT', Origin: 'AWS_KMS', MultiRegion: false, Policy: policy });
+  // A policy that does not let the caller change it again: accepted only with the bypass flag.
+  const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: '*' }, Action: ['kms:Encrypt', 'kms:GetKeyPolicy'], Resource: '*' }] });
+  await rejects(h.createKey({ Policy: policy }), 'MalformedPolicyDocumentException', 'The new key policy will not allow you to update the key policy in the future.');
+  const md = await h.createKey({ KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT', Origin: 'AWS_KMS', MultiRegion: false, Policy: policy, BypassPolicyLockoutSafetyCheck: true });
   assert.equal((await h.call('GetKeyPolicy', { KeyId: md.KeyId }))['Policy'], policy);
   const md2 = await h.createKey({ CustomerMasterKeySpec: 'SYMMETRIC_DEFAULT' });
   assert.equal(md2.KeySpec, 'SYMMETRIC_DEFAULT');
@@ -87,8 +89,8 @@ test('CreateKey checks tags and the policy document', async () => {
   await rejects(h.call('CreateKey', { Tags: [{ TagKey: 'a', TagValue: '1' }, { TagKey: 'a', TagValue: '2' }] }), 'TagException', 'Duplicate tag key: a');
   const many = Array.from({ length: 51 }, (_, i) => ({ TagKey: `k${i}`, TagValue: '' }));
   await rejects(h.call('CreateKey', { Tags: many }), 'LimitExceededException', 'A KMS key can have at most 50 tags; this request would give it 51.');
-  await rejects(h.call('CreateKey', { Policy: '{not json' }), 'MalformedPolicyDocumentException', 'The key policy is not valid JSON.');
-  await rejects(h.call('CreateKey', { Policy: '{"Version":"2012-10-17"}' }), 'MalformedPolicyDocumentException', 'The key policy must contain at least one Statement.');
+  await rejects(h.call('CreateKey', { Policy: '{not json' }), 'MalformedPolicyDocumentException', 'Syntax errors in policy.');
+  await rejects(h.call('CreateKey', { Policy: '{"Version":"2012-10-17"}' }), 'MalformedPolicyDocumentException', 'Missing required field Statement');
   // Nothing was created by the failed calls.
   assert.deepEqual((await h.call('ListKeys'))['Keys'], []);
 });

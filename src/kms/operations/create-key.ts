@@ -26,7 +26,9 @@ export const createKey = operation<CreateKeyRequest>({
     XksKeyId: S.string({ min: 1, max: 128 }),
   }),
 
-  async run(ctx, req) {
+  async run(ctx, req, call) {
+    // AWS KMS: CreateKey needs kms:CreateKey in an IAM policy (resource "*"): there is no key yet.
+    call.authz.account('kms:CreateKey');
     // AWS KMS: "The KeySpec and CustomerMasterKeySpec parameters work the same way ... You cannot specify both."
     if (req.KeySpec !== undefined && req.CustomerMasterKeySpec !== undefined) {
       throw new ValidationException('You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.');
@@ -47,12 +49,15 @@ export const createKey = operation<CreateKeyRequest>({
     }
     if (req.MultiRegion === true) throw new UnsupportedOperationException('Multi-Region keys are not supported by rekey.');
     const tags = req.Tags ? mergeTags([], checkNewTags(req.Tags)) : [];
-    // Policy enforcement (and so the lockout safety check) arrives with the identity component;
-    // the document is validated and stored now.
-    if (req.Policy !== undefined) validatePolicy(req.Policy);
-
     const now = nowMs(ctx);
     const keyId = randomUUID();
+    if (req.Policy !== undefined) {
+      const compiled = validatePolicy(req.Policy);
+      // AWS KMS: without BypassPolicyLockoutSafetyCheck, "the principal that is making the request
+      // must have permission to make a subsequent PutKeyPolicy request on the KMS key". A key made
+      // without a Policy gets the default policy, which the account (and so IAM) always manages.
+      if (req.BypassPolicyLockoutSafetyCheck !== true) call.authz.checkLockout(compiled, keyArn(ctx, keyId), ctx.clock());
+    }
     const material = newKeyMaterial(now, null);
     const rec: KeyRecord = {
       v: 1,

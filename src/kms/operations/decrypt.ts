@@ -3,6 +3,8 @@ import { zeroize } from '../../crypto/index.ts';
 import { DryRunOperationException } from '../../errors.ts';
 import { operation } from '../context.ts';
 import { checkAlgorithm, ciphertextOrDryRun, decryptBlob, rejectRecipient } from '../envelope.ts';
+import type { LoadedKey } from '../keystore.ts';
+import { requestAliasOf } from '../resolve.ts';
 import { S, T } from '../validate.ts';
 import type { DecryptRequest } from '../wire.ts';
 import { DRY_RUN_MESSAGE } from './encrypt.ts';
@@ -20,12 +22,13 @@ export const decrypt = operation<DecryptRequest>({
     DryRunModifiers: T.DryRunModifiers,
   }),
 
-  async run(ctx, req) {
+  async run(ctx, req, call) {
     rejectRecipient(req.Recipient);
     checkAlgorithm(req.EncryptionAlgorithm);
-    const blob = await ciphertextOrDryRun(ctx, req, 'keyId', req.KeyId);
+    const authorize = (key: LoadedKey) => call.authz.key(key, 'kms:Decrypt', { encryptionContext: req.EncryptionContext, requestAlias: requestAliasOf(req.KeyId), grantTokens: req.GrantTokens });
+    const blob = await ciphertextOrDryRun(ctx, req, 'keyId', req.KeyId, authorize);
     if (blob === null) throw new DryRunOperationException(DRY_RUN_MESSAGE);
-    const { key, plaintext, materialId } = await decryptBlob(ctx, blob, req.EncryptionContext, req.KeyId);
+    const { key, plaintext, materialId } = await decryptBlob(ctx, blob, req.EncryptionContext, req.KeyId, authorize);
     try {
       if (req.DryRun === true) throw new DryRunOperationException(DRY_RUN_MESSAGE);
       // AWS KMS: KeyId is "the Amazon Resource Name (key ARN) of the KMS key that was used to decrypt

@@ -1,14 +1,16 @@
 // DisableKeyRotation: turns automatic rotation off (on-demand rotation stays available).
 import { keyNotFound, operation, requireEnabled } from '../context.ts';
-import { resolveKeyId } from '../resolve.ts';
+import { resolveKey } from '../resolve.ts';
 import { S, T } from '../validate.ts';
 import type { KeyIdRequest } from '../wire.ts';
 
 export const disableKeyRotation = operation<KeyIdRequest>({
   name: 'DisableKeyRotation',
   input: S.struct({ KeyId: T.KeyId }, ['KeyId']),
-  async run(ctx, req) {
-    const keyId = await resolveKeyId(ctx, req.KeyId, 'key');
+  async run(ctx, req, call) {
+    const key = await resolveKey(ctx, req.KeyId, 'key');
+    await call.authz.key(key, 'kms:DisableKeyRotation');
+    const keyId = key.record.keyId;
     await ctx.store.updateKey(keyId, (rec) => {
       // AWS KMS key states: DisableKeyRotation on a Disabled key -> DisabledException; PendingDeletion -> KMSInvalidStateException.
       requireEnabled(rec);

@@ -1,15 +1,17 @@
 // DisableKey: Enabled -> Disabled (Disabled stays Disabled); key id or key ARN.
 import { keyNotFound, operation, requireNotPendingDeletion } from '../context.ts';
 import { KeyState } from '../model.ts';
-import { resolveKeyId } from '../resolve.ts';
+import { resolveKey } from '../resolve.ts';
 import { S, T } from '../validate.ts';
 import type { KeyIdRequest } from '../wire.ts';
 
 export const disableKey = operation<KeyIdRequest>({
   name: 'DisableKey',
   input: S.struct({ KeyId: T.KeyId }, ['KeyId']),
-  async run(ctx, req) {
-    const keyId = await resolveKeyId(ctx, req.KeyId, 'key');
+  async run(ctx, req, call) {
+    const key = await resolveKey(ctx, req.KeyId, 'key');
+    await call.authz.key(key, 'kms:DisableKey');
+    const keyId = key.record.keyId;
     await ctx.store.updateKey(keyId, (rec) => {
       // AWS KMS key states: DisableKey on a key pending deletion -> KMSInvalidStateException.
       requireNotPendingDeletion(rec);

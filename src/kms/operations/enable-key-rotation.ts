@@ -1,7 +1,7 @@
 // EnableKeyRotation: turns on automatic rotation every RotationPeriodInDays (90-2560, default 365).
 // The rotation engine (a later issue) rotates keys whose NextRotationDate has passed.
 import { keyNotFound, nowMs, operation, requireEnabled } from '../context.ts';
-import { resolveKeyId } from '../resolve.ts';
+import { resolveKey } from '../resolve.ts';
 import { S, T } from '../validate.ts';
 import type { EnableKeyRotationRequest } from '../wire.ts';
 
@@ -11,10 +11,12 @@ export const DEFAULT_ROTATION_PERIOD_DAYS = 365;
 export const enableKeyRotation = operation<EnableKeyRotationRequest>({
   name: 'EnableKeyRotation',
   input: S.struct({ KeyId: T.KeyId, RotationPeriodInDays: S.integer({ min: 90, max: 2560 }) }, ['KeyId']),
-  async run(ctx, req) {
+  async run(ctx, req, call) {
     // AWS KMS: "If no value is specified, the default value is 365 days."
     const period = req.RotationPeriodInDays ?? DEFAULT_ROTATION_PERIOD_DAYS;
-    const keyId = await resolveKeyId(ctx, req.KeyId, 'key');
+    const key = await resolveKey(ctx, req.KeyId, 'key');
+    await call.authz.key(key, 'kms:EnableKeyRotation');
+    const keyId = key.record.keyId;
     await ctx.store.updateKey(keyId, (rec) => {
       // AWS KMS key states: EnableKeyRotation on a Disabled key -> DisabledException; PendingDeletion -> KMSInvalidStateException.
       requireEnabled(rec);

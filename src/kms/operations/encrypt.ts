@@ -3,7 +3,7 @@ import { zeroize } from '../../crypto/index.ts';
 import { DryRunOperationException } from '../../errors.ts';
 import { operation, requireEnabled } from '../context.ts';
 import { checkAlgorithm, encryptWith } from '../envelope.ts';
-import { resolveKey } from '../resolve.ts';
+import { requestAliasOf, resolveKey } from '../resolve.ts';
 import { S, T } from '../validate.ts';
 import type { EncryptRequest } from '../wire.ts';
 
@@ -20,9 +20,10 @@ export const encrypt = operation<EncryptRequest>({
     DryRun: T.Boolean,
   }, ['KeyId', 'Plaintext']),
 
-  async run(ctx, req) {
+  async run(ctx, req, call) {
     try {
       const key = await resolveKey(ctx, req.KeyId, 'any');
+      await call.authz.key(key, 'kms:Encrypt', { encryptionContext: req.EncryptionContext, requestAlias: requestAliasOf(req.KeyId), grantTokens: req.GrantTokens });
       requireEnabled(key.record);
       checkAlgorithm(req.EncryptionAlgorithm);
       if (req.DryRun === true) throw new DryRunOperationException(DRY_RUN_MESSAGE);

@@ -1,10 +1,10 @@
 // GenerateDataKey: a random data key, returned in plaintext and encrypted under a KMS key.
 import { randomBytes, zeroize } from '../../crypto/index.ts';
 import { DryRunOperationException, ValidationException } from '../../errors.ts';
-import { operation, requireEnabled, type KmsContext } from '../context.ts';
+import { operation, requireEnabled, type KmsCall, type KmsContext } from '../context.ts';
 import { encryptWith, rejectRecipient, type Sealed } from '../envelope.ts';
 import type { LoadedKey } from '../keystore.ts';
-import { resolveKey } from '../resolve.ts';
+import { requestAliasOf, resolveKey } from '../resolve.ts';
 import { S, T } from '../validate.ts';
 import { DATA_KEY_SPECS, type GenerateDataKeyRequest } from '../wire.ts';
 import { DRY_RUN_MESSAGE } from './encrypt.ts';
@@ -23,7 +23,7 @@ export const dataKeyInput = S.struct({
  * Shared by GenerateDataKey and GenerateDataKeyWithoutPlaintext: checks the request, creates the
  * data key and encrypts it. The caller zeroes `plaintext`.
  */
-export async function makeDataKey(ctx: KmsContext, req: GenerateDataKeyRequest): Promise<{ key: LoadedKey; plaintext: Buffer; sealed: Sealed }> {
+export async function makeDataKey(ctx: KmsContext, req: GenerateDataKeyRequest, call: KmsCall, action: string): Promise<{ key: LoadedKey; plaintext: Buffer; sealed: Sealed }> {
   rejectRecipient(req.Recipient);
   // AWS KMS: "To specify the length of the data key, use either the KeySpec or NumberOfBytes
   // parameters (but not both). For 128-bit and 256-bit data keys, use the KeySpec parameter."
@@ -35,6 +35,7 @@ export async function makeDataKey(ctx: KmsContext, req: GenerateDataKeyRequest):
   }
   const size = req.NumberOfBytes ?? (req.KeySpec === 'AES_128' ? 16 : 32);
   const key = await resolveKey(ctx, req.KeyId, 'any');
+  await call.authz.key(key, action, { encryptionContext: req.EncryptionContext, requestAlias: requestAliasOf(req.KeyId), grantTokens: req.GrantTokens });
   requireEnabled(key.record);
   if (req.DryRun === true) throw new DryRunOperationException(DRY_RUN_MESSAGE);
   const plaintext = randomBytes(size);
@@ -49,8 +50,8 @@ export async function makeDataKey(ctx: KmsContext, req: GenerateDataKeyRequest):
 export const generateDataKey = operation<GenerateDataKeyRequest>({
   name: 'GenerateDataKey',
   input: dataKeyInput,
-  async run(ctx, req) {
-    const { key, plaintext, sealed } = await makeDataKey(ctx, req);
+  async run(ctx, req, call) {
+    const { key, plaintext, sealed } = await makeDataKey(ctx, req, call, 'kms:GenerateDataKey');
     try {
       return { CiphertextBlob: sealed.blob.toString('base64'), Plaintext: plaintext.toString('base64'), KeyId: key.record.arn, KeyMaterialId: sealed.materialId };
     } finally {

@@ -9,7 +9,9 @@ import type { GenerateRandomRequest } from '../wire.ts';
 export const generateRandom = operation<GenerateRandomRequest>({
   name: 'GenerateRandom',
   input: S.struct({ NumberOfBytes: T.NumberOfBytes, CustomKeyStoreId: T.CustomKeyStoreId, Recipient: T.Recipient }),
-  async run(_ctx, req) {
+  async run(_ctx, req, call) {
+    // AWS KMS: GenerateRandom needs kms:GenerateRandom in an IAM policy (resource "*").
+    call.authz.account('kms:GenerateRandom');
     rejectRecipient(req.Recipient);
     if (req.CustomKeyStoreId !== undefined) throw new UnsupportedOperationException('Custom key stores are not supported by rekey.');
     // AWS KMS answers a request without NumberOfBytes with ValidationException "NumberOfBytes is required."

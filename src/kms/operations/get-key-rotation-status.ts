@@ -1,17 +1,16 @@
 // GetKeyRotationStatus: whether automatic rotation is on, its period and next date; any key state.
-import { keyNotFound, operation } from '../context.ts';
+import { operation } from '../context.ts';
 import { wireDate } from '../model.ts';
-import { resolveKeyId } from '../resolve.ts';
+import { resolveKey } from '../resolve.ts';
 import { S, T } from '../validate.ts';
 import type { KeyIdRequest } from '../wire.ts';
 
 export const getKeyRotationStatus = operation<KeyIdRequest>({
   name: 'GetKeyRotationStatus',
   input: S.struct({ KeyId: T.KeyId }, ['KeyId']),
-  async run(ctx, req) {
-    const keyId = await resolveKeyId(ctx, req.KeyId, 'key');
-    const key = await ctx.store.getKey(keyId);
-    if (!key) throw keyNotFound(ctx, keyId);
+  async run(ctx, req, call) {
+    const key = await resolveKey(ctx, req.KeyId, 'key');
+    await call.authz.key(key, 'kms:GetKeyRotationStatus');
     const r = key.record.rotation;
     return {
       KeyRotationEnabled: r.enabled,

@@ -2,6 +2,7 @@
 import type { Operation } from '../context.ts';
 import { cancelKeyDeletion } from './cancel-key-deletion.ts';
 import { createAlias } from './create-alias.ts';
+import { createGrant } from './create-grant.ts';
 import { createKey } from './create-key.ts';
 import { decrypt } from './decrypt.ts';
 import { deleteAlias } from './delete-alias.ts';
@@ -17,12 +18,16 @@ import { generateRandom } from './generate-random.ts';
 import { getKeyPolicy } from './get-key-policy.ts';
 import { getKeyRotationStatus } from './get-key-rotation-status.ts';
 import { listAliases } from './list-aliases.ts';
+import { listGrants } from './list-grants.ts';
 import { listKeyPolicies } from './list-key-policies.ts';
 import { listKeyRotations } from './list-key-rotations.ts';
 import { listKeys } from './list-keys.ts';
 import { listResourceTags } from './list-resource-tags.ts';
+import { listRetirableGrants } from './list-retirable-grants.ts';
 import { putKeyPolicy } from './put-key-policy.ts';
 import { reEncrypt } from './re-encrypt.ts';
+import { retireGrant } from './retire-grant.ts';
+import { revokeGrant } from './revoke-grant.ts';
 import { rotateKeyOnDemand } from './rotate-key-on-demand.ts';
 import { scheduleKeyDeletion } from './schedule-key-deletion.ts';
 import { tagResource } from './tag-resource.ts';
@@ -39,4 +44,5 @@ export const OPERATIONS: readonly Operation<any>[] = [
   tagResource, untagResource, listResourceTags,
   getKeyPolicy, putKeyPolicy, listKeyPolicies,
   enableKeyRotation, disableKeyRotation, getKeyRotationStatus, rotateKeyOnDemand, listKeyRotations,
+  createGrant, listGrants, listRetirableGrants, retireGrant, revokeGrant,
 ];

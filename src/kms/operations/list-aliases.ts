@@ -11,7 +11,9 @@ import type { AliasListEntry, ListAliasesRequest } from '../wire.ts';
 export const listAliases = operation<ListAliasesRequest>({
   name: 'ListAliases',
   input: S.struct({ KeyId: T.KeyId, Limit: T.Limit, Marker: T.Marker }),
-  async run(ctx, req) {
+  async run(ctx, req, call) {
+    // AWS KMS: kms:ListAliases (IAM policy, resource "*"), with or without KeyId.
+    call.authz.account('kms:ListAliases');
     // AWS KMS: Limit "must be between 1 and 100, inclusive. If you do not include a value, it defaults to 50."
     const limit = pageSize(req.Limit, 50, 100);
     let names: string[];

@@ -1,20 +1,20 @@
 // ListKeyRotations: completed rotations (or, with ALL_KEY_MATERIAL, every material version), oldest first.
-import { keyNotFound, operation } from '../context.ts';
+import { operation } from '../context.ts';
 import { wireDate, type KeyMaterialRecord } from '../model.ts';
 import { InvalidMarkerException } from '../../errors.ts';
 import { decodeMarker, INVALID_MARKER_MESSAGE, pageSize, pageTail } from '../pagination.ts';
-import { resolveKeyId } from '../resolve.ts';
+import { resolveKey } from '../resolve.ts';
 import { S, T } from '../validate.ts';
 import { INCLUDE_KEY_MATERIAL, type ListKeyRotationsRequest, type RotationsListEntry } from '../wire.ts';
 
 export const listKeyRotations = operation<ListKeyRotationsRequest>({
   name: 'ListKeyRotations',
   input: S.struct({ KeyId: T.KeyId, IncludeKeyMaterial: S.enum(INCLUDE_KEY_MATERIAL), Limit: T.Limit, Marker: T.Marker }, ['KeyId']),
-  async run(ctx, req) {
+  async run(ctx, req, call) {
     const limit = pageSize(req.Limit, 100, 1000);
-    const keyId = await resolveKeyId(ctx, req.KeyId, 'key');
-    const key = await ctx.store.getKey(keyId);
-    if (!key) throw keyNotFound(ctx, keyId);
+    const key = await resolveKey(ctx, req.KeyId, 'key');
+    await call.authz.key(key, 'kms:ListKeyRotations');
+    const keyId = key.record.keyId;
     const rec = key.record;
     // AWS KMS: by default (ROTATIONS_ONLY) "KMS returns information on the key materials created by
     // automatic or on-demand key rotation"; ALL_KEY_MATERIAL adds the first key material.

@@ -8,7 +8,9 @@ import type { ListKeysRequest } from '../wire.ts';
 export const listKeys = operation<ListKeysRequest>({
   name: 'ListKeys',
   input: S.struct({ Limit: T.Limit, Marker: T.Marker }),
-  async run(ctx, req) {
+  async run(ctx, req, call) {
+    // AWS KMS: kms:ListKeys (IAM policy, resource "*").
+    call.authz.account('kms:ListKeys');
     // AWS KMS: Limit "must be between 1 and 1000, inclusive. If you do not include a value, it defaults to 100."
     const limit = pageSize(req.Limit, 100, 1000);
     const after = decodeMarker('ListKeys', req.Marker);

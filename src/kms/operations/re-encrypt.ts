@@ -4,7 +4,8 @@ import { zeroize } from '../../crypto/index.ts';
 import { DryRunOperationException } from '../../errors.ts';
 import { operation, requireEnabled } from '../context.ts';
 import { checkAlgorithm, ciphertextOrDryRun, decryptBlob, encryptWith } from '../envelope.ts';
-import { resolveKey } from '../resolve.ts';
+import type { LoadedKey } from '../keystore.ts';
+import { requestAliasOf, resolveKey } from '../resolve.ts';
 import { S, T } from '../validate.ts';
 import type { ReEncryptRequest } from '../wire.ts';
 import { DRY_RUN_MESSAGE } from './encrypt.ts';
@@ -24,18 +25,24 @@ export const reEncrypt = operation<ReEncryptRequest>({
     DryRunModifiers: T.DryRunModifiers,
   }, ['DestinationKeyId']),
 
-  async run(ctx, req) {
+  async run(ctx, req, call) {
     checkAlgorithm(req.SourceEncryptionAlgorithm);
     checkAlgorithm(req.DestinationEncryptionAlgorithm);
-    const blob = await ciphertextOrDryRun(ctx, req, 'sourceKeyId', req.SourceKeyId);
+    // AWS KMS: ReEncrypt needs kms:ReEncryptFrom on the source key and kms:ReEncryptTo on the destination key.
+    const from = (key: LoadedKey) => call.authz.key(key, 'kms:ReEncryptFrom', { encryptionContext: req.SourceEncryptionContext, requestAlias: requestAliasOf(req.SourceKeyId), grantTokens: req.GrantTokens });
+    const to = (key: LoadedKey) => call.authz.key(key, 'kms:ReEncryptTo', { encryptionContext: req.DestinationEncryptionContext, requestAlias: requestAliasOf(req.DestinationKeyId), grantTokens: req.GrantTokens });
+    const blob = await ciphertextOrDryRun(ctx, req, 'sourceKeyId', req.SourceKeyId, from);
     if (blob === null) {
-      requireEnabled((await resolveKey(ctx, req.DestinationKeyId, 'any')).record);
+      const dest = await resolveKey(ctx, req.DestinationKeyId, 'any');
+      await to(dest);
+      requireEnabled(dest.record);
       throw new DryRunOperationException(DRY_RUN_MESSAGE);
     }
     // AWS KMS: "If you identify a different KMS key [as SourceKeyId], the ReEncrypt operation throws an IncorrectKeyException."
-    const source = await decryptBlob(ctx, blob, req.SourceEncryptionContext, req.SourceKeyId);
+    const source = await decryptBlob(ctx, blob, req.SourceEncryptionContext, req.SourceKeyId, from);
     try {
       const dest = await resolveKey(ctx, req.DestinationKeyId, 'any');
+      await to(dest);
       requireEnabled(dest.record);
       if (req.DryRun === true) throw new DryRunOperationException(DRY_RUN_MESSAGE);
       const sealed = encryptWith(dest, source.plaintext, req.DestinationEncryptionContext);

@@ -4,15 +4,17 @@ import { LimitExceededException } from '../../errors.ts';
 import { keyNotFound, nowMs, operation, requireEnabled } from '../context.ts';
 import { newKeyMaterial } from '../material.ts';
 import { RotationType } from '../model.ts';
-import { resolveKeyId } from '../resolve.ts';
+import { resolveKey } from '../resolve.ts';
 import { S, T } from '../validate.ts';
 import type { KeyIdRequest } from '../wire.ts';
 
 export const rotateKeyOnDemand = operation<KeyIdRequest>({
   name: 'RotateKeyOnDemand',
   input: S.struct({ KeyId: T.KeyId }, ['KeyId']),
-  async run(ctx, req) {
-    const keyId = await resolveKeyId(ctx, req.KeyId, 'key');
+  async run(ctx, req, call) {
+    const key = await resolveKey(ctx, req.KeyId, 'key');
+    await call.authz.key(key, 'kms:RotateKeyOnDemand');
+    const keyId = key.record.keyId;
     const rec = await ctx.store.updateKey(keyId, (r) => {
       // AWS KMS key states: RotateKeyOnDemand on a Disabled key -> DisabledException; PendingDeletion -> KMSInvalidStateException.
       requireEnabled(r);

@@ -3,7 +3,7 @@
 import { ValidationException } from '../../errors.ts';
 import { keyNotFound, nowMs, operation, requireNotPendingDeletion } from '../context.ts';
 import { KeyState, wireDate } from '../model.ts';
-import { resolveKeyId } from '../resolve.ts';
+import { resolveKey } from '../resolve.ts';
 import { S, T } from '../validate.ts';
 import type { ScheduleKeyDeletionRequest } from '../wire.ts';
 
@@ -13,12 +13,14 @@ export const scheduleKeyDeletion = operation<ScheduleKeyDeletionRequest>({
   name: 'ScheduleKeyDeletion',
   // The service model allows 1-365; the service itself accepts 7-30.
   input: S.struct({ KeyId: T.KeyId, PendingWindowInDays: S.integer({ min: 1, max: 365 }) }, ['KeyId']),
-  async run(ctx, req) {
+  async run(ctx, req, call) {
     // AWS KMS: "This value is optional. If you include a value, it must be between 7 and 30, inclusive.
     // If you do not include a value, it defaults to 30."
     const days = req.PendingWindowInDays ?? 30;
     if (days < 7 || days > 30) throw new ValidationException(`PendingWindowInDays should be between 7 and 30, but it is ${days}`);
-    const keyId = await resolveKeyId(ctx, req.KeyId, 'key');
+    const key = await resolveKey(ctx, req.KeyId, 'key');
+    await call.authz.key(key, 'kms:ScheduleKeyDeletion');
+    const keyId = key.record.keyId;
     const rec = await ctx.store.updateKey(keyId, (r) => {
       // AWS KMS key states: ScheduleKeyDeletion on a key already pending deletion -> KMSInvalidStateException.
       requireNotPendingDeletion(r);

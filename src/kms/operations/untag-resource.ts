@@ -1,6 +1,6 @@
 // UntagResource: removes tags by key (absent keys are ignored); key id or key ARN.
 import { keyNotFound, operation, requireNotPendingDeletion } from '../context.ts';
-import { resolveKeyId } from '../resolve.ts';
+import { resolveKey } from '../resolve.ts';
 import { checkTagKeys } from '../tags.ts';
 import { S, T } from '../validate.ts';
 import type { UntagResourceRequest } from '../wire.ts';
@@ -8,9 +8,11 @@ import type { UntagResourceRequest } from '../wire.ts';
 export const untagResource = operation<UntagResourceRequest>({
   name: 'UntagResource',
   input: S.struct({ KeyId: T.KeyId, TagKeys: S.list(T.TagKey) }, ['KeyId', 'TagKeys']),
-  async run(ctx, req) {
+  async run(ctx, req, call) {
     checkTagKeys(req.TagKeys);
-    const keyId = await resolveKeyId(ctx, req.KeyId, 'key');
+    const key = await resolveKey(ctx, req.KeyId, 'key');
+    await call.authz.key(key, 'kms:UntagResource');
+    const keyId = key.record.keyId;
     const remove = new Set(req.TagKeys);
     await ctx.store.updateKey(keyId, (rec) => {
       // AWS KMS key states: UntagResource on a key pending deletion -> KMSInvalidStateException.

@@ -1,8 +1,8 @@
 // UpdateAlias: points an existing alias at another key (the alias name only; never an alias ARN).
 import { keyNotFound, aliasNotFound, nowMs, operation, requireNotPendingDeletion } from '../context.ts';
-import { checkAliasNameForWrite } from '../ids.ts';
+import { aliasArn, checkAliasNameForWrite } from '../ids.ts';
 import type { Write } from '../keystore.ts';
-import { resolveKeyId } from '../resolve.ts';
+import { resolveKey } from '../resolve.ts';
 import { S, T } from '../validate.ts';
 import type { UpdateAliasRequest } from '../wire.ts';
 import { checkTargetIsKey } from './create-alias.ts';
@@ -10,10 +10,19 @@ import { checkTargetIsKey } from './create-alias.ts';
 export const updateAlias = operation<UpdateAliasRequest>({
   name: 'UpdateAlias',
   input: S.struct({ AliasName: T.AliasName, TargetKeyId: T.KeyId }, ['AliasName', 'TargetKeyId']),
-  async run(ctx, req) {
+  async run(ctx, req, call) {
     checkAliasNameForWrite(req.AliasName);
     checkTargetIsKey(req.TargetKeyId);
-    const newKeyId = await resolveKeyId(ctx, req.TargetKeyId, 'key');
+    // AWS KMS: UpdateAlias needs kms:UpdateAlias on the alias (IAM policy), on the key it points to
+    // now and on the new key (their key policies).
+    call.authz.alias('kms:UpdateAlias', aliasArn(ctx, req.AliasName));
+    const current = await ctx.store.readAlias(req.AliasName);
+    if (!current) throw aliasNotFound(ctx, req.AliasName);
+    const old = await ctx.store.getKey(current.value.targetKeyId);
+    if (old) await call.authz.key(old, 'kms:UpdateAlias');
+    const next = await resolveKey(ctx, req.TargetKeyId, 'key');
+    await call.authz.key(next, 'kms:UpdateAlias');
+    const newKeyId = next.record.keyId;
     await ctx.store.retry(async () => {
       const alias = await ctx.store.readAlias(req.AliasName);
       if (!alias) throw aliasNotFound(ctx, req.AliasName);
