@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InternalFailure } from '../errors.ts';
@@ -87,14 +87,13 @@ test('the only sink unwritable (file in a missing directory): append rejects and
   await log.close();
 });
 
-test('a read-only file as the only sink makes append reject too', { skip: process.getuid?.() === 0 ? 'root ignores file modes' : false }, async () => {
+test('a full disk as the only sink makes append reject too (/dev/full: every write fails with ENOSPC)', async () => {
+  // (file modes cannot stand in for an unwritable file here: tests run as root, which ignores them)
   const { barrier } = await testBarrier();
-  const dir = mkdtempSync(join(tmpdir(), 'rekey-audit-'));
-  chmodSync(dir, 0o500);
-  const log = await AuditLog.open({ node: 'n1', barrier, sinks: [new FileSink({ path: join(dir, 'audit.jsonl') })], digestPeriodMs: 0 });
+  const log = await AuditLog.open({ node: 'n1', barrier, sinks: [new FileSink({ path: '/dev/full' })], digestPeriodMs: 0 });
   await assert.rejects(log.append(sampleEvent(1)), InternalFailure);
-  chmodSync(dir, 0o700);
-  await log.close();
+  assert.equal(log.chainHead.seq, 0);
+  await log.close().catch(() => undefined);
 });
 
 test('forwarders alone are refused at open; one good durable sink is enough when another fails', async () => {
