@@ -9,6 +9,7 @@ import { IamService } from './iam/service.ts';
 import { KmsService } from './kms/service.ts';
 import { buildApp } from './http/app.ts';
 import { JobEngine } from './jobs/engine.ts';
+import { registerKmsLifecycleAdmin } from './http/admin-kms-lifecycle.ts';
 import { openAuditLog } from './audit-setup.ts';
 import type { AuditLog } from './audit/index.ts';
 import { VERSION } from './version.ts';
@@ -47,6 +48,8 @@ export async function startServer(cfg: Readonly<Config>, opts: { clock?: () => D
     });
     const jobs = new JobEngine({
       barrier,
+      // Rotation and deletion jobs drop the key from this node's cache at once and report KeyEvents.
+      worker: { onEvent: (e) => kms.lifecycle.onJobEvent(e) },
       ...(opts.clock ? { clock: { now: opts.clock } } : {}),
     });
     const audit = await openAuditLog(cfg, barrier, opts.clock);
@@ -55,6 +58,10 @@ export async function startServer(cfg: Readonly<Config>, opts: { clock?: () => D
       region: cfg.region, bodyLimitBytes: cfg.http.bodyLimitBytes, iam, logLevel: cfg.logLevel, version: VERSION,
       services: [{ targetPrefix: 'TrentService', signingName: 'kms', auditName: 'kms', call: (op, input, caller, request) => kms.call(op, input, caller, request) }],
     });
+    // Key lifecycle (docs/ROTATION.md): kms.rotate / kms.delete kinds and their schedule sources.
+    kms.lifecycle.register(jobs);
+    await kms.lifecycle.reindex();
+    registerKmsLifecycleAdmin(app, { admin: kms.lifecycle.admin(), iam, region: cfg.region, accountId: cfg.accountId });
     await app.listen({ host: cfg.host, port: cfg.port });
     jobs.start();
     const addr = app.server.address();
@@ -69,6 +76,7 @@ export async function startServer(cfg: Readonly<Config>, opts: { clock?: () => D
         closed = true;
         await app.close();
         await jobs.stop();
+        await kms.lifecycle.close(); // flushes usage-budget tallies
         await audit.close();
         kms.close();
         await backend.close();

@@ -6,6 +6,7 @@ import type { KeyStore } from './keystore.ts';
 import { aliasArn, keyArn, type Scope } from './ids.ts';
 import { KeyState, type KeyRecord } from './model.ts';
 import type { WireResponse } from './wire.ts';
+import type { LifecycleHooks } from './lifecycle/hooks.ts';
 import type { Identity } from '../iam/identity.ts';
 import type { Authz, RequestFacts } from './authz.ts';
 import type { GrantStore } from './grants/store.ts';
@@ -20,6 +21,8 @@ export interface KmsContext extends Scope {
   readonly tokens: GrantTokens;
   readonly clock: () => Date;
   readonly onDemandRotationLimit: number;
+  /** Service keys, management guards, dependents, usage budgets (src/kms/lifecycle). Absent: none of them. */
+  readonly lifecycle?: LifecycleHooks;
 }
 
 /** One request: who asks, over what connection, and the authorization entry points (src/kms/authz.ts). */

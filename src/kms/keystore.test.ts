@@ -79,15 +79,16 @@ test('updates are compare-and-swap: a concurrent writer makes the update retry o
   const { a, b, barrier } = await twoNodes();
   await a.createKey(cloneRecord(FIXTURE_KEY));
   // Another node writes between node a's read and node a's write.
-  const orig = barrier.putJSON.bind(barrier);
+  // (updateKey writes with transaction(): the record and its due-index entries together)
+  const orig = barrier.transaction.bind(barrier);
   let interfered = false;
-  barrier.putJSON = (async (...args: Parameters<typeof barrier.putJSON>) => {
+  barrier.transaction = (async (...args: Parameters<typeof barrier.transaction>) => {
     if (!interfered) {
       interfered = true;
       await b.updateKey(FIXTURE_KEY.keyId, (x) => { x.description = 'from b'; }, () => new Error('missing'));
     }
     return orig(...args);
-  }) as typeof barrier.putJSON;
+  }) as typeof barrier.transaction;
   let calls = 0;
   await a.updateKey(FIXTURE_KEY.keyId, (r) => {
     calls++;

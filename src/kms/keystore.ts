@@ -15,6 +15,7 @@ import type { Barrier } from '../storage/barrier.ts';
 import { compilePolicy, compileSpec, type CompiledPolicy } from '../iam/policy/compile.ts';
 import type { AliasRecord, KeyRecord } from './model.ts';
 import { uuidToBytes } from './ids.ts';
+import { indexMoveOps, lifecycleIndexPaths } from './lifecycle/paths.ts';
 
 export const KEY_PREFIX = 'kms/keys/';
 export const ALIAS_PREFIX = 'kms/aliases/';
@@ -213,7 +214,7 @@ export class KeyStore {
   // ---- writes
 
   async createKey(rec: KeyRecord): Promise<void> {
-    await this.barrier.putJSON(keyPath(rec.keyId), rec, { expectVersion: 0 });
+    await this.putKeyWithIndex(rec, 0, []);
     this.invalidateKey(rec.keyId);
   }
 
@@ -225,14 +226,31 @@ export class KeyStore {
     return this.retry(async () => {
       const cur = await this.readKey(keyId);
       if (!cur) throw missing();
+      const indexBefore = lifecycleIndexPaths(cur.value);
       if (mutate(cur.value) === false) return cur.value;
-      await this.barrier.putJSON(keyPath(keyId), cur.value, { expectVersion: cur.version });
+      await this.putKeyWithIndex(cur.value, cur.version, indexBefore);
       this.invalidateKey(keyId);
       return cur.value;
     });
   }
 
-  /** Writes several records atomically (each with its own compare-and-swap). */
+  /**
+   * A key record and its due-index entries (kms/rotation-due/, kms/deletion-due/), moved in the same
+   * transaction so the rotation and deletion schedules never disagree with the record.
+   */
+  private async putKeyWithIndex(rec: KeyRecord, expectVersion: number, indexBefore: readonly string[]): Promise<void> {
+    const value = Buffer.from(JSON.stringify(rec));
+    try {
+      await this.barrier.transaction([{ type: 'put', key: keyPath(rec.keyId), value, expectVersion }, ...indexMoveOps(indexBefore, lifecycleIndexPaths(rec))]);
+    } finally {
+      zeroize(value);
+    }
+  }
+
+  /**
+   * Writes several records atomically (each with its own compare-and-swap). Key records written here
+   * must not change what lifecycleIndexPaths depends on (state, rotation, deletionDate): use updateKey.
+   */
   async commit(writes: Write[]): Promise<void> {
     const ops: Op[] = writes.map((w): Op => {
       if (w.type === 'key') return { type: 'put', key: keyPath(w.rec.keyId), value: Buffer.from(JSON.stringify(w.rec)), expectVersion: w.expectVersion };

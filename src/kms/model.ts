@@ -65,6 +65,17 @@ export interface KeyRecord {
   grantCount?: number;
   materials: KeyMaterialRecord[];
   currentMaterialId: string;
+  /** 'AWS' for the service-managed keys behind alias/aws/<service> (src/kms/lifecycle/service-keys.ts). Absent = CUSTOMER. */
+  keyManager?: 'AWS';
+  /** Rotate when one material version has protected this much (src/kms/lifecycle/usage.ts). Absent = no budget. */
+  usageBudget?: UsageBudget;
+  /** How many resources are registered as using this key (kms/dependents/<keyId>/ holds them). Absent = 0. */
+  dependentCount?: number;
+}
+
+export interface UsageBudget {
+  maxEncryptions?: number;
+  maxBytes?: number;
 }
 
 export interface AliasRecord {
@@ -91,7 +102,7 @@ export function keyMetadata(rec: KeyRecord): KeyMetadata {
     KeyUsage: rec.keyUsage,
     KeyState: rec.state,
     Origin: rec.origin,
-    KeyManager: 'CUSTOMER',
+    KeyManager: rec.keyManager ?? 'CUSTOMER',
     CustomerMasterKeySpec: rec.keySpec,
     KeySpec: rec.keySpec,
     EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'],

@@ -33,8 +33,11 @@ async function aliasToKeyId(ctx: KmsContext, aliasName: string): Promise<string>
   // A name no alias can have (the model's pattern and length) cannot exist; do not ask storage.
   if (aliasName.length > 256 || !looksLikeAliasName(aliasName)) throw aliasNotFound(ctx, aliasName);
   const target = await ctx.store.aliasTarget(aliasName);
-  if (target === null) throw aliasNotFound(ctx, aliasName);
-  return target;
+  if (target !== null) return target;
+  // AWS KMS: naming a predefined alias/aws/<service> alias that has no key yet creates the AWS managed key.
+  const created = await ctx.lifecycle?.serviceKeyFor(aliasName);
+  if (!created) throw aliasNotFound(ctx, aliasName);
+  return created;
 }
 
 /**

@@ -18,6 +18,7 @@ import { resolveKey } from './resolve.ts';
 import { compileRequest, type RequestValidator } from './validate.ts';
 import type { WireResponse } from './wire.ts';
 import { OPERATIONS } from './operations/index.ts';
+import { KmsLifecycle, type Dependent, type DependentInput, type LifecycleOptions } from './lifecycle/index.ts';
 
 export type { Caller } from './context.ts';
 export type { RequestFacts } from './authz.ts';
@@ -31,6 +32,8 @@ export interface KmsOptions {
   onDemandRotationLimit?: number;
   /** Cache lifetime of key records in milliseconds (default 1000). */
   cacheTtlMs?: number;
+  /** Automatic rotation, deletion, service keys, usage budgets, dependents (src/kms/lifecycle, docs/ROTATION.md). */
+  lifecycle?: LifecycleOptions;
   /** Authorizes every request: key policies, IAM policies, grants. */
   iam: IamService;
   /**
@@ -48,6 +51,7 @@ interface Registered {
 export class KmsService {
   readonly operations: readonly string[];
   readonly store: KeyStore;
+  readonly lifecycle: KmsLifecycle;
   private readonly ctx: KmsContext;
   private readonly registry = new Map<string, Registered>();
   private readonly authzDeps: ConstructorParameters<typeof Authz>[0];
@@ -59,7 +63,12 @@ export class KmsService {
     this.authzDeps = Object.freeze({ iam: opts.unsafeSkipAuthorization === true ? null : opts.iam, grants, tokens });
     const limit = opts.onDemandRotationLimit ?? 10;
     if (!Number.isSafeInteger(limit) || limit < 0) throw new RangeError('onDemandRotationLimit must be a non-negative integer');
+    this.lifecycle = new KmsLifecycle({
+      barrier: opts.barrier, store: this.store, clock: () => this.ctx.clock(),
+      scope: { partition: partitionOf(opts.region), region: opts.region, accountId: opts.accountId },
+    }, opts.lifecycle);
     this.ctx = Object.freeze({
+      lifecycle: this.lifecycle.hooks,
       store: this.store,
       grants,
       tokens,
@@ -69,6 +78,7 @@ export class KmsService {
       clock: opts.clock ?? (() => new Date()),
       onDemandRotationLimit: limit,
     });
+    this.lifecycle.bind(this.ctx);
     for (const op of OPERATIONS) this.registry.set(op.name, { op: op as Operation<unknown> });
     this.operations = Object.freeze([...this.registry.keys()].sort());
   }
@@ -102,6 +112,20 @@ export class KmsService {
   }
 
   /** Zeroes cached key material (call on shutdown). */
+  /** The AWS managed key behind alias/aws/<service> (e.g. 'secretsmanager'), created on first use. */
+  serviceKey(service: string): Promise<{ keyId: string; arn: string; aliasName: string }> {
+    return this.lifecycle.serviceKey(service);
+  }
+
+  /** Which rekey resources use which key: DisableKey and ScheduleKeyDeletion refuse keys that have any. */
+  get dependents(): {
+    register(key: string, dependent: DependentInput): Promise<Dependent>;
+    unregister(key: string, arn: string): Promise<boolean>;
+    list(key: string): Promise<{ keyId: string; dependents: Dependent[] }>;
+  } {
+    return this.lifecycle.dependents;
+  }
+
   close(): void {
     this.store.close();
   }

@@ -1,4 +1,5 @@
-// CancelKeyDeletion: PendingDeletion -> Disabled.
+// CancelKeyDeletion: PendingDeletion -> Disabled. The write removes the kms/deletion-due/ entry, so no
+// deletion job is created; one already created finds the key no longer pending deletion and does nothing.
 import { KMSInvalidStateException } from '../../errors.ts';
 import { keyNotFound, operation } from '../context.ts';
 import { KeyState } from '../model.ts';

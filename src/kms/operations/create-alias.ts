@@ -33,6 +33,7 @@ export const createAlias = operation<CreateAliasRequest>({
       if (!key) throw keyNotFound(ctx, keyId);
       // AWS KMS key states: CreateAlias on a key pending deletion -> KMSInvalidStateException.
       requireNotPendingDeletion(key.value);
+      ctx.lifecycle?.guard(key.value, 'CreateAlias'); // aliases of AWS managed keys are alias/aws/<service> only
       const now = nowMs(ctx);
       key.value.aliases = [...key.value.aliases, req.AliasName].sort();
       await ctx.store.commit([

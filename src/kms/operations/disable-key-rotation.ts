@@ -12,6 +12,8 @@ export const disableKeyRotation = operation<KeyIdRequest>({
     await call.authz.key(key, 'kms:DisableKeyRotation');
     const keyId = key.record.keyId;
     await ctx.store.updateKey(keyId, (rec) => {
+      // AWS KMS: "Key material rotation of AWS managed KMS keys is not configurable."
+      ctx.lifecycle?.guard(rec, 'DisableKeyRotation');
       // AWS KMS key states: DisableKeyRotation on a Disabled key -> DisabledException; PendingDeletion -> KMSInvalidStateException.
       requireEnabled(rec);
       if (!rec.rotation.enabled) return false;

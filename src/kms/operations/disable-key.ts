@@ -12,7 +12,10 @@ export const disableKey = operation<KeyIdRequest>({
     const key = await resolveKey(ctx, req.KeyId, 'key');
     await call.authz.key(key, 'kms:DisableKey');
     const keyId = key.record.keyId;
+    const dependents = await ctx.lifecycle?.dependentsOf(keyId);
     await ctx.store.updateKey(keyId, (rec) => {
+      // AWS KMS: "You cannot enable or disable AWS managed keys"; rekey: nor a key its resources use.
+      ctx.lifecycle?.guard(rec, 'DisableKey', dependents);
       // AWS KMS key states: DisableKey on a key pending deletion -> KMSInvalidStateException.
       requireNotPendingDeletion(rec);
       if (rec.state === KeyState.Disabled) return false;

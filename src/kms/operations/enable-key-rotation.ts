@@ -1,5 +1,6 @@
 // EnableKeyRotation: turns on automatic rotation every RotationPeriodInDays (90-2560, default 365).
-// The rotation engine (a later issue) rotates keys whose NextRotationDate has passed.
+// The key record's write moves its kms/rotation-due/ entry (KeyStore.updateKey); the kms.rotate job
+// rotates the key on its NextRotationDate (src/kms/lifecycle, docs/ROTATION.md).
 import { keyNotFound, nowMs, operation, requireEnabled } from '../context.ts';
 import { resolveKey } from '../resolve.ts';
 import { S, T } from '../validate.ts';
@@ -18,6 +19,8 @@ export const enableKeyRotation = operation<EnableKeyRotationRequest>({
     await call.authz.key(key, 'kms:EnableKeyRotation');
     const keyId = key.record.keyId;
     await ctx.store.updateKey(keyId, (rec) => {
+      // AWS KMS: "Key material rotation of AWS managed KMS keys is not configurable."
+      ctx.lifecycle?.guard(rec, 'EnableKeyRotation');
       // AWS KMS key states: EnableKeyRotation on a Disabled key -> DisabledException; PendingDeletion -> KMSInvalidStateException.
       requireEnabled(rec);
       // AWS KMS: "The rotation period defines the number of days after you enable automatic key

@@ -28,6 +28,7 @@ export const encrypt = operation<EncryptRequest>({
       checkAlgorithm(req.EncryptionAlgorithm);
       if (req.DryRun === true) throw new DryRunOperationException(DRY_RUN_MESSAGE);
       const { blob } = encryptWith(key, req.Plaintext, req.EncryptionContext);
+      ctx.lifecycle?.recordUse(key.record, req.Plaintext.length); // usage budgets (src/kms/lifecycle/usage.ts)
       // AWS KMS: the response's KeyId is the key ARN, whatever form the request used.
       return { CiphertextBlob: blob.toString('base64'), KeyId: key.record.arn, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
     } finally {

@@ -40,7 +40,9 @@ export async function makeDataKey(ctx: KmsContext, req: GenerateDataKeyRequest, 
   if (req.DryRun === true) throw new DryRunOperationException(DRY_RUN_MESSAGE);
   const plaintext = randomBytes(size);
   try {
-    return { key, plaintext, sealed: encryptWith(key, plaintext, req.EncryptionContext) };
+    const sealed = encryptWith(key, plaintext, req.EncryptionContext);
+    ctx.lifecycle?.recordUse(key.record, size); // usage budgets (src/kms/lifecycle/usage.ts)
+    return { key, plaintext, sealed };
   } catch (e) {
     zeroize(plaintext);
     throw e;

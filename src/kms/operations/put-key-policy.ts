@@ -20,6 +20,7 @@ export const putKeyPolicy = operation<PutKeyPolicyRequest>({
     const keyId = key.record.keyId;
     // AWS KMS key states: PutKeyPolicy works in every key state, including PendingDeletion.
     await ctx.store.updateKey(keyId, (rec) => {
+      ctx.lifecycle?.guard(rec, 'PutKeyPolicy'); // the policy of an AWS managed key cannot be changed
       rec.policy = req.Policy;
     }, () => keyNotFound(ctx, keyId));
     return {};

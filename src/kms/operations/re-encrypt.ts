@@ -46,6 +46,7 @@ export const reEncrypt = operation<ReEncryptRequest>({
       requireEnabled(dest.record);
       if (req.DryRun === true) throw new DryRunOperationException(DRY_RUN_MESSAGE);
       const sealed = encryptWith(dest, source.plaintext, req.DestinationEncryptionContext);
+      ctx.lifecycle?.recordUse(dest.record, source.plaintext.length); // usage budgets (src/kms/lifecycle/usage.ts)
       return {
         CiphertextBlob: sealed.blob.toString('base64'),
         SourceKeyId: source.key.record.arn,

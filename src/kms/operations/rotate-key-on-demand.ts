@@ -16,6 +16,8 @@ export const rotateKeyOnDemand = operation<KeyIdRequest>({
     await call.authz.key(key, 'kms:RotateKeyOnDemand');
     const keyId = key.record.keyId;
     const rec = await ctx.store.updateKey(keyId, (r) => {
+      // AWS KMS: "You can perform on-demand rotation of the key material in customer managed KMS keys".
+      ctx.lifecycle?.guard(r, 'RotateKeyOnDemand');
       // AWS KMS key states: RotateKeyOnDemand on a Disabled key -> DisabledException; PendingDeletion -> KMSInvalidStateException.
       requireEnabled(r);
       // AWS KMS: on-demand rotations per key are limited (a quota), then LimitExceededException.

@@ -1,5 +1,6 @@
 // ScheduleKeyDeletion: the key becomes PendingDeletion for 7-30 days (default 30).
-// Deleting the key when the window ends is the job engine's work (a later issue).
+// The key record's write adds its kms/deletion-due/ entry (KeyStore.updateKey); the kms.delete job
+// deletes the key at DeletionDate (src/kms/lifecycle/delete.ts, docs/ROTATION.md).
 import { ValidationException } from '../../errors.ts';
 import { keyNotFound, nowMs, operation, requireNotPendingDeletion } from '../context.ts';
 import { KeyState, wireDate } from '../model.ts';
@@ -21,7 +22,10 @@ export const scheduleKeyDeletion = operation<ScheduleKeyDeletionRequest>({
     const key = await resolveKey(ctx, req.KeyId, 'key');
     await call.authz.key(key, 'kms:ScheduleKeyDeletion');
     const keyId = key.record.keyId;
+    const dependents = await ctx.lifecycle?.dependentsOf(keyId);
     const rec = await ctx.store.updateKey(keyId, (r) => {
+      // AWS managed keys cannot be deleted; rekey: nor a key its resources use (the admin API can force it).
+      ctx.lifecycle?.guard(r, 'ScheduleKeyDeletion', dependents);
       // AWS KMS key states: ScheduleKeyDeletion on a key already pending deletion -> KMSInvalidStateException.
       requireNotPendingDeletion(r);
       r.state = KeyState.PendingDeletion;

@@ -31,6 +31,7 @@ export const updateAlias = operation<UpdateAliasRequest>({
       // AWS KMS key states: "If the source KMS key is pending deletion, the command succeeds. If the
       // destination KMS key is pending deletion, the command fails with KMSInvalidStateException."
       requireNotPendingDeletion(target.value);
+      ctx.lifecycle?.guard(target.value, 'UpdateAlias'); // a customer alias cannot point at an AWS managed key
       const oldKeyId = alias.value.targetKeyId;
       const writes: Write[] = [{ type: 'alias', rec: { ...alias.value, targetKeyId: newKeyId, lastUpdatedDate: nowMs(ctx) }, expectVersion: alias.version }];
       if (oldKeyId !== newKeyId) {

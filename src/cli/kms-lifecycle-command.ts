@@ -1,0 +1,91 @@
+// `rekey kms dependents|schedule-deletion|disable|usage-budget`: the key lifecycle's admin API
+// (/v1/kms/keys/:keyId/..., src/http/admin-kms-lifecycle.ts), SigV4-signed like `rekey iam` with
+// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN. Thin: one request per command.
+//
+//   rekey kms dependents KEY [--json]
+//   rekey kms schedule-deletion KEY [--pending-window-in-days 7-30] [--force]
+//   rekey kms disable KEY [--force]
+//   rekey kms usage-budget KEY [--max-encryptions N] [--max-bytes N] [--clear]   (no option: show)
+import { Option, type Command } from 'commander';
+import { ValidationException } from '../errors.ts';
+import { callAdmin, DEFAULT_ENDPOINT, type IamCliIo } from './iam-command.ts';
+
+interface Common {
+  endpoint?: string;
+  region?: string;
+  json?: boolean;
+}
+
+interface DependentView {
+  type: string;
+  name: string;
+  arn: string;
+  registeredAt: number;
+}
+
+function int(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw new ValidationException(`${flag}: not a number: ${v}`);
+  return Number(v);
+}
+
+/** Adds the lifecycle commands to `rekey kms` (creating the group when no other module did). */
+export function registerKmsLifecycleCommands(program: Command, io: IamCliIo = { out: process.stdout, env: process.env, fetch }): Command {
+  const kms = program.commands.find((c) => c.name() === 'kms') ?? program.command('kms').description('KMS keys through the admin API');
+  const common = (c: Command) => c
+    .addOption(new Option('--endpoint <url>', `rekey server (env REKEY_ENDPOINT, default ${DEFAULT_ENDPOINT})`))
+    .addOption(new Option('--region <region>', 'signing region (env AWS_REGION, default us-east-1)'));
+  const call = (o: Common, method: 'GET' | 'POST', key: string, what: string, body?: Record<string, unknown>) => {
+    const endpoint = o.endpoint ?? io.env['REKEY_ENDPOINT'] ?? DEFAULT_ENDPOINT;
+    const region = o.region ?? io.env['AWS_REGION'] ?? io.env['AWS_DEFAULT_REGION'] ?? 'us-east-1';
+    return callAdmin(io, endpoint, region, method, `/v1/kms/keys/${encodeURIComponent(key)}/${what}`, body);
+  };
+  const print = (v: unknown): void => {
+    io.out.write(JSON.stringify(v, null, 2) + '\n');
+  };
+
+  common(kms.command('dependents').argument('<key>', 'key id or key ARN')
+    .description('List the rekey resources (secrets, ...) that use a key: DisableKey and ScheduleKeyDeletion refuse it while there are any')
+    .option('--json', 'print the JSON response'))
+    .action(async (key: string, o: Common) => {
+      const r = (await call(o, 'GET', key, 'dependents')) as { keyArn: string; dependents: DependentView[] };
+      if (o.json) return print(r);
+      if (r.dependents.length === 0) {
+        io.out.write(`${r.keyArn}: no dependents\n`);
+        return;
+      }
+      const rows = [['TYPE', 'NAME', 'ARN', 'REGISTERED'], ...r.dependents.map((d) => [d.type, d.name, d.arn, new Date(d.registeredAt).toISOString()])];
+      const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+      io.out.write(rows.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n');
+    });
+
+  common(kms.command('schedule-deletion').argument('<key>', 'key id or key ARN')
+    .description('ScheduleKeyDeletion as an administrator; --force goes ahead although rekey resources use the key')
+    .option('--pending-window-in-days <days>', 'waiting period, 7 to 30 (default 30)')
+    .option('--force', 'override the dependency guard (needs rekey:OverrideKeyDependencies)'))
+    .action(async (key: string, o: Common & { pendingWindowInDays?: string; force?: boolean }) => {
+      const days = int('--pending-window-in-days', o.pendingWindowInDays);
+      print(await call(o, 'POST', key, 'schedule-deletion', { ...(days !== undefined ? { pendingWindowInDays: days } : {}), ...(o.force ? { force: true } : {}) }));
+    });
+
+  common(kms.command('disable').argument('<key>', 'key id or key ARN')
+    .description('DisableKey as an administrator; --force goes ahead although rekey resources use the key')
+    .option('--force', 'override the dependency guard (needs rekey:OverrideKeyDependencies)'))
+    .action(async (key: string, o: Common & { force?: boolean }) => {
+      print(await call(o, 'POST', key, 'disable', o.force ? { force: true } : {}));
+    });
+
+  common(kms.command('usage-budget').argument('<key>', 'key id or key ARN')
+    .description('Show or set the usage budget: rotate the key when one material version has done N encryptions or N bytes')
+    .option('--max-encryptions <n>', 'encryptions per material version')
+    .option('--max-bytes <n>', 'plaintext bytes per material version')
+    .option('--clear', 'remove the budget'))
+    .action(async (key: string, o: Common & { maxEncryptions?: string; maxBytes?: string; clear?: boolean }) => {
+      const maxEncryptions = int('--max-encryptions', o.maxEncryptions);
+      const maxBytes = int('--max-bytes', o.maxBytes);
+      if (o.clear && (maxEncryptions !== undefined || maxBytes !== undefined)) throw new ValidationException('--clear cannot be combined with --max-encryptions or --max-bytes');
+      if (!o.clear && maxEncryptions === undefined && maxBytes === undefined) return print(await call(o, 'GET', key, 'usage-budget'));
+      print(await call(o, 'POST', key, 'usage-budget', { ...(maxEncryptions !== undefined ? { maxEncryptions } : {}), ...(maxBytes !== undefined ? { maxBytes } : {}) }));
+    });
+  return kms;
+}

@@ -1,0 +1,25 @@
+// A real rekey server in a child process, for tests with several nodes (test/kms-multinode.test.ts).
+// Configured from the environment like `rekey server` (REKEY_STORAGE, REKEY_POSTGRES_URL,
+// REKEY_ROOT_KEY, ...), on a random port. Its clock is the system clock plus an offset the parent
+// sets over IPC ({ type: 'offset', ms }), so a test can move every node into the future at once:
+// the schedules come due without anyone sleeping for months. Answers { type: 'ready', url } once
+// listening and { type: 'offset-set' } after each change; SIGTERM closes it cleanly.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/config.ts';
+import { startServer } from '../../src/server.ts';
+
+let offset = 0;
+const cfg = loadConfig({ dataDir: mkdtempSync(join(tmpdir(), 'rekey-node-')), port: 0 });
+const s = await startServer(cfg, { clock: () => new Date(Date.now() + offset) });
+process.on('message', (m: { type?: string; ms?: number }) => {
+  if (m?.type === 'offset' && typeof m.ms === 'number') {
+    offset = m.ms;
+    process.send?.({ type: 'offset-set' });
+  }
+});
+process.on('SIGTERM', () => {
+  void s.close().then(() => process.exit(0));
+});
+process.send?.({ type: 'ready', url: s.url });
