@@ -156,3 +156,26 @@ test('ReEncrypt counts toward the destination key', async () => {
   assert.equal((await h.record(dst.KeyId)).materials.length, 2);
   assert.equal(unb64((await h.call('Decrypt', { CiphertextBlob: re['CiphertextBlob'] }))['Plaintext']).toString(), 'move me');
 });
+
+test('a rotation request that fails is reported and made again by the next flush; the counts stay exact', async () => {
+  const h = await harness();
+  const md = await h.createKey();
+  const errors: string[] = [];
+  let fail = true;
+  const asked: string[] = [];
+  const meter = new UsageMeter(h.barrier, {
+    flushMs: 3_600_000,
+    onExhausted: async (keyId) => { if (fail) { fail = false; throw new Error('jobs down'); } asked.push(keyId); },
+    onError: (_e, where) => errors.push(where),
+  });
+  const rec = { keyId: md.KeyId, currentMaterialId: md.CurrentKeyMaterialId, usageBudget: { maxEncryptions: 2 } };
+  meter.record(rec, 1);
+  meter.record(rec, 1);
+  await meter.flush();
+  assert.deepEqual(errors, [`budget rotation ${md.KeyId}/${md.CurrentKeyMaterialId}`]);
+  meter.record(rec, 1);
+  await meter.flush();
+  assert.deepEqual(asked, [md.KeyId]);
+  assert.deepEqual(await meter.read(md.KeyId, md.CurrentKeyMaterialId), { encryptions: 3, bytes: 3 });
+  await meter.close();
+});

@@ -99,11 +99,19 @@ export class UsageMeter {
     this.ops = 0;
     this.flushing = (async () => {
       for (const t of batch) {
+        let total: UsageCounter;
         try {
-          await this.add(t);
+          total = await this.add(t);
         } catch (e) {
           this.merge(t); // not lost: the next flush tries again
           this.opts.onError?.(e, `usage counter ${t.keyId}/${t.materialId}`);
+          continue;
+        }
+        try {
+          await this.check(t.keyId, t.materialId, total, t.budget);
+        } catch (e) {
+          // Counted already; the request is made again by the next flush of this version's usage.
+          this.opts.onError?.(e, `budget rotation ${t.keyId}/${t.materialId}`);
         }
       }
     })().finally(() => {
@@ -134,7 +142,8 @@ export class UsageMeter {
     } else this.tallies.set(k, { ...t });
   }
 
-  private async add(t: Tally): Promise<void> {
+  /** The CAS add of one tally; returns the counter's new total. */
+  private async add(t: Tally): Promise<UsageCounter> {
     const path = usagePath(t.keyId, t.materialId);
     let total: UsageCounter | undefined;
     for (let i = 0; total === undefined; i++) {
@@ -147,7 +156,7 @@ export class UsageMeter {
         if (!(e instanceof CasConflict) || i >= CAS_RETRIES) throw e;
       }
     }
-    await this.check(t.keyId, t.materialId, total, t.budget);
+    return total;
   }
 
   /** Requests the rotation once per material version on this node (the dedupe key covers the others). */
