@@ -50,19 +50,16 @@ test('a rejected onDemandRotationLimit fails construction', async () => {
   assert.throws(() => new (h.kms.constructor as new (o: unknown) => unknown)({ barrier: h.barrier, region: 'us-east-1', accountId: '1', onDemandRotationLimit: -1 }), RangeError);
 });
 
-test('Encrypt of 1 KiB stays cheap: the key record is cached, no storage read per call', async () => {
-  const h = await harness();
+test('Encrypt reads the key record from the cache, not from storage, on every call', async () => {
+  // A long cache TTL so the assertion does not depend on how fast this machine is (no timing here:
+  // speed is measured by bench/kms, never by a test).
+  const h = await harness({ cacheTtlMs: 600_000 });
   const md = await h.createKey();
   let reads = 0;
   const orig = h.barrier.getJSON.bind(h.barrier);
   h.barrier.getJSON = (async (p: string) => { reads++; return orig(p); }) as typeof h.barrier.getJSON;
   const pt = b64(Buffer.alloc(1024, 1));
   await h.call('Encrypt', { KeyId: md.KeyId, Plaintext: pt });
-  const n = 2000;
-  const t = performance.now();
-  for (let i = 0; i < n; i++) await h.call('Encrypt', { KeyId: md.KeyId, Plaintext: pt });
-  const perCall = ((performance.now() - t) * 1000) / n;
+  for (let i = 0; i < 2000; i++) await h.call('Encrypt', { KeyId: md.KeyId, Plaintext: pt });
   assert.ok(reads <= 1, `storage reads: ${reads}`);
-  // Generous bound (shared CI machines); typically ~50 µs on a slow 2-core box.
-  assert.ok(perCall < 1000, `Encrypt took ${perCall.toFixed(1)} µs per call`);
 });
