@@ -8,6 +8,9 @@ import type { AccessKeyRecord } from './iam/access-keys.ts';
 import { IamService } from './iam/service.ts';
 import { KmsService } from './kms/service.ts';
 import { buildApp } from './http/app.ts';
+import { registerKmsAdmin } from './http/admin-kms.ts';
+import { adminHook } from './http/audit-hooks.ts';
+import { NO_AUTH_BANNER, noAuthIdentity, requireUnsafeNoAuthConsent } from './unsafe-no-auth.ts';
 import { JobEngine } from './jobs/engine.ts';
 import { registerKmsLifecycleAdmin } from './http/admin-kms-lifecycle.ts';
 import { openAuditLog } from './audit-setup.ts';
@@ -29,7 +32,17 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(cfg: Readonly<Config>, opts: { clock?: () => Date } = {}): Promise<RunningServer> {
+export interface StartOptions {
+  clock?: () => Date;
+  /** BENCHMARKS ONLY (src/unsafe-no-auth.ts): no SigV4, no policies; needs REKEY_BENCH_UNSAFE_NO_AUTH=1. */
+  unsafeNoAuth?: boolean;
+}
+
+export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}): Promise<RunningServer> {
+  if (opts.unsafeNoAuth) {
+    requireUnsafeNoAuthConsent(process.env);
+    process.stderr.write(NO_AUTH_BANNER);
+  }
   const store = await openStore({
     backend: cfg.storage.backend,
     dataDir: cfg.dataDir,
@@ -42,7 +55,7 @@ export async function startServer(cfg: Readonly<Config>, opts: { clock?: () => D
     const fixed = cfg.devAccessKeyId && cfg.devSecretAccessKey ? { accessKeyId: cfg.devAccessKeyId, secretAccessKey: cfg.devSecretAccessKey } : undefined;
     const bootstrap = await iam.bootstrap(fixed);
     const kms = new KmsService({
-      barrier, region: cfg.region, accountId: cfg.accountId, iam,
+      barrier, region: cfg.region, accountId: cfg.accountId, iam, unsafeSkipAuthorization: opts.unsafeNoAuth === true,
       onDemandRotationLimit: cfg.kms.onDemandRotationLimit,
       ...(opts.clock ? { clock: opts.clock } : {}),
     });
@@ -56,8 +69,10 @@ export async function startServer(cfg: Readonly<Config>, opts: { clock?: () => D
     const app = await buildApp({
       jobs, audit,
       region: cfg.region, bodyLimitBytes: cfg.http.bodyLimitBytes, iam, logLevel: cfg.logLevel, version: VERSION,
+      ...(opts.unsafeNoAuth ? { unsafeUnauthenticated: noAuthIdentity(cfg.accountId) } : {}),
       services: [{ targetPrefix: 'TrentService', signingName: 'kms', auditName: 'kms', call: (op, input, caller, request) => kms.call(op, input, caller, request) }],
     });
+    registerKmsAdmin(app, { kms, iam, onCall: adminHook(audit, cfg.region, 'kms.amazonaws.com', cfg.accountId) });
     // Key lifecycle (docs/ROTATION.md): kms.rotate / kms.delete kinds and their schedule sources.
     kms.lifecycle.register(jobs);
     await kms.lifecycle.reindex();

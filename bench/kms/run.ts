@@ -41,14 +41,20 @@ async function load(port: number, headers: Record<string, string>, body: string,
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'rekey-bench-'));
-const bare = await startChild('bench/bare-server.mjs', [], {});
-const rekey = await startChild('bench/kms/server-child.ts', [], {
-  REKEY_DATA_DIR: dataDir, REKEY_PORT: '0', REKEY_LOG_LEVEL: 'error',
+const noAuthDir = mkdtempSync(join(tmpdir(), 'rekey-bench-noauth-'));
+const rekeyEnv = (dir: string) => ({
+  REKEY_DATA_DIR: dir, REKEY_PORT: '0', REKEY_LOG_LEVEL: 'error',
   REKEY_DEV_ACCESS_KEY_ID: creds.accessKeyId, REKEY_DEV_SECRET_ACCESS_KEY: creds.secretAccessKey,
 });
+const bare = await startChild('bench/bare-server.mjs', [], {});
+const rekey = await startChild('bench/kms/server-child.ts', [], rekeyEnv(dataDir));
+// The same server with SigV4 verification and policy evaluation off (benchmark-only switch).
+const noAuth = await startChild('bench/kms/server-child.ts', [], { ...rekeyEnv(noAuthDir), REKEY_AUTH: 'off', REKEY_BENCH_UNSAFE_NO_AUTH: '1' });
 try {
   const kms = new KMSClient({ endpoint: `http://127.0.0.1:${rekey.port}`, region, credentials: creds });
   const keyId = (await kms.send(new CreateKeyCommand({ Description: 'bench' }))).KeyMetadata!.KeyId!;
+  const kmsNoAuth = new KMSClient({ endpoint: `http://127.0.0.1:${noAuth.port}`, region, credentials: creds });
+  const noAuthKeyId = (await kmsNoAuth.send(new CreateKeyCommand({ Description: 'bench' }))).KeyMetadata!.KeyId!;
   const plaintext = Buffer.alloc(1024, 7);
   const ct = (await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: plaintext }))).CiphertextBlob!;
   const ops: [string, string, string][] = [
@@ -71,9 +77,28 @@ try {
       process.stderr.write(rows[rows.length - 1] + '\n');
     }
   }
-  process.stdout.write('\n' + rows.join('\n') + '\n');
+  // Encrypt with full SigV4 verification + key policy and IAM policy evaluation, against the same
+  // server with authentication off, in this run (goal: ratio >= 0.9).
+  const auth: string[] = ['| Encrypt (1 KiB) | conc | auth on req/s | p50 ms | p99 ms | auth off req/s | p50 ms | p99 ms | on/off |', '|---|---|---|---|---|---|---|---|---|'];
+  const encBody = JSON.stringify({ KeyId: keyId, Plaintext: plaintext.toString('base64') });
+  const encBodyOff = JSON.stringify({ KeyId: noAuthKeyId, Plaintext: plaintext.toString('base64') });
+  const best = (a: Cell, b: Cell): Cell => (b.rps > a.rps ? b : a);
+  for (const c of CONCURRENCY) {
+    // alternate (off, on, off, on) and keep each side's best round, so drift on a shared machine
+    // does not favour either side
+    let off = await load(noAuth.port, await sign(noAuth.port, 'TrentService.Encrypt', encBodyOff), encBodyOff, c);
+    let on = await load(rekey.port, await sign(rekey.port, 'TrentService.Encrypt', encBody), encBody, c);
+    off = best(off, await load(noAuth.port, await sign(noAuth.port, 'TrentService.Encrypt', encBodyOff), encBodyOff, c));
+    on = best(on, await load(rekey.port, await sign(rekey.port, 'TrentService.Encrypt', encBody), encBody, c));
+    if (on.errors + off.errors > 0) process.stderr.write(`WARNING: auth line c=${c}: ${on.errors} / ${off.errors} errors\n`);
+    auth.push(`| SigV4 + policies vs auth off | ${c} | ${on.rps.toFixed(0)} | ${on.p50} | ${on.p99} | ${off.rps.toFixed(0)} | ${off.p50} | ${off.p99} | ${(on.rps / off.rps).toFixed(2)} |`);
+    process.stderr.write(auth[auth.length - 1] + '\n');
+  }
+  process.stdout.write('\n' + rows.join('\n') + '\n\n' + auth.join('\n') + '\n');
 } finally {
   bare.child.kill('SIGTERM');
   rekey.child.kill('SIGTERM');
+  noAuth.child.kill('SIGTERM');
   rmSync(dataDir, { recursive: true, force: true });
+  rmSync(noAuthDir, { recursive: true, force: true });
 }

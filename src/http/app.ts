@@ -18,6 +18,7 @@ import { registerAuditAdmin, auditOpenApiPaths } from './admin-audit.ts';
 import { stsHook, adminHook, guardAuditAdmin } from './audit-hooks.ts';
 import { parseBody, sendAwsError, sendAwsResult, toRekeyError } from './aws-json.ts';
 import { registerAdmin } from './admin.ts';
+import { kmsOpenApiPaths } from './admin-kms.ts';
 
 /** An AWS-protocol service: its X-Amz-Target prefix, its SigV4 service name and its dispatcher. */
 export interface AwsService {
@@ -50,6 +51,8 @@ export interface AppOptions {
   services: AwsService[];
   logLevel: string;
   version: string;
+  /** BENCHMARKS ONLY (src/unsafe-no-auth.ts): AWS requests are not authenticated and run as this identity. */
+  unsafeUnauthenticated?: Identity;
 }
 
 /** The access key id a request claims (for the audit record of a failed authentication). */
@@ -106,7 +109,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       const ctx = { service: service.auditName, operation: operation.slice(0, 64), requestId, sourceIp: req.ip, userAgent: ua, region: opts.region, now };
       call = new AuditedCall(opts.audit, { ...ctx, input: {}, caller: { accessKeyId: claimedAccessKey(req) } });
       const q = req.url.indexOf('?');
-      const caller = await opts.iam.authenticate({
+      const caller = opts.unsafeUnauthenticated ?? await opts.iam.authenticate({
         method: req.method, path: q < 0 ? req.url : req.url.slice(0, q), query: q < 0 ? '' : req.url.slice(q + 1),
         headers: headersFromRaw(req.raw.rawHeaders), body,
       }, service.signingName);
@@ -141,6 +144,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   registerJobsAdmin(app, opts.jobs, { iam: opts.iam, onCall: adminHook(opts.audit, opts.region, 'rekey.admin', accountId) });
   guardAuditAdmin(app, opts.iam, opts.audit, opts.region);
   registerAuditAdmin(app, opts.audit);
-  registerAdmin(app, { version: opts.version, extraPaths: { ...iamOpenApiPaths(), ...jobsOpenApiPaths(), ...auditOpenApiPaths }, schemas: { Job: JOB_SCHEMA } });
+  registerAdmin(app, { version: opts.version, extraPaths: { ...iamOpenApiPaths(), ...jobsOpenApiPaths(), ...auditOpenApiPaths, ...kmsOpenApiPaths() }, schemas: { Job: JOB_SCHEMA } });
   return app;
 }

@@ -158,11 +158,6 @@ export class Authz {
     return !iam || iam.decideKms(this.caller, { action, keyArn, request: this.connection() }).allowed;
   }
 
-  /** Whether authorization is enforced (it is, except in the benchmark-only no-auth mode). */
-  get enforced(): boolean {
-    return this.deps.iam !== null;
-  }
-
   private connection(): { sourceIp: string | undefined; secureTransport: boolean | undefined } {
     return { sourceIp: this.facts.sourceIp, secureTransport: this.facts.secureTransport };
   }

@@ -1,0 +1,59 @@
+// `rekey kms create-key`: a KMS key with separation of duties, through the admin API
+// (POST /v1/kms/keys), SigV4-signed (credential scope service "kms") with the caller's credentials
+// (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN). Everything else about keys is
+// the AWS CLI's job (`aws kms ... --endpoint-url`).
+import { Option, type Command } from 'commander';
+import { ValidationException } from '../errors.ts';
+import { signRequest } from '../iam/sigv4-sign.ts';
+import { DEFAULT_ENDPOINT, RemoteError, type IamCliIo } from './iam-command.ts';
+
+export type KmsCliIo = IamCliIo;
+
+/** Sends one signed admin API call with credential scope service "kms"; returns the parsed JSON body. */
+export async function callKmsAdmin(io: KmsCliIo, endpoint: string, region: string, path: string, body: Record<string, unknown>): Promise<unknown> {
+  const accessKeyId = io.env['AWS_ACCESS_KEY_ID'];
+  const secretAccessKey = io.env['AWS_SECRET_ACCESS_KEY'];
+  if (!accessKeyId || !secretAccessKey) throw new ValidationException('Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials).');
+  const url = new URL(path, endpoint);
+  const payload = JSON.stringify(body);
+  const token = io.env['AWS_SESSION_TOKEN'];
+  const headers = signRequest(
+    { method: 'POST', host: url.host, path: url.pathname, query: url.search.slice(1), headers: { 'content-type': 'application/json' }, body: payload },
+    { accessKeyId, secretAccessKey, ...(token ? { sessionToken: token } : {}) }, { region, service: 'kms' },
+  );
+  delete headers['host']; // fetch sets it (to the same value)
+  const res = await io.fetch(url, { method: 'POST', headers, body: payload });
+  const text = await res.text();
+  const parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  if (!res.ok) throw new RemoteError(String(parsed['error'] ?? `HTTP${res.status}`), res.status, String(parsed['message'] ?? text));
+  return parsed;
+}
+
+const list = (s: string | undefined): string[] => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+
+export function registerKmsCommands(program: Command, io: KmsCliIo = { out: process.stdout, env: process.env, fetch }): Command {
+  // `rekey kms` may already exist (the key lifecycle commands register under it too)
+  const kms = program.commands.find((c) => c.name() === 'kms') ?? program.command('kms').description('KMS keys through the admin API (use the AWS CLI with --endpoint-url for the KMS API itself)');
+  kms.command('create-key')
+    .description('Create a KMS key whose policy lets the administrators manage it (not use it) and the users use it (not manage it)')
+    .option('--administrators <arns>', 'comma-separated principal ARNs of the key administrators')
+    .option('--users <arns>', 'comma-separated principal ARNs of the key users')
+    .option('--description <text>', 'the key description')
+    .option('--no-iam-user-permissions', 'omit the "Enable IAM User Permissions" statement (only the key policy then grants access)')
+    .addOption(new Option('--endpoint <url>', `rekey server (env REKEY_ENDPOINT, default ${DEFAULT_ENDPOINT})`))
+    .addOption(new Option('--region <region>', 'signing region (env AWS_REGION, default us-east-1)'))
+    .action(async (o: { administrators?: string; users?: string; description?: string; iamUserPermissions: boolean; endpoint?: string; region?: string }) => {
+      const administrators = list(o.administrators);
+      const users = list(o.users);
+      if (administrators.length === 0 && users.length === 0) throw new ValidationException('Give --administrators and/or --users (comma-separated principal ARNs).');
+      const endpoint = o.endpoint ?? io.env['REKEY_ENDPOINT'] ?? DEFAULT_ENDPOINT;
+      const region = o.region ?? io.env['AWS_REGION'] ?? io.env['AWS_DEFAULT_REGION'] ?? 'us-east-1';
+      const body = {
+        Administrators: administrators, Users: users,
+        ...(o.description !== undefined ? { Description: o.description } : {}),
+        ...(o.iamUserPermissions === false ? { EnableIamUserPermissions: false } : {}),
+      };
+      io.out.write(JSON.stringify(await callKmsAdmin(io, endpoint, region, '/v1/kms/keys', body), null, 2) + '\n');
+    });
+  return kms;
+}
