@@ -9,7 +9,7 @@ import { IamService } from './iam/service.ts';
 import { KmsService } from './kms/service.ts';
 import { buildApp } from './http/app.ts';
 import { registerKmsAdmin } from './http/admin-kms.ts';
-import { adminHook } from './http/audit-hooks.ts';
+import { adminHook, keyEventHook } from './http/audit-hooks.ts';
 import { NO_AUTH_BANNER, noAuthIdentity, requireUnsafeNoAuthConsent } from './unsafe-no-auth.ts';
 import { JobEngine } from './jobs/engine.ts';
 import { registerKmsLifecycleAdmin } from './http/admin-kms-lifecycle.ts';
@@ -76,7 +76,8 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     // Key lifecycle (docs/ROTATION.md): kms.rotate / kms.delete kinds and their schedule sources.
     kms.lifecycle.register(jobs);
     await kms.lifecycle.reindex();
-    registerKmsLifecycleAdmin(app, { admin: kms.lifecycle.admin(), iam, region: cfg.region, accountId: cfg.accountId });
+    registerKmsLifecycleAdmin(app, { admin: kms.lifecycle.admin(), iam, region: cfg.region, accountId: cfg.accountId, onCall: adminHook(audit, cfg.region, 'kms.amazonaws.com', cfg.accountId) });
+    kms.lifecycle.addKeyEventListener(keyEventHook(audit, cfg.region, cfg.accountId, (m) => app.log.error(m)));
     await app.listen({ host: cfg.host, port: cfg.port });
     jobs.start();
     const addr = app.server.address();

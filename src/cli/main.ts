@@ -8,6 +8,8 @@ import { runRotateRoot } from './operator.ts';
 import { registerIamCommands } from './iam-command.ts';
 import { registerJobsCommands } from './jobs-command.ts';
 import { registerAuditCommands } from './audit-command.ts';
+import { registerKmsCommands } from './kms-command.ts';
+import { registerKmsLifecycleCommands } from './kms-lifecycle-command.ts';
 import { openStore } from '../storage/open.ts';
 
 const program = new Command();
@@ -44,6 +46,8 @@ operator
 
 registerIamCommands(program);
 registerJobsCommands(program);
+registerKmsCommands(program);
+registerKmsLifecycleCommands(program); // joins the kms group
 // audit verify/lookup read the store directly (with the root key), so they work with the server stopped
 registerAuditCommands(program, async () => {
   const cfg = loadConfig({});

@@ -3,7 +3,8 @@
 // is answered with an internal error (the adapters turn a throwing hook into InternalFailure).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RekeyError, ALL_ERRORS, InternalFailure } from '../errors.ts';
-import { type AuditLog, adminEvent, stsApiEvent } from '../audit/index.ts';
+import { type AuditLog, adminEvent, stsApiEvent, serviceEvent } from '../audit/index.ts';
+import type { KeyEvent } from '../kms/lifecycle/hooks.ts';
 import type { StsCall } from './sts.ts';
 import type { IamAdminCall } from './admin-iam.ts';
 import type { JobsAdminCall } from './admin-jobs.ts';
@@ -27,8 +28,20 @@ export function stsHook(audit: AuditLog, region: string) {
   }));
 }
 
+/** What every admin adapter reports per call (IAM, jobs, KMS, KMS lifecycle, audit). */
+export interface AdminCallRecord {
+  action: string;
+  resource: string;
+  requestId: string;
+  identity?: Identity;
+  parameters: Record<string, unknown>;
+  error?: RekeyError;
+  sourceIp: string;
+  userAgent: string;
+}
+
 export function adminHook(audit: AuditLog, region: string, eventSource: string, accountId = '') {
-  return (c: IamAdminCall | JobsAdminCall): Promise<void> => audit.append(adminEvent({
+  return (c: AdminCallRecord | IamAdminCall | JobsAdminCall): Promise<void> => audit.append(adminEvent({
     action: c.action, eventSource, input: c.parameters, allow: Object.keys(c.parameters),
     caller: c.identity ?? null, requestId: c.requestId, sourceIp: c.sourceIp, userAgent: c.userAgent,
     region, now: new Date(), resources: c.resource === '*' ? [] : [{ ARN: c.resource, type: 'Rekey::Admin::Resource', accountId: c.identity?.accountId ?? accountId }],
@@ -59,9 +72,23 @@ export function guardAuditAdmin(app: FastifyInstance, iam: IamService, audit: Au
     }
     const ua = req.headers['user-agent'];
     await adminHook(audit, region, 'rekey.admin')({
-      action: action as JobsAdminCall['action'], resource, requestId: req.id, parameters: req.query as Record<string, unknown>,
+      action, resource, requestId: req.id, parameters: req.query as Record<string, unknown>,
       sourceIp: req.ip, userAgent: typeof ua === 'string' ? ua : '', ...(identity ? { identity } : {}), ...(error ? { error } : {}),
     });
     if (error) throw error;
   });
+}
+
+/**
+ * Key events from rotation and deletion jobs (AwsServiceEvent RotateKey / DeleteKey). They are
+ * appended after the job step commits: at most once, so a crash between the commit and the
+ * append loses the event (docs/AUDIT.md lists this limit); an append failure is logged.
+ */
+export function keyEventHook(audit: AuditLog, region: string, accountId: string, log: (msg: string) => void) {
+  return (e: KeyEvent): void => {
+    audit.append(serviceEvent({
+      eventName: e.type, region, accountId, resources: [e.keyArn], now: e.at,
+      details: { keyId: e.keyId, ...(e.materialId ? { keyMaterialId: e.materialId } : {}), ...(e.trigger ? { trigger: e.trigger } : {}) },
+    })).catch(() => log(`audit: could not record ${e.type} for ${e.keyArn}`));
+  };
 }
