@@ -10,7 +10,7 @@ import { KmsService } from './kms/service.ts';
 import { buildApp } from './http/app.ts';
 import { registerKmsAdmin } from './http/admin-kms.ts';
 import { adminHook, keyEventHook } from './http/audit-hooks.ts';
-import { NO_AUTH_BANNER, noAuthIdentity, requireUnsafeNoAuthConsent } from './unsafe-no-auth.ts';
+import { NO_AUTH_BANNER, noAuthIdentity, requireUnsafeNoAuthConsent, requireUnsafeNoAuditConsent } from './unsafe-no-auth.ts';
 import { JobEngine } from './jobs/engine.ts';
 import { registerKmsLifecycleAdmin } from './http/admin-kms-lifecycle.ts';
 import { openAuditLog } from './audit-setup.ts';
@@ -36,12 +36,18 @@ export interface StartOptions {
   clock?: () => Date;
   /** BENCHMARKS ONLY (src/unsafe-no-auth.ts): no SigV4, no policies; needs REKEY_BENCH_UNSAFE_NO_AUTH=1. */
   unsafeNoAuth?: boolean;
+  /** BENCHMARKS ONLY: AWS API calls are not audited; needs REKEY_BENCH_UNSAFE_NO_AUDIT=1. */
+  unsafeNoAudit?: boolean;
 }
 
 export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}): Promise<RunningServer> {
   if (opts.unsafeNoAuth) {
     requireUnsafeNoAuthConsent(process.env);
     process.stderr.write(NO_AUTH_BANNER);
+  }
+  if (opts.unsafeNoAudit) {
+    requireUnsafeNoAuditConsent(process.env);
+    process.stderr.write('\n!!  REKEY_AUDIT=off: AWS API CALLS ARE NOT AUDITED (benchmarks only). Never expose this server.  !!\n\n');
   }
   const store = await openStore({
     backend: cfg.storage.backend,
@@ -70,6 +76,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
       jobs, audit,
       region: cfg.region, bodyLimitBytes: cfg.http.bodyLimitBytes, iam, logLevel: cfg.logLevel, version: VERSION,
       ...(opts.unsafeNoAuth ? { unsafeUnauthenticated: noAuthIdentity(cfg.accountId) } : {}),
+      ...(opts.unsafeNoAudit ? { unsafeNoAudit: true } : {}),
       services: [{ targetPrefix: 'TrentService', signingName: 'kms', auditName: 'kms', call: (op, input, caller, request) => kms.call(op, input, caller, request) }],
     });
     registerKmsAdmin(app, { kms, iam, onCall: adminHook(audit, cfg.region, 'kms.amazonaws.com', cfg.accountId) });

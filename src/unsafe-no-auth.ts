@@ -34,3 +34,10 @@ export function requireUnsafeNoAuthConsent(env: NodeJS.ProcessEnv): void {
 export function noAuthIdentity(accountId: string, partition = 'aws'): Identity {
   return { accountId, arn: rootArn(accountId, partition), accessKeyId: 'NOAUTH', type: 'Root', principalId: accountId, identityPolicies: [] };
 }
+
+/** REKEY_AUDIT=off (benchmarks only): refuses unless REKEY_BENCH_UNSAFE_NO_AUDIT=1 is also set. */
+export function requireUnsafeNoAuditConsent(env: NodeJS.ProcessEnv): void {
+  if (env['REKEY_BENCH_UNSAFE_NO_AUDIT'] !== '1') {
+    throw new ConfigurationError('REKEY_AUDIT=off is for benchmarks only and also needs REKEY_BENCH_UNSAFE_NO_AUDIT=1; refusing to start without auditing.');
+  }
+}

@@ -52,6 +52,8 @@ export interface AppOptions {
   services: AwsService[];
   logLevel: string;
   version: string;
+  /** BENCHMARKS ONLY (src/unsafe-no-auth.ts): AWS API calls are not recorded (the audit-cost line of bench/kms). */
+  unsafeNoAudit?: boolean;
   /** BENCHMARKS ONLY (src/unsafe-no-auth.ts): AWS requests are not authenticated and run as this identity. */
   unsafeUnauthenticated?: Identity;
 }
@@ -94,6 +96,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   const byPrefix = new Map(opts.services.map((s) => [s.targetPrefix, s]));
+  const recorder = opts.unsafeNoAudit ? { append: async () => {} } : opts.audit;
 
   app.post('/', async (req: FastifyRequest, reply) => {
     const requestId = req.id;
@@ -108,15 +111,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       const operation = (target as string).slice(dot + 1);
       const body = (req.body as Buffer | undefined) ?? Buffer.alloc(0);
       const ctx = { service: service.auditName, operation: operation.slice(0, 64), requestId, sourceIp: req.ip, userAgent: ua, region: opts.region, now };
-      call = new AuditedCall(opts.audit, { ...ctx, input: {}, caller: { accessKeyId: claimedAccessKey(req) } });
+      call = new AuditedCall(recorder, { ...ctx, input: {}, caller: { accessKeyId: claimedAccessKey(req) } });
       const q = req.url.indexOf('?');
       const caller = opts.unsafeUnauthenticated ?? await opts.iam.authenticate({
         method: req.method, path: q < 0 ? req.url : req.url.slice(0, q), query: q < 0 ? '' : req.url.slice(q + 1),
         headers: headersFromRaw(req.raw.rawHeaders), body,
       }, service.signingName);
-      call = new AuditedCall(opts.audit, { ...ctx, input: {}, caller });
+      call = new AuditedCall(recorder, { ...ctx, input: {}, caller });
       const input = parseBody(body);
-      const audited = new AuditedCall(opts.audit, { ...ctx, input, caller });
+      const audited = new AuditedCall(recorder, { ...ctx, input, caller });
       call = audited;
       const result = await service.call(operation, input, caller, {
         requestId, sourceIp: req.ip, secureTransport: req.protocol === 'https', userAgent: ua,
