@@ -3,6 +3,7 @@
 // the action's IAM permission (e.g. iam:CreateUser on arn:aws:iam::<account>:user/<name>); the
 // bootstrap administrator's AdministratorAccess policy allows all of them. The actions themselves
 // live in src/iam/admin-actions.ts; this module maps routes to them.
+import type { AdminCallRecord } from './admin-call.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RekeyError, InternalFailure, ValidationException } from '../errors.ts';
 import { headersFromRaw } from '../iam/sigv4.ts';
@@ -18,17 +19,7 @@ export interface IamAdminDeps {
   onCall?: (call: IamAdminCall) => Promise<void> | void;
 }
 
-export interface IamAdminCall {
-  action: string;
-  resource: string;
-  requestId: string;
-  identity?: Identity;
-  /** Input members without secrets (authentication codes and policy documents are left out). */
-  parameters: Record<string, unknown>;
-  error?: RekeyError;
-  sourceIp: string;
-  userAgent: string;
-}
+export type IamAdminCall = AdminCallRecord<string>;
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 

@@ -11,6 +11,7 @@
 // admin API) and authorized by the caller's identity policies:
 //   rekey:ListJobs on arn:aws:rekey:<region>:<account>:job/*
 //   rekey:GetJob | rekey:RetryJob | rekey:CancelJob on arn:aws:rekey:<region>:<account>:job/<id>
+import type { AdminCallRecord } from './admin-call.ts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { InternalFailure, NotFoundException, RekeyError, ValidationException } from '../errors.ts';
 import type { Identity } from '../iam/identity.ts';
@@ -26,16 +27,7 @@ export interface JobsAdminOptions {
   onCall?: (call: JobsAdminCall) => Promise<void> | void;
 }
 
-export interface JobsAdminCall {
-  action: 'rekey:ListJobs' | 'rekey:GetJob' | 'rekey:RetryJob' | 'rekey:CancelJob';
-  resource: string;
-  requestId: string;
-  identity?: Identity;
-  parameters: Record<string, unknown>;
-  error?: RekeyError;
-  sourceIp: string;
-  userAgent: string;
-}
+export type JobsAdminCall = AdminCallRecord<'rekey:ListJobs' | 'rekey:GetJob' | 'rekey:RetryJob' | 'rekey:CancelJob'>;
 
 /** A job as the admin API shows it: dates as ISO 8601 strings (inside rekey they are epoch ms). */
 export interface JobView {

@@ -12,6 +12,7 @@
 //   rekey:ListKeyDependents, rekey:ScheduleKeyDeletion, rekey:DisableKey, rekey:GetKeyUsageBudget,
 //   rekey:PutKeyUsageBudget; and rekey:OverrideKeyDependencies in addition when `force` is true.
 // Errors are RekeyErrors, answered as { error, message, requestId } with the taxonomy's status.
+import type { AdminCallRecord } from './admin-call.ts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { InternalFailure, RekeyError, ValidationException } from '../errors.ts';
 import type { Identity } from '../iam/identity.ts';
@@ -24,16 +25,7 @@ export type KmsLifecycleAction =
   | 'rekey:ListKeyDependents' | 'rekey:ScheduleKeyDeletion' | 'rekey:DisableKey'
   | 'rekey:GetKeyUsageBudget' | 'rekey:PutKeyUsageBudget';
 
-export interface KmsLifecycleAdminCall {
-  action: KmsLifecycleAction;
-  resource: string;
-  requestId: string;
-  identity?: Identity;
-  parameters: Record<string, unknown>;
-  error?: RekeyError;
-  sourceIp: string;
-  userAgent: string;
-}
+export type KmsLifecycleAdminCall = AdminCallRecord<KmsLifecycleAction>;
 
 export interface KmsLifecycleAdminDeps {
   admin: LifecycleAdmin;

@@ -16,18 +16,10 @@ import type { Identity } from '../iam/identity.ts';
 import { defaultKeyPolicy } from '../iam/policy/key-policy.ts';
 import type { KmsService } from '../kms/service.ts';
 import { parseBody } from './aws-json.ts';
+import type { AdminCallRecord } from './admin-call.ts';
 
-export interface KmsAdminCall {
-  action: 'kms:CreateKey';
-  /** The new key's ARN; "*" when no key was created. */
-  resource: string;
-  requestId: string;
-  identity?: Identity;
-  parameters: Record<string, unknown>;
+export interface KmsAdminCall extends AdminCallRecord<'kms:CreateKey'> {
   output?: Record<string, unknown>;
-  error?: RekeyError;
-  sourceIp: string;
-  userAgent: string;
 }
 
 export interface KmsAdminDeps {

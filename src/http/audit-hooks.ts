@@ -6,8 +6,7 @@ import { RekeyError, ALL_ERRORS, InternalFailure } from '../errors.ts';
 import { type AuditLog, adminEvent, stsApiEvent, serviceEvent } from '../audit/index.ts';
 import type { KeyEvent } from '../kms/lifecycle/hooks.ts';
 import type { StsCall } from './sts.ts';
-import type { IamAdminCall } from './admin-iam.ts';
-import type { JobsAdminCall } from './admin-jobs.ts';
+import type { AdminCallRecord } from './admin-call.ts';
 import type { IamService } from '../iam/service.ts';
 import type { Identity } from '../iam/identity.ts';
 import { headersFromRaw } from '../iam/sigv4.ts';
@@ -28,20 +27,9 @@ export function stsHook(audit: AuditLog, region: string) {
   }));
 }
 
-/** What every admin adapter reports per call (IAM, jobs, KMS, KMS lifecycle, audit). */
-export interface AdminCallRecord {
-  action: string;
-  resource: string;
-  requestId: string;
-  identity?: Identity;
-  parameters: Record<string, unknown>;
-  error?: RekeyError;
-  sourceIp: string;
-  userAgent: string;
-}
 
 export function adminHook(audit: AuditLog, region: string, eventSource: string, accountId = '') {
-  return (c: AdminCallRecord | IamAdminCall | JobsAdminCall): Promise<void> => audit.append(adminEvent({
+  return (c: AdminCallRecord): Promise<void> => audit.append(adminEvent({
     action: c.action, eventSource, input: c.parameters, allow: Object.keys(c.parameters),
     caller: c.identity ?? null, requestId: c.requestId, sourceIp: c.sourceIp, userAgent: c.userAgent,
     region, now: new Date(), resources: c.resource === '*' ? [] : [{ ARN: c.resource, type: 'Rekey::Admin::Resource', accountId: c.identity?.accountId ?? accountId }],
