@@ -8,6 +8,7 @@ import { callKmsAdmin } from '../src/cli/kms-command.ts';
 import { startTestServer, TEST_CREDS, type TestServer } from './helpers/server.ts';
 import { startPostgres } from './helpers/pg.ts';
 import { allow, makeUser, type Creds } from './helpers/sts.ts';
+import { rejects } from '../src/kms/testing.ts';
 
 let s: TestServer;
 let admin: K.KMSClient;
@@ -17,14 +18,6 @@ after(async () => { await s.cleanup(); });
 const client = (creds: Creds, url = s.url) => new K.KMSClient({ endpoint: url, region: 'us-east-1', credentials: creds, maxAttempts: 1 });
 const denied = (arn: string, action: string, key: string) => `User: ${arn} is not authorized to perform: ${action} on resource: ${key} because no identity-based policy allows the ${action} action`;
 
-async function rejects(p: Promise<unknown>, name: string, message: string | RegExp): Promise<void> {
-  await assert.rejects(p, (e: Error) => {
-    assert.equal(e.name, name, `expected ${name}, got ${e.name}: ${e.message}`);
-    if (typeof message === 'string') assert.equal(e.message, message);
-    else assert.match(e.message, message);
-    return true;
-  });
-}
 
 test('separation of duties (POST /v1/kms/keys): key administrators cannot use the key, key users cannot manage it', async () => {
   const ka = await makeUser(s.iam, 'key-admin');

@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { registerKmsLifecycleCommands } from '../src/cli/kms-lifecycle-command.ts';
 import { RemoteError } from '../src/cli/iam-command.ts';
 import { startTestServer, TEST_CREDS, type TestServer } from './helpers/server.ts';
+import { rejects } from '../src/kms/testing.ts';
 
 let s: TestServer;
 let kms: K.KMSClient;
@@ -16,14 +17,6 @@ after(async () => { await s.cleanup(); });
 const ACCOUNT = '111122223333';
 const ROOT_ADMIN = `arn:aws:iam::${ACCOUNT}:user/`; // the bootstrap administrator is an IAM user
 
-async function rejects(p: Promise<unknown>, name: string, message?: string | RegExp): Promise<void> {
-  await assert.rejects(p, (e: any) => {
-    assert.equal(e.name, name, `expected ${name}, got ${e.name}: ${e.message}`);
-    if (typeof message === 'string') assert.equal(e.message, message);
-    else if (message) assert.match(e.message, message);
-    return true;
-  });
-}
 
 /** Runs `rekey kms ...` against the server; returns what it printed. */
 async function rekey(args: string[], creds: { accessKeyId: string; secretAccessKey: string } = TEST_CREDS): Promise<string> {

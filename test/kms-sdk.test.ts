@@ -4,20 +4,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as K from '@aws-sdk/client-kms';
 import { startTestServer, type TestServer } from './helpers/server.ts';
+import { rejects } from '../src/kms/testing.ts';
 
 let s: TestServer;
 let kms: K.KMSClient;
 before(async () => { s = await startTestServer(); kms = s.kmsClient(); });
 after(async () => { await s.cleanup(); });
 
-async function rejects(p: Promise<unknown>, name: string, message?: string | RegExp): Promise<void> {
-  await assert.rejects(p, (e: any) => {
-    assert.equal(e.name, name, `expected ${name}, got ${e.name}: ${e.message}`);
-    if (typeof message === 'string') assert.equal(e.message, message);
-    else if (message) assert.match(e.message, message);
-    return true;
-  });
-}
 
 async function newKey(description = 'test'): Promise<K.KeyMetadata> {
   return (await kms.send(new K.CreateKeyCommand({ Description: description }))).KeyMetadata!;

@@ -3,10 +3,10 @@
 // the action's IAM permission (e.g. iam:CreateUser on arn:aws:iam::<account>:user/<name>); the
 // bootstrap administrator's AdministratorAccess policy allows all of them. The actions themselves
 // live in src/iam/admin-actions.ts; this module maps routes to them.
+import { bodyOf, signedRequestOf } from './signed-request.ts';
 import type { AdminCallRecord } from './admin-call.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RekeyError, InternalFailure, ValidationException } from '../errors.ts';
-import { headersFromRaw } from '../iam/sigv4.ts';
 import type { IamService } from '../iam/service.ts';
 import type { Identity } from '../iam/identity.ts';
 import { createAdminActions } from '../iam/admin-actions.ts';
@@ -56,13 +56,8 @@ export const IAM_ROUTES: readonly [Method, string, string][] = [
 
 const SECRET_INPUTS = new Set(['AuthenticationCode1', 'AuthenticationCode2', 'PolicyDocument', 'AssumeRolePolicyDocument']);
 
-function bodyOf(req: FastifyRequest): Buffer {
-  return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-}
-
 async function authenticate(req: FastifyRequest, iam: IamService): Promise<Identity> {
-  const q = req.url.indexOf('?');
-  return iam.authenticate({ method: req.method, path: q < 0 ? req.url : req.url.slice(0, q), query: q < 0 ? '' : req.url.slice(q + 1), headers: headersFromRaw(req.raw.rawHeaders), body: bodyOf(req) }, 'iam');
+  return iam.authenticate(signedRequestOf(req), 'iam');
 }
 
 function toRekey(req: FastifyRequest, err: unknown): RekeyError {

@@ -11,12 +11,12 @@
 // admin API) and authorized by the caller's identity policies:
 //   rekey:ListJobs on arn:aws:rekey:<region>:<account>:job/*
 //   rekey:GetJob | rekey:RetryJob | rekey:CancelJob on arn:aws:rekey:<region>:<account>:job/<id>
+import { signedRequestOf } from './signed-request.ts';
 import type { AdminCallRecord } from './admin-call.ts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { InternalFailure, NotFoundException, RekeyError, ValidationException } from '../errors.ts';
 import type { Identity } from '../iam/identity.ts';
 import type { IamService } from '../iam/service.ts';
-import { headersFromRaw } from '../iam/sigv4.ts';
 import type { JobsAdmin } from '../jobs/engine.ts';
 import { type Job, type JobStateName, JOB_STATES } from '../jobs/model.ts';
 
@@ -91,11 +91,7 @@ export function registerJobsAdmin(app: FastifyInstance, engine: JobsAdmin, opts:
       const resource = arn(resourceId(req));
       try {
         if (opts.iam) {
-          const q = req.url.indexOf('?');
-          identity = await opts.iam.authenticate({
-            method: req.method, path: q < 0 ? req.url : req.url.slice(0, q), query: q < 0 ? '' : req.url.slice(q + 1),
-            headers: headersFromRaw(req.raw.rawHeaders), body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
-          }, 'iam');
+          identity = await opts.iam.authenticate(signedRequestOf(req), 'iam');
           opts.iam.authorizeAdmin(identity, action, resource, { sourceIp: req.ip, secureTransport: req.protocol === 'https' });
         }
         // attachValidation: schema failures reach us as data, so they become the project's own

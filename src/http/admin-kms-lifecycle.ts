@@ -12,12 +12,12 @@
 //   rekey:ListKeyDependents, rekey:ScheduleKeyDeletion, rekey:DisableKey, rekey:GetKeyUsageBudget,
 //   rekey:PutKeyUsageBudget; and rekey:OverrideKeyDependencies in addition when `force` is true.
 // Errors are RekeyErrors, answered as { error, message, requestId } with the taxonomy's status.
+import { signedRequestOf } from './signed-request.ts';
 import type { AdminCallRecord } from './admin-call.ts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { InternalFailure, RekeyError, ValidationException } from '../errors.ts';
 import type { Identity } from '../iam/identity.ts';
 import type { IamService } from '../iam/service.ts';
-import { headersFromRaw } from '../iam/sigv4.ts';
 import type { LifecycleAdmin } from '../kms/lifecycle/admin.ts';
 import { parseBody } from './aws-json.ts';
 
@@ -82,11 +82,7 @@ export function registerKmsLifecycleAdmin(app: FastifyInstance, deps: KmsLifecyc
       try {
         const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
         if (deps.iam) {
-          const q = req.url.indexOf('?');
-          identity = await deps.iam.authenticate({
-            method: req.method, path: q < 0 ? req.url : req.url.slice(0, q), query: q < 0 ? '' : req.url.slice(q + 1),
-            headers: headersFromRaw(req.raw.rawHeaders), body: raw,
-          }, 'iam');
+          identity = await deps.iam.authenticate(signedRequestOf(req, raw), 'iam');
         }
         resource = keyArnOf(String((req.params as { keyId?: unknown }).keyId ?? ''));
         const body = (req.method === 'GET' ? {} : parseBody(raw)) as Body;

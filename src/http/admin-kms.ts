@@ -8,9 +8,9 @@
 // call is SigV4-signed with credential scope service "kms" and runs as KMS CreateKey for the
 // caller: kms:CreateKey in the caller's IAM policies, the policy lockout safety check, and the same
 // validation. (camelCase member names - description, administrators, users - are accepted too.)
+import { signedRequestOf } from './signed-request.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RekeyError, InternalFailure, ValidationException } from '../errors.ts';
-import { headersFromRaw } from '../iam/sigv4.ts';
 import type { IamService } from '../iam/service.ts';
 import type { Identity } from '../iam/identity.ts';
 import { defaultKeyPolicy } from '../iam/policy/key-policy.ts';
@@ -61,8 +61,7 @@ export function registerKmsAdmin(app: FastifyInstance, deps: KmsAdminDeps): void
     };
     try {
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      const q = req.url.indexOf('?');
-      identity = await iam.authenticate({ method: req.method, path: q < 0 ? req.url : req.url.slice(0, q), query: q < 0 ? '' : req.url.slice(q + 1), headers: headersFromRaw(req.raw.rawHeaders), body }, 'kms');
+      identity = await iam.authenticate(signedRequestOf(req, body), 'kms');
       const b = parseBody(body) as Record<string, unknown>;
       const administrators = principals(b, 'Administrators');
       const users = principals(b, 'Users');

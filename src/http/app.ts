@@ -1,19 +1,20 @@
 // Builds the HTTP server: the AWS JSON 1.1 endpoint on POST / and rekey's admin API under /v1.
 // This module only adapts; all decisions live in the domain modules it calls.
+import { signedRequestOf } from './signed-request.ts';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { randomUUID } from '../crypto/index.ts';
 import {
   RekeyError, UnknownOperationException, RequestEntityTooLargeException, SerializationException,
   InternalFailure,
 } from '../errors.ts';
-import { headersFromRaw } from '../iam/sigv4.ts';
 import type { IamService } from '../iam/service.ts';
 import type { Identity } from '../iam/identity.ts';
 import { registerSts } from './sts.ts';
 import { registerIamAdmin, iamOpenApiPaths } from './admin-iam.ts';
 import { registerJobsAdmin, jobsOpenApiPaths, JOB_SCHEMA } from './admin-jobs.ts';
 import type { JobsAdmin } from '../jobs/engine.ts';
-import { AuditedCall, type AuditLog } from '../audit/index.ts';
+import { AuditedCall, type AuditLog, type CallContext } from '../audit/index.ts';
+import { accessKeyIdOf } from '../iam/sigv4.ts';
 import { registerAuditAdmin, auditOpenApiPaths } from './admin-audit.ts';
 import { stsHook, adminHook, guardAuditAdmin } from './audit-hooks.ts';
 import { parseBody, sendAwsError, sendAwsResult, toRekeyError } from './aws-json.ts';
@@ -58,13 +59,6 @@ export interface AppOptions {
   unsafeUnauthenticated?: Identity;
 }
 
-/** The access key id a request claims (for the audit record of a failed authentication). */
-function claimedAccessKey(req: FastifyRequest): string {
-  const a = req.headers.authorization;
-  const m = typeof a === 'string' ? /Credential=([A-Z0-9]{16,128})\//.exec(a) : null;
-  return m ? m[1]! : '';
-}
-
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     bodyLimit: opts.bodyLimitBytes,
@@ -102,7 +96,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const requestId = req.id;
     const now = new Date();
     const ua = typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : '';
-    let call: AuditedCall | null = null;
+    // What is known so far, for the one audit event of this call (failed calls included).
+    let ctx: Omit<CallContext, 'input' | 'caller'> | null = null;
+    let caller: Identity | null = null;
+    let input: unknown = {};
+    let audited: AuditedCall | null = null;
     try {
       const target = req.headers['x-amz-target'];
       const dot = typeof target === 'string' ? target.indexOf('.') : -1;
@@ -110,27 +108,23 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       if (!service) throw new UnknownOperationException(`Unknown operation ${typeof target === 'string' ? target.slice(0, 128) : '(missing X-Amz-Target)'}`);
       const operation = (target as string).slice(dot + 1);
       const body = (req.body as Buffer | undefined) ?? Buffer.alloc(0);
-      const ctx = { service: service.auditName, operation: operation.slice(0, 64), requestId, sourceIp: req.ip, userAgent: ua, region: opts.region, now };
-      call = new AuditedCall(recorder, { ...ctx, input: {}, caller: { accessKeyId: claimedAccessKey(req) } });
-      const q = req.url.indexOf('?');
-      const caller = opts.unsafeUnauthenticated ?? await opts.iam.authenticate({
-        method: req.method, path: q < 0 ? req.url : req.url.slice(0, q), query: q < 0 ? '' : req.url.slice(q + 1),
-        headers: headersFromRaw(req.raw.rawHeaders), body,
-      }, service.signingName);
-      call = new AuditedCall(recorder, { ...ctx, input: {}, caller });
-      const input = parseBody(body);
-      const audited = new AuditedCall(recorder, { ...ctx, input, caller });
-      call = audited;
+      ctx = { service: service.auditName, operation: operation.slice(0, 64), requestId, sourceIp: req.ip, userAgent: ua, region: opts.region, now };
+      caller = opts.unsafeUnauthenticated ?? await opts.iam.authenticate(signedRequestOf(req, body), service.signingName);
+      input = parseBody(body);
+      const call = new AuditedCall(recorder, { ...ctx, input, caller });
+      audited = call;
       const result = await service.call(operation, input, caller, {
         requestId, sourceIp: req.ip, secureTransport: req.protocol === 'https', userAgent: ua,
-        beforeCommit: (partial) => audited.succeeded(partial),
+        beforeCommit: (partial) => call.succeeded(partial),
       });
       // read-only and data-plane calls: recorded before the result (a plaintext, a data key) leaves
-      await audited.succeeded(result);
+      await call.succeeded(result);
       return sendAwsResult(reply, result, requestId);
     } catch (err) {
       let rk = toRekeyError(err, requestId);
       if (!(err instanceof RekeyError)) req.log.error({ err, requestId }, 'unexpected error');
+      // a failed authentication is recorded under the access key id the request claimed
+      const call = audited ?? (ctx ? new AuditedCall(recorder, { ...ctx, input, caller: caller ?? { accessKeyId: accessKeyIdOf(req.headers) ?? '' } }) : null);
       if (call) {
         try {
           await call.failed(rk);

@@ -1,6 +1,7 @@
 // Maps the adapters' per-call hooks (STS, IAM admin, jobs admin, audit admin) to audit events.
 // Every hook resolves only after the event is durably written, so a call that cannot be audited
 // is answered with an internal error (the adapters turn a throwing hook into InternalFailure).
+import { signedRequestOf } from './signed-request.ts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RekeyError, ALL_ERRORS, InternalFailure } from '../errors.ts';
 import { type AuditLog, adminEvent, stsApiEvent, serviceEvent } from '../audit/index.ts';
@@ -9,7 +10,6 @@ import type { StsCall } from './sts.ts';
 import type { AdminCallRecord } from './admin-call.ts';
 import type { IamService } from '../iam/service.ts';
 import type { Identity } from '../iam/identity.ts';
-import { headersFromRaw } from '../iam/sigv4.ts';
 
 /** An error object carrying a wire code, for events about errors another protocol names (STS). */
 function errorOf(code: string, message: string): RekeyError {
@@ -52,8 +52,7 @@ export function guardAuditAdmin(app: FastifyInstance, iam: IamService, audit: Au
     let identity: Identity | undefined;
     let error: RekeyError | undefined;
     try {
-      const q = req.url.indexOf('?');
-      identity = await iam.authenticate({ method: req.method, path: q < 0 ? req.url : req.url.slice(0, q), query: q < 0 ? '' : req.url.slice(q + 1), headers: headersFromRaw(req.raw.rawHeaders), body: Buffer.alloc(0) }, 'iam');
+      identity = await iam.authenticate(signedRequestOf(req, Buffer.alloc(0)), 'iam');
       iam.authorizeAdmin(identity, action, resource, { sourceIp: req.ip, secureTransport: req.protocol === 'https' });
     } catch (e) {
       error = e instanceof RekeyError ? e : new InternalFailure(`An internal error occurred. Request ID: ${req.id}`);

@@ -2,9 +2,9 @@
 // Action=...&Version=2011-06-15, XML responses) around src/iam/sts.ts, so that
 // `aws sts get-session-token --endpoint-url ...` and the SDKs' STS clients work unchanged.
 // Reference: AWS STS API Reference (response elements, common errors) and the Query protocol.
+import { bodyOf, signedRequestOf } from './signed-request.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RekeyError, ValidationException } from '../errors.ts';
-import { headersFromRaw, type SignedRequest } from '../iam/sigv4.ts';
 import type { IamService } from '../iam/service.ts';
 import type { Identity } from '../iam/identity.ts';
 
@@ -119,8 +119,7 @@ class StsInvalidAction extends RekeyError {
 /** Handles one STS Query-protocol request (POST / with a form body). Always sends a response. */
 export async function handleStsRequest(req: FastifyRequest, reply: FastifyReply, deps: StsDeps): Promise<FastifyReply> {
   const requestId = req.id;
-  const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-  const q = req.url.indexOf('?');
+  const body = bodyOf(req);
   const params = Object.fromEntries(new URLSearchParams(body.toString('utf8')));
   const action = params['Action'] ?? '';
   const { TokenCode: _secret, ...loggable } = params;
@@ -128,7 +127,7 @@ export async function handleStsRequest(req: FastifyRequest, reply: FastifyReply,
   let status = 200;
   let xml: string;
   try {
-    const signedReq: SignedRequest = { method: req.method, path: q < 0 ? req.url : req.url.slice(0, q), query: q < 0 ? '' : req.url.slice(q + 1), headers: headersFromRaw(req.raw.rawHeaders), body };
+    const signedReq = signedRequestOf(req, body);
     const identity = await deps.iam.authenticate(signedReq, 'sts', deps.regions ?? [deps.iam.region, 'us-east-1']);
     call.identity = identity;
     xml = await dispatch(deps, action, params, identity, { sourceIp: req.ip, secureTransport: req.protocol === 'https' }, requestId);

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,7 @@ import { JobState, PREFIX } from './model.ts';
 import { JobStore } from './store.ts';
 import { CRASH_KIND, CRASH_WORKER, STEPS } from './testdata/crash-child.ts';
 import { assertIndexesConsistent } from './testdata/fixtures.ts';
+import { startPostgres } from '../../test/helpers/pg.ts';
 
 const CHILD = fileURLToPath(new URL('./testdata/crash-child.ts', import.meta.url));
 const JOBS = 80;
@@ -137,10 +138,8 @@ test('SIGKILLed and stalled workers on SQLite: every job completes and every ste
   }
 });
 
-const pgHelper = fileURLToPath(new URL('../../test/helpers/pg.ts', import.meta.url));
 
-test('SIGKILLed and stalled nodes sharing PostgreSQL: every job completes and every step takes effect exactly once', { timeout: 300_000, skip: !existsSync(pgHelper) && 'test/helpers/pg.ts not present' }, async () => {
-  const { startPostgres } = (await import(pgHelper)) as typeof import('../../test/helpers/pg.ts');
+test('SIGKILLed and stalled nodes sharing PostgreSQL: every job completes and every step takes effect exactly once', { timeout: 300_000}, async () => {
   const pg = await startPostgres();
   const dir = mkdtempSync(join(tmpdir(), 'rekey-crash-pg-'));
   const backend = await PostgresBackend.open(pg.url);

@@ -213,6 +213,14 @@ export class KeyStore {
 
   // ---- writes
 
+  /**
+   * Awaited right before every write, after the caller's state checks decided the outcome. A no-op
+   * here; a per-call view (src/kms/commit-gate.ts) overrides it to record the call's audit event.
+   */
+  beforeWrite(): Promise<void> {
+    return Promise.resolve();
+  }
+
   async createKey(rec: KeyRecord): Promise<void> {
     await this.putKeyWithIndex(rec, 0, []);
     this.invalidateKey(rec.keyId);
@@ -239,6 +247,7 @@ export class KeyStore {
    * transaction so the rotation and deletion schedules never disagree with the record.
    */
   private async putKeyWithIndex(rec: KeyRecord, expectVersion: number, indexBefore: readonly string[]): Promise<void> {
+    await this.beforeWrite();
     const value = Buffer.from(JSON.stringify(rec));
     try {
       await this.barrier.transaction([{ type: 'put', key: keyPath(rec.keyId), value, expectVersion }, ...indexMoveOps(indexBefore, lifecycleIndexPaths(rec))]);
@@ -252,6 +261,7 @@ export class KeyStore {
    * must not change what lifecycleIndexPaths depends on (state, rotation, deletionDate): use updateKey.
    */
   async commit(writes: Write[]): Promise<void> {
+    await this.beforeWrite();
     const ops: Op[] = writes.map((w): Op => {
       if (w.type === 'key') return { type: 'put', key: keyPath(w.rec.keyId), value: Buffer.from(JSON.stringify(w.rec)), expectVersion: w.expectVersion };
       if (w.type === 'alias') return { type: 'put', key: aliasPath(w.rec.aliasName), value: Buffer.from(JSON.stringify(w.rec)), expectVersion: w.expectVersion };
