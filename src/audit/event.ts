@@ -66,10 +66,8 @@ export interface AuditCaller {
   mfaAuthenticated?: boolean;
 }
 
-export interface ApiCall {
-  operation: string;
-  /** The parsed request body (wire names). Only allowlisted members are copied. */
-  input: unknown;
+/** Who called, from where, when, and how it ended: shared by API calls and admin calls. */
+export interface CallMeta {
   /** The response body (wire names), when the call succeeded. */
   output?: unknown;
   /** The error, when the call failed (denied, invalid, not found, internal). */
@@ -81,11 +79,17 @@ export interface ApiCall {
   region: string;
   /** When the request arrived. */
   now: Date;
+  eventId?: string;
+}
+
+export interface ApiCall extends CallMeta {
+  operation: string;
+  /** The parsed request body (wire names). Only allowlisted members are copied. */
+  input: unknown;
   /** Key or secret ARNs the server resolved (e.g. an alias's target); otherwise derived from input/output. */
   resources?: readonly string[];
   /** The account that owns the resources (default: the caller's). */
   accountId?: string;
-  eventId?: string;
 }
 
 export const SERVICES = {
@@ -246,7 +250,7 @@ function pickAllowed(value: unknown, allow: readonly string[] | undefined): Reco
   return Object.keys(out).length > 0 ? out : null;
 }
 
-export interface AdminCall {
+export interface AdminCall extends CallMeta {
   /**
    * e.g. CreateAccessKey, or a permission name as the admin modules pass it ('iam:CreateUser',
    * 'rekey:ListJobs'): the prefix is dropped from eventName, as CloudTrail names events.
@@ -257,19 +261,10 @@ export interface AdminCall {
   input?: unknown;
   /** Top-level scalar members of input that may be recorded. Names matching secret/password/token/... never are. */
   allow?: readonly string[];
-  output?: unknown;
   allowResponse?: readonly string[];
-  error?: unknown;
-  caller?: AuditCaller | null;
-  requestId: string;
-  sourceIp: string;
-  userAgent: string;
-  region: string;
-  now: Date;
   /** Default: true for Get/List/Describe/Lookup/Verify actions. */
   readOnly?: boolean;
   resources?: readonly AuditResource[];
-  eventId?: string;
 }
 
 /** A call to rekey's own admin API (/v1). */

@@ -5,7 +5,6 @@
 import type { Barrier } from '../storage/barrier.ts';
 import { randomBytes } from '../crypto/index.ts';
 import { LimitExceededException, NotFoundException } from '../errors.ts';
-import type { Credential } from './sigv4.ts';
 import { TtlCache, DEFAULT_TTL_MS } from './cache.ts';
 import { PATHS, uniqueId, putOp, deleteOp, transact, BOOTSTRAP_USER, ADMIN_POLICY_NAME, ADMINISTRATOR_ACCESS, type UserRecord } from './model.ts';
 
@@ -64,11 +63,6 @@ export class AccessKeyStore {
     return this.cache.get(id, async () => (await this.barrier.getJSON<AccessKeyRecord>(PATHS.accessKey(id)))?.value ?? null);
   }
 
-  /** Synchronous view for the signature check; call `get` first to warm it. */
-  credential(id: string): Credential | undefined {
-    const r = this.cache.peek(id);
-    return r && r.status === 'Active' ? { accessKeyId: r.accessKeyId, secretAccessKey: r.secretAccessKey } : undefined;
-  }
 
   /** Creates a key for a user (AWS CreateAccessKey). The returned record holds the secret: show it once. */
   async create(user: Pick<UserRecord, 'name' | 'arn' | 'accountId'>): Promise<AccessKeyRecord> {
