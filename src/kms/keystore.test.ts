@@ -4,7 +4,7 @@ import { randomBytes } from '../crypto/index.ts';
 import { MemoryBackend } from '../storage/memory.ts';
 import { Barrier, initializeSeal } from '../storage/barrier.ts';
 import { CasConflict } from '../storage/backend.ts';
-import { KeyStore, keyPath } from './keystore.ts';
+import { KeyStore, TTL_MS, keyPath } from './keystore.ts';
 import { FIXTURE_KEY } from './fixtures/ciphertext-v1.ts';
 import { cloneRecord } from './model.ts';
 import { b64, harness } from './testing.ts';
@@ -40,10 +40,10 @@ test('the cache serves a key for the TTL, then sees another node\'s change', asy
   await a.updateKey(FIXTURE_KEY.keyId, (r) => { r.state = 'Disabled'; }, () => new Error('missing'));
   // Node a invalidated its own entry at once; node b still has its cached copy within the TTL...
   assert.equal((await a.getKey(FIXTURE_KEY.keyId))?.record.state, 'Disabled');
-  clock.t = 999;
+  clock.t = TTL_MS - 1;
   assert.equal((await b.getKey(FIXTURE_KEY.keyId))?.record.state, 'Enabled');
-  // ...and sees the change once the entry is a second old.
-  clock.t = 1000;
+  // ...and sees the change once the entry is TTL_MS old.
+  clock.t = TTL_MS;
   assert.equal((await b.getKey(FIXTURE_KEY.keyId))?.record.state, 'Disabled');
 });
 

@@ -6,7 +6,7 @@
 //
 // Every update is compare-and-swap on the version read (retried a few times on conflict), so two
 // nodes sharing a store never lose each other's changes. Reads on the hot path (Encrypt, Decrypt,
-// GenerateDataKey) come from a cache whose entries live TTL_MS (1 s): a change made on another node
+// GenerateDataKey) come from a cache whose entries live TTL_MS (750 ms): a change made on another node
 // is seen here within a second, and a change made on this node invalidates the entry at once.
 import { zeroize } from '../crypto/index.ts';
 import { needs, KMSInternalException } from '../errors.ts';
@@ -19,7 +19,9 @@ import { indexMoveOps, lifecycleIndexPaths } from './lifecycle/paths.ts';
 
 export const KEY_PREFIX = 'kms/keys/';
 export const ALIAS_PREFIX = 'kms/aliases/';
-export const TTL_MS = 1000;
+// Below the promised bound (a change on another node is seen within 1 s) with room for the read
+// itself: a TTL of exactly 1000 ms measured 1004 ms under load. IAM's caches use the same 750 ms.
+export const TTL_MS = 750;
 /** A replaced cache entry is zeroed this long after replacement, so a request still using it finishes first. */
 const RETIRE_MS = 10_000;
 const CAS_ATTEMPTS = 5;

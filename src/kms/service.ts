@@ -30,7 +30,7 @@ export interface KmsOptions {
   clock?: () => Date;
   /** On-demand rotations allowed per key (default 10). */
   onDemandRotationLimit?: number;
-  /** Cache lifetime of key records in milliseconds (default 1000). */
+  /** Cache lifetime of key records in milliseconds (default 750: changes on other nodes are seen within 1 s). */
   cacheTtlMs?: number;
   /** Automatic rotation, deletion, service keys, usage budgets, dependents (src/kms/lifecycle, docs/ROTATION.md). */
   lifecycle?: LifecycleOptions;
