@@ -1,0 +1,23 @@
+// What the proxy needs from the rest of rekey, as interfaces: src/server.ts wires them to the
+// secrets service, IAM and the audit log. The proxy never imports those modules directly.
+
+/** Database credentials from a secret version (AWS's database secret JSON: username, password, ...). */
+export interface SecretCredentials {
+  versionId: string;
+  username: string;
+  password: string;
+  host?: string;
+  port?: number;
+  dbname?: string;
+  /** When this version became AWSPREVIOUS (for the client-auth grace period); undefined for AWSCURRENT. */
+  demotedAt?: Date;
+}
+
+export interface SecretSource {
+  /** The AWSCURRENT credentials of a secret (fresh read: callers cache). */
+  current(secretId: string): Promise<SecretCredentials>;
+  /** The AWSPREVIOUS credentials, if any. */
+  previous(secretId: string): Promise<SecretCredentials | undefined>;
+  /** Called after a rotation of `secretArn` finishes (AWSCURRENT moved). Returns an unsubscribe function. */
+  onRotated(listener: (secretArn: string) => void): () => void;
+}
