@@ -46,6 +46,14 @@ export interface RotationStrategy {
   /** True when setSecret needs the master secret (alternating users). */
   readonly needsMaster: boolean;
   /**
+   * True when setSecret makes AWSCURRENT stop working (single-user strategies on servers without
+   * dual passwords). The job then marks the secret 'switching' from just before setSecret until
+   * finishSecret commits, and GetSecretValue of AWSCURRENT waits (bounded) for that window to
+   * close, so a client that re-reads the secret after an authentication failure gets a password
+   * that works (docs/SECRETS.md).
+   */
+  readonly invalidatesCurrent: boolean;
+  /**
    * createSecret: the AWSPENDING value from AWSCURRENT (and AWSPREVIOUS), with `password` as the new
    * password. Pure; no database access.
    */
