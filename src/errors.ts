@@ -73,6 +73,11 @@ export const InternalFailure = define('InternalFailure', 500, 'server');
 export const ConfigurationError = define('ConfigurationError', 400);
 export const SealedException = define('SealedException', 503, 'server');
 
+// ---- secret rotation, database side (src/secrets/strategies). Recorded as a rotation job's last
+// error; messages name the user, host and the database's error code, never a password or verifier.
+export const DatabaseLoginFailedException = define('DatabaseLoginFailedException', 400);
+export const DatabaseOperationException = define('DatabaseOperationException', 500, 'server');
+
 export type RekeyErrorClass = ReturnType<typeof define>;
 
 /** Every error class, by code. The catalogue test compares this list with docs/errors.md. */
@@ -88,6 +93,7 @@ export const ALL_ERRORS: Record<string, RekeyErrorClass> = Object.fromEntries(
     MalformedPolicyDocumentException, TagException, UnsupportedOperationException, KMSInternalException,
     NotAuthorizedException, DryRunOperationException,
     InternalFailure, ConfigurationError, SealedException,
+    DatabaseLoginFailedException, DatabaseOperationException,
   ].map((c) => [c.name, c]),
 );
 

@@ -1,0 +1,85 @@
+// postgresql-alternating-users: two logins, `<base>` and `<base>_clone` (AWS's naming), take turns.
+// setSecret, logged in as the master (the secret named by masterarn), changes the password of the
+// login that is NOT AWSCURRENT, so AWSCURRENT keeps working at every instant; clients still on
+// AWSPREVIOUS fail once and re-read. Both logins act as a shared NOLOGIN owner role
+// (pg-owner-role.ts), re-synced on every rotation.
+//
+// SQL (setSecret, one transaction in the secret's database, as the master):
+//   CREATE ROLE "<base>_owner" NOLOGIN                                  -- first rotation only
+//   CREATE ROLE "<base>_clone" LOGIN PASSWORD '<SCRAM verifier>'        -- first rotation only, or
+//   ALTER ROLE "<pending>" WITH LOGIN PASSWORD '<SCRAM verifier>'
+//   GRANT "<base>_owner" TO "<login>"; ALTER ROLE "<login>" SET role = "<base>_owner"   -- both logins
+//   GRANT ... TO "<base>_owner"   -- privileges / memberships granted directly to either login
+//   REASSIGN OWNED BY "<base>", "<base>_clone" TO "<base>_owner"
+import { DatabaseOperationException, ValidationException } from '../../errors.ts';
+import type { RotationStrategy, StepContext } from '../strategy.ts';
+import { baseUsername, CLONE_SUFFIX, pendingFrom, validateSecret } from './common.ts';
+import { PG_MAX_BASE_USERNAME, ident, passwordClause, pgTarget, withPg } from './pg-client.ts';
+import { joinOwner, OWNER_SUFFIX, reassignOwned, roles, syncGrants } from './pg-owner-role.ts';
+
+const MAX = PG_MAX_BASE_USERNAME + CLONE_SUFFIX.length;
+
+function pair(ctx: StepContext): { base: string; clone: string; owner: string } {
+  const base = baseUsername(ctx.current.username);
+  if (base.length > PG_MAX_BASE_USERNAME) throw new ValidationException(`AWSCURRENT: username must be at most ${PG_MAX_BASE_USERNAME} characters for alternating users`);
+  if (baseUsername(ctx.pending.username) !== base || ctx.pending.username === ctx.current.username) {
+    throw new ValidationException('AWSPENDING: username must be the other login of the pair (<base> / <base>_clone) than AWSCURRENT');
+  }
+  return { base, clone: base + CLONE_SUFFIX, owner: base + OWNER_SUFFIX };
+}
+
+async function setSecret(ctx: StepContext): Promise<void> {
+  validateSecret(ctx.current, 'postgres', 'AWSCURRENT', MAX);
+  validateSecret(ctx.pending, 'postgres', 'AWSPENDING', MAX);
+  if (!ctx.master) throw new ValidationException('setSecret: alternating users needs the master secret (masterarn)');
+  validateSecret(ctx.master, 'postgres', 'master', 63);
+  const { base, clone, owner } = pair(ctx);
+  const pending = ctx.pending.username;
+  // The master connects to the secret's database: REASSIGN OWNED and the privilege copy act on it.
+  const master = { ...ctx.master, dbname: ctx.current.dbname ?? ctx.master.dbname };
+  const issued = await withPg(master, 'master', 'setSecret', ctx.signal, async (c) => {
+    await c.query('BEGIN');
+    try {
+      let found = await roles(c, [base, clone, owner]);
+      const baseRole = found.get(base);
+      if (!baseRole) throw new DatabaseOperationException(`setSecret: role ${base} does not exist at ${pgTarget(master, 'master').host}`);
+      for (const r of [baseRole, found.get(clone)]) {
+        if (r?.rolsuper) throw new ValidationException(`setSecret: ${r.rolname} is a superuser; alternating users rotates ordinary logins only`);
+      }
+      if (!found.has(owner)) await c.query(`CREATE ROLE ${ident(owner)} NOLOGIN`);
+      if (!found.has(pending)) await c.query(`CREATE ROLE ${ident(pending)} LOGIN ${passwordClause(ctx.pending.password)}`);
+      else await c.query(`ALTER ROLE ${ident(pending)} WITH LOGIN ${passwordClause(ctx.pending.password)}`);
+      found = await roles(c, [base, clone, owner]);
+      const ownerRole = found.get(owner)!;
+      const logins = [found.get(base)!, found.get(clone)!];
+      await joinOwner(c, ownerRole, logins);
+      const n = await syncGrants(c, ownerRole, logins);
+      await reassignOwned(c, ownerRole, logins);
+      await c.query('COMMIT');
+      return n;
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw e;
+    }
+  }, [ctx.pending.password]);
+  ctx.progress(`password of ${pending} set (SCRAM-SHA-256 verifier); owner role ${owner} re-synced (${issued} grants added)`);
+}
+
+async function testSecret(ctx: StepContext): Promise<void> {
+  validateSecret(ctx.pending, 'postgres', 'AWSPENDING', MAX);
+  const owner = baseUsername(ctx.pending.username) + OWNER_SUFFIX;
+  await withPg(ctx.pending, 'AWSPENDING', 'testSecret', ctx.signal, async (c) => {
+    const r = await c.query<{ s: string; u: string }>('SELECT session_user AS s, current_user AS u');
+    if (r.rows[0]?.s !== ctx.pending.username) throw new Error('logged in as another session user than the secret names');
+    if (r.rows[0]?.u !== owner) throw new Error(`the session does not act as the owner role ${owner}`);
+  });
+}
+
+export const postgresqlAlternatingUsers: RotationStrategy = {
+  name: 'postgresql-alternating-users',
+  needsMaster: true,
+  invalidatesCurrent: false,
+  createPending: (current, _previous, password) => pendingFrom(current, password, true),
+  setSecret,
+  testSecret,
+};
