@@ -68,8 +68,14 @@ export function pendingFrom(current: DbSecret, password: string, alternate: bool
 function redact(message: string, secrets: readonly string[]): string {
   let m = message;
   for (const s of secrets) if (s.length > 0) m = m.split(s).join('[redacted]');
+  // MySQL quotes the statement from the error on: "near '<rest of statement>' at line 1".
+  m = m.replace(/ near '.*' at line (\d+)/s, " near '…' at line $1");
+  // Verifiers and hashes wherever they are.
+  m = m.replace(/SCRAM-SHA-256\$[^\s'"]*/g, '[redacted]').replace(/\*[0-9A-Fa-f]{40}/g, '[redacted]');
   // Any quoted literal may be part of a statement (a verifier, a hash): drop its content.
-  m = m.replace(/'(?:[^'\\]|\\.|'')*'/g, "'…'").replace(/'[^']*$/, "'…");
+  m = m.replace(/'(?:[^'\\]|\\.|'')*'/g, "'…'");
+  // An unbalanced quote (a fragment cut short by the server): drop everything after it.
+  if ((m.match(/'/g) ?? []).length % 2 === 1) m = m.slice(0, m.lastIndexOf("'")) + "'…";
   return m.slice(0, 300);
 }
 
@@ -83,8 +89,9 @@ interface DriverError {
 export function isAuthError(e: unknown): boolean {
   const d = e as DriverError;
   // PostgreSQL: 28P01 invalid_password, 28000 invalid_authorization_specification (no such role,
-  // or a role without LOGIN). MySQL/MariaDB: 1045 ER_ACCESS_DENIED_ERROR.
-  return d?.code === '28P01' || d?.code === '28000' || d?.errno === 1045 || d?.code === 'ER_ACCESS_DENIED_ERROR';
+  // or a role without LOGIN). MySQL/MariaDB: 1045 ER_ACCESS_DENIED_ERROR, and 1698
+  // ER_ACCESS_DENIED_NO_PASSWORD_ERROR (MariaDB, for some accounts that do not exist).
+  return d?.code === '28P01' || d?.code === '28000' || d?.errno === 1045 || d?.errno === 1698;
 }
 
 export interface Target {

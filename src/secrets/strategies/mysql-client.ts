@@ -31,7 +31,7 @@ export function mysqlTarget(s: DbSecret, label: string): Target {
 
 export async function withMysql<T>(
   login: DbSecret, label: string, doing: string, signal: AbortSignal | undefined,
-  fn: (c: MysqlConn) => Promise<T>, secrets: readonly string[] = [],
+  fn: (c: MysqlConn) => Promise<T>, secrets: readonly string[] = [], useDatabase = false,
 ): Promise<T> {
   checkAborted(signal, doing);
   const target = mysqlTarget(login, label);
@@ -41,7 +41,8 @@ export async function withMysql<T>(
   try {
     conn = await mysql.createConnection({
       host: login.host, port: target.port, user: login.username, password: login.password,
-      ...(typeof login.dbname === 'string' ? { database: login.dbname } : {}),
+      // Password changes need no database; only testSecret checks that AWSPENDING can use dbname.
+      ...(useDatabase && typeof login.dbname === 'string' ? { database: login.dbname } : {}),
       connectTimeout: CONNECT_TIMEOUT_MS, multipleStatements: false,
     });
     conn.on('error', () => {}); // surfaces as the pending query's rejection
@@ -109,5 +110,5 @@ export async function mysqlTestPending(pending: DbSecret, signal: AbortSignal): 
   await withMysql(pending, 'AWSPENDING', 'testSecret', signal, async (c) => {
     const [row] = await q<{ u: string }>(c, 'SELECT CURRENT_USER() AS u');
     if (!String(row?.u ?? '').startsWith(`${pending.username}@`)) throw new Error('logged in as another account than the secret names');
-  });
+  }, [], true);
 }
