@@ -102,7 +102,7 @@ test('mysql-alternating-users: 50 rotations under load, 0 failed transactions', 
 });
 
 test('alternating users: the clone gets the base grants, and a grant added later after the next rotation', { skip }, async () => {
-  const base = await createUser(`g_${tag}`, `GRANT SELECT, INSERT, CREATE, DROP ON \`${db}\`.* TO {}`);
+  const base = await createUser(`g_${tag}`, `GRANT SELECT, INSERT, CREATE, DROP ON \`${db}\`.* TO {}`, 'ALTER USER {} WITH MAX_USER_CONNECTIONS 50');
   const store = new TestSecretStore(base);
   await rotate(store, alternating, master);
   const clone = store.get('AWSCURRENT')!;
@@ -124,6 +124,7 @@ test('alternating users: the clone gets the base grants, and a grant added later
   const [grants] = await admin.conn.query(`SHOW GRANTS FOR '${clone.username}'@'%'`);
   const text = (grants as Array<Record<string, string>>).map((r) => Object.values(r)[0]).join('\n');
   assert.match(text, /GRANT UPDATE ON `rekey_t_[0-9a-f]+`\.`late` TO `g_[0-9a-f]+_clone`@`%`/);
+  assert.match(text, /GRANT USAGE ON \*\.\* TO `g_[0-9a-f]+_clone`@`%` IDENTIFIED BY PASSWORD '\*[0-9A-F]{40}' WITH MAX_USER_CONNECTIONS 50/);
 });
 
 test('single user: every step can run twice, and setSecret again after it took effect', { skip }, async () => {

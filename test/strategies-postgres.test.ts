@@ -149,6 +149,33 @@ test('alternating users fixes the AWS template faults: objects of either login a
   assert.equal(owner.rows[0].rolcanlogin, false);
 });
 
+test('alternating users keeps what sessions of the base login relied on: its schema on the path, CREATEDB, its search_path', async () => {
+  const base = await createLogin('sch_app');
+  await admin.query('ALTER ROLE sch_app CREATEDB');
+  await admin.query('CREATE SCHEMA sch_app AUTHORIZATION sch_app');
+  await asUser(base, (c) => c.query('CREATE TABLE mine (x int); INSERT INTO mine VALUES (1)')); // "$user" = sch_app
+  const store = new TestSecretStore(base);
+  await rotate(store, alternating, master);
+  for (const s of [store.get('AWSCURRENT')!, store.get('AWSPREVIOUS')!]) {
+    await asUser(s, async (c) => {
+      assert.equal((await c.query('SELECT count(*)::int AS n FROM mine')).rows[0].n, 1); // unqualified still resolves
+      assert.equal((await c.query('SHOW search_path')).rows[0].search_path, 'sch_app, public');
+    });
+  }
+  await asUser(store.get('AWSCURRENT')!, async (c) => {
+    await c.query('CREATE DATABASE sch_app_db'); // CREATEDB reached the owner role
+    await c.query('DROP DATABASE sch_app_db');
+  });
+
+  const other = await createLogin('sp_app');
+  await admin.query('CREATE SCHEMA custom; GRANT USAGE ON SCHEMA custom TO sp_app');
+  await admin.query('ALTER ROLE sp_app SET search_path = custom, "$user", public');
+  const store2 = new TestSecretStore(other);
+  await rotate(store2, alternating, master);
+  const shown = await asUser(store2.get('AWSCURRENT')!, (c) => c.query('SHOW search_path'));
+  assert.equal(shown.rows[0].search_path, 'custom, "$user", public');
+});
+
 test('single user: every step can run twice, and setSecret again after it took effect', async () => {
   const initial = await createLogin('idem_su');
   const store = new TestSecretStore(initial);

@@ -18,8 +18,8 @@ const bq = (s: string) => '`' + s.replace(/`/g, '``') + '`';
 
 /**
  * The base account's grant statements, re-targeted at the clone. SHOW GRANTS prints the grantee as
- * `user`@`host`; anything after it except WITH GRANT/ADMIN OPTION (MariaDB's IDENTIFIED BY
- * PASSWORD '<hash>', REQUIRE, resource limits) is dropped.
+ * `user`@`host`; MariaDB's authentication clause after it (IDENTIFIED BY PASSWORD '<hash>') is
+ * dropped, its REQUIRE and WITH clauses (TLS, grant option, resource limits) are kept.
  */
 export function retarget(statement: string, base: string, clone: string, host: string): string | undefined {
   const from = `${bq(base)}@${bq(host)}`;
@@ -31,9 +31,12 @@ export function retarget(statement: string, base: string, clone: string, host: s
   if (!statement.startsWith('GRANT ')) return undefined;
   const i = statement.lastIndexOf(` TO ${from}`);
   if (i < 0) return undefined;
+  // MariaDB prints the account's authentication (IDENTIFIED BY PASSWORD '<hash>' / IDENTIFIED VIA
+  // ...) and then its REQUIRE (TLS) and WITH (GRANT OPTION, resource limits) clauses: keep those.
   const rest = statement.slice(i + ` TO ${from}`.length);
-  const option = / WITH GRANT OPTION/.test(rest) ? ' WITH GRANT OPTION' : / WITH ADMIN OPTION/.test(rest) ? ' WITH ADMIN OPTION' : '';
-  return `${statement.slice(0, i)} TO ${to}${option}`;
+  const tails = [rest.indexOf(' REQUIRE '), rest.indexOf(' WITH ')].filter((k) => k >= 0);
+  const tail = tails.length > 0 ? rest.slice(Math.min(...tails)) : '';
+  return `${statement.slice(0, i)} TO ${to}${tail}`;
 }
 
 async function syncGrants(c: MysqlConn, base: string, clone: string, host: string): Promise<number> {

@@ -93,6 +93,38 @@ export async function syncGrants(c: PgClient, owner: RoleRow, logins: readonly R
   return issued;
 }
 
+const ATTRIBUTES = [['rolcreatedb', 'CREATEDB'], ['rolcreaterole', 'CREATEROLE'], ['rolbypassrls', 'BYPASSRLS']] as const;
+
+/**
+ * Sessions act as the owner role, so the base login's role attributes that PostgreSQL checks on
+ * the current role (CREATEDB, CREATEROLE, BYPASSRLS) are given to the owner role too. And since
+ * `"$user"` in the default search_path now names the owner role: a base login without a
+ * search_path setting whose name is also a schema's gets `search_path = "<base>", public`; the
+ * base login's search_path setting (that one, or the DBA's) is copied to the clone.
+ * Run it last in the transaction: it changes the transaction's own search_path.
+ */
+export async function syncSessionDefaults(c: PgClient, base: string, clone: string, owner: string): Promise<void> {
+  const attrs = await c.query<Record<string, boolean>>(
+    `SELECT ${ATTRIBUTES.map(([col]) => `b.${col} AND NOT o.${col} AS ${col}`).join(', ')}
+       FROM pg_roles b, pg_roles o WHERE b.rolname = $1 AND o.rolname = $2`, [base, owner]);
+  for (const [col, attr] of ATTRIBUTES) if (attrs.rows[0]?.[col]) await c.query(`ALTER ROLE ${ident(owner)} ${attr}`);
+  const r = await c.query<{ schema: boolean; config: string[] | null }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS schema,
+            (SELECT s.setconfig FROM pg_db_role_setting s JOIN pg_roles b ON b.oid = s.setrole
+              WHERE b.rolname = $1 AND s.setdatabase = 0) AS config`, [base]);
+  const prefix = 'search_path=';
+  const existing = r.rows[0]?.config?.find((x) => x.startsWith(prefix));
+  if (existing === undefined) {
+    if (!r.rows[0]?.schema) return;
+    for (const login of [base, clone]) await c.query(`ALTER ROLE ${ident(login)} SET search_path = ${ident(base)}, public`);
+    return;
+  }
+  // The stored text is the setting's value as a config file would give it: set_config parses it
+  // as a parameter (no SQL is built from it), and FROM CURRENT stores that value for the clone.
+  await c.query("SELECT set_config('search_path', $1, true)", [existing.slice(prefix.length)]);
+  await c.query(`ALTER ROLE ${ident(clone)} SET search_path FROM CURRENT`);
+}
+
 /** Objects either login still owns in this database (and shared objects) move to the owner role. */
 export async function reassignOwned(c: PgClient, owner: RoleRow, logins: readonly RoleRow[]): Promise<void> {
   await c.query(`REASSIGN OWNED BY ${logins.map((l) => ident(l.rolname)).join(', ')} TO ${ident(owner.rolname)}`);

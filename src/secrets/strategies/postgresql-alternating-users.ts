@@ -11,11 +11,13 @@
 //   GRANT "<base>_owner" TO "<login>"; ALTER ROLE "<login>" SET role = "<base>_owner"   -- both logins
 //   GRANT ... TO "<base>_owner"   -- privileges / memberships granted directly to either login
 //   REASSIGN OWNED BY "<base>", "<base>_clone" TO "<base>_owner"
+//   ALTER ROLE "<base>_owner" CREATEDB | CREATEROLE | BYPASSRLS          -- when the base login has it
+//   ALTER ROLE "<login>" SET search_path = ...                            -- see syncSessionDefaults
 import { DatabaseOperationException, ValidationException } from '../../errors.ts';
 import type { RotationStrategy, StepContext } from '../strategy.ts';
 import { baseUsername, CLONE_SUFFIX, pendingFrom, validateSecret } from './common.ts';
 import { PG_MAX_BASE_USERNAME, ident, passwordClause, pgTarget, withPg } from './pg-client.ts';
-import { joinOwner, OWNER_SUFFIX, reassignOwned, roles, syncGrants } from './pg-owner-role.ts';
+import { joinOwner, OWNER_SUFFIX, reassignOwned, roles, syncGrants, syncSessionDefaults } from './pg-owner-role.ts';
 
 const MAX = PG_MAX_BASE_USERNAME + CLONE_SUFFIX.length;
 
@@ -40,6 +42,9 @@ async function setSecret(ctx: StepContext): Promise<void> {
   const issued = await withPg(master, 'master', 'setSecret', ctx.signal, async (c) => {
     await c.query('BEGIN');
     try {
+      // The first rotation's REASSIGN OWNED locks the objects it moves: fail (and retry later)
+      // rather than queue application queries behind a long-held lock.
+      await c.query("SET LOCAL lock_timeout = '5s'");
       let found = await roles(c, [base, clone, owner]);
       const baseRole = found.get(base);
       if (!baseRole) throw new DatabaseOperationException(`setSecret: role ${base} does not exist at ${pgTarget(master, 'master').host}`);
@@ -55,6 +60,7 @@ async function setSecret(ctx: StepContext): Promise<void> {
       await joinOwner(c, ownerRole, logins);
       const n = await syncGrants(c, ownerRole, logins);
       await reassignOwned(c, ownerRole, logins);
+      await syncSessionDefaults(c, base, clone, owner);
       await c.query('COMMIT');
       return n;
     } catch (e) {
