@@ -55,8 +55,11 @@ async function setSecret(ctx: StepContext): Promise<void> {
       if (!found.has(pending)) await c.query(`CREATE ROLE ${ident(pending)} LOGIN ${passwordClause(ctx.pending.password)}`);
       else await c.query(`ALTER ROLE ${ident(pending)} WITH LOGIN ${passwordClause(ctx.pending.password)}`);
       found = await roles(c, [base, clone, owner]);
-      const ownerRole = found.get(owner)!;
-      const logins = [found.get(base)!, found.get(clone)!];
+      const ownerRole = found.get(owner);
+      const cloneRole = found.get(clone);
+      // The pending login was just created or altered, and AWSCURRENT is the other one.
+      if (!ownerRole || !cloneRole) throw new DatabaseOperationException(`setSecret: role ${cloneRole ? owner : clone} does not exist (is AWSCURRENT's login still there?)`);
+      const logins = [found.get(base)!, cloneRole];
       await joinOwner(c, ownerRole, logins);
       const n = await syncGrants(c, ownerRole, logins);
       await reassignOwned(c, ownerRole, logins);
