@@ -240,7 +240,7 @@ test('a failed setSecret leaves AWSCURRENT working, says why without a password,
   await asUser(su, (c) => c.query('SELECT 1'));
 });
 
-test('bad secrets are refused before any database access', async () => {
+test('bad secrets and aborted jobs are refused before any database access', async () => {
   const s: DbSecret = { engine: 'postgres', host: '127.0.0.1', port: server.port, username: 'x"; DROP ROLE postgres; --', password: 'p' };
   const store = new TestSecretStore(s);
   store.putPending({ ...s, password: 'q' });
@@ -253,6 +253,16 @@ test('bad secrets are refused before any database access', async () => {
   const store2 = new TestSecretStore(mysqlSecret);
   store2.putPending(mysqlSecret);
   await assert.rejects(alternating.setSecret(stepContext(store2, master)), { name: 'ValidationException', message: 'AWSCURRENT: engine must be one of postgres, postgresql, aurora-postgresql' });
+  // A job that lost its lease: the step stops before connecting.
+  const ok = await createLogin('abort_su');
+  const store3 = new TestSecretStore(ok);
+  store3.putPending(single.createPending(ok, undefined, newPassword()));
+  const aborted = new AbortController();
+  aborted.abort();
+  await assert.rejects(single.setSecret({ ...stepContext(store3), signal: aborted.signal }), {
+    name: 'DatabaseOperationException', message: 'setSecret: aborted (the job lost its lease or the server is stopping)',
+  });
+  await asUser(ok, (c) => c.query('SELECT 1'));
   assert.equal(alternating.createPending({ ...s, username: 'app' }, undefined, 'n').username, 'app_clone');
   assert.equal(alternating.createPending({ ...s, username: 'app_clone' }, undefined, 'n').username, 'app');
 });
