@@ -2,13 +2,15 @@
 // STS session credentials, then the caller's Identity (ARN, type, MFA state, identity policies).
 import { UnrecognizedClientException } from '../errors.ts';
 import { INVALID_TOKEN_MESSAGE } from './errors.ts';
-import { verifySigV4Async, type Credential, type SignedRequest } from './sigv4.ts';
+import { verifyPresignedSigV4Async, verifySigV4Async, type AsyncVerifyOptions, type Credential, type SignedRequest } from './sigv4.ts';
 import type { AccessKeyStore, AccessKeyRecord } from './access-keys.ts';
 import type { SessionStore } from './sessions.ts';
 import { compiledPolicies, type PrincipalStore } from './principals.ts';
 import type { CompiledPolicy } from './policy/compile.ts';
 import type { Identity } from './identity.ts';
 import type { RoleRecord, SessionRecord, UserRecord } from './model.ts';
+
+type CredentialLookup = AsyncVerifyOptions['lookup'];
 
 export interface AuthenticateOptions {
   /** SigV4 service name the request must be scoped to: 'kms', 'secretsmanager', 'sts', 'iam'. */
@@ -47,19 +49,30 @@ export class Authenticator {
    * ExpiredTokenException (expired session).
    */
   async authenticate(req: SignedRequest, o: AuthenticateOptions): Promise<Identity> {
+    return this.identify((lookup) => verifySigV4Async(req, { region: o.region, service: o.service, now: o.now, skewMs: o.skewMs, lookup }));
+  }
+
+  /**
+   * The same for a presigned (query-string signed) request, such as an RDS IAM database
+   * authentication token; X-Amz-Expires may be at most `maxExpiresS`. Same errors, plus
+   * InvalidSignatureException when X-Amz-Date + X-Amz-Expires has passed.
+   */
+  async authenticatePresigned(req: SignedRequest, o: AuthenticateOptions & { maxExpiresS: number }): Promise<Identity> {
+    return this.identify((lookup) => verifyPresignedSigV4Async(req, { region: o.region, service: o.service, now: o.now, skewMs: o.skewMs, maxExpiresS: o.maxExpiresS, lookup }));
+  }
+
+  /** Runs a verifier with the credential lookup (sessions for ASIA ids, access keys otherwise) and builds the Identity. */
+  private async identify(verify: (lookup: CredentialLookup) => Promise<{ credential: Credential }>): Promise<Identity> {
     let key: AccessKeyRecord | null = null;
     let session: SessionRecord | null = null;
-    const { credential } = await verifySigV4Async(req, {
-      region: o.region, service: o.service, now: o.now, skewMs: o.skewMs,
-      lookup: async (id): Promise<Credential | undefined> => {
-        if (id.startsWith('ASIA')) {
-          session = await this.sessions.get(id);
-          return session ? { accessKeyId: id, secretAccessKey: session.secretAccessKey, sessionToken: session.sessionToken, expiresAt: session.expiresAt } : undefined;
-        }
-        key = await this.keys.get(id);
-        // AWS: an inactive key is answered like an unknown one.
-        return key && key.status === 'Active' ? { accessKeyId: id, secretAccessKey: key.secretAccessKey } : undefined;
-      },
+    const { credential } = await verify(async (id): Promise<Credential | undefined> => {
+      if (id.startsWith('ASIA')) {
+        session = await this.sessions.get(id);
+        return session ? { accessKeyId: id, secretAccessKey: session.secretAccessKey, sessionToken: session.sessionToken, expiresAt: session.expiresAt } : undefined;
+      }
+      key = await this.keys.get(id);
+      // AWS: an inactive key is answered like an unknown one.
+      return key && key.status === 'Active' ? { accessKeyId: id, secretAccessKey: key.secretAccessKey } : undefined;
     });
     const s = session as SessionRecord | null;
     if (s) return this.sessionIdentity(s, credential.accessKeyId);

@@ -59,7 +59,8 @@ export function uriEncode(s: string): string {
   return encodeURIComponent(s).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
 }
 
-function safeDecode(s: string): string {
+/** A query-string name or value decoded as for signing ('+' is a space); malformed escapes stay as sent. */
+export function decodeQueryComponent(s: string): string {
   try {
     return decodeURIComponent(s.replace(/\+/g, '%20'));
   } catch {
@@ -78,9 +79,9 @@ export function canonicalQuery(query: string): string {
   for (const p of query.split('&')) {
     if (!p) continue;
     const i = p.indexOf('=');
-    const k = uriEncode(safeDecode(i < 0 ? p : p.slice(0, i)));
+    const k = uriEncode(decodeQueryComponent(i < 0 ? p : p.slice(0, i)));
     if (k === 'X-Amz-Signature') continue;
-    pairs.push([k, uriEncode(safeDecode(i < 0 ? '' : p.slice(i + 1)))]);
+    pairs.push([k, uriEncode(decodeQueryComponent(i < 0 ? '' : p.slice(i + 1)))]);
   }
   pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
   return pairs.map(([k, v]) => `${k}=${v}`).join('&');

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
-import { verifySigV4, verifySigV4Async, headersFromRaw, type SignedRequest, type Credential } from './sigv4.ts';
+import { verifySigV4, verifySigV4Async, verifyPresignedSigV4Async, headersFromRaw, type SignedRequest, type Credential } from './sigv4.ts';
 import { signRequest } from './sigv4-sign.ts';
 import { canonicalPath } from './sigv4-canonical.ts';
 
@@ -128,4 +128,25 @@ test('session tokens: required, must match, expire', async () => {
   const tokenOnLongTerm = signed({ ...CRED, sessionToken: 'token-1' });
   assert.throws(() => verifySigV4(tokenOnLongTerm, { ...base, lookup: () => CRED }), { name: 'UnrecognizedClientException' });
   await assert.rejects(verifySigV4Async(ok, { ...base, now: new Date(NOW2.getTime() + 60_000), lookup: () => temp }), { name: 'ExpiredTokenException', message: 'The security token included in the request is expired' });
+});
+
+test('presigned (query-string) requests signed by the AWS SDK: accepted within X-Amz-Expires, with their session token', async () => {
+  const temp: Credential = { accessKeyId: 'ASIAREKEYTEST0000001', secretAccessKey: 's3cr3t/+', sessionToken: 'tok+en/1=' };
+  const sdk = new SignatureV4({ credentials: temp, region: 'us-east-1', service: 'sts', sha256: Sha256 });
+  const req = new HttpRequest({ method: 'GET', hostname: 'localhost', port: 8370, path: '/', query: { Action: 'GetCallerIdentity', Version: '2011-06-15' }, headers: { host: 'localhost:8370', 'x-custom': 'a  b' } });
+  const p = await sdk.presign(req, { signingDate: NOW2, expiresIn: 60 });
+  const query = Object.entries(p.query ?? {}).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v as string)}`).join('&');
+  const signedReq: SignedRequest = { method: 'GET', path: '/', query, headers: { host: 'localhost:8370', 'x-custom': 'a  b' }, body: new Uint8Array() };
+  const opts = { ...base, service: 'sts', maxExpiresS: 604800, lookup: () => temp };
+  const at = (ms: number) => ({ ...opts, now: new Date(NOW2.getTime() + ms) });
+  assert.equal((await verifyPresignedSigV4Async(signedReq, at(59_000))).auth.accessKeyId, temp.accessKeyId);
+  assert.deepEqual((await verifyPresignedSigV4Async(signedReq, at(0))).auth.signedHeaders, ['host', 'x-custom']);
+  await assert.rejects(verifyPresignedSigV4Async(signedReq, at(61_000)), { name: 'InvalidSignatureException', message: 'Signature expired: 20240501T100000Z is now earlier than 20240501T100001Z (20240501T100101Z - 1 min.)' });
+  await assert.rejects(verifyPresignedSigV4Async(signedReq, { ...opts, maxExpiresS: 30 }), { name: 'InvalidSignatureException', message: 'X-Amz-Expires must be between 1 and 30 seconds.' });
+  await assert.rejects(verifyPresignedSigV4Async({ ...signedReq, headers: { host: 'localhost:8370', 'x-custom': 'a b c' } }, opts), { name: 'InvalidSignatureException', message: /^The request signature we calculated/ });
+  await assert.rejects(verifyPresignedSigV4Async({ ...signedReq, query: query.replace('GetCallerIdentity', 'AssumeRole') }, opts), { name: 'InvalidSignatureException', message: /^The request signature we calculated/ });
+  await assert.rejects(verifyPresignedSigV4Async({ ...signedReq, query: query.replace(/X-Amz-Security-Token=[^&]+/, 'X-Amz-Security-Token=other') }, opts), { name: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' });
+  await assert.rejects(verifyPresignedSigV4Async({ ...signedReq, query: query.replace(/&X-Amz-Date=[^&]+/, '') }, opts), { name: 'IncompleteSignatureException', message: /^AWS query-string parameters must include 'X-Amz-Algorithm'/ });
+  // a header-signed verifier does not accept the query form (no Authorization header)
+  await assert.rejects(verifySigV4Async(signedReq, opts), { name: 'MissingAuthenticationTokenException' });
 });

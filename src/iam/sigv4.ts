@@ -1,4 +1,5 @@
-// AWS Signature Version 4 verification for AWS-protocol requests (header-signed requests).
+// AWS Signature Version 4 verification: header-signed requests (the AWS-protocol endpoints) and
+// presigned, query-string-signed ones (RDS IAM database authentication tokens).
 // Reference: AWS IAM User Guide, "Create a signed AWS API request" (canonical request, string to
 // sign, signing key) and "Elements of an AWS API request signature"; the official SigV4 test suite
 // passes (src/iam/sigv4.test.ts, vectors in test/sigv4-vectors/).
@@ -9,8 +10,8 @@ import {
 } from '../errors.ts';
 import { ExpiredTokenException, EXPIRED_TOKEN_MESSAGE, INVALID_TOKEN_MESSAGE } from './errors.ts';
 import {
-  ALGORITHM, amzDateToMs, canonicalRequest, credentialScope, formatAmzDate, headerValue, signingKey,
-  stringToSign, type Headers,
+  ALGORITHM, amzDateToMs, canonicalRequest, credentialScope, decodeQueryComponent, formatAmzDate, headerValue,
+  signingKey, stringToSign, type Headers,
 } from './sigv4-canonical.ts';
 
 export { headersFromRaw } from './sigv4-canonical.ts';
@@ -52,6 +53,11 @@ export interface AsyncVerifyOptions extends Omit<VerifyOptions, 'lookup'> {
   lookup: (accessKeyId: string) => Promise<Credential | undefined> | Credential | undefined;
 }
 
+export interface PresignedVerifyOptions extends AsyncVerifyOptions {
+  /** Longest X-Amz-Expires accepted, in seconds (AWS: 604800, a week; RDS auth tokens: 900). */
+  maxExpiresS: number;
+}
+
 const SIG_MISMATCH = 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
 
 export interface ParsedAuth {
@@ -61,6 +67,18 @@ export interface ParsedAuth {
   service: string;
   signedHeaders: string[];
   signature: string;
+}
+
+/**
+ * The Credential value `<access key id>/<date>/<region>/<service>/aws4_request`, from the
+ * Authorization header or the X-Amz-Credential query parameter.
+ */
+function parseCredential(value: string): Pick<ParsedAuth, 'accessKeyId' | 'date' | 'region' | 'service'> {
+  const cred = value.split('/');
+  if (cred.length !== 5 || cred[4] !== 'aws4_request' || !cred[0]) {
+    throw new IncompleteSignatureException("Credential should be scoped to correct service: 'aws4_request'.");
+  }
+  return { accessKeyId: cred[0], date: cred[1]!, region: cred[2]!, service: cred[3]! };
 }
 
 export function parseAuthorization(value: string | undefined): ParsedAuth {
@@ -78,14 +96,56 @@ export function parseAuthorization(value: string | undefined): ParsedAuth {
   if (missing.length > 0) {
     throw new IncompleteSignatureException(missing.map((k) => `Authorization header requires '${k}' parameter.`).join(' ') + ` Authorization=${value.split(' ')[0]}`);
   }
-  const cred = params.get('Credential')!.split('/');
-  if (cred.length !== 5 || cred[4] !== 'aws4_request' || !cred[0]) {
-    throw new IncompleteSignatureException("Credential should be scoped to correct service: 'aws4_request'.");
-  }
   return {
-    accessKeyId: cred[0], date: cred[1]!, region: cred[2]!, service: cred[3]!,
+    ...parseCredential(params.get('Credential')!),
     signedHeaders: params.get('SignedHeaders')!.split(';'),
     signature: params.get('Signature')!,
+  };
+}
+
+/**
+ * A query string's parameters, decoded exactly as canonicalQuery() decodes them for signing (so a
+ * value checked here is the value that was signed). A repeated name maps to undefined: callers
+ * treat it as malformed rather than guess which occurrence counts.
+ */
+export function queryParams(query: string): Map<string, string | undefined> {
+  const out = new Map<string, string | undefined>();
+  for (const p of query.split('&')) {
+    if (!p) continue;
+    const i = p.indexOf('=');
+    const k = decodeQueryComponent(i < 0 ? p : p.slice(0, i));
+    out.set(k, out.has(k) ? undefined : decodeQueryComponent(i < 0 ? '' : p.slice(i + 1)));
+  }
+  return out;
+}
+
+export interface ParsedQueryAuth {
+  auth: ParsedAuth;
+  amzDate: string;
+  /** X-Amz-Expires in seconds. */
+  expiresS: number;
+  /** X-Amz-Security-Token, when present. */
+  token: string | undefined;
+}
+
+const QUERY_AUTH_PARAMS = ['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Signature', 'X-Amz-Date', 'X-Amz-SignedHeaders', 'X-Amz-Expires'] as const;
+
+/** Query-string (presigned) authentication parameters. AWS IAM User Guide, "Authentication methods": query parameters. */
+export function parseQueryAuth(query: string, maxExpiresS: number): ParsedQueryAuth {
+  const q = queryParams(query);
+  // AWS: "AWS query-string parameters must include 'X-Amz-Algorithm', 'X-Amz-Credential', ..."
+  if (QUERY_AUTH_PARAMS.some((k) => !q.get(k)) || (q.has('X-Amz-Security-Token') && q.get('X-Amz-Security-Token') === undefined)) {
+    throw new IncompleteSignatureException(`AWS query-string parameters must include ${QUERY_AUTH_PARAMS.map((k) => `'${k}'`).join(', ')}. Re-examine the query-string parameters.`);
+  }
+  if (q.get('X-Amz-Algorithm') !== ALGORITHM) throw new IncompleteSignatureException(`X-Amz-Algorithm only supports "${ALGORITHM}"`);
+  const expires = q.get('X-Amz-Expires')!;
+  const expiresS = /^[0-9]{1,7}$/.test(expires) ? Number(expires) : NaN;
+  if (!(expiresS >= 1 && expiresS <= maxExpiresS)) throw new InvalidSignatureException(`X-Amz-Expires must be between 1 and ${maxExpiresS} seconds.`);
+  return {
+    auth: { ...parseCredential(q.get('X-Amz-Credential')!), signedHeaders: q.get('X-Amz-SignedHeaders')!.split(';'), signature: q.get('X-Amz-Signature')! },
+    amzDate: q.get('X-Amz-Date')!,
+    expiresS,
+    token: q.get('X-Amz-Security-Token'),
   };
 }
 
@@ -95,29 +155,56 @@ export function accessKeyIdOf(headers: Headers): string | undefined {
   return m ? m[1] : undefined;
 }
 
-/** Checks everything that does not need the secret: date, skew, scope. Returns the parsed header. */
-function checkRequest(req: SignedRequest, opts: Omit<VerifyOptions, 'lookup'>): { auth: ParsedAuth; amzDate: string } {
-  const auth = parseAuthorization(headerValue(req.headers, 'authorization'));
-  const amzDate = headerValue(req.headers, 'x-amz-date') ?? '';
+/** The checks both forms share: a well-formed date, host signed, the credential scope (date, region, service). Returns X-Amz-Date in ms. */
+function checkScope(auth: ParsedAuth, amzDate: string, opts: Omit<VerifyOptions, 'lookup'>, missingDate: string): number {
   const t = amzDateToMs(amzDate);
-  if (Number.isNaN(t)) throw new IncompleteSignatureException("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
+  if (Number.isNaN(t)) throw new IncompleteSignatureException(missingDate);
   if (!auth.signedHeaders.includes('host')) throw new InvalidSignatureException("'Host' must be a 'SignedHeader' in the AWS Authorization.");
   if (auth.date !== amzDate.slice(0, 8)) throw new InvalidSignatureException(`Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.date}' != '${amzDate.slice(0, 8)}', from '${amzDate}'.`);
   const regions = typeof opts.region === 'string' ? [opts.region] : opts.region;
   if (!regions.includes(auth.region)) throw new InvalidSignatureException(`Credential should be scoped to a valid region. '${auth.region}' is not '${regions[0]}'.`);
   if (auth.service !== opts.service) throw new InvalidSignatureException(`Credential should be scoped to correct service: '${opts.service}'.`);
+  return t;
+}
+
+/** AWS: "Signature expired: <X-Amz-Date> is now earlier than <now - window> (<now> - <window> min.)" */
+function expired(amzDate: string, now: number, windowMs: number): InstanceType<typeof InvalidSignatureException> {
+  return new InvalidSignatureException(`Signature expired: ${amzDate} is now earlier than ${formatAmzDate(now - windowMs)} (${formatAmzDate(now)} - ${windowMs / 60000} min.)`);
+}
+
+function notYetCurrent(amzDate: string, now: number, skewMs: number): InstanceType<typeof InvalidSignatureException> {
+  return new InvalidSignatureException(`Signature not yet current: ${amzDate} is still later than ${formatAmzDate(now + skewMs)} (${formatAmzDate(now)} + ${skewMs / 60000} min.)`);
+}
+
+/** Checks everything in a header-signed request that does not need the secret: date, skew, scope. */
+function checkRequest(req: SignedRequest, opts: Omit<VerifyOptions, 'lookup'>): { auth: ParsedAuth; amzDate: string } {
+  const auth = parseAuthorization(headerValue(req.headers, 'authorization'));
+  const amzDate = headerValue(req.headers, 'x-amz-date') ?? '';
+  const t = checkScope(auth, amzDate, opts, "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
   // AWS: a request whose X-Amz-Date is more than 5 minutes from the server's time is rejected.
   const now = opts.now.getTime();
-  const min = opts.skewMs / 60000;
-  if (t < now - opts.skewMs) throw new InvalidSignatureException(`Signature expired: ${amzDate} is now earlier than ${formatAmzDate(now - opts.skewMs)} (${formatAmzDate(now)} - ${min} min.)`);
-  if (t > now + opts.skewMs) throw new InvalidSignatureException(`Signature not yet current: ${amzDate} is still later than ${formatAmzDate(now + opts.skewMs)} (${formatAmzDate(now)} + ${min} min.)`);
+  if (t < now - opts.skewMs) throw expired(amzDate, now, opts.skewMs);
+  if (t > now + opts.skewMs) throw notYetCurrent(amzDate, now, opts.skewMs);
   return { auth, amzDate };
 }
 
-function checkSignature(req: SignedRequest, auth: ParsedAuth, amzDate: string, cred: Credential, now: Date): void {
+/**
+ * The same for a presigned request: valid from X-Amz-Date (less the allowed skew, for a client
+ * whose clock runs ahead) until X-Amz-Date + X-Amz-Expires, which the skew does not extend.
+ */
+function checkPresigned(req: SignedRequest, opts: Omit<PresignedVerifyOptions, 'lookup'>): ParsedQueryAuth {
+  const p = parseQueryAuth(req.query, opts.maxExpiresS);
+  const t = checkScope(p.auth, p.amzDate, opts, "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"");
+  const now = opts.now.getTime();
+  if (now >= t + p.expiresS * 1000) throw expired(p.amzDate, now, p.expiresS * 1000);
+  if (t > now + opts.skewMs) throw notYetCurrent(p.amzDate, now, opts.skewMs);
+  return p;
+}
+
+/** `token`: the X-Amz-Security-Token the request carries (header or query parameter). */
+function checkSignature(req: SignedRequest, auth: ParsedAuth, amzDate: string, token: string | undefined, cred: Credential, now: Date): void {
   // Temporary credentials are only valid together with their session token; a token sent with
   // long-term credentials is an error too (AWS answers both with "security token ... invalid").
-  const token = headerValue(req.headers, 'x-amz-security-token');
   if (cred.sessionToken !== undefined || token !== undefined) {
     if (cred.sessionToken === undefined || token === undefined || !constantTimeEqual(Buffer.from(token), Buffer.from(cred.sessionToken))) {
       throw new UnrecognizedClientException(INVALID_TOKEN_MESSAGE);
@@ -150,7 +237,7 @@ export function verifySigV4(req: SignedRequest, opts: VerifyOptions): string {
   const { auth, amzDate } = checkRequest(req, opts);
   const cred = opts.lookup(auth.accessKeyId);
   if (!cred) throw new UnrecognizedClientException(INVALID_TOKEN_MESSAGE);
-  checkSignature(req, auth, amzDate, cred, opts.now);
+  checkSignature(req, auth, amzDate, headerValue(req.headers, 'x-amz-security-token'), cred, opts.now);
   return auth.accessKeyId;
 }
 
@@ -159,6 +246,20 @@ export async function verifySigV4Async(req: SignedRequest, opts: AsyncVerifyOpti
   const { auth, amzDate } = checkRequest(req, opts);
   const cred = await opts.lookup(auth.accessKeyId);
   if (!cred) throw new UnrecognizedClientException(INVALID_TOKEN_MESSAGE);
-  checkSignature(req, auth, amzDate, cred, opts.now);
+  checkSignature(req, auth, amzDate, headerValue(req.headers, 'x-amz-security-token'), cred, opts.now);
+  return { auth, credential: cred };
+}
+
+/**
+ * Verifies a presigned request (query-string authentication: X-Amz-Algorithm, X-Amz-Credential,
+ * X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders, X-Amz-Signature, X-Amz-Security-Token in the
+ * query; the signature is computed over the query without X-Amz-Signature). The same scope,
+ * session-token and signature checks as header-signed requests; the time window is X-Amz-Expires.
+ */
+export async function verifyPresignedSigV4Async(req: SignedRequest, opts: PresignedVerifyOptions): Promise<{ auth: ParsedAuth; credential: Credential }> {
+  const { auth, amzDate, token } = checkPresigned(req, opts);
+  const cred = await opts.lookup(auth.accessKeyId);
+  if (!cred) throw new UnrecognizedClientException(INVALID_TOKEN_MESSAGE);
+  checkSignature(req, auth, amzDate, token, cred, opts.now);
   return { auth, credential: cred };
 }
