@@ -13,6 +13,7 @@ import { compilePolicy, type CompiledPolicy } from './policy/compile.ts';
 import type { SignedRequest } from './sigv4.ts';
 import type { Identity } from './identity.ts';
 import { DEFAULT_TTL_MS } from './cache.ts';
+import { DB_CONNECT_ACTION, DB_TOKEN_MAX_EXPIRES_S, dbTokenRequest, dbUserArn, type DbAuthTokenInput } from './db-auth-token.ts';
 
 export interface IamServiceOptions {
   barrier: Barrier;
@@ -57,6 +58,7 @@ function usesConditions(p: string | CompiledPolicy | undefined): boolean {
 export class IamService {
   readonly accountId: string;
   readonly region: string;
+  readonly partition: string;
   readonly accessKeys: AccessKeyStore;
   readonly principals: PrincipalStore;
   readonly mfa: MfaStore;
@@ -69,6 +71,7 @@ export class IamService {
   constructor(o: IamServiceOptions) {
     this.accountId = o.accountId;
     this.region = o.region;
+    this.partition = o.partition ?? 'aws';
     this.clock = o.clock ?? (() => new Date());
     this.skewMs = o.skewMs ?? 5 * 60_000;
     const ttl = o.cacheTtlMs ?? DEFAULT_TTL_MS;
@@ -125,6 +128,31 @@ export class IamService {
   authorizeAdmin(identity: Identity, action: string, resource: string, info: RequestInfo = {}): Decision {
     const context = globalContext({ principal: identity, now: this.clock(), ...info });
     return authorizeOrThrow({ principal: identity, action, resource, identityPolicies: identity.identityPolicies, context });
+  }
+
+  /**
+   * Logs a database client in with an RDS IAM authentication token (what `@aws-sdk/rds-signer`
+   * `Signer.getAuthToken()` returns), for the proxy: verifies the presigned SigV4 signature
+   * (service rds-db, this server's region, at most 900 s old, session tokens for STS
+   * credentials), that the token was made for `dbUser` and one of `expectedHosts`, then authorizes
+   * rds-db:connect on `arn:<partition>:rds-db:<region>:<account>:dbuser:<resourceId>/<dbUser>`
+   * with the caller's identity policies. Returns the caller; throws IncompleteSignatureException
+   * (not a token), AccessDeniedException (other user or endpoint, or no policy allows),
+   * InvalidSignatureException (signature, scope, expired), UnrecognizedClientException (unknown
+   * or inactive key, bad session token), ExpiredTokenException (expired STS session).
+   */
+  async authenticateDbToken(input: DbAuthTokenInput): Promise<Identity> {
+    const req = dbTokenRequest(input);
+    const now = this.clock();
+    const identity = await this.authenticator.authenticatePresigned(req, { service: 'rds-db', region: this.region, skewMs: this.skewMs, now, maxExpiresS: DB_TOKEN_MAX_EXPIRES_S });
+    const resource = dbUserArn({ partition: this.partition, region: this.region, accountId: this.accountId, resourceId: input.resourceId, dbUser: input.dbUser });
+    const context = globalContext({
+      principal: identity, now,
+      ...(input.sourceIp !== undefined ? { sourceIp: input.sourceIp } : {}),
+      ...(input.secureTransport !== undefined ? { secureTransport: input.secureTransport } : {}),
+    });
+    authorizeOrThrow({ principal: identity, action: DB_CONNECT_ACTION, resource, identityPolicies: identity.identityPolicies, context });
+    return identity;
   }
 
   /** DeleteUser, refusing (DeleteConflict) while the user has keys, policies or MFA devices unless forced. */
