@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
@@ -14,6 +15,7 @@ export const TEST_CREDS = { accessKeyId: 'AKIAREKEYTEST0000001', secretAccessKey
 export interface TestServer extends RunningServer {
   dataDir: string;
   kmsClient(creds?: { accessKeyId: string; secretAccessKey: string }): KMSClient;
+  secretsClient(creds?: { accessKeyId: string; secretAccessKey: string }): SecretsManagerClient;
   /** Sends a SigV4-signed raw request (body exactly as given) and returns status, headers, parsed body. */
   raw(target: string | undefined, body: string | Buffer, opts?: { headers?: Record<string, string>; sign?: boolean; creds?: typeof TEST_CREDS }): Promise<{ status: number; headers: Headers; json: any; text: string }>;
   restart(): Promise<TestServer>;
@@ -35,6 +37,9 @@ export async function startTestServer(o: StartOptions = {}): Promise<TestServer>
     dataDir,
     kmsClient(creds = TEST_CREDS) {
       return new KMSClient({ endpoint: s.url, region: cfg.region, credentials: creds, maxAttempts: 1 });
+    },
+    secretsClient(creds = TEST_CREDS) {
+      return new SecretsManagerClient({ endpoint: s.url, region: cfg.region, credentials: creds, maxAttempts: 1 });
     },
     async raw(target: string | undefined, body: string | Buffer, ro: { headers?: Record<string, string>; sign?: boolean; creds?: typeof TEST_CREDS } = {}) {
       const u = new URL(s.url);
