@@ -9,6 +9,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { loadConfig } from '../../src/config/config.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
+import type { RotationStrategy } from '../../src/secrets/strategy.ts';
 
 export const TEST_CREDS = { accessKeyId: 'AKIAREKEYTEST0000001', secretAccessKey: 'test-secret-access-key-0000000000000001' };
 
@@ -25,13 +26,15 @@ export interface TestServer extends RunningServer {
 export interface StartOptions {
   dataDir?: string;
   env?: Record<string, string>;
+  /** Built-in secret-rotation strategies (src/secrets/strategy.ts). */
+  secretStrategies?: readonly RotationStrategy[];
 }
 
 export async function startTestServer(o: StartOptions = {}): Promise<TestServer> {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'rekey-test-'));
   const env = { REKEY_DEV_ACCESS_KEY_ID: TEST_CREDS.accessKeyId, REKEY_DEV_SECRET_ACCESS_KEY: TEST_CREDS.secretAccessKey, REKEY_LOG_LEVEL: 'silent', ...o.env };
   const cfg = loadConfig({ dataDir, port: 0 }, env);
-  const s = await startServer(cfg);
+  const s = await startServer(cfg, o.secretStrategies ? { secretStrategies: o.secretStrategies } : {});
   const signer = (creds: typeof TEST_CREDS) => new SignatureV4({ credentials: creds, region: cfg.region, service: 'kms', sha256: Sha256 });
   const t: TestServer = Object.assign(s, {
     dataDir,

@@ -75,6 +75,7 @@ export class SecretRotation {
     if (job && (job.state === 'queued' || job.state === 'running')) await this.engine!.cancel(jobId);
   }
 
+  // Sources offer only entries already due, so their jobs may run at once (no runAt).
   private rotationSource(): ScheduleSource {
     const barrier = this.ctx.barrier;
     return {
@@ -84,7 +85,7 @@ export class SecretRotation {
           const at = Date.parse(e.at);
           yield {
             kind: KIND_ROTATE, target: e.keyId, step: 'schedule', data: { arn: '', name: e.keyId, versionId: '', lambdaArn: '', due: at },
-            dedupeKey: `secrets.schedule/${e.keyId}/${e.at}`, runAt: new Date(at), maxAttempts: ROTATION_MAX_ATTEMPTS,
+            dedupeKey: `secrets.schedule/${e.keyId}/${e.at}`, maxAttempts: ROTATION_MAX_ATTEMPTS,
           };
         }
       },
@@ -97,7 +98,7 @@ export class SecretRotation {
       name: 'secrets.deletion',
       async *due({ now }): AsyncGenerator<DueItem<DeleteJobData>> {
         for await (const e of dueEntries(barrier, DELETION_DUE_PREFIX, now)) {
-          yield { kind: KIND_DELETE, target: e.keyId, data: { name: e.keyId, at: Date.parse(e.at) }, dedupeKey: `secrets.delete/${e.keyId}/${e.at}`, runAt: new Date(Date.parse(e.at)), maxAttempts: 100 };
+          yield { kind: KIND_DELETE, target: e.keyId, data: { name: e.keyId, at: Date.parse(e.at) }, dedupeKey: `secrets.delete/${e.keyId}/${e.at}`, maxAttempts: 100 };
         }
       },
     };
