@@ -9,7 +9,8 @@ import { IamService } from './iam/service.ts';
 import { KmsService } from './kms/service.ts';
 import { buildApp } from './http/app.ts';
 import { registerKmsAdmin } from './http/admin-kms.ts';
-import { adminHook, keyEventHook } from './http/audit-hooks.ts';
+import { adminHook, keyEventHook, secretsJobHook } from './http/audit-hooks.ts';
+import type { JobEvent } from './jobs/runner.ts';
 import { NO_AUTH_BANNER, noAuthIdentity, requireUnsafeNoAuthConsent, requireUnsafeNoAuditConsent } from './unsafe-no-auth.ts';
 import { JobEngine } from './jobs/engine.ts';
 import { registerKmsLifecycleAdmin } from './http/admin-kms-lifecycle.ts';
@@ -71,10 +72,11 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
       onDemandRotationLimit: cfg.kms.onDemandRotationLimit,
       ...(opts.clock ? { clock: opts.clock } : {}),
     });
+    let onSecretsJob: ((e: JobEvent) => void) | null = null; // bound once the audit log is open
     const jobs = new JobEngine({
       barrier,
       // Rotation and deletion jobs drop the key from this node's cache at once and report KeyEvents.
-      worker: { onEvent: (e) => kms.lifecycle.onJobEvent(e) },
+      worker: { onEvent: (e) => { kms.lifecycle.onJobEvent(e); onSecretsJob?.(e); } },
       ...(opts.clock ? { clock: { now: opts.clock } } : {}),
     });
     const secrets = new SecretsService({
@@ -102,6 +104,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     registerKmsLifecycleAdmin(app, { admin: kms.lifecycle.admin(), iam, region: cfg.region, accountId: cfg.accountId, onCall: adminHook(audit, cfg.region, 'kms.amazonaws.com', cfg.accountId) });
     // Secret rotation and deletion jobs (docs/SECRETS.md) and the rotation-webhook admin API.
     secrets.register(jobs);
+    onSecretsJob = secretsJobHook(audit, cfg.region, cfg.accountId, (m) => app.log.error(m));
     registerSecretsAdmin(app, { webhooks: secrets.webhooks, iam, region: cfg.region, accountId: cfg.accountId, onCall: adminHook(audit, cfg.region, 'secretsmanager.amazonaws.com', cfg.accountId) });
     kms.lifecycle.addKeyEventListener(keyEventHook(audit, cfg.region, cfg.accountId, (m) => app.log.error(m)));
     await app.listen({ host: cfg.host, port: cfg.port });

@@ -259,4 +259,13 @@ test('no secret value reaches the audit trail (files and store)', async () => {
     for (const form of [value, Buffer.from(value).toString('base64'), Buffer.from(value).toString('hex')]) assert.ok(!text.includes(form), 'a secret value reached the audit trail');
     assert.ok(!text.includes('old-password'));
   }
+  // rotation jobs are in the trail as secretsmanager service events
+  for (const eventName of ['RotationStarted', 'RotationSucceeded', 'RotationFailed', 'EndSecretDeletion']) {
+    const found = (await s.audit.lookup({ eventName, maxResults: 50 })).events.map((r) => r.event);
+    assert.ok(found.length >= 1, eventName);
+    assert.equal(found[0]!.eventSource, 'secretsmanager.amazonaws.com');
+    assert.equal(found[0]!.eventType, 'AwsServiceEvent');
+  }
+  const createEvent = (await s.audit.lookup({ eventName: 'CreateSecret', maxResults: 1000 })).events.map((r) => r.event).find((e) => JSON.stringify(e).includes(name));
+  assert.equal((createEvent!.requestParameters as Record<string, unknown>)['name'], name);
 });

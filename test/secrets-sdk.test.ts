@@ -183,11 +183,33 @@ test('customer managed key: KmsKeyId is used and the secret is a dependent of th
   await rejects(sm.send(new CreateSecretCommand({ Name: uniq('nokey'), SecretString: 'x', KmsKeyId: '00000000-0000-0000-0000-000000000000' })), 'EncryptionFailure', /can't encrypt the protected secret text/);
   // a disabled key (forced past the dependents guard by an administrator)
   await s.kms.lifecycle.admin().disableKey(keyId, true);
-  await s.kms.store.getKey(keyId); // cache refresh happens within the TTL; the admin path drops it
   await rejects(sm.send(new GetSecretValueCommand({ SecretId: name })), 'DecryptionFailure', "Secrets Manager can't decrypt the protected secret text using the provided KMS key.");
   await rejects(sm.send(new PutSecretValueCommand({ SecretId: name, SecretString: 'new' })), 'EncryptionFailure', /can't encrypt the protected secret text/);
   await sm.send(new DeleteSecretCommand({ SecretId: name, ForceDeleteWithoutRecovery: true }));
   assert.equal((await s.kms.dependents.list(keyId)).dependents.length, 0);
+});
+
+test('UpdateSecret KmsKeyId: labelled versions are encrypted again under the new key, the old ciphertext kept; dependents follow', async () => {
+  const kms = s.kmsClient();
+  const k1 = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
+  const k2 = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
+  const name = uniq('rekey');
+  await sm.send(new CreateSecretCommand({ Name: name, SecretString: 'first', KmsKeyId: k1.Arn }));
+  await sm.send(new PutSecretValueCommand({ SecretId: name, SecretString: 'second' }));
+  await sm.send(new UpdateSecretCommand({ SecretId: name, KmsKeyId: k2.KeyId }));
+  assert.equal((await sm.send(new DescribeSecretCommand({ SecretId: name }))).KmsKeyId, k2.KeyId);
+  const versions = (await sm.send(new ListSecretVersionIdsCommand({ SecretId: name }))).Versions!;
+  assert.deepEqual(versions.map((v) => v.KmsKeyIds), [[k2.Arn], [k2.Arn]]);
+  assert.deepEqual((await s.kms.dependents.list(k2.KeyId!)).dependents.map((d) => d.name), [name]);
+  assert.equal((await s.kms.dependents.list(k1.KeyId!)).dependents.length, 0);
+  // either key decrypts: the old one disabled, then the new one disabled and the old one enabled again
+  await s.kms.lifecycle.admin().disableKey(k1.KeyId!, true);
+  assert.equal((await sm.send(new GetSecretValueCommand({ SecretId: name }))).SecretString, 'second');
+  await s.kms.lifecycle.admin().disableKey(k2.KeyId!, true);
+  await rejects(sm.send(new GetSecretValueCommand({ SecretId: name })), 'DecryptionFailure', /can't decrypt/);
+  const { EnableKeyCommand } = await import('@aws-sdk/client-kms');
+  await kms.send(new EnableKeyCommand({ KeyId: k1.KeyId }));
+  assert.equal((await sm.send(new GetSecretValueCommand({ SecretId: name, VersionStage: 'AWSPREVIOUS' }))).SecretString, 'first');
 });
 
 test('resource policies: validate, block public, put/get/delete', async () => {

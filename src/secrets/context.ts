@@ -229,16 +229,50 @@ export class SecretsContext {
     return { op: { type: 'put', key: valuePath(rec.uid, versionId), value: Buffer.from(JSON.stringify(stored)) }, keyArn: out.keyArn };
   }
 
-  /** The plaintext of a version (the caller zeroes it). */
+  /** The plaintext of a version (the caller zeroes it): the current ciphertext, else one under a previous key. */
   async decrypt(rec: SecretRecord, v: VersionMeta, call: SecretsCall | null): Promise<Buffer> {
     const got = await this.deps.barrier.getJSON<StoredValue>(valuePath(rec.uid, v.id));
     if (!got) throw new DecryptionFailure(DECRYPTION_FAILURE);
-    try {
-      const { plaintext } = await this.deps.kms.decryptInternal(Buffer.from(got.value.blob, 'base64'), valueContext(rec.arn, v.id), call ? { caller: call.caller, request: call.request, viaService: this.viaService } : undefined);
-      return plaintext;
-    } catch (e) {
-      throw kmsFailure(e, 'decrypt');
+    const onBehalf = call ? { caller: call.caller, request: call.request, viaService: this.viaService } : undefined;
+    let first: unknown;
+    for (const blob of [got.value.blob, ...(got.value.previous ?? [])]) {
+      try {
+        return (await this.deps.kms.decryptInternal(Buffer.from(blob, 'base64'), valueContext(rec.arn, v.id), onBehalf)).plaintext;
+      } catch (e) {
+        first ??= e;
+      }
     }
+    throw kmsFailure(first, 'decrypt');
+  }
+
+  /**
+   * A KMS key change (UpdateSecret KmsKeyId): AWSCURRENT, AWSPENDING and AWSPREVIOUS are encrypted
+   * again under the new key, keeping the old ciphertexts, so either key decrypts them. A version the
+   * caller cannot decrypt under the old key is left as it is (AWS does the same).
+   */
+  async reencryptOps(rec: SecretRecord, call: SecretsCall): Promise<Op[]> {
+    const ops: Op[] = [];
+    for (const v of Object.values(rec.versions)) {
+      if (!v.stages.some((s) => s === 'AWSCURRENT' || s === 'AWSPENDING' || s === 'AWSPREVIOUS')) continue;
+      const got = await this.deps.barrier.getJSON<StoredValue>(valuePath(rec.uid, v.id));
+      if (!got) continue;
+      let plain: Buffer;
+      try {
+        plain = await this.decrypt(rec, v, call);
+      } catch {
+        continue;
+      }
+      try {
+        const { op, keyArn } = await this.encrypt(rec, v.id, plain, call);
+        const fresh = JSON.parse(Buffer.from((op as { value: Uint8Array }).value).toString('utf8')) as StoredValue;
+        const stored: StoredValue = { blob: fresh.blob, previous: [got.value.blob, ...(got.value.previous ?? [])].slice(0, 4) };
+        ops.push({ type: 'put', key: valuePath(rec.uid, v.id), value: Buffer.from(JSON.stringify(stored)), expectVersion: got.version });
+        v.keyArn = keyArn;
+      } finally {
+        zeroize(plain);
+      }
+    }
+    return ops;
   }
 
   /** The value as the wire returns it. */

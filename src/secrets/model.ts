@@ -79,6 +79,11 @@ export interface SecretRecord {
 export interface StoredValue {
   /** base64 KMS ciphertext of the value (SecretString UTF-8 bytes or SecretBinary bytes). */
   blob: string;
+  /**
+   * After a KMS key change, the same value under the previous key(s): AWS "keeps all existing
+   * versions encrypted with the previous key", so a version decrypts with either key.
+   */
+  previous?: string[];
 }
 
 export const SECRET_PREFIX = 'secrets/s/';

@@ -14,6 +14,7 @@ export const updateSecret = operation<UpdateSecretRequest>({
   async run(ctx, req, call) {
     const value = valueOf(req, false);
     let keyChange: { from: string; to: string; arn: string; name: string } | null = null;
+    let stillUsed = new Set<string>();
     const meta = await ctx.retry(async () => {
       const { rec, version } = await ctx.require(req.SecretId);
       ctx.authorize(call, 'secretsmanager:UpdateSecret', rec);
@@ -40,14 +41,18 @@ export const updateSecret = operation<UpdateSecretRequest>({
       }
       if (changed) {
         rec.lastChanged = ctx.now();
-        await ctx.commit(rec, rec.name, version, before, [], { ARN: rec.arn, Name: rec.name });
+        const reencrypted = keyChange ? await ctx.reencryptOps(rec, call) : [];
+        await ctx.commit(rec, rec.name, version, before, reencrypted, { ARN: rec.arn, Name: rec.name });
+        stillUsed = new Set([rec.keyArn, ...Object.values(rec.versions).map((v) => v.keyArn)]);
       }
       return { arn: rec.arn, name: rec.name };
     });
     const kc = keyChange as { from: string; to: string; arn: string; name: string } | null;
     if (kc) {
-      // the secret depends on its new key; old versions keep their key until they are deprecated
+      // the secret depends on its new key (AWSCURRENT, AWSPENDING and AWSPREVIOUS were encrypted again under it)
       await ctx.deps.kms.dependents.register(kc.to, { type: 'secret', arn: kc.arn, name: kc.name }).catch(() => {});
+      // the old key stays a dependency while a version is still encrypted only under it
+      if (!stillUsed.has(kc.from)) await ctx.deps.kms.dependents.unregister(kc.from, kc.arn).catch(() => false);
     }
     if (value) {
       const r = await putVersion(ctx, req.SecretId, value, req.ClientRequestToken, undefined, call, 'secretsmanager:UpdateSecret');
