@@ -246,6 +246,23 @@ test('authorization: identity policies, a resource policy granting a second prin
   await rejects(sm.send(new GetSecretValueCommand({ SecretId: name })), 'AccessDeniedException', /with an explicit deny in a resource-based policy/);
 });
 
+test('a customer managed key the caller may not use: AccessDeniedException from KMS', async () => {
+  const { CreateKeyCommand } = await import('@aws-sdk/client-kms');
+  const key = (await s.kmsClient().send(new CreateKeyCommand({}))).KeyMetadata!;
+  const user = await s.iam.principals.createUser(uniq('smonly'));
+  await s.iam.principals.putPolicy('user', user.name, 'sm', JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'secretsmanager:*', Resource: '*' }] }));
+  const k = await s.iam.accessKeys.create(user);
+  const smOnly = s.secretsClient({ accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey! });
+  await rejects(smOnly.send(new CreateSecretCommand({ Name: uniq('cmk'), SecretString: 'x', KmsKeyId: key.KeyId })), 'AccessDeniedException', 'Access to KMS is not allowed');
+  // the AWS managed key needs no KMS permission
+  const name = uniq('managed');
+  await smOnly.send(new CreateSecretCommand({ Name: name, SecretString: 'ok' }));
+  assert.equal((await smOnly.send(new GetSecretValueCommand({ SecretId: name }))).SecretString, 'ok');
+  // with kms:Decrypt/GenerateDataKey via Secrets Manager only, the customer managed key works
+  await s.iam.principals.putPolicy('user', user.name, 'kms', JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: key.Arn, Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com' } } }] }));
+  await until('the policy change', async () => smOnly.send(new CreateSecretCommand({ Name: uniq('cmk2'), SecretString: 'y', KmsKeyId: key.KeyId })).then(() => true, () => false), 5000);
+});
+
 test('no secret value reaches the audit trail (files and store)', async () => {
   const value = `scan-${Math.random().toString(36).slice(2)}-value`;
   const name = uniq('scan');
