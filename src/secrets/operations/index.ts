@@ -10,10 +10,14 @@ import { getSecretValue } from './get-secret-value.ts';
 import { listSecretVersionIds } from './list-secret-version-ids.ts';
 import { listSecrets } from './list-secrets.ts';
 import { putSecretValue } from './put-secret-value.ts';
-import { deleteResourcePolicy, getResourcePolicy, putResourcePolicy, validateResourcePolicy } from './resource-policy.ts';
+import { deleteResourcePolicy } from './delete-resource-policy.ts';
+import { getResourcePolicy } from './get-resource-policy.ts';
+import { putResourcePolicy } from './put-resource-policy.ts';
+import { validateResourcePolicy } from './validate-resource-policy.ts';
 import { restoreSecret } from './restore-secret.ts';
 import { rotateSecret } from './rotate-secret.ts';
-import { tagResource, untagResource } from './tag-resource.ts';
+import { tagResource } from './tag-resource.ts';
+import { untagResource } from './untag-resource.ts';
 import { updateSecret } from './update-secret.ts';
 import { updateSecretVersionStage } from './update-secret-version-stage.ts';
 

@@ -1,4 +1,4 @@
-// TagResource / UntagResource: tags of a secret (also usable as secretsmanager:ResourceTag/<key> conditions).
+// TagResource: add or overwrite tags of a secret (also usable as secretsmanager:ResourceTag/<key> conditions).
 import { InvalidParameterException } from '../../errors.ts';
 import { S } from '../../kms/validate.ts';
 import { operation } from '../context.ts';
@@ -31,21 +31,6 @@ export const tagResource = operation<{ SecretId: string; Tags: Tag[] }>({
       ctx.authorize(call, 'secretsmanager:TagResource', rec);
       const before = structuredClone(rec);
       rec.tags = merged(rec.tags, add);
-      await ctx.commit(rec, rec.name, version, before);
-    });
-    return {};
-  },
-});
-
-export const untagResource = operation<{ SecretId: string; TagKeys: string[] }>({
-  name: 'UntagResource',
-  input: S.struct({ SecretId: M.SecretId, TagKeys: M.TagKeys }, ['SecretId', 'TagKeys']),
-  async run(ctx, req, call) {
-    await ctx.retry(async () => {
-      const { rec, version } = await ctx.require(req.SecretId);
-      ctx.authorize(call, 'secretsmanager:UntagResource', rec);
-      const before = structuredClone(rec);
-      rec.tags = rec.tags.filter((t) => !req.TagKeys.includes(t.Key));
       await ctx.commit(rec, rec.name, version, before);
     });
     return {};
