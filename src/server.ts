@@ -104,7 +104,8 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     registerKmsLifecycleAdmin(app, { admin: kms.lifecycle.admin(), iam, region: cfg.region, accountId: cfg.accountId, onCall: adminHook(audit, cfg.region, 'kms.amazonaws.com', cfg.accountId) });
     // Secret rotation and deletion jobs (docs/SECRETS.md) and the rotation-webhook admin API.
     secrets.register(jobs);
-    onSecretsJob = secretsJobHook(audit, cfg.region, cfg.accountId, (m) => app.log.error(m));
+    const secretsAudit = secretsJobHook(audit, cfg.region, cfg.accountId, (m) => app.log.error(m));
+    onSecretsJob = (e) => { secretsAudit(e); secrets.rotation.onJobEvent(e); };
     registerSecretsAdmin(app, { webhooks: secrets.webhooks, iam, region: cfg.region, accountId: cfg.accountId, onCall: adminHook(audit, cfg.region, 'secretsmanager.amazonaws.com', cfg.accountId) });
     kms.lifecycle.addKeyEventListener(keyEventHook(audit, cfg.region, cfg.accountId, (m) => app.log.error(m)));
     await app.listen({ host: cfg.host, port: cfg.port });

@@ -1,6 +1,6 @@
 // BatchGetSecretValue: the AWSCURRENT values of several secrets, by SecretIdList or by Filters.
 // Per-secret failures are reported in Errors, as AWS does; the call itself succeeds.
-import { InvalidParameterException, InvalidRequestException, RekeyError } from '../../errors.ts';
+import { InvalidParameterException, RekeyError } from '../../errors.ts';
 import { S } from '../../kms/validate.ts';
 import { operation } from '../context.ts';
 import { FILTERS, matchesFilters, pageOf, type Filter } from './list-secrets.ts';
@@ -33,7 +33,7 @@ export const batchGetSecretValue = operation<Req>({
         values.push(await readValue(ctx, id, undefined, undefined, call));
       } catch (e) {
         if (!(e instanceof RekeyError) || e.fault !== 'client') throw e;
-        errors.push({ SecretId: id, ErrorCode: e.code, Message: e instanceof InvalidRequestException ? e.message : e.message });
+        errors.push({ SecretId: id, ErrorCode: e.code, Message: e.message });
       }
     }
     return { SecretValues: values, Errors: errors, ...(next ? { NextToken: next } : {}) };

@@ -104,6 +104,24 @@ export class SecretRotation {
     };
   }
 
+  /**
+   * Job events (JobEngine worker.onEvent): a rotation that failed for good or was cancelled must not
+   * leave the secret switching (reads of AWSCURRENT would wait on every call); AWSPENDING stays for
+   * an operator to inspect (rekey jobs retry ID resumes the rotation).
+   */
+  onJobEvent(e: { type: string; job: Job }): void {
+    if (e.job.kind !== KIND_ROTATE || e.type !== 'failed') return;
+    const d = e.job.data as RotateJobData;
+    if (!d.arn) return;
+    void this.ctx.retry(async () => {
+      const got = await this.load(d);
+      if (!got || !got.rec.switching) return;
+      const before = structuredClone(got.rec);
+      delete got.rec.switching;
+      await this.ctx.commit(got.rec, got.rec.name, got.version, before);
+    }).catch(() => {});
+  }
+
   // ---- the steps
 
   private async load(d: RotateJobData): Promise<{ rec: SecretRecord; version: number } | null> {
