@@ -26,6 +26,8 @@ export interface RotationHooks {
   resolve(lambdaArn: string): Promise<unknown>;
   /** Enqueues the rotation job for `versionId` (idempotent per secret and version); returns the job id. */
   enqueue(rec: SecretRecord, versionId: string, lambdaArn: string): Promise<string>;
+  /** Whether the rotation job is still queued or running. */
+  isActive(jobId: string): Promise<boolean>;
   /** Cancels the job in flight, if any. */
   cancel(jobId: string): Promise<void>;
   /** Storage ops for the rotation / deletion due indexes when a record changes. */

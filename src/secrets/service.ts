@@ -48,6 +48,7 @@ export class SecretsService {
       resolve: (arn: string) => this.registry.resolve(arn),
       enqueue: (rec: Parameters<SecretRotation['enqueue']>[0], versionId: string, lambdaArn: string) => this.rotation.enqueue(rec, versionId, lambdaArn),
       cancel: (jobId: string) => this.rotation.cancel(jobId),
+      isActive: (jobId: string) => this.rotation.isActive(jobId),
       indexOps,
     };
     this.ctx = new SecretsContext({

@@ -4,7 +4,7 @@ import { randomUUID } from '../../crypto/index.ts';
 import { InvalidRequestException } from '../../errors.ts';
 import { S } from '../../kms/validate.ts';
 import { operation, requireNotDeleted } from '../context.ts';
-import { AWSCURRENT, AWSPENDING, versionWithStage } from '../model.ts';
+import { AWSCURRENT, versionWithStage } from '../model.ts';
 import { checkRules, nextRotation } from '../rotation/schedule.ts';
 import { M, type RotateSecretRequest } from '../wire.ts';
 
@@ -25,10 +25,11 @@ export const rotateSecret = operation<RotateSecretRequest>({
       const lambdaArn = req.RotationLambdaARN || rec.rotation?.lambdaArn;
       if (!lambdaArn) throw new InvalidRequestException('No Lambda rotation function ARN is associated with this secret.');
       await ctx.deps.rotation.resolve(lambdaArn);
-      const pending = versionWithStage(rec, AWSPENDING);
-      const inFlight = rec.rotation?.jobId !== undefined && pending !== undefined && !pending.stages.includes(AWSCURRENT);
-      // AWS: a rotation that has not finished is continued, not restarted
-      if (inFlight && pending.id !== versionId) throw new InvalidRequestException("A previous rotation isn't complete. That rotation will be continued.");
+      // AWS: a rotation that has not finished is continued, not restarted (one rotation per secret at a time)
+      const jobId = rec.rotation?.jobId;
+      if (jobId !== undefined && rec.rotation?.pendingVersion !== versionId && (await ctx.deps.rotation.isActive(jobId))) {
+        throw new InvalidRequestException("A previous rotation isn't complete. That rotation will be continued.");
+      }
       if (immediately && !versionWithStage(rec, AWSCURRENT)) throw new InvalidRequestException('The secret has no AWSCURRENT version to rotate.');
       const before = structuredClone(rec);
       const rules = req.RotationRules ?? rec.rotation?.rules;

@@ -70,6 +70,12 @@ export class SecretRotation {
     return job.id;
   }
 
+  /** Whether a rotation job is still queued or running (one rotation per secret at a time). */
+  async isActive(jobId: string): Promise<boolean> {
+    const job = await this.engine?.get(jobId);
+    return job !== null && job !== undefined && (job.state === 'queued' || job.state === 'running');
+  }
+
   async cancel(jobId: string): Promise<void> {
     const job = await this.engine?.get(jobId);
     if (job && (job.state === 'queued' || job.state === 'running')) await this.engine!.cancel(jobId);
@@ -152,12 +158,14 @@ export class SecretRotation {
     const pending = JSON.parse(pendingBuf.toString('utf8')) as DbSecret;
     zeroize(pendingBuf);
     const previous = await this.json(rec, AWSPREVIOUS);
+    // alternating users need the master; a single-user secret that names one lets the master change the password
     let master: DbSecret | undefined;
-    if (needsMaster) {
-      if (typeof current.masterarn !== 'string') throw new Error(`${rec.arn} names no masterarn`);
+    if (needsMaster && typeof current.masterarn !== 'string') throw new Error(`${rec.arn} names no masterarn`);
+    if (typeof current.masterarn === 'string') {
       const m = await this.ctx.find(current.masterarn);
       if (!m) throw new Error(`the master secret ${current.masterarn} does not exist`);
       master = await this.json(m.rec, AWSCURRENT);
+      if (!master && needsMaster) throw new Error(`the master secret ${current.masterarn} has no AWSCURRENT version`);
     }
     return { secretArn: rec.arn, current, pending, signal, progress, ...(previous ? { previous } : {}), ...(master ? { master } : {}) };
   }
@@ -274,7 +282,7 @@ export class SecretRotation {
     const { rec, version } = got;
     const now = this.ctx.now();
     const before = structuredClone(rec);
-    if (now > d.due! + windowMs(r.rules, d.due!) || r.jobId) {
+    if (now > d.due! + windowMs(r.rules, d.due!) || (r.jobId !== undefined && (await this.isActive(r.jobId)))) {
       // missed the window (or a rotation is still running): the next occurrence
       const next = nextRotation(r.rules, now);
       if (next !== undefined) r.next = next;
