@@ -115,6 +115,11 @@ test('webhooks admin API and CLI: list, refuse duplicates and non-https URLs, re
   await rekey(['webhooks', 'add', 'gone', 'https://example.com/x']);
   await rekey(['webhooks', 'remove', 'gone']);
   assert.doesNotMatch(await rekey(['webhooks', 'list']), /gone/);
+  await assert.rejects(rekey(['webhooks', 'remove', 'gone']), { code: 'ResourceNotFoundException' });
+  // unsigned calls are refused; the routes are in the OpenAPI document
+  assert.equal((await fetch(`${s.url}/v1/secrets/webhooks`)).status, 403);
+  const doc = await (await fetch(`${s.url}/v1/openapi.json`)).json() as { paths: Record<string, unknown> };
+  assert.ok(doc.paths['/v1/secrets/webhooks'] && doc.paths['/v1/secrets/webhooks/{name}']);
 });
 
 test('RotateSecret through a webhook: AWSPENDING during the steps, then AWSCURRENT/AWSPREVIOUS', async () => {

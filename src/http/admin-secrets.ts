@@ -66,3 +66,23 @@ export function registerSecretsAdmin(app: FastifyInstance, deps: SecretsAdminDep
     return {};
   }));
 }
+
+export function secretsOpenApiPaths(): Record<string, unknown> {
+  const err = { description: 'Error: { error, message, requestId }' };
+  const op = (summary: string, permission: string, extra: Record<string, unknown> = {}) => ({
+    summary,
+    description: `SigV4-signed (credential scope service "iam"). Requires ${permission} on arn:aws:rekey:<region>:<account>:rotation-webhook/<name>.`,
+    responses: { '200': { description: 'OK' }, default: err },
+    ...extra,
+  });
+  const name = { name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-zA-Z0-9_-]{1,64}$' } };
+  return {
+    '/v1/secrets/webhooks': {
+      get: op('List rotation webhooks (without signing secrets)', 'rekey:ListRotationWebhooks'),
+      post: op('Register a rotation webhook; the response carries its signing secret, shown only once', 'rekey:CreateRotationWebhook', {
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['name', 'url'], properties: { name: { type: 'string' }, url: { type: 'string', format: 'uri' } } } } } },
+      }),
+    },
+    '/v1/secrets/webhooks/{name}': { delete: op('Remove a rotation webhook', 'rekey:DeleteRotationWebhook', { parameters: [name] }) },
+  };
+}
