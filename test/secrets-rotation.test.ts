@@ -45,6 +45,16 @@ const switching: RotationStrategy = {
   async testSecret() {},
 };
 
+// ---- a needsMaster strategy that records what the job passes it
+const recorded: { step: string; master?: string; previous?: string; current: string; pending: string }[] = [];
+const recorder: RotationStrategy = {
+  name: 'test-alternating', needsMaster: true, invalidatesCurrent: false,
+  createPending: (current: DbSecret, _p: DbSecret | undefined, password: string) => ({ ...current, username: current.username.endsWith('_clone') ? current.username.slice(0, -6) : `${current.username}_clone`, password }),
+  async setSecret(ctx: StepContext) { recorded.push({ step: 'setSecret', current: ctx.current.username, pending: ctx.pending.username, ...(ctx.master ? { master: ctx.master.username } : {}), ...(ctx.previous ? { previous: ctx.previous.username } : {}) }); },
+  async testSecret(ctx: StepContext) { recorded.push({ step: 'testSecret', current: ctx.current.username, pending: ctx.pending.username }); },
+  async finishSecret(ctx: StepContext) { recorded.push({ step: 'finishSecret', current: ctx.current.username, pending: ctx.pending.username }); },
+};
+
 let s: TestServer;
 let sm: SecretsManagerClient;
 const LAMBDA = (fn: string) => `arn:aws:lambda:us-east-1:111122223333:function:${fn}`;
@@ -68,7 +78,7 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
 }
 
 before(async () => {
-  s = await startTestServer({ env: { REKEY_SECRETS_WEBHOOK_HTTP_LOOPBACK: '1', REKEY_AUDIT_STDOUT: 'false' }, secretStrategies: [switching] });
+  s = await startTestServer({ env: { REKEY_SECRETS_WEBHOOK_HTTP_LOOPBACK: '1', REKEY_AUDIT_STDOUT: 'false' }, secretStrategies: [switching, recorder] });
   sm = s.secretsClient();
   hook = createServer((req, res) => {
     let body = '';
@@ -207,6 +217,25 @@ test('switching window: GetSecretValue(AWSCURRENT) during an invalidatesCurrent 
   assert.equal(JSON.parse(got.SecretString!).password, JSON.parse(pending.SecretString!).password);
 });
 
+test('a needsMaster strategy gets masterarn\'s AWSCURRENT; finishSecret runs after AWSCURRENT moved; alternating twice', async () => {
+  const master = await sm.send(new CreateSecretCommand({ Name: uniq('master'), SecretString: JSON.stringify({ engine: 'postgres', host: 'db', username: 'postgres', password: 'm' }) }));
+  const name = uniq('alt');
+  await sm.send(new CreateSecretCommand({ Name: name, SecretString: JSON.stringify({ engine: 'postgres', host: 'db', username: 'app', password: 'p', masterarn: master.ARN }) }));
+  const r1 = await sm.send(new RotateSecretCommand({ SecretId: name, RotationLambdaARN: LAMBDA('rekey-test-alternating') }));
+  await until('rotation 1', async () => (await labels(name))[r1.VersionId!]?.includes('AWSCURRENT'));
+  const r2 = await sm.send(new RotateSecretCommand({ SecretId: name }));
+  await until('rotation 2', async () => (await labels(name))[r2.VersionId!]?.includes('AWSCURRENT'));
+  assert.deepEqual(recorded, [
+    { step: 'setSecret', current: 'app', pending: 'app_clone', master: 'postgres' },
+    { step: 'testSecret', current: 'app', pending: 'app_clone' },
+    { step: 'finishSecret', current: 'app_clone', pending: 'app_clone' },
+    { step: 'setSecret', current: 'app_clone', pending: 'app', master: 'postgres', previous: 'app' },
+    { step: 'testSecret', current: 'app_clone', pending: 'app' },
+    { step: 'finishSecret', current: 'app', pending: 'app' },
+  ]);
+  assert.equal(JSON.parse((await sm.send(new GetSecretValueCommand({ SecretId: name }))).SecretString!).masterarn, master.ARN);
+});
+
 test('RotateImmediately=false sets the schedule; the schedule starts the rotation; the deletion job removes a deleted secret', async () => {
   const name = uniq('sched');
   const c = await sm.send(new CreateSecretCommand({ Name: name, SecretString: JSON.stringify({ username: 'u', password: 'p' }) }));
@@ -280,6 +309,12 @@ test('no secret value reaches the audit trail (files and store)', async () => {
     assert.ok(text.includes(name));
     for (const form of [value, Buffer.from(value).toString('base64'), Buffer.from(value).toString('hex')]) assert.ok(!text.includes(form), 'a secret value reached the audit trail');
     assert.ok(!text.includes('old-password'));
+  }
+  // nor the storage files (every value passes the barrier, and secret values are KMS ciphertexts inside it)
+  const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? walk(join(dir, d.name)) : [join(dir, d.name)]));
+  for (const f of walk(s.dataDir)) {
+    const bytes = readFileSync(f);
+    for (const form of [value, 'old-password']) assert.ok(!bytes.includes(Buffer.from(form)), `${form} found in ${f}`);
   }
   // rotation jobs are in the trail as secretsmanager service events
   for (const eventName of ['RotationStarted', 'RotationSucceeded', 'RotationFailed', 'EndSecretDeletion']) {
