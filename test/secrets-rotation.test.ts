@@ -275,6 +275,12 @@ test('authorization: identity policies, a resource policy granting a second prin
   await sm.send(new PutResourcePolicyCommand({ SecretId: name, ResourcePolicy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: user.arn }, Action: 'secretsmanager:GetSecretValue', Resource: '*' }] }) }));
   assert.equal((await reader.send(new GetSecretValueCommand({ SecretId: c.ARN }))).SecretString, 'shared');
   await rejects(reader.send(new GetSecretValueCommand({ SecretId: other.ARN })), 'AccessDeniedException', /not authorized/);
+  // tags as condition keys
+  const tagged = await sm.send(new CreateSecretCommand({ Name: uniq('tagged'), SecretString: 'team-a', Tags: [{ Key: 'team', Value: 'a' }] }));
+  const untagged = await sm.send(new CreateSecretCommand({ Name: uniq('untagged'), SecretString: 'nobody' }));
+  await s.iam.principals.putPolicy('user', user.name, 'by-tag', JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: '*', Condition: { StringEquals: { 'secretsmanager:ResourceTag/team': 'a' } } }] }));
+  assert.equal((await until('the tag policy', async () => reader.send(new GetSecretValueCommand({ SecretId: tagged.ARN })).catch(() => undefined), 5000)).SecretString, 'team-a');
+  await rejects(reader.send(new GetSecretValueCommand({ SecretId: untagged.ARN })), 'AccessDeniedException', /not authorized/);
   // an explicit deny in the resource policy beats the administrator's identity policy
   await sm.send(new PutResourcePolicyCommand({ SecretId: name, ResourcePolicy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: 'secretsmanager:GetSecretValue', Resource: '*' }] }) }));
   await rejects(sm.send(new GetSecretValueCommand({ SecretId: name })), 'AccessDeniedException', /with an explicit deny in a resource-based policy/);
