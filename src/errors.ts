@@ -68,6 +68,18 @@ export const NotAuthorizedException = define('NotAuthorizedException', 400);
 // AWS KMS: "The request was rejected because the DryRun parameter was specified." (HTTP 412)
 export const DryRunOperationException = define('DryRunOperationException', 412);
 
+// ---- Secrets Manager (every client error is 400 on the wire, as in AWS)
+export const ResourceNotFoundException = define('ResourceNotFoundException', 400);
+export const ResourceExistsException = define('ResourceExistsException', 400);
+export const InvalidRequestException = define('InvalidRequestException', 400);
+export const InvalidParameterException = define('InvalidParameterException', 400);
+export const InvalidNextTokenException = define('InvalidNextTokenException', 400);
+export const PreconditionNotMetException = define('PreconditionNotMetException', 400);
+export const DecryptionFailure = define('DecryptionFailure', 400);
+export const EncryptionFailure = define('EncryptionFailure', 400);
+export const InternalServiceError = define('InternalServiceError', 500, 'server');
+export const PublicPolicyException = define('PublicPolicyException', 400);
+
 // ---- rekey's own (admin API, storage, start-up)
 export const InternalFailure = define('InternalFailure', 500, 'server');
 export const ConfigurationError = define('ConfigurationError', 400);
@@ -92,6 +104,8 @@ export const ALL_ERRORS: Record<string, RekeyErrorClass> = Object.fromEntries(
     InvalidAliasNameException, InvalidMarkerException, InvalidGrantTokenException, InvalidGrantIdException, LimitExceededException,
     MalformedPolicyDocumentException, TagException, UnsupportedOperationException, KMSInternalException,
     NotAuthorizedException, DryRunOperationException,
+    ResourceNotFoundException, ResourceExistsException, InvalidRequestException, InvalidParameterException,
+    InvalidNextTokenException, PreconditionNotMetException, DecryptionFailure, EncryptionFailure, InternalServiceError, PublicPolicyException,
     InternalFailure, ConfigurationError, SealedException,
     DatabaseLoginFailedException, DatabaseOperationException,
   ].map((c) => [c.name, c]),

@@ -9,13 +9,18 @@ import { IamService } from './iam/service.ts';
 import { KmsService } from './kms/service.ts';
 import { buildApp } from './http/app.ts';
 import { registerKmsAdmin } from './http/admin-kms.ts';
-import { adminHook, keyEventHook } from './http/audit-hooks.ts';
+import { adminHook, keyEventHook, secretsJobHook } from './http/audit-hooks.ts';
+import type { JobEvent } from './jobs/runner.ts';
 import { NO_AUTH_BANNER, noAuthIdentity, requireUnsafeNoAuthConsent, requireUnsafeNoAuditConsent } from './unsafe-no-auth.ts';
 import { JobEngine } from './jobs/engine.ts';
 import { registerKmsLifecycleAdmin } from './http/admin-kms-lifecycle.ts';
 import { openAuditLog } from './audit-setup.ts';
 import type { AuditLog } from './audit/index.ts';
+import { BUILTIN_STRATEGIES } from './secrets/strategies/index.ts';
 import { VERSION } from './version.ts';
+import { SecretsService } from './secrets/service.ts';
+import type { RotationStrategy } from './secrets/strategy.ts';
+import { registerSecretsAdmin } from './http/admin-secrets.ts';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -26,6 +31,7 @@ export interface RunningServer {
   kms: KmsService;
   iam: IamService;
   jobs: JobEngine;
+  secrets: SecretsService;
   audit: AuditLog;
   bootstrap: { rec: AccessKeyRecord; created: boolean };
   warning?: string;
@@ -38,6 +44,8 @@ export interface StartOptions {
   unsafeNoAuth?: boolean;
   /** BENCHMARKS ONLY: AWS API calls are not audited; needs REKEY_BENCH_UNSAFE_NO_AUDIT=1. */
   unsafeNoAudit?: boolean;
+  /** Built-in secret-rotation strategies (RotationLambdaARN function:rekey-<name>; docs/SECRETS.md). */
+  secretStrategies?: readonly RotationStrategy[];
 }
 
 export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}): Promise<RunningServer> {
@@ -65,11 +73,19 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
       onDemandRotationLimit: cfg.kms.onDemandRotationLimit,
       ...(opts.clock ? { clock: opts.clock } : {}),
     });
+    let onSecretsJob: ((e: JobEvent) => void) | null = null; // bound once the audit log is open
     const jobs = new JobEngine({
       barrier,
       // Rotation and deletion jobs drop the key from this node's cache at once and report KeyEvents.
-      worker: { onEvent: (e) => kms.lifecycle.onJobEvent(e) },
+      worker: { onEvent: (e) => { kms.lifecycle.onJobEvent(e); onSecretsJob?.(e); } },
       ...(opts.clock ? { clock: { now: opts.clock } } : {}),
+    });
+    const secrets = new SecretsService({
+      barrier, kms, region: cfg.region, accountId: cfg.accountId, unsafeSkipAuthorization: opts.unsafeNoAuth === true,
+      strategies: opts.secretStrategies ?? BUILTIN_STRATEGIES,
+      webhooks: { allowHttpLoopback: cfg.secrets?.webhookHttpLoopback === true },
+      ...(cfg.secrets?.switchWaitMs !== undefined ? { switchWaitMs: cfg.secrets.switchWaitMs } : {}),
+      ...(opts.clock ? { clock: opts.clock } : {}),
     });
     const audit = await openAuditLog(cfg, barrier, opts.clock);
     const app = await buildApp({
@@ -77,13 +93,21 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
       region: cfg.region, bodyLimitBytes: cfg.http.bodyLimitBytes, iam, logLevel: cfg.logLevel, version: VERSION,
       ...(opts.unsafeNoAuth ? { unsafeUnauthenticated: noAuthIdentity(cfg.accountId) } : {}),
       ...(opts.unsafeNoAudit ? { unsafeNoAudit: true } : {}),
-      services: [{ targetPrefix: 'TrentService', signingName: 'kms', auditName: 'kms', call: (op, input, caller, request) => kms.call(op, input, caller, request) }],
+      services: [
+        { targetPrefix: 'TrentService', signingName: 'kms', auditName: 'kms', call: (op, input, caller, request) => kms.call(op, input, caller, request) },
+        { targetPrefix: 'secretsmanager', signingName: 'secretsmanager', auditName: 'secretsmanager', call: (op, input, caller, request) => secrets.call(op, input, caller, request) },
+      ],
     });
     registerKmsAdmin(app, { kms, iam, onCall: adminHook(audit, cfg.region, 'kms.amazonaws.com', cfg.accountId) });
     // Key lifecycle (docs/ROTATION.md): kms.rotate / kms.delete kinds and their schedule sources.
     kms.lifecycle.register(jobs);
     await kms.lifecycle.reindex();
     registerKmsLifecycleAdmin(app, { admin: kms.lifecycle.admin(), iam, region: cfg.region, accountId: cfg.accountId, onCall: adminHook(audit, cfg.region, 'kms.amazonaws.com', cfg.accountId) });
+    // Secret rotation and deletion jobs (docs/SECRETS.md) and the rotation-webhook admin API.
+    secrets.register(jobs);
+    const secretsAudit = secretsJobHook(audit, cfg.region, cfg.accountId, (m) => app.log.error(m));
+    onSecretsJob = (e) => { secretsAudit(e); secrets.rotation.onJobEvent(e); };
+    registerSecretsAdmin(app, { webhooks: secrets.webhooks, iam, region: cfg.region, accountId: cfg.accountId, onCall: adminHook(audit, cfg.region, 'secretsmanager.amazonaws.com', cfg.accountId) });
     kms.lifecycle.addKeyEventListener(keyEventHook(audit, cfg.region, cfg.accountId, (m) => app.log.error(m)));
     await app.listen({ host: cfg.host, port: cfg.port });
     jobs.start();
@@ -92,7 +116,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     const hostForUrl = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
     let closed = false;
     const result: RunningServer = {
-      app, url: `http://${hostForUrl}:${port}`, port, backend, barrier, kms, iam, jobs, audit, bootstrap,
+      app, url: `http://${hostForUrl}:${port}`, port, backend, barrier, kms, iam, jobs, secrets, audit, bootstrap,
       ...(store.warning ? { warning: store.warning } : {}),
       async close() {
         if (closed) return;

@@ -16,6 +16,8 @@ export type Shape =
   | 'stringList'
   /** AWS tags: [{TagKey, TagValue}] */
   | 'tags'
+  /** Secrets Manager tags: [{Key, Value}] */
+  | 'keyValueTags'
   /** Epoch seconds (wire) or Date; recorded as an ISO string. */
   | 'time'
   | { readonly [member: string]: Shape };
@@ -124,7 +126,7 @@ const SECRET_REF = { ARN: 'string', Name: 'string', VersionId: 'string' } as con
 /** AWS Secrets Manager (secretsmanager). SecretString, SecretBinary and RandomPassword never appear. */
 export const SECRETS_OPERATIONS: Readonly<Record<string, OperationSpec>> = {
   CreateSecret: {
-    request: { Name: 'string', Description: 'string', KmsKeyId: 'string', ClientRequestToken: 'string', Tags: 'tags', ForceOverwriteReplicaSecret: 'boolean' },
+    request: { Name: 'string', Description: 'string', KmsKeyId: 'string', ClientRequestToken: 'string', Tags: 'keyValueTags', ForceOverwriteReplicaSecret: 'boolean' },
     response: SECRET_REF,
   },
   GetSecretValue: { request: { SecretId: 'string', VersionId: 'string', VersionStage: 'string' }, readOnly: true },
@@ -135,7 +137,7 @@ export const SECRETS_OPERATIONS: Readonly<Record<string, OperationSpec>> = {
   },
   UpdateSecret: { request: { SecretId: 'string', Description: 'string', KmsKeyId: 'string', ClientRequestToken: 'string' }, response: SECRET_REF },
   DescribeSecret: { request: SECRET, readOnly: true },
-  ListSecrets: { request: { MaxResults: 'number', NextToken: 'string', IncludePlannedDeletion: 'boolean' }, readOnly: true },
+  ListSecrets: { request: { MaxResults: 'number', NextToken: 'string', IncludePlannedDeletion: 'boolean', SortOrder: 'string', SortBy: 'string' }, readOnly: true },
   ListSecretVersionIds: { request: { SecretId: 'string', MaxResults: 'number', NextToken: 'string', IncludeDeprecated: 'boolean' }, readOnly: true },
   DeleteSecret: {
     request: { SecretId: 'string', RecoveryWindowInDays: 'number', ForceDeleteWithoutRecovery: 'boolean' },
@@ -151,7 +153,7 @@ export const SECRETS_OPERATIONS: Readonly<Record<string, OperationSpec>> = {
   },
   CancelRotateSecret: { request: SECRET, response: SECRET_REF },
   UpdateSecretVersionStage: { request: { SecretId: 'string', VersionStage: 'string', RemoveFromVersionId: 'string', MoveToVersionId: 'string' } },
-  TagResource: { request: { SecretId: 'string', Tags: 'tags' } },
+  TagResource: { request: { SecretId: 'string', Tags: 'keyValueTags' } },
   UntagResource: { request: { SecretId: 'string', TagKeys: 'stringList' } },
   GetRandomPassword: {
     request: {
@@ -163,6 +165,7 @@ export const SECRETS_OPERATIONS: Readonly<Record<string, OperationSpec>> = {
   GetResourcePolicy: { request: SECRET, readOnly: true },
   PutResourcePolicy: { request: { SecretId: 'string', ResourcePolicy: 'string', BlockPublicPolicy: 'boolean' } },
   DeleteResourcePolicy: { request: SECRET },
+  ValidateResourcePolicy: { request: SECRET, readOnly: true },
 };
 
 /** AWS STS. TokenCode (MFA code), secret access keys and session tokens never appear. */
@@ -220,6 +223,12 @@ export function sanitize(value: unknown, shape: Shape): unknown {
       return value.slice(0, MAX_ITEMS).filter(isPlainObject).map((t) => ({
         tagKey: typeof t.TagKey === 'string' ? clip(t.TagKey) : undefined,
         tagValue: typeof t.TagValue === 'string' ? clip(t.TagValue) : undefined,
+      }));
+    case 'keyValueTags':
+      if (!Array.isArray(value)) return undefined;
+      return value.slice(0, MAX_ITEMS).filter(isPlainObject).map((t) => ({
+        key: typeof t.Key === 'string' ? clip(t.Key) : undefined,
+        value: typeof t.Value === 'string' ? clip(t.Value) : undefined,
       }));
     default:
       return sanitizeMembers(value, shape);

@@ -10,6 +10,7 @@ import { registerJobsCommands } from './jobs-command.ts';
 import { registerAuditCommands } from './audit-command.ts';
 import { registerKmsCommands } from './kms-command.ts';
 import { registerKmsLifecycleCommands } from './kms-lifecycle-command.ts';
+import { registerSecretsCommands } from './secrets-command.ts';
 import { openStore } from '../storage/open.ts';
 
 const program = new Command();
@@ -48,6 +49,7 @@ registerIamCommands(program);
 registerJobsCommands(program);
 registerKmsCommands(program);
 registerKmsLifecycleCommands(program); // joins the kms group
+registerSecretsCommands(program);
 // audit verify/lookup read the store directly (with the root key), so they work with the server stopped
 registerAuditCommands(program, async () => {
   const cfg = loadConfig({});

@@ -23,6 +23,8 @@ export interface Config {
   devSecretAccessKey?: string;
   http: { bodyLimitBytes: number };
   kms: { onDemandRotationLimit: number };
+  /** Secrets Manager (docs/SECRETS.md): webhookHttpLoopback allows http:// rotation webhooks to 127.0.0.1 (development and tests only). */
+  secrets?: { webhookHttpLoopback?: boolean; switchWaitMs?: number };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
   /** This process's name in the audit chain (default: generated once into <dataDir>/node-id). */
   nodeId?: string;
@@ -71,6 +73,10 @@ const schema = {
     kms: {
       type: 'object', additionalProperties: false, required: ['onDemandRotationLimit'],
       properties: { onDemandRotationLimit: { type: 'integer', minimum: 0, maximum: 1000 } },
+    },
+    secrets: {
+      type: 'object', additionalProperties: false,
+      properties: { webhookHttpLoopback: { type: 'boolean' }, switchWaitMs: { type: 'integer', minimum: 0, maximum: 60000 } },
     },
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'] },
     nodeId: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' },
@@ -157,6 +163,7 @@ export function loadConfig(flags: Overrides = {}, env: NodeJS.ProcessEnv = proce
   if (e.REKEY_DEV_ACCESS_KEY_ID) cfg.devAccessKeyId = e.REKEY_DEV_ACCESS_KEY_ID;
   if (e.REKEY_DEV_SECRET_ACCESS_KEY) cfg.devSecretAccessKey = e.REKEY_DEV_SECRET_ACCESS_KEY;
   if (e.REKEY_ON_DEMAND_ROTATION_LIMIT) cfg.kms = { ...(cfg.kms as object), onDemandRotationLimit: int('REKEY_ON_DEMAND_ROTATION_LIMIT', e.REKEY_ON_DEMAND_ROTATION_LIMIT) };
+  if (e.REKEY_SECRETS_WEBHOOK_HTTP_LOOPBACK !== undefined) cfg.secrets = { ...(cfg.secrets as object), webhookHttpLoopback: e.REKEY_SECRETS_WEBHOOK_HTTP_LOOPBACK === '1' };
   if (flags.host !== undefined) cfg.host = flags.host;
   if (flags.port !== undefined) cfg.port = typeof flags.port === 'number' ? flags.port : int('--port', flags.port);
   if (flags.dataDir !== undefined) cfg.dataDir = flags.dataDir;

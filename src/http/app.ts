@@ -21,6 +21,7 @@ import { parseBody, sendAwsError, sendAwsResult, toRekeyError } from './aws-json
 import { registerAdmin } from './admin.ts';
 import { kmsOpenApiPaths } from './admin-kms.ts';
 import { kmsLifecycleOpenApiPaths } from './admin-kms-lifecycle.ts';
+import { secretsOpenApiPaths } from './admin-secrets.ts';
 
 /** An AWS-protocol service: its X-Amz-Target prefix, its SigV4 service name and its dispatcher. */
 export interface AwsService {
@@ -142,6 +143,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   registerJobsAdmin(app, opts.jobs, { iam: opts.iam, onCall: adminHook(opts.audit, opts.region, 'rekey.admin', accountId) });
   guardAuditAdmin(app, opts.iam, opts.audit, opts.region);
   registerAuditAdmin(app, opts.audit);
-  registerAdmin(app, { version: opts.version, extraPaths: { ...iamOpenApiPaths(), ...jobsOpenApiPaths(), ...auditOpenApiPaths, ...kmsOpenApiPaths(), ...kmsLifecycleOpenApiPaths() }, schemas: { Job: JOB_SCHEMA } });
+  registerAdmin(app, { version: opts.version, extraPaths: { ...iamOpenApiPaths(), ...jobsOpenApiPaths(), ...auditOpenApiPaths, ...kmsOpenApiPaths(), ...kmsLifecycleOpenApiPaths(), ...secretsOpenApiPaths() }, schemas: { Job: JOB_SCHEMA } });
   return app;
 }

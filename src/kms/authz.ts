@@ -51,6 +51,8 @@ export interface KeyRequestFacts {
   grantTokens?: readonly string[] | undefined;
   /** Only grants passing this test may allow the request (CreateGrant: no broader than the parent grant). */
   grantFilter?: (g: GrantTerms) => boolean;
+  /** kms:ViaService: the AWS service making the request on the caller's behalf (secretsmanager.<region>.amazonaws.com). */
+  viaService?: string | undefined;
 }
 
 /** How a key operation was allowed; `grant` is set when a grant (and not a policy) allowed it. */
@@ -94,7 +96,7 @@ export class Authz {
     // AWS KMS rejects a malformed grant token whatever else allows the request.
     const claims = o.grantTokens && o.grantTokens.length > 0 ? await Promise.all(o.grantTokens.map((t) => this.deps.tokens.open(t))) : NO_CLAIMS;
     const f = this.facts;
-    const request = { sourceIp: f.sourceIp, secureTransport: f.secureTransport, encryptionContext: o.encryptionContext, requestAlias: o.requestAlias, grantOperations: o.grantOperations };
+    const request = { sourceIp: f.sourceIp, secureTransport: f.secureTransport, encryptionContext: o.encryptionContext, requestAlias: o.requestAlias, grantOperations: o.grantOperations, ...(o.viaService ? { viaService: o.viaService } : {}) };
     const d = iam.decideKms(this.caller, { action, keyArn: key.record.arn, keyPolicy: key.policy(), request });
     if (d.allowed) return { decision: d };
     // "An explicit deny in any policy overrides an allow" - a grant included.

@@ -5,7 +5,7 @@
 // Only RekeyError subclasses leave call(): anything unexpected becomes KMSInternalException, with
 // the original error attached as `cause` for the adapter's log (never for the client).
 import { gatedStore } from './commit-gate.ts';
-import { KMSInternalException, RekeyError, UnknownOperationException } from '../errors.ts';
+import { KMSInternalException, NotFoundException, RekeyError, UnknownOperationException } from '../errors.ts';
 import type { Barrier } from '../storage/barrier.ts';
 import { requireEnabled, type Caller, type KmsContext, type Operation } from './context.ts';
 import { partitionOf } from './ids.ts';
@@ -18,9 +18,20 @@ import { resolveKey } from './resolve.ts';
 import { compileRequest, type RequestValidator } from './validate.ts';
 import type { WireResponse } from './wire.ts';
 import { OPERATIONS } from './operations/index.ts';
+import { encryptWith, decryptBlob } from './envelope.ts';
+import type { LoadedKey } from './keystore.ts';
+import { requestAliasOf } from './resolve.ts';
+import type { Identity } from '../iam/identity.ts';
 import { KmsLifecycle, type Dependent, type DependentInput, type LifecycleOptions } from './lifecycle/index.ts';
 
 export type { Caller } from './context.ts';
+
+/** Who a service (secrets) acts for when it uses a key: authorization with kms:ViaService. */
+export interface OnBehalf {
+  caller: Identity;
+  request: RequestFacts;
+  viaService: string;
+}
 export type { RequestFacts } from './authz.ts';
 
 export interface KmsOptions {
@@ -111,7 +122,36 @@ export class KmsService {
     return { keyId: key.record.keyId, arn: key.record.arn };
   }
 
-  /** Zeroes cached key material (call on shutdown). */
+  /**
+   * For the secrets component: encrypts under a key (any identifier form). With `onBehalf`, the
+   * caller must be allowed kms:GenerateDataKey on a customer managed key, with kms:ViaService set
+   * (as AWS Secrets Manager calls KMS for its caller); an AWS managed key is usable by any caller
+   * of the account. Throws NotFoundException, DisabledException, KMSInvalidStateException,
+   * AccessDeniedException as Encrypt would.
+   */
+  async encryptInternal(keyIdent: string, plaintext: Uint8Array, context: Record<string, string>, onBehalf?: OnBehalf): Promise<{ blob: Buffer; keyId: string; keyArn: string }> {
+    const key = await resolveKey(this.ctx, keyIdent, 'any');
+    if (onBehalf && key.record.keyManager !== 'AWS') {
+      await new Authz(this.authzDeps, onBehalf.caller, onBehalf.request).key(key, 'kms:GenerateDataKey', { encryptionContext: context, viaService: onBehalf.viaService, requestAlias: requestAliasOf(keyIdent) });
+    }
+    const fresh = await this.store.getKey(key.record.keyId);
+    if (!fresh) throw new NotFoundException(`Key '${key.record.arn}' does not exist`);
+    requireEnabled(fresh.record);
+    const { blob } = encryptWith(fresh, plaintext, context);
+    return { blob, keyId: fresh.record.keyId, keyArn: fresh.record.arn };
+  }
+
+  /** For the secrets component: decrypts a blob made by encryptInternal (authorization as there, with kms:Decrypt). */
+  async decryptInternal(blob: Buffer, context: Record<string, string>, onBehalf?: OnBehalf): Promise<{ plaintext: Buffer; keyArn: string }> {
+    const authorize = async (key: LoadedKey) => {
+      if (onBehalf && key.record.keyManager !== 'AWS') {
+        await new Authz(this.authzDeps, onBehalf.caller, onBehalf.request).key(key, 'kms:Decrypt', { encryptionContext: context, viaService: onBehalf.viaService });
+      }
+    };
+    const { key, plaintext } = await decryptBlob(this.ctx, blob, context, undefined, authorize);
+    return { plaintext, keyArn: key.record.arn };
+  }
+
   /** The AWS managed key behind alias/aws/<service> (e.g. 'secretsmanager'), created on first use. */
   serviceKey(service: string): Promise<{ keyId: string; arn: string; aliasName: string }> {
     return this.lifecycle.serviceKey(service);
@@ -126,6 +166,7 @@ export class KmsService {
     return this.lifecycle.dependents;
   }
 
+  /** Zeroes cached key material (call on shutdown). */
   close(): void {
     this.store.close();
   }

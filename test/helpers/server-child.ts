@@ -11,7 +11,8 @@ import { loadConfig } from '../../src/config/config.ts';
 import { startServer } from '../../src/server.ts';
 
 let offset = 0;
-const cfg = loadConfig({ dataDir: mkdtempSync(join(tmpdir(), 'rekey-node-')), port: 0 });
+// REKEY_TEST_CHILD_DATA_DIR: reuse a data directory (a node started again after a SIGKILL)
+const cfg = loadConfig({ dataDir: process.env['REKEY_TEST_CHILD_DATA_DIR'] ?? mkdtempSync(join(tmpdir(), 'rekey-node-')), port: 0 });
 const s = await startServer(cfg, { clock: () => new Date(Date.now() + offset) });
 process.on('message', (m: { type?: string; ms?: number }) => {
   if (m?.type === 'offset' && typeof m.ms === 'number') {

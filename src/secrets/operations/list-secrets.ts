@@ -1,0 +1,94 @@
+// ListSecrets: metadata of the account's secrets, with AWS's filters and NextToken pagination.
+import { InvalidNextTokenException, InvalidParameterException } from '../../errors.ts';
+import { S } from '../../kms/validate.ts';
+import { operation, type SecretsContext } from '../context.ts';
+import type { SecretRecord } from '../model.ts';
+import { describeOf } from './describe.ts';
+import { M } from '../wire.ts';
+
+export interface Filter { Key: string; Values?: string[] }
+
+export const FILTERS = S.list(S.struct({
+  Key: S.enum(['description', 'name', 'tag-key', 'tag-value', 'primary-region', 'owning-service', 'all']),
+  Values: S.list(S.string({ min: 1, max: 512, pattern: '^!?[a-zA-Z0-9 :_@/+=.!-]*$' }), { min: 1, max: 10 }),
+}), { max: 10 });
+
+/**
+ * AWS: "By default, Secrets Manager matches the prefix of the value", case-insensitively for
+ * name, description and tags; a value starting with "!" negates. Values of one filter are ORed,
+ * filters are ANDed.
+ */
+export function matchesFilters(rec: SecretRecord, filters: readonly Filter[]): boolean {
+  for (const f of filters) {
+    const values = f.Values ?? [];
+    if (values.length === 0) throw new InvalidParameterException(`Invalid filter values for key: ${f.Key}`);
+    const fields = (): string[] => {
+      switch (f.Key) {
+        case 'name': return [rec.name];
+        case 'description': return [rec.description ?? ''];
+        case 'tag-key': return rec.tags.map((t) => t.Key);
+        case 'tag-value': return rec.tags.map((t) => t.Value);
+        case 'all': return [rec.name, rec.description ?? '', ...rec.tags.flatMap((t) => [t.Key, t.Value])];
+        default: return [];
+      }
+    };
+    const hay = fields().map((s) => s.toLowerCase());
+    const ok = values.some((raw) => {
+      const neg = raw.startsWith('!');
+      const v = (neg ? raw.slice(1) : raw).toLowerCase();
+      const hit = hay.some((h) => h.startsWith(v));
+      return neg ? !hit : hit;
+    });
+    if (!ok) return false;
+  }
+  return true;
+}
+
+const TOKEN_PREFIX = 'rk1.';
+
+function decodeToken(t: string): string {
+  if (!t.startsWith(TOKEN_PREFIX)) throw new InvalidNextTokenException('The NextToken value is invalid.');
+  try {
+    const name = Buffer.from(t.slice(TOKEN_PREFIX.length), 'base64url').toString('utf8');
+    if (name.length === 0 || name.length > 512) throw new Error('bad');
+    return name;
+  } catch {
+    throw new InvalidNextTokenException('The NextToken value is invalid.');
+  }
+}
+
+/** One page of records matching `keep`, in name order. */
+export async function pageOf(ctx: SecretsContext, token: string | undefined, max: number, keep: (r: SecretRecord) => boolean): Promise<{ items: SecretRecord[]; next?: string }> {
+  let after = token !== undefined ? decodeToken(token) : undefined;
+  const items: SecretRecord[] = [];
+  for (;;) {
+    const batch = await ctx.list(after, 100);
+    for (const r of batch) {
+      after = r.name;
+      if (!keep(r)) continue;
+      items.push(r);
+      if (items.length === max) {
+        const more = (await ctx.list(after, 1)).length > 0;
+        return { items, ...(more ? { next: TOKEN_PREFIX + Buffer.from(r.name, 'utf8').toString('base64url') } : {}) };
+      }
+    }
+    if (batch.length < 100) return { items };
+  }
+}
+
+interface Req { MaxResults?: number; NextToken?: string; Filters?: Filter[]; IncludePlannedDeletion?: boolean; SortOrder?: string; SortBy?: string }
+
+export const listSecrets = operation<Req>({
+  name: 'ListSecrets',
+  input: S.struct({
+    MaxResults: M.MaxResults, NextToken: M.NextToken, Filters: FILTERS, IncludePlannedDeletion: M.Boolean,
+    SortOrder: S.enum(['asc', 'desc']), SortBy: S.enum(['created-date', 'last-accessed-date', 'last-changed-date', 'name']),
+  }),
+  async run(ctx, req, call) {
+    ctx.authorize(call, 'secretsmanager:ListSecrets', null);
+    const page = await pageOf(ctx, req.NextToken, req.MaxResults ?? 100, (r) => (req.IncludePlannedDeletion === true || r.deleted === undefined) && matchesFilters(r, req.Filters ?? []));
+    const list = page.items.map((r) => describeOf(r, false));
+    if (req.SortOrder === 'desc') list.reverse();
+    return { SecretList: list, ...(page.next ? { NextToken: page.next } : {}) };
+  },
+});
