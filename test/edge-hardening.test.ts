@@ -106,3 +106,21 @@ test('request headers over the size limit get 431 and nothing else happens', asy
   });
   assert.match(res, /^HTTP\/1\.1 431/);
 });
+
+test('keep-alive for SDK clients: an idle connection outlives the header timeout and is reused (no new connection, no error)', async () => {
+  const k = await startTestServer({ env: { REKEY_HTTP_HEADERS_TIMEOUT_MS: '1000' } });
+  try {
+    const kms = k.kmsClient();
+    let connections = 0;
+    k.app.server.on('connection', () => { connections++; });
+    await kms.send(new CreateKeyCommand({}));
+    for (let i = 0; i < 2; i++) {
+      await new Promise((r) => setTimeout(r, 2500)); // idle for 2.5 x the header timeout
+      await kms.send(new CreateKeyCommand({}));
+    }
+    assert.equal(connections, 1);
+    assert.equal(k.app.server.keepAliveTimeout, 65_000);
+  } finally {
+    await k.cleanup();
+  }
+});
