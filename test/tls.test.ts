@@ -13,7 +13,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startTestServer, TEST_CREDS, type TestServer } from './helpers/server.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { startServer } from '../src/server.ts';
-import { parseCertificate } from '../src/crypto/x509.ts';
+import { parseCertificate, generateCa, issueCertificate } from '../src/crypto/x509.ts';
 
 let s: TestServer;
 before(async () => { s = await startTestServer({ env: { REKEY_TLS: 'generated' } }); });
@@ -124,5 +124,36 @@ test('outside dev mode, rekey refuses plain HTTP unless told --insecure-http', a
     assert.throws(() => loadConfig({ dataDir }, { ...env, REKEY_TLS: 'files' }), { name: 'ConfigurationError', message: /needs tls.certFile and tls.keyFile/ });
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('files mode: the server certificate is re-read on SIGHUP and served to new handshakes; a bad pair is refused and the old one kept', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rekey-tls-files-'));
+  const now = new Date();
+  const ca = await generateCa({ commonName: 'operator CA', notBefore: now, notAfter: new Date(now.getTime() + 86_400_000) });
+  const leaf = () => issueCertificate({ caCertPem: ca.certPem, caKeyPem: ca.keyPem, commonName: 'localhost', sans: ['localhost', '127.0.0.1'], notBefore: now, notAfter: new Date(now.getTime() + 86_400_000), usage: 'server' });
+  const one = await leaf();
+  writeFileSync(join(dir, 'tls.crt'), one.certPem);
+  writeFileSync(join(dir, 'tls.key'), one.keyPem);
+  const f = await startTestServer({ env: { REKEY_TLS: 'files', REKEY_TLS_CERT_FILE: join(dir, 'tls.crt'), REKEY_TLS_KEY_FILE: join(dir, 'tls.key') } });
+  try {
+    assert.equal(await servedSerial(f.port, ca.certPem), parseCertificate(one.certPem).serial);
+    const two = await leaf();
+    writeFileSync(join(dir, 'tls.crt'), two.certPem);
+    writeFileSync(join(dir, 'tls.key'), two.keyPem);
+    process.emit('SIGHUP', 'SIGHUP');
+    const want = parseCertificate(two.certPem).serial;
+    for (let i = 0; i < 100 && (await servedSerial(f.port, ca.certPem)) !== want; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await servedSerial(f.port, ca.certPem), want);
+    writeFileSync(join(dir, 'tls.key'), one.keyPem); // mismatched pair
+    process.emit('SIGHUP', 'SIGHUP');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(await servedSerial(f.port, ca.certPem), want);
+    const st = await f.certs!.status();
+    assert.equal(st.mode, 'files');
+    assert.deepEqual(st.history.map((h) => h.reason), ['file-reload', 'file-reload']);
+  } finally {
+    await f.cleanup();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -245,8 +245,8 @@ export class CertService {
       if (won && won.version !== this.serverVersion) this.adopt(won.value, won.version);
       return;
     }
-    const after = await this.o.barrier.getJSON<ServerCertRecord>(SERVER_PATH);
-    this.adopt(rec, after?.version ?? this.serverVersion + 1);
+    // a CAS put bumps the version by exactly one (src/storage/backend.ts)
+    this.adopt(rec, cur ? cur.version + 1 : 1);
     const base = { serial: entry.serial, notAfter: entry.notAfter, at: now };
     this.o.onEvent?.({ type: 'IssueCertificate', ...base, sans: entry.sans, purpose: 'server', reason });
     if (prev) this.o.onEvent?.({ type: 'RotateCertificate', ...base, replaced: prev.serial, reason });
