@@ -127,7 +127,7 @@ try {
       process.stderr.write(rows[rows.length - 1] + '\n');
     }
   }
-  process.stdout.write('\n' + rows.join('\n') + '\n\n' + auth.join('\n') + '\n\n' + auditRows.join('\n') + '\n\n' + tlsRows.join('\n') + '\n');
+  process.stdout.write('\n' + [rows.length > 2 ? rows : [], auth, auditRows, tlsRows].filter((t) => t.length > 0).map((t) => t.join('\n')).join('\n\n') + '\n');
 } finally {
   bare.child.kill('SIGTERM');
   noAudit.child.kill('SIGTERM');
