@@ -66,6 +66,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     ...(cfg.storage.postgresUrl ? { postgresUrl: cfg.storage.postgresUrl } : {}),
   });
   const { backend, barrier } = store;
+  let edge: Edge | undefined;
   try {
     const iam = new IamService({ barrier, accountId: cfg.accountId, region: cfg.region, ...(opts.clock ? { clock: opts.clock } : {}) });
     const fixed = cfg.devAccessKeyId && cfg.devSecretAccessKey ? { accessKeyId: cfg.devAccessKeyId, secretAccessKey: cfg.devSecretAccessKey } : undefined;
@@ -82,7 +83,8 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
       ...(opts.clock ? { clock: { now: opts.clock } } : {}),
     });
     const audit = await openAuditLog(cfg, barrier, opts.clock);
-    const edge: Edge = await openEdge(cfg, barrier, audit, nodeIdFor(cfg), opts.clock);
+    edge = await openEdge(cfg, barrier, audit, nodeIdFor(cfg), opts.clock);
+    const edgeOpen = edge;
     const app = await buildApp({
       limits: cfg.http, quotas: edge.quotas, ...(edge.tls ? { tls: edge.tls } : {}),
       jobs, audit,
@@ -113,7 +115,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
         if (closed) return;
         closed = true;
         await app.close();
-        await edge.close();
+        await edgeOpen.close();
         await jobs.stop();
         await kms.lifecycle.close(); // flushes usage-budget tallies
         await audit.close();
@@ -124,6 +126,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     };
     return result;
   } catch (e) {
+    await edge?.close().catch(() => {});
     await backend.close().catch(() => {});
     barrier.seal();
     throw e;
