@@ -14,7 +14,11 @@ import type { JobEvent } from './jobs/runner.ts';
 import { NO_AUTH_BANNER, noAuthIdentity, requireUnsafeNoAuthConsent, requireUnsafeNoAuditConsent } from './unsafe-no-auth.ts';
 import { JobEngine } from './jobs/engine.ts';
 import { registerKmsLifecycleAdmin } from './http/admin-kms-lifecycle.ts';
-import { openAuditLog } from './audit-setup.ts';
+import { registerCertsAdmin } from './http/admin-certs.ts';
+import { openAuditLog, nodeIdFor } from './audit-setup.ts';
+import { openEdge, requireTlsOrConsent, type Edge } from './edge-setup.ts';
+import type { CertService } from './certs/service.ts';
+import type { QuotaService } from './quotas/service.ts';
 import type { AuditLog } from './audit/index.ts';
 import { BUILTIN_STRATEGIES } from './secrets/strategies/index.ts';
 import { VERSION } from './version.ts';
@@ -34,6 +38,11 @@ export interface RunningServer {
   secrets: SecretsService;
   audit: AuditLog;
   bootstrap: { rec: AccessKeyRecord; created: boolean };
+  /** TLS (docs/TLS.md): the certificate component when tls.mode is not off. */
+  certs?: CertService;
+  /** Generated mode: the CA certificate file for clients (--ca-bundle). */
+  caBundlePath?: string;
+  quotas: QuotaService;
   warning?: string;
   close(): Promise<void>;
 }
@@ -57,6 +66,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     requireUnsafeNoAuditConsent(process.env);
     process.stderr.write('\n!!  REKEY_AUDIT=off: AWS API CALLS ARE NOT AUDITED (benchmarks only). Never expose this server.  !!\n\n');
   }
+  requireTlsOrConsent(cfg);
   const store = await openStore({
     backend: cfg.storage.backend,
     dataDir: cfg.dataDir,
@@ -64,6 +74,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     ...(cfg.storage.postgresUrl ? { postgresUrl: cfg.storage.postgresUrl } : {}),
   });
   const { backend, barrier } = store;
+  let edge: Edge | undefined;
   try {
     const iam = new IamService({ barrier, accountId: cfg.accountId, region: cfg.region, ...(opts.clock ? { clock: opts.clock } : {}) });
     const fixed = cfg.devAccessKeyId && cfg.devSecretAccessKey ? { accessKeyId: cfg.devAccessKeyId, secretAccessKey: cfg.devSecretAccessKey } : undefined;
@@ -88,7 +99,10 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
       ...(opts.clock ? { clock: opts.clock } : {}),
     });
     const audit = await openAuditLog(cfg, barrier, opts.clock);
+    edge = await openEdge(cfg, barrier, audit, nodeIdFor(cfg), opts.clock);
+    const edgeOpen = edge;
     const app = await buildApp({
+      limits: cfg.http, quotas: edge.quotas, ...(edge.tls ? { tls: edge.tls } : {}),
       jobs, audit,
       region: cfg.region, bodyLimitBytes: cfg.http.bodyLimitBytes, iam, logLevel: cfg.logLevel, version: VERSION,
       ...(opts.unsafeNoAuth ? { unsafeUnauthenticated: noAuthIdentity(cfg.accountId) } : {}),
@@ -108,7 +122,9 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     const secretsAudit = secretsJobHook(audit, cfg.region, cfg.accountId, (m) => app.log.error(m));
     onSecretsJob = (e) => { secretsAudit(e); secrets.rotation.onJobEvent(e); };
     registerSecretsAdmin(app, { webhooks: secrets.webhooks, iam, region: cfg.region, accountId: cfg.accountId, onCall: adminHook(audit, cfg.region, 'secretsmanager.amazonaws.com', cfg.accountId) });
+    registerCertsAdmin(app, { ...(edge.certs ? { certs: edge.certs } : {}), iam, onCall: adminHook(audit, cfg.region, 'rekey.admin', cfg.accountId) });
     kms.lifecycle.addKeyEventListener(keyEventHook(audit, cfg.region, cfg.accountId, (m) => app.log.error(m)));
+    await edge.attach(app, (m) => app.log.error(m));
     await app.listen({ host: cfg.host, port: cfg.port });
     jobs.start();
     const addr = app.server.address();
@@ -116,12 +132,14 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     const hostForUrl = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
     let closed = false;
     const result: RunningServer = {
-      app, url: `http://${hostForUrl}:${port}`, port, backend, barrier, kms, iam, jobs, secrets, audit, bootstrap,
+      app, url: `${edge.tls ? 'https' : 'http'}://${hostForUrl}:${port}`, port, backend, barrier, kms, iam, jobs, secrets, audit, bootstrap,
+      quotas: edge.quotas, ...(edge.certs ? { certs: edge.certs } : {}), ...(edge.caBundlePath ? { caBundlePath: edge.caBundlePath } : {}),
       ...(store.warning ? { warning: store.warning } : {}),
       async close() {
         if (closed) return;
         closed = true;
         await app.close();
+        await edgeOpen.close();
         await jobs.stop();
         await kms.lifecycle.close(); // flushes usage-budget tallies
         await audit.close();
@@ -132,6 +150,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     };
     return result;
   } catch (e) {
+    await edge?.close().catch(() => {});
     await backend.close().catch(() => {});
     barrier.seal();
     throw e;

@@ -111,7 +111,7 @@ test('operator rotate-root rewraps the keyring: old ciphertexts decrypt under th
   try {
     const rootA = randomBytes(32).toString('hex');
     const rootB = randomBytes(32).toString('base64');
-    const env = { REKEY_DEV_ACCESS_KEY_ID: CREDS.accessKeyId, REKEY_DEV_SECRET_ACCESS_KEY: CREDS.secretAccessKey, REKEY_ROOT_KEY: rootA };
+    const env = { REKEY_DEV_ACCESS_KEY_ID: CREDS.accessKeyId, REKEY_DEV_SECRET_ACCESS_KEY: CREDS.secretAccessKey, REKEY_ROOT_KEY: rootA, REKEY_INSECURE_HTTP: '1' };
     let p = await startServer(dir, env);
     assert.doesNotMatch(p.out(), /DEV MODE/);
     const kms = new K.KMSClient({ endpoint: p.url, region: 'us-east-1', credentials: CREDS });

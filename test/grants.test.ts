@@ -104,7 +104,7 @@ test('two servers on one PostgreSQL store: a revoked grant, a new key policy and
   const pgs = await startPostgres();
   // both nodes unseal the store with the same root key (read from the environment by the key loader)
   process.env['REKEY_ROOT_KEY'] = randomBytes(32).toString('hex');
-  const env = { REKEY_STORAGE: 'postgres', REKEY_POSTGRES_URL: pgs.url, REKEY_ROOT_KEY: process.env['REKEY_ROOT_KEY'] };
+  const env = { REKEY_STORAGE: 'postgres', REKEY_POSTGRES_URL: pgs.url, REKEY_ROOT_KEY: process.env['REKEY_ROOT_KEY'], REKEY_INSECURE_HTTP: '1' };
   const a = await startTestServer({ env });
   const b = await startTestServer({ env });
   try {

@@ -66,7 +66,7 @@ test('two server processes on one PostgreSQL: every due job runs once; DisableKe
   const pg = await startPostgres();
   const root = randomBytes(32);
   const env = {
-    REKEY_STORAGE: 'postgres', REKEY_POSTGRES_URL: pg.url, REKEY_ROOT_KEY: root.toString('hex'), REKEY_LOG_LEVEL: 'silent',
+    REKEY_STORAGE: 'postgres', REKEY_POSTGRES_URL: pg.url, REKEY_ROOT_KEY: root.toString('hex'), REKEY_LOG_LEVEL: 'silent', REKEY_INSECURE_HTTP: '1', REKEY_QUOTAS: 'off',
     REKEY_DEV_ACCESS_KEY_ID: TEST_CREDS.accessKeyId, REKEY_DEV_SECRET_ACCESS_KEY: TEST_CREDS.secretAccessKey, REKEY_AUDIT_FILE: 'none',
   };
   const nodes: Node[] = [];

@@ -11,9 +11,13 @@ import { KMSClient, CreateKeyCommand, EncryptCommand } from '@aws-sdk/client-kms
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { Agent as HttpsAgent } from 'node:https';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '1,16,64').split(',').map(Number);
+/** Which tables to measure (BENCH_LINES=tls for the HTTPS line alone). */
+const LINES = new Set((process.env.BENCH_LINES ?? 'bare,auth,tls,audit').split(','));
 const creds = { accessKeyId: 'AKIAREKEYBENCH000001', secretAccessKey: 'bench-secret-bench-secret-bench-secret-01' };
 const region = 'us-east-1';
 
@@ -35,16 +39,21 @@ async function sign(port: number, target: string, body: string): Promise<Record<
 
 interface Cell { rps: number; p50: number; p99: number; errors: number }
 
-async function load(port: number, headers: Record<string, string>, body: string, connections: number): Promise<Cell> {
-  const r = await autocannon({ url: `http://127.0.0.1:${port}/`, method: 'POST', headers, body, connections, duration: SECONDS, pipelining: 1 });
+async function load(port: number, headers: Record<string, string>, body: string, connections: number, scheme: 'http' | 'https' = 'http'): Promise<Cell> {
+  // autocannon keeps its connections alive (as the SDKs do), so HTTPS costs one handshake per connection plus record encryption
+  const r = await autocannon({ url: `${scheme}://127.0.0.1:${port}/`, method: 'POST', headers, body, connections, duration: SECONDS, pipelining: 1 });
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.non2xx + r.errors };
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'rekey-bench-'));
 const noAuthDir = mkdtempSync(join(tmpdir(), 'rekey-bench-noauth-'));
 const noAuditDir = mkdtempSync(join(tmpdir(), 'rekey-bench-noaudit-'));
+const tlsDir = mkdtempSync(join(tmpdir(), 'rekey-bench-tls-'));
+const plainDir = mkdtempSync(join(tmpdir(), 'rekey-bench-plain-'));
 const rekeyEnv = (dir: string) => ({
   REKEY_DATA_DIR: dir, REKEY_PORT: '0', REKEY_LOG_LEVEL: 'error',
+  // request quotas (docs/TLS.md) would throttle one principal at 2,750 Encrypt/s and turn cells into error counts
+  REKEY_QUOTAS: 'off',
   REKEY_DEV_ACCESS_KEY_ID: creds.accessKeyId, REKEY_DEV_SECRET_ACCESS_KEY: creds.secretAccessKey,
 });
 const bare = await startChild('bench/bare-server.mjs', [], {});
@@ -53,6 +62,9 @@ const rekey = await startChild('bench/kms/server-child.ts', [], rekeyEnv(dataDir
 const noAuth = await startChild('bench/kms/server-child.ts', [], { ...rekeyEnv(noAuthDir), REKEY_AUTH: 'off', REKEY_BENCH_UNSAFE_NO_AUTH: '1' });
 // The same server without auditing (benchmark-only switch), for the audited/unaudited line.
 const noAudit = await startChild('bench/kms/server-child.ts', [], { ...rekeyEnv(noAuditDir), REKEY_AUDIT: 'off', REKEY_BENCH_UNSAFE_NO_AUDIT: '1' });
+// HTTPS (rekey's generated CA) against the same server on plain HTTP, both fresh, for the TLS line.
+const tlsServer = await startChild('bench/kms/server-child.ts', [], { ...rekeyEnv(tlsDir), REKEY_TLS: 'generated' });
+const plain = await startChild('bench/kms/server-child.ts', [], rekeyEnv(plainDir));
 try {
   const kms = new KMSClient({ endpoint: `http://127.0.0.1:${rekey.port}`, region, credentials: creds });
   const keyId = (await kms.send(new CreateKeyCommand({ Description: 'bench' }))).KeyMetadata!.KeyId!;
@@ -69,20 +81,20 @@ try {
   ];
   const encBody = JSON.stringify({ KeyId: keyId, Plaintext: plaintext.toString('base64') });
   const best = (a: Cell, b: Cell): Cell => (b.rps > a.rps ? b : a);
-  const encrypt = async (port: number, body: string, c: number) => load(port, await sign(port, 'TrentService.Encrypt', body), body, c);
+  const encrypt = async (port: number, body: string, c: number, scheme: 'http' | 'https' = 'http') => load(port, await sign(port, 'TrentService.Encrypt', body), body, c, scheme);
   /**
    * Encrypt on the full server against the same server with one feature off, in this run.
    * Rounds alternate (off, on, off, on) and each side keeps its best, so drift on a shared machine
    * favours neither side.
    */
-  async function featureLine(label: string, onHead: string, offHead: string, offPort: number, offKeyId: string): Promise<string[]> {
+  async function featureLine(label: string, onHead: string, offHead: string, offPort: number, offKeyId: string, on_: { port: number; body: string; scheme: 'http' | 'https' } = { port: rekey.port, body: encBody, scheme: 'http' }): Promise<string[]> {
     const table = [`| Encrypt (1 KiB) | conc | ${onHead} req/s | p50 ms | p99 ms | ${offHead} req/s | p50 ms | p99 ms | ratio |`, '|---|---|---|---|---|---|---|---|---|'];
     const offBody = JSON.stringify({ KeyId: offKeyId, Plaintext: plaintext.toString('base64') });
     for (const c of CONCURRENCY) {
       let off = await encrypt(offPort, offBody, c);
-      let on = await encrypt(rekey.port, encBody, c);
+      let on = await encrypt(on_.port, on_.body, c, on_.scheme);
       off = best(off, await encrypt(offPort, offBody, c));
-      on = best(on, await encrypt(rekey.port, encBody, c));
+      on = best(on, await encrypt(on_.port, on_.body, c, on_.scheme));
       if (on.errors + off.errors > 0) process.stderr.write(`WARNING: ${label} c=${c}: ${on.errors} / ${off.errors} errors\n`);
       table.push(`| ${label} | ${c} | ${on.rps.toFixed(0)} | ${on.p50} | ${on.p99} | ${off.rps.toFixed(0)} | ${off.p50} | ${off.p99} | ${(on.rps / off.rps).toFixed(2)} |`);
       process.stderr.write(table[table.length - 1] + '\n');
@@ -91,14 +103,20 @@ try {
   }
   // Full SigV4 verification + key and IAM policy evaluation vs authentication off (goal >= 0.9);
   // measured first, while the servers' stores (and audit trails) are equally small.
-  const auth = await featureLine('SigV4 + policies vs auth off', 'auth on', 'auth off', noAuth.port, noAuthKeyId);
+  const auth = LINES.has('auth') ? await featureLine('SigV4 + policies vs auth off', 'auth on', 'auth off', noAuth.port, noAuthKeyId) : [];
+  // Encrypt over HTTPS (rekey's generated CA, TLS 1.3, keep-alive) vs plain HTTP, two fresh servers (goal >= 0.8).
+  const tlsKms = new KMSClient({ endpoint: `https://127.0.0.1:${tlsServer.port}`, region, credentials: creds, requestHandler: new NodeHttpHandler({ httpsAgent: new HttpsAgent({ rejectUnauthorized: false }) }) });
+  const tlsKeyId = (await tlsKms.send(new CreateKeyCommand({ Description: 'bench' }))).KeyMetadata!.KeyId!;
+  const plainKeyId = (await new KMSClient({ endpoint: `http://127.0.0.1:${plain.port}`, region, credentials: creds }).send(new CreateKeyCommand({ Description: 'bench' }))).KeyMetadata!.KeyId!;
+  const tlsRows = LINES.has('tls') ? await featureLine('HTTPS vs plain HTTP', 'https', 'http', plain.port, plainKeyId,
+    { port: tlsServer.port, body: JSON.stringify({ KeyId: tlsKeyId, Plaintext: plaintext.toString('base64') }), scheme: 'https' }) : [];
   // Audited (store + JSON-lines file, fsync per group commit) vs unaudited (goal >= 0.8).
-  const auditRows = await featureLine('audited vs unaudited', 'audited', 'unaudited', noAudit.port, noAuditKeyId);
+  const auditRows = LINES.has('audit') ? await featureLine('audited vs unaudited', 'audited', 'unaudited', noAudit.port, noAuditKeyId) : [];
   const rows: string[] = [];
   const head = '| operation | conc | rekey req/s | p50 ms | p99 ms | bare req/s | bare p50 | bare p99 | ratio |';
   rows.push(head, '|---|---|---|---|---|---|---|---|---|');
   process.stderr.write(`bench/kms: ${SECONDS}s per cell, concurrency ${CONCURRENCY.join(', ')}\n`);
-  for (const c of CONCURRENCY) {
+  for (const c of LINES.has('bare') ? CONCURRENCY : []) {
     // bare server measured once per concurrency, with the Encrypt request bytes
     const [, t0, b0] = ops[0]!;
     const bareCell = await load(bare.port, await sign(bare.port, t0, b0), b0, c);
@@ -109,12 +127,16 @@ try {
       process.stderr.write(rows[rows.length - 1] + '\n');
     }
   }
-  process.stdout.write('\n' + rows.join('\n') + '\n\n' + auth.join('\n') + '\n\n' + auditRows.join('\n') + '\n');
+  process.stdout.write('\n' + [rows.length > 2 ? rows : [], auth, auditRows, tlsRows].filter((t) => t.length > 0).map((t) => t.join('\n')).join('\n\n') + '\n');
 } finally {
   bare.child.kill('SIGTERM');
   noAudit.child.kill('SIGTERM');
   rekey.child.kill('SIGTERM');
   noAuth.child.kill('SIGTERM');
+  tlsServer.child.kill('SIGTERM');
+  plain.child.kill('SIGTERM');
+  rmSync(tlsDir, { recursive: true, force: true });
+  rmSync(plainDir, { recursive: true, force: true });
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(noAuthDir, { recursive: true, force: true });
   rmSync(noAuditDir, { recursive: true, force: true });

@@ -9,7 +9,7 @@ import {
 
 export const EVENT_VERSION = '1.11';
 
-export type ResourceType = 'AWS::KMS::Key' | 'AWS::SecretsManager::Secret' | 'AWS::IAM::Role' | 'Rekey::Admin::Resource';
+export type ResourceType = 'AWS::KMS::Key' | 'AWS::SecretsManager::Secret' | 'AWS::IAM::Role' | 'Rekey::Admin::Resource' | 'Rekey::Certs::Certificate';
 
 export interface AuditResource {
   accountId: string;
@@ -96,6 +96,8 @@ export const SERVICES = {
   kms: { source: 'kms.amazonaws.com', ops: KMS_OPERATIONS, resourceType: 'AWS::KMS::Key' },
   secretsmanager: { source: 'secretsmanager.amazonaws.com', ops: SECRETS_OPERATIONS, resourceType: 'AWS::SecretsManager::Secret' },
   sts: { source: 'sts.amazonaws.com', ops: STS_OPERATIONS, resourceType: 'AWS::IAM::Role' },
+  // rekey's certificate authority (src/certs): service events only (issuance, rotation)
+  certs: { source: 'rekey.certs', ops: {} as Readonly<Record<string, OperationSpec>>, resourceType: 'Rekey::Certs::Certificate' },
 } as const;
 export type ServiceName = keyof typeof SERVICES;
 

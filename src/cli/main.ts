@@ -11,6 +11,7 @@ import { registerAuditCommands } from './audit-command.ts';
 import { registerKmsCommands } from './kms-command.ts';
 import { registerKmsLifecycleCommands } from './kms-lifecycle-command.ts';
 import { registerSecretsCommands } from './secrets-command.ts';
+import { registerCertsCommands } from './certs-command.ts';
 import { openStore } from '../storage/open.ts';
 
 const program = new Command();
@@ -27,8 +28,13 @@ program
   .addOption(new Option('-H, --host <host>', 'address to bind (env REKEY_HOST, default 127.0.0.1)'))
   .addOption(new Option('-d, --data-dir <dir>', 'data directory (env REKEY_DATA_DIR, default ./data)'))
   .addOption(new Option('-c, --config <file>', 'JSON configuration file (env REKEY_CONFIG)'))
-  .action(async (o: { port?: string; host?: string; dataDir?: string; config?: string }) => {
-    await runServer(loadConfig({ ...(o.config ? { configFile: o.config } : {}), ...(o.port ? { port: o.port } : {}), ...(o.host ? { host: o.host } : {}), ...(o.dataDir ? { dataDir: o.dataDir } : {}) }));
+  .addOption(new Option('--tls <mode>', 'HTTPS: generated (rekey\'s own CA) or files (env REKEY_TLS; docs/TLS.md)').choices(['off', 'generated', 'files']))
+  .addOption(new Option('--insecure-http', 'serve plain HTTP outside dev mode (env REKEY_INSECURE_HTTP=1)'))
+  .action(async (o: { port?: string; host?: string; dataDir?: string; config?: string; tls?: string; insecureHttp?: boolean }) => {
+    await runServer(loadConfig({
+      ...(o.config ? { configFile: o.config } : {}), ...(o.port ? { port: o.port } : {}), ...(o.host ? { host: o.host } : {}), ...(o.dataDir ? { dataDir: o.dataDir } : {}),
+      ...(o.tls ? { tls: o.tls } : {}), ...(o.insecureHttp ? { insecureHttp: true } : {}),
+    }));
   });
 
 const operator = program.command('operator').description('Operator tasks on a data directory (run while the server is stopped, or against a shared store)');
@@ -50,6 +56,7 @@ registerJobsCommands(program);
 registerKmsCommands(program);
 registerKmsLifecycleCommands(program); // joins the kms group
 registerSecretsCommands(program);
+registerCertsCommands(program);
 // audit verify/lookup read the store directly (with the root key), so they work with the server stopped
 registerAuditCommands(program, async () => {
   const cfg = loadConfig({});

@@ -13,6 +13,13 @@ export async function runServer(cfg: Readonly<Config>): Promise<void> {
     `  account id:  ${cfg.accountId}`,
     `  storage:     ${cfg.storage.backend}${cfg.storage.backend === 'sqlite' ? ` (${cfg.dataDir}/rekey.db)` : ''}`,
   ];
+  const ca = s.caBundlePath ? ` --ca-bundle ${s.caBundlePath}` : '';
+  if (s.certs) {
+    const st = await s.certs.status(1);
+    lines.push(`  tls:         ${cfg.tls.mode}, certificate ${st.server.serial} valid until ${st.server.notAfter}${s.caBundlePath ? `\n  CA bundle:   ${s.caBundlePath}` : ''}`);
+  } else if (!cfg.dev) {
+    lines.push('  tls:         OFF (--insecure-http): requests and credentials cross the network in clear');
+  }
   if (cfg.dev) {
     lines.push(
       '',
@@ -33,7 +40,7 @@ export async function runServer(cfg: Readonly<Config>): Promise<void> {
       `    export AWS_REGION=${cfg.region}`,
       '',
       '  Then try:',
-      `    aws kms create-key --description "my first key" --endpoint-url ${s.url}`,
+      `    aws kms create-key --description "my first key" --endpoint-url ${s.url}${ca}`,
     );
   }
   lines.push('');

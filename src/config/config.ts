@@ -6,6 +6,7 @@ import { Ajv } from 'ajv';
 import sjson from 'secure-json-parse';
 import { ConfigurationError } from '../errors.ts';
 import type { RootKeyConfig } from '../storage/rootkey.ts';
+import { type QuotaConfig, QUOTA_CONFIG_SCHEMA, defaultQuotaConfig } from '../quotas/config.ts';
 
 export const DEFAULT_PORT = 8370;
 
@@ -21,7 +22,36 @@ export interface Config {
   dev: boolean;
   devAccessKeyId?: string;
   devSecretAccessKey?: string;
-  http: { bodyLimitBytes: number };
+  http: {
+    bodyLimitBytes: number;
+    /** Connection hardening (docs/TLS.md): request-header bytes, header / request / idle timeouts, connection caps. */
+    maxHeaderBytes: number;
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    maxConnections: number;
+    maxConnectionsPerSource: number;
+  };
+  /** HTTPS for the API (docs/TLS.md). */
+  tls: {
+    /** off: plain HTTP (dev mode, or with insecureHttp); generated: rekey's own CA; files: certFile + keyFile. */
+    mode: 'off' | 'generated' | 'files';
+    certFile?: string;
+    keyFile?: string;
+    /** Files mode: CA bundle that client certificates must chain to (mTLS). */
+    clientCaFile?: string;
+    /** Generated mode: DNS names and IP addresses of the server certificate. */
+    sans: string[];
+    certLifetimeSeconds: number;
+    caLifetimeSeconds: number;
+    checkIntervalSeconds: number;
+    /** Mutual TLS: none, optional (a presented certificate must be valid) or required. */
+    clientAuth: 'none' | 'optional' | 'required';
+    /** Outside dev mode, plain HTTP only with this set (`--insecure-http`, REKEY_INSECURE_HTTP=1). */
+    insecureHttp: boolean;
+  };
+  /** Request quotas (docs/TLS.md#quotas); the defaults are AWS's. */
+  quotas: QuotaConfig;
   kms: { onDemandRotationLimit: number };
   /** Secrets Manager (docs/SECRETS.md): webhookHttpLoopback allows http:// rotation webhooks to 127.0.0.1 (development and tests only). */
   secrets?: { webhookHttpLoopback?: boolean; switchWaitMs?: number };
@@ -45,7 +75,7 @@ export interface Config {
 const schema = {
   type: 'object',
   additionalProperties: false,
-  required: ['host', 'port', 'dataDir', 'region', 'accountId', 'storage', 'rootKey', 'dev', 'http', 'kms', 'logLevel', 'audit'],
+  required: ['host', 'port', 'dataDir', 'region', 'accountId', 'storage', 'rootKey', 'dev', 'http', 'tls', 'quotas', 'kms', 'logLevel', 'audit'],
   properties: {
     host: { type: 'string', minLength: 1 },
     port: { type: 'integer', minimum: 0, maximum: 65535 },
@@ -67,9 +97,33 @@ const schema = {
     devAccessKeyId: { type: 'string', pattern: '^[A-Z0-9]{16,128}$' },
     devSecretAccessKey: { type: 'string', minLength: 16, maxLength: 128 },
     http: {
-      type: 'object', additionalProperties: false, required: ['bodyLimitBytes'],
-      properties: { bodyLimitBytes: { type: 'integer', minimum: 1024, maximum: 16777216 } },
+      type: 'object', additionalProperties: false,
+      required: ['bodyLimitBytes', 'maxHeaderBytes', 'headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'maxConnections', 'maxConnectionsPerSource'],
+      properties: {
+        bodyLimitBytes: { type: 'integer', minimum: 1024, maximum: 16777216 },
+        maxHeaderBytes: { type: 'integer', minimum: 4096, maximum: 1048576 },
+        headersTimeoutMs: { type: 'integer', minimum: 100, maximum: 600000 },
+        requestTimeoutMs: { type: 'integer', minimum: 100, maximum: 3600000 },
+        keepAliveTimeoutMs: { type: 'integer', minimum: 1000, maximum: 3600000 },
+        maxConnections: { type: 'integer', minimum: 1, maximum: 1000000 },
+        maxConnectionsPerSource: { type: 'integer', minimum: 1, maximum: 1000000 },
+      },
     },
+    tls: {
+      type: 'object', additionalProperties: false,
+      required: ['mode', 'sans', 'certLifetimeSeconds', 'caLifetimeSeconds', 'checkIntervalSeconds', 'clientAuth', 'insecureHttp'],
+      properties: {
+        mode: { enum: ['off', 'generated', 'files'] },
+        certFile: { type: 'string', minLength: 1 }, keyFile: { type: 'string', minLength: 1 }, clientCaFile: { type: 'string', minLength: 1 },
+        sans: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9.:*-]{1,253}$' }, maxItems: 100 },
+        certLifetimeSeconds: { type: 'integer', minimum: 60, maximum: 398 * 86400 },
+        caLifetimeSeconds: { type: 'integer', minimum: 3600, maximum: 30 * 365 * 86400 },
+        checkIntervalSeconds: { type: 'integer', minimum: 1, maximum: 86400 },
+        clientAuth: { enum: ['none', 'optional', 'required'] },
+        insecureHttp: { type: 'boolean' },
+      },
+    },
+    quotas: QUOTA_CONFIG_SCHEMA,
     kms: {
       type: 'object', additionalProperties: false, required: ['onDemandRotationLimit'],
       properties: { onDemandRotationLimit: { type: 'integer', minimum: 0, maximum: 1000 } },
@@ -108,7 +162,16 @@ export function defaults(): Config {
     storage: { backend: 'sqlite' },
     rootKey: { source: 'dev' },
     dev: true,
-    http: { bodyLimitBytes: 65536 },
+    http: {
+      bodyLimitBytes: 65536, maxHeaderBytes: 16384, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000,
+      // longer than the AWS SDKs' and the CLI's idle keep-alive, so the client closes first (no reset mid-request)
+      keepAliveTimeoutMs: 65_000, maxConnections: 10_000, maxConnectionsPerSource: 256,
+    },
+    tls: {
+      mode: 'off', sans: ['localhost', '127.0.0.1', '::1'], certLifetimeSeconds: 90 * 86400, caLifetimeSeconds: 3650 * 86400,
+      checkIntervalSeconds: 60, clientAuth: 'none', insecureHttp: false,
+    },
+    quotas: defaultQuotaConfig(),
     kms: { onDemandRotationLimit: 10 },
     logLevel: 'info',
     audit: { file: '', fileMaxBytes: 64 * 1024 * 1024, fileMaxFiles: 1000, store: true, stdout: false, syslog: null, digestPeriodMs: 3_600_000 },
@@ -120,11 +183,26 @@ export interface Overrides {
   host?: string;
   port?: string | number;
   dataDir?: string;
+  /** `--insecure-http`: plain HTTP outside dev mode. */
+  insecureHttp?: boolean;
+  /** `--tls <mode>`. */
+  tls?: string;
 }
 
 function int(name: string, v: string): number {
   if (!/^\d+$/.test(v)) throw new ConfigurationError(`${name} must be a non-negative integer`);
   return Number(v);
+}
+
+/** "kms:cryptographic=100,kms:CreateKey=10" -> { "kms:cryptographic": 100, "kms:CreateKey": 10 }. */
+function parseRates(v: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of v.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const m = /^([a-z0-9-]+:[A-Za-z*]+)=(\d+(?:\.\d+)?)$/.exec(part);
+    if (!m) throw new ConfigurationError(`REKEY_QUOTA_RATES: expected rule=rate pairs such as kms:cryptographic=100, got ${JSON.stringify(part)}`);
+    out[m[1]!] = Number(m[2]);
+  }
+  return out;
 }
 
 /** Builds, validates and freezes the configuration. */
@@ -164,6 +242,29 @@ export function loadConfig(flags: Overrides = {}, env: NodeJS.ProcessEnv = proce
   if (e.REKEY_DEV_SECRET_ACCESS_KEY) cfg.devSecretAccessKey = e.REKEY_DEV_SECRET_ACCESS_KEY;
   if (e.REKEY_ON_DEMAND_ROTATION_LIMIT) cfg.kms = { ...(cfg.kms as object), onDemandRotationLimit: int('REKEY_ON_DEMAND_ROTATION_LIMIT', e.REKEY_ON_DEMAND_ROTATION_LIMIT) };
   if (e.REKEY_SECRETS_WEBHOOK_HTTP_LOOPBACK !== undefined) cfg.secrets = { ...(cfg.secrets as object), webhookHttpLoopback: e.REKEY_SECRETS_WEBHOOK_HTTP_LOOPBACK === '1' };
+  const tls = { ...(cfg.tls as Config['tls']) };
+  if (e.REKEY_TLS) tls.mode = e.REKEY_TLS as Config['tls']['mode'];
+  if (e.REKEY_TLS_CERT_FILE) tls.certFile = e.REKEY_TLS_CERT_FILE;
+  if (e.REKEY_TLS_KEY_FILE) tls.keyFile = e.REKEY_TLS_KEY_FILE;
+  if (e.REKEY_TLS_CLIENT_CA_FILE) tls.clientCaFile = e.REKEY_TLS_CLIENT_CA_FILE;
+  if (e.REKEY_TLS_SANS) tls.sans = e.REKEY_TLS_SANS.split(',').map((x) => x.trim()).filter(Boolean);
+  if (e.REKEY_TLS_CLIENT_AUTH) tls.clientAuth = e.REKEY_TLS_CLIENT_AUTH as Config['tls']['clientAuth'];
+  if (e.REKEY_TLS_CERT_LIFETIME_SECONDS) tls.certLifetimeSeconds = int('REKEY_TLS_CERT_LIFETIME_SECONDS', e.REKEY_TLS_CERT_LIFETIME_SECONDS);
+  if (e.REKEY_TLS_CHECK_INTERVAL_SECONDS) tls.checkIntervalSeconds = int('REKEY_TLS_CHECK_INTERVAL_SECONDS', e.REKEY_TLS_CHECK_INTERVAL_SECONDS);
+  if (e.REKEY_INSECURE_HTTP !== undefined) tls.insecureHttp = e.REKEY_INSECURE_HTTP === '1' || e.REKEY_INSECURE_HTTP === 'true';
+  if (flags.tls !== undefined) tls.mode = flags.tls as Config['tls']['mode'];
+  if (flags.insecureHttp) tls.insecureHttp = true;
+  cfg.tls = tls;
+  const http = { ...(cfg.http as Config['http']) };
+  if (e.REKEY_HTTP_MAX_CONNECTIONS) http.maxConnections = int('REKEY_HTTP_MAX_CONNECTIONS', e.REKEY_HTTP_MAX_CONNECTIONS);
+  if (e.REKEY_HTTP_MAX_CONNECTIONS_PER_SOURCE) http.maxConnectionsPerSource = int('REKEY_HTTP_MAX_CONNECTIONS_PER_SOURCE', e.REKEY_HTTP_MAX_CONNECTIONS_PER_SOURCE);
+  if (e.REKEY_HTTP_HEADERS_TIMEOUT_MS) http.headersTimeoutMs = int('REKEY_HTTP_HEADERS_TIMEOUT_MS', e.REKEY_HTTP_HEADERS_TIMEOUT_MS);
+  cfg.http = http;
+  const quotas = { ...(cfg.quotas as Config['quotas']) };
+  if (e.REKEY_QUOTAS !== undefined) quotas.enabled = e.REKEY_QUOTAS !== 'off' && e.REKEY_QUOTAS !== 'false';
+  if (e.REKEY_QUOTA_RATES) quotas.rates = { ...quotas.rates, ...parseRates(e.REKEY_QUOTA_RATES) };
+  if (e.REKEY_QUOTA_PRINCIPAL_SHARE) quotas.principalShare = Number(e.REKEY_QUOTA_PRINCIPAL_SHARE);
+  cfg.quotas = quotas;
   if (flags.host !== undefined) cfg.host = flags.host;
   if (flags.port !== undefined) cfg.port = typeof flags.port === 'number' ? flags.port : int('--port', flags.port);
   if (flags.dataDir !== undefined) cfg.dataDir = flags.dataDir;
@@ -178,6 +279,7 @@ export function loadConfig(flags: Overrides = {}, env: NodeJS.ProcessEnv = proce
   if (c.rootKey.source === 'file' && !c.rootKey.path) throw new ConfigurationError('rootKey.path is required when rootKey.source is file');
   if ((c.rootKey.source === 'env' || c.rootKey.source === 'passphrase') && !c.rootKey.variable) throw new ConfigurationError(`rootKey.variable is required when rootKey.source is ${c.rootKey.source}`);
   if ((c.devAccessKeyId === undefined) !== (c.devSecretAccessKey === undefined)) throw new ConfigurationError('REKEY_DEV_ACCESS_KEY_ID and REKEY_DEV_SECRET_ACCESS_KEY must be set together');
+  if (c.tls.mode === 'files' && (!c.tls.certFile || !c.tls.keyFile)) throw new ConfigurationError('tls.mode "files" needs tls.certFile and tls.keyFile (REKEY_TLS_CERT_FILE, REKEY_TLS_KEY_FILE)');
   c.dataDir = resolve(c.dataDir);
   // '' = the default file inside the data directory
   if (c.audit.file === '') c.audit.file = resolve(c.dataDir, 'audit', 'audit.jsonl');

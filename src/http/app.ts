@@ -22,6 +22,8 @@ import { registerAdmin } from './admin.ts';
 import { kmsOpenApiPaths } from './admin-kms.ts';
 import { kmsLifecycleOpenApiPaths } from './admin-kms-lifecycle.ts';
 import { secretsOpenApiPaths } from './admin-secrets.ts';
+import { certsOpenApiPaths } from './admin-certs.ts';
+import { serverOptions, guardConnections, checkClientCertificate, type EdgeLimits, type EdgeTls } from './edge.ts';
 
 /** An AWS-protocol service: its X-Amz-Target prefix, its SigV4 service name and its dispatcher. */
 export interface AwsService {
@@ -58,19 +60,26 @@ export interface AppOptions {
   unsafeNoAudit?: boolean;
   /** BENCHMARKS ONLY (src/unsafe-no-auth.ts): AWS requests are not authenticated and run as this identity. */
   unsafeUnauthenticated?: Identity;
+  /** Connection hardening (src/http/edge.ts); absent: Node's defaults. */
+  limits?: EdgeLimits;
+  /** HTTPS (src/http/edge.ts); absent: plain HTTP. */
+  tls?: EdgeTls;
+  /** Request quotas (src/quotas): throws ThrottlingException for a call over quota. */
+  quotas?: { check(service: string, operation: string, caller: Identity): void };
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const edge = opts.limits ? serverOptions(opts.limits, opts.tls) : { keepAliveTimeout: 65_000, requestTimeout: 30_000 };
   const app = Fastify({
+    ...edge,
     bodyLimit: opts.bodyLimitBytes,
     logger: opts.logLevel === 'silent' ? false : { level: opts.logLevel },
     // no per-request log lines: they cost throughput and the audit trail is the record of requests
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => randomUUID(),
     return503OnClosing: true,
-    keepAliveTimeout: 65_000,
-    requestTimeout: 30_000,
   });
+  if (opts.limits) guardConnections(app.server, opts.limits);
 
   // Every body is read as raw bytes: SigV4 hashes the exact payload, and JSON is parsed by us.
   app.removeAllContentTypeParsers();
@@ -111,6 +120,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       const body = (req.body as Buffer | undefined) ?? Buffer.alloc(0);
       ctx = { service: service.auditName, operation: operation.slice(0, 64), requestId, sourceIp: req.ip, userAgent: ua, region: opts.region, now };
       caller = opts.unsafeUnauthenticated ?? await opts.iam.authenticate(signedRequestOf(req, body), service.signingName);
+      if (opts.tls) checkClientCertificate(req.raw, caller, opts.tls.clientAuth);
+      opts.quotas?.check(service.signingName, operation, caller);
       input = parseBody(body);
       const call = new AuditedCall(recorder, { ...ctx, input, caller });
       audited = call;
@@ -143,6 +154,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   registerJobsAdmin(app, opts.jobs, { iam: opts.iam, onCall: adminHook(opts.audit, opts.region, 'rekey.admin', accountId) });
   guardAuditAdmin(app, opts.iam, opts.audit, opts.region);
   registerAuditAdmin(app, opts.audit);
-  registerAdmin(app, { version: opts.version, extraPaths: { ...iamOpenApiPaths(), ...jobsOpenApiPaths(), ...auditOpenApiPaths, ...kmsOpenApiPaths(), ...kmsLifecycleOpenApiPaths(), ...secretsOpenApiPaths() }, schemas: { Job: JOB_SCHEMA } });
+  registerAdmin(app, { version: opts.version, extraPaths: { ...iamOpenApiPaths(), ...jobsOpenApiPaths(), ...auditOpenApiPaths, ...kmsOpenApiPaths(), ...kmsLifecycleOpenApiPaths(), ...certsOpenApiPaths(), ...secretsOpenApiPaths() }, schemas: { Job: JOB_SCHEMA } });
   return app;
 }

@@ -1,0 +1,113 @@
+// `rekey certs status|rotate|issue`: the API's certificates on a running server (/v1/certs).
+// Thin: one SigV4-signed request per call (credential scope "iam", the caller's AWS_* variables),
+// over HTTPS trusting --ca-bundle (env AWS_CA_BUNDLE, as the AWS CLI) when given.
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { type Command, Option } from 'commander';
+import { ALL_ERRORS, ConfigurationError, InternalFailure } from '../errors.ts';
+import { signRequest } from '../iam/sigv4-sign.ts';
+import type { CertStatus } from '../certs/service.ts';
+import type { CertView } from '../certs/model.ts';
+import { DEFAULT_ENDPOINT } from './jobs-command.ts';
+
+export interface CertsCommandIo {
+  out(text: string): void;
+  env: NodeJS.ProcessEnv;
+}
+
+interface Conn { endpoint: string; region: string; caBundle?: string; env: NodeJS.ProcessEnv }
+
+async function call<T>(c: Conn, method: 'GET' | 'POST', path: string, body = ''): Promise<T> {
+  let url: URL;
+  try {
+    url = new URL(path, c.endpoint);
+  } catch {
+    throw new ConfigurationError(`invalid endpoint ${JSON.stringify(c.endpoint)}: expected a URL such as ${DEFAULT_ENDPOINT}`);
+  }
+  let headers: Record<string, string> = { accept: 'application/json', ...(body ? { 'content-type': 'application/json' } : {}) };
+  const { AWS_ACCESS_KEY_ID: id, AWS_SECRET_ACCESS_KEY: secret, AWS_SESSION_TOKEN: token } = c.env;
+  if (id && secret) headers = signRequest({ method, host: url.host, path: url.pathname, query: '', headers, body }, { accessKeyId: id, secretAccessKey: secret, ...(token ? { sessionToken: token } : {}) }, { region: c.region, service: 'iam' });
+  let ca: Buffer | undefined;
+  if (c.caBundle) {
+    try { ca = readFileSync(c.caBundle); } catch (e) { throw new ConfigurationError(`cannot read the CA bundle ${c.caBundle}: ${(e as Error).message}`); }
+  }
+  const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const rq = send(url, { method, headers, timeout: 30_000, ...(ca ? { ca } : {}) }, (r) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (d: Buffer) => chunks.push(d));
+      r.on('end', () => resolve({ status: r.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      r.on('error', reject);
+    });
+    rq.on('timeout', () => rq.destroy(new Error('timed out')));
+    rq.on('error', (e: Error & { code?: string }) => reject(new ConfigurationError(`cannot reach the rekey server at ${url.origin} (${e.code ?? e.message}); is it running? Set --endpoint or REKEY_ENDPOINT${url.protocol === 'https:' ? ', and --ca-bundle for a rekey-generated CA' : ''}.`)));
+    rq.end(body);
+  });
+  let parsed: unknown;
+  try { parsed = res.text ? JSON.parse(res.text) : undefined; } catch { parsed = undefined; }
+  if (res.status >= 400) {
+    const b = parsed as { error?: string; message?: string } | undefined;
+    const Err = (b?.error && ALL_ERRORS[b.error]) || InternalFailure;
+    throw new Err(b?.message ?? `HTTP ${res.status} from ${url.pathname}`);
+  }
+  return parsed as T;
+}
+
+function formatCert(title: string, v: CertView): string[] {
+  return [
+    `${title}`, `  subject:      ${v.subject}`, `  serial:       ${v.serial}`, `  SANs:         ${v.sans.join(', ')}`,
+    `  valid:        ${v.notBefore} .. ${v.notAfter}`, `  fingerprint:  ${v.fingerprint256}`,
+    ...(v.renewAt ? [`  rotates at:   ${v.renewAt}`] : []),
+  ];
+}
+
+export function formatStatus(s: CertStatus): string {
+  const lines = [`mode: ${s.mode}`, ...formatCert('server certificate', s.server)];
+  if (s.ca) lines.push(...formatCert('certificate authority', s.ca));
+  lines.push('history (newest first)');
+  for (const h of s.history) lines.push(`  ${h.issuedAt}  ${h.serial}  ${h.reason.padEnd(12)}  until ${h.notAfter}  by ${h.node}${h.replaced ? `  replaced ${h.replaced}` : ''}`);
+  return lines.join('\n') + '\n';
+}
+
+export function registerCertsCommands(program: Command, io: CertsCommandIo = { out: (t) => process.stdout.write(t), env: process.env }): Command {
+  const certs = program
+    .command('certs')
+    .description('The API\'s TLS certificates on a running server: status, rotation, issuing from rekey\'s CA')
+    .addOption(new Option('-e, --endpoint <url>', `server URL (env REKEY_ENDPOINT, default ${DEFAULT_ENDPOINT})`))
+    .addOption(new Option('--region <region>', 'signing region (env AWS_REGION, default us-east-1)'))
+    .addOption(new Option('--ca-bundle <file>', 'CA certificate(s) to trust for HTTPS, e.g. <dataDir>/tls/ca.pem (env AWS_CA_BUNDLE)'));
+  const conn = (cmd: Command): Conn => {
+    const o = cmd.optsWithGlobals<{ endpoint?: string; region?: string; caBundle?: string }>();
+    const caBundle = o.caBundle ?? io.env.AWS_CA_BUNDLE;
+    return {
+      endpoint: o.endpoint ?? io.env.REKEY_ENDPOINT ?? DEFAULT_ENDPOINT, region: o.region ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+      ...(caBundle ? { caBundle } : {}), env: io.env,
+    };
+  };
+  certs.command('status').description('Show the server certificate, the CA, expiry and rotation history').option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      const s = await call<CertStatus>(conn(cmd), 'GET', '/v1/certs');
+      io.out(o.json ? JSON.stringify(s, null, 2) + '\n' : formatStatus(s));
+    });
+  certs.command('rotate').description('Replace the server certificate now (generated mode); open connections are kept')
+    .action(async (_o: unknown, cmd: Command) => {
+      const v = await call<CertView>(conn(cmd), 'POST', '/v1/certs/rotate');
+      io.out(`rotated: serial ${v.serial}, valid until ${v.notAfter}\n`);
+    });
+  certs.command('issue').description('Issue a certificate from rekey\'s CA (a proxy listener, or an mTLS client certificate naming a principal)')
+    .requiredOption('--common-name <cn>', 'subject common name')
+    .option('--san <name...>', 'DNS names / IP addresses')
+    .option('--principal <arn>', 'client certificate for this IAM principal (URI SAN)')
+    .addOption(new Option('--usage <usage>', 'server or client').choices(['server', 'client']).default('server'))
+    .requiredOption('--out <prefix>', 'writes <prefix>.crt, <prefix>.key (mode 0600) and <prefix>.ca.pem')
+    .action(async (o: { commonName: string; san?: string[]; principal?: string; usage: 'server' | 'client'; out: string }, cmd: Command) => {
+      const body = JSON.stringify({ commonName: o.commonName, usage: o.principal ? 'client' : o.usage, ...(o.san ? { sans: o.san } : {}), ...(o.principal ? { uris: [o.principal] } : {}) });
+      const r = await call<{ certificatePem: string; privateKeyPem: string; caPem: string }>(conn(cmd), 'POST', '/v1/certs/issue', body);
+      writeFileSync(`${o.out}.crt`, r.certificatePem);
+      writeFileSync(`${o.out}.key`, r.privateKeyPem, { mode: 0o600 });
+      writeFileSync(`${o.out}.ca.pem`, r.caPem);
+      io.out(`wrote ${o.out}.crt, ${o.out}.key, ${o.out}.ca.pem\n`);
+    });
+  return certs;
+}
