@@ -54,7 +54,7 @@ test('wrong JSON types -> SerializationException; constraint violations -> Valid
 });
 
 test('oversized body -> RequestEntityTooLargeException (413), server keeps serving', async () => {
-  const big = JSON.stringify({ Description: 'x'.repeat(200_000) });
+  const big = JSON.stringify({ Description: 'x'.repeat(600_000) });
   const r = await s.raw('TrentService.CreateKey', big);
   assert.equal(r.status, 413);
   assert.equal(r.json.__type, 'RequestEntityTooLargeException');

@@ -47,8 +47,10 @@ test('CreateSecret / GetSecretValue: string and binary, ARN suffix, name and ARN
   await rejects(sm.send(new GetSecretValueCommand({ SecretId: uniq('missing') })), 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
   await rejects(sm.send(new CreateSecretCommand({ Name: 'bad name!' })), 'InvalidParameterException', /Invalid name/);
   await rejects(sm.send(new CreateSecretCommand({ Name: uniq('both'), SecretString: 'a', SecretBinary: new Uint8Array([1]) })), 'InvalidParameterException', /both a binary secret value and a string/);
-  // the default HTTP body limit (http.bodyLimitBytes, 64 KiB) stops an oversized value before validation
-  await rejects(sm.send(new CreateSecretCommand({ Name: uniq('big'), SecretString: 'x'.repeat(65537) })), 'RequestEntityTooLargeException', /exceeds the maximum/);
+  // AWS's maximum value is 65536 bytes; the default body limit (512 KiB) lets it through to validation
+  const max = await sm.send(new CreateSecretCommand({ Name: uniq('max'), SecretString: 'x'.repeat(65536) }));
+  assert.equal((await sm.send(new GetSecretValueCommand({ SecretId: max.ARN }))).SecretString?.length, 65536);
+  await rejects(sm.send(new CreateSecretCommand({ Name: uniq('big'), SecretString: 'x'.repeat(65537) })), 'ValidationException', /Member must have length less than or equal to 65536/);
 });
 
 test('ClientRequestToken idempotency: same value succeeds, a different value is ResourceExistsException', async () => {

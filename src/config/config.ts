@@ -163,7 +163,7 @@ export function defaults(): Config {
     rootKey: { source: 'dev' },
     dev: true,
     http: {
-      bodyLimitBytes: 65536, maxHeaderBytes: 16384, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000,
+      bodyLimitBytes: 524288, maxHeaderBytes: 16384, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000,
       // longer than the AWS SDKs' and the CLI's idle keep-alive, so the client closes first (no reset mid-request)
       keepAliveTimeoutMs: 65_000, maxConnections: 10_000, maxConnectionsPerSource: 256,
     },
