@@ -45,6 +45,8 @@ export interface ClientContext {
   cancel(pid: number, secret: number): void;
   authEvent(e: { user: string; database: string; remote: string; ok: boolean; reason?: string }): void;
   closed(c: ClientConn): void;
+  /** Unexpected errors (details for the operator's log; the client only sees 'internal error'). */
+  log?(e: unknown): void;
 }
 
 const CLIENT_CAPTURE = (() => {
@@ -125,7 +127,7 @@ export class ClientConn implements PoolClient {
     } catch (e) {
       if (e instanceof ProtocolViolation) return this.fatal(e.sqlstate, e.message, true);
       if (e instanceof ScramProtocolError) return this.fatal('08P01', e.message);
-      this.fatal('XX000', 'internal error in the proxy');
+      this.internal(e);
     }
   }
 
@@ -439,6 +441,11 @@ export class ClientConn implements PoolClient {
 
   private failServer(e: unknown): void {
     if (e instanceof PoolError || e instanceof UpstreamError) return this.fatal(e instanceof UpstreamError && e.auth ? '08006' : e.sqlstate, e instanceof UpstreamError ? `cannot log in to the database: ${e.message}` : e.message);
+    this.internal(e);
+  }
+
+  private internal(e: unknown): void {
+    this.ctx.log?.(e);
     this.fatal('XX000', 'internal error in the proxy');
   }
 

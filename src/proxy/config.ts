@@ -30,6 +30,8 @@ export interface ProxyTargetConfig {
   borrowTimeoutMs: number;
   /** Server connections idle this long are closed. */
   serverIdleTimeoutMs: number;
+  /** Server connections older than this are closed when they come back (PgBouncer's server_lifetime). */
+  serverLifetimeMs: number;
   /** A server connection idle this long is health-checked (empty query) before reuse. */
   healthCheckAfterMs: number;
   /** Clients idle this long (no transaction open) are disconnected; 0 = never. */
@@ -52,6 +54,7 @@ export const TARGET_DEFAULTS = {
   poolSize: 20,
   borrowTimeoutMs: 30_000,
   serverIdleTimeoutMs: 600_000,
+  serverLifetimeMs: 3_600_000,
   healthCheckAfterMs: 30_000,
   clientIdleTimeoutMs: 0,
   authTimeoutMs: 15_000,
@@ -86,7 +89,7 @@ export function validateTargets(input: readonly ProxyTargetInput[]): readonly Pr
     const c = { ...TARGET_DEFAULTS, ...t } as ProxyTargetConfig;
     if (c.mode !== 'session' && c.mode !== 'transaction') throw new ConfigurationError(`${where}.mode must be session or transaction`);
     const ints: [keyof ProxyTargetConfig, number, number][] = [
-      ['poolSize', 1, 10_000], ['borrowTimeoutMs', 1, 3_600_000], ['serverIdleTimeoutMs', 1000, 86_400_000],
+      ['poolSize', 1, 10_000], ['borrowTimeoutMs', 1, 3_600_000], ['serverIdleTimeoutMs', 1000, 86_400_000], ['serverLifetimeMs', 100, 86_400_000 * 7],
       ['healthCheckAfterMs', 0, 86_400_000], ['clientIdleTimeoutMs', 0, 86_400_000], ['authTimeoutMs', 100, 600_000],
       ['connectTimeoutMs', 100, 600_000], ['maxMessageBytes', 1024, 1024 * 1024 * 1024 - 1],
       ['previousPasswordGraceMs', 0, 86_400_000 * 7], ['pauseTimeoutMs', 1, 3_600_000],

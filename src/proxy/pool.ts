@@ -217,7 +217,7 @@ export class Pool {
    */
   release(s: ServerConn, opts: { reset?: boolean; broken?: boolean } = {}): void {
     s.detach();
-    if (opts.broken || s.closed || this.closed || s.generation !== this.cutover.generation) {
+    if (opts.broken || s.closed || this.closed || s.generation !== this.cutover.generation || Date.now() - s.createdAt > this.cfg.serverLifetimeMs) {
       this.active.delete(s);
       s.close();
       this.grant();
@@ -306,8 +306,8 @@ export class Pool {
       // The password may have been rotated: read the secret again (a rotation in progress makes
       // the read wait until AWSCURRENT works) and retry once before the client sees anything.
       this.stats.loginRetries++;
-      if (this.creds === mine) this.creds = this.readCredentials();
-      const fresh = this.creds!;
+      if (this.creds === mine || this.creds === undefined) this.creds = this.readCredentials();
+      const fresh = this.creds;
       try {
         return await login(await fresh);
       } catch (e2) {

@@ -2,7 +2,7 @@
 // from the mapped secrets, CancelRequest routing, metrics, and pause / switch / resume.
 import { createServer, connect, type Server } from 'node:net';
 import type { SecureContext } from 'node:tls';
-import { hmacSha256, randomBytes, zeroize } from '../crypto/index.ts';
+import { hmacSha256, randomBytes } from '../crypto/index.ts';
 import { scramKeys, SCRAM_DEFAULT_ITERATIONS, type ScramKeys } from '../crypto/scram.ts';
 import { NotFoundException, ValidationException } from '../errors.ts';
 import { ClientConn, type ClientContext, type LoginMaterial } from './client.ts';
@@ -22,6 +22,8 @@ export interface ProxyServiceOptions {
   tls?: SecureContext;
   /** Audit hook: client authentication and cutover events (never a password). */
   onEvent?: (e: ProxyEvent) => void;
+  /** Unexpected errors (the operator's log). */
+  log?: (e: unknown) => void;
 }
 
 export interface TargetStatus {
@@ -142,11 +144,14 @@ class Target implements ClientContext {
     this.clients.delete(c);
   }
 
+  log(e: unknown): void {
+    this.svc.log(e);
+  }
+
   /** After a rotation: forget secrets and derived keys; pools re-read credentials on their next login. */
   rotated(): void {
     this.secretCache.clear();
-    for (const k of this.keys.values()) zeroize(k.storedKey, k.serverKey);
-    this.keys.clear();
+    this.keys.clear(); // not zeroed: a client mid-exchange may still hold them (verifiers, not passwords)
     for (const p of this.pools.values()) p.invalidateCredentials();
   }
 }
@@ -200,6 +205,10 @@ export class ProxyService {
     const t = this.targets.get(name);
     if (!t) throw new NotFoundException(`proxy target ${name} does not exist`);
     return t;
+  }
+
+  log(e: unknown): void {
+    this.opts.log?.(e);
   }
 
   emit(e: ProxyEvent): void {

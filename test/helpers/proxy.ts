@@ -108,6 +108,9 @@ export function parsePgbench(r: RunResult): PgbenchResult {
   const processed = Number(/number of transactions actually processed: (\d+)/.exec(r.stdout)?.[1] ?? NaN);
   const failedMatch = /number of failed transactions: (\d+)/.exec(r.stdout);
   // pgbench without retries prints no failed line when it aborts: count aborted clients' errors instead
-  const failed = failedMatch ? Number(failedMatch[1]) : r.code === 0 ? 0 : NaN;
+  // a client aborted by an error (e.g. while connecting with -C) is a failure even when pgbench's
+  // own count of failed transactions stays 0
+  const aborted = (r.stderr.match(/client \d+ aborted/g) ?? []).length;
+  const failed = (failedMatch ? Number(failedMatch[1]) : r.code === 0 ? 0 : NaN) + aborted;
   return { ...r, processed, failed };
 }
