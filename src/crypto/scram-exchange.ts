@@ -105,10 +105,10 @@ export class ScramClient {
   private readonly clientFirstBare: string;
   private expectedServerSignature: Buffer | undefined;
 
-  constructor(private readonly password: string, nonce = randomBytes(NONCE_BYTES).toString('base64')) {
+  /** `user` is empty by default: PostgreSQL ignores the SCRAM user name and libpq sends none. */
+  constructor(private readonly password: string, nonce = randomBytes(NONCE_BYTES).toString('base64'), user = '') {
     this.clientNonce = nonce;
-    // PostgreSQL ignores the SCRAM user name; libpq sends an empty one.
-    this.clientFirstBare = `n=,r=${this.clientNonce}`;
+    this.clientFirstBare = `n=${user.replace(/=/g, '=3D').replace(/,/g, '=2C')},r=${this.clientNonce}`;
   }
 
   clientFirst(): string {
