@@ -288,7 +288,7 @@ export class ClientConn implements PoolClient {
       if (this.queue.length === 0 && this.server && (wasBusy || (!this.ctx.cutover.paused && this.server.generation === this.ctx.cutover.generation))) {
         this.pending += this.chunkPending;
         if (this.chunkUnsynced !== undefined) this.unsynced = this.chunkUnsynced;
-        this.server.write(data);
+        this.write(this.server, data);
       } else {
         // counted when sent: queued data is not in flight (pause must not wait for it)
         this.queue.push(data);
@@ -329,6 +329,13 @@ export class ClientConn implements PoolClient {
     }
   }
 
+  /** To the server, with backpressure: a server that stops reading (e.g. a large COPY) pauses the client. */
+  private write(s: ServerConn, data: Buffer): void {
+    if (s.socket.write(data)) return;
+    this.socket.pause();
+    s.socket.once('drain', () => this.socket.resume());
+  }
+
   /** Gets a server for queued data: waits while paused, replaces a server of an older generation. */
   private async acquire(): Promise<void> {
     this.acquiring = true;
@@ -361,7 +368,7 @@ export class ClientConn implements PoolClient {
         if (this.queuedUnsynced !== undefined) this.unsynced = this.queuedUnsynced;
         this.queuedPending = 0;
         this.queuedUnsynced = undefined;
-        this.server!.write(data);
+        this.write(this.server!, data);
       }
     } catch (e) {
       this.failServer(e);
@@ -382,10 +389,12 @@ export class ClientConn implements PoolClient {
 
   private attach(s: ServerConn): void {
     this.server = s;
-    s.attach((chunk) => this.onServerData(chunk));
-    s.onClose(() => {
-      if (this.server === s) this.fatal('08006', 'server connection lost');
-    });
+    s.attach(
+      (chunk) => this.onServerData(chunk),
+      () => {
+        if (this.server === s) this.fatal('08006', 'server connection lost');
+      },
+    );
   }
 
   private detach(): void {

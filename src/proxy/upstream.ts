@@ -35,6 +35,8 @@ export class ServerConn {
   appliedSig: string | undefined;
   /** Receives every byte from the server while a client holds this connection. */
   private sink: ((chunk: Buffer) => void) | undefined;
+  /** Told when the connection closes while a client holds it (one owner at a time: no listener pile-up). */
+  private ownerClosed: (() => void) | undefined;
   private reader: FrameReader | undefined;
   private onMessage: ((m: Message) => void) | undefined;
   private onFail: ((e: Error) => void) | undefined;
@@ -173,12 +175,14 @@ export class ServerConn {
     this.lastUsed = Date.now();
   }
 
-  attach(sink: (chunk: Buffer) => void): void {
+  attach(sink: (chunk: Buffer) => void, onClosed: () => void): void {
     this.sink = sink;
+    this.ownerClosed = onClosed;
   }
 
   detach(): void {
     this.sink = undefined;
+    this.ownerClosed = undefined;
     this.lastUsed = Date.now();
   }
 
@@ -204,6 +208,9 @@ export class ServerConn {
     if (!this.socket.destroyed && this.socket.writable) this.socket.end(terminate());
     this.socket.destroySoon?.();
     setTimeout(() => this.socket.destroy(), 1000).unref();
+    const owner = this.ownerClosed;
+    this.ownerClosed = undefined;
+    owner?.();
     const ls = this.closeListeners;
     this.closeListeners = [];
     for (const l of ls) l();
