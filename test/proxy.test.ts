@@ -160,6 +160,24 @@ describe('proxy: protocol and pooling against real PostgreSQL', () => {
     }
   });
 
+  test('a pooled server connection killed while idle is dropped; the next transaction gets a fresh one', async () => {
+    const c = client('tx');
+    await c.connect();
+    const admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    try {
+      const before = (await c.query('SELECT pg_backend_pid() AS p')).rows[0].p;
+      const killed = await admin.query("SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE usename = 'app' AND pid <> pg_backend_pid()");
+      assert.ok(killed.rows.length >= 1);
+      await new Promise((r) => setTimeout(r, 200)); // the FATAL reaches the idle connection, which closes
+      const after = (await c.query('SELECT pg_backend_pid() AS p')).rows[0].p;
+      assert.notEqual(after, before);
+    } finally {
+      await admin.end();
+      await c.end();
+    }
+  });
+
   test('pgbench (TPC-B-like) through the proxy in session and transaction mode: 0 failed transactions', async () => {
     const env = { PGHOST: '127.0.0.1', PGUSER: 'app', PGPASSWORD: password, PGDATABASE: server.database, PGSSLMODE: 'disable' };
     const init = await run('pgbench', ['-i', '-q', '-s', '1', '-p', String(server.port)], env);
