@@ -39,6 +39,8 @@ export interface ClientContext {
   loginMaterial(user: string): Promise<LoginMaterial | undefined>;
   /** Salt for the mock exchange of an unknown user (stable per user, so probing learns nothing). */
   mockSalt(user: string): Buffer;
+  /** Random keys an unknown user's proof is checked against (same work as a known user, never matches). */
+  readonly mockKeys: ScramKeys;
   pool(database: string, user: string, secretId: string): Pool;
   registerCancel(c: ClientConn): { pid: number; secret: number };
   unregisterCancel(pid: number): void;
@@ -231,7 +233,7 @@ export class ClientConn implements PoolClient {
     // the client answers server-first, so it cannot send this before we did
     if (!this.scram) throw new ProtocolViolation('SASLResponse before the SASL exchange started');
     this.state = 'login';
-    const res = scramServerFinal(this.scram, body.toString('utf8'), this.material?.candidates ?? []);
+    const res = scramServerFinal(this.scram, body.toString('utf8'), this.material?.candidates ?? [this.ctx.mockKeys]);
     if (!res || !this.material) {
       this.ctx.authEvent({ user: this.user, database: this.database, remote: this.remote, ok: false, reason: 'password authentication failed' });
       return this.fatal('28P01', `password authentication failed for user "${this.user}"`);

@@ -58,6 +58,7 @@ class Target implements ClientContext {
   private readonly salts = new Map<string, Buffer>();
   private readonly keys = new Map<string, ScramKeys>(); // secretId \0 versionId -> keys (with the secret's salt)
   private readonly mockKey = randomBytes(32);
+  readonly mockKeys = scramKeys(randomBytes(32).toString('base64'), randomBytes(16), SCRAM_DEFAULT_ITERATIONS);
 
   constructor(readonly cfg: ProxyTargetConfig, private readonly svc: ProxyService) {
     this.cutover = new Cutover({ host: cfg.upstream.host, port: cfg.upstream.port });
