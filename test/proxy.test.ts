@@ -65,6 +65,25 @@ describe('proxy: protocol and pooling against real PostgreSQL', () => {
     }
   });
 
+  test('start-up parameters (application_name with quote and backslash, DateStyle) are applied on every server the client gets', async () => {
+    for (const name of ['session', 'tx']) {
+      const appName = "it's a \\ test; --";
+      const c = client(name, { application_name: appName, options: undefined });
+      await c.connect();
+      const other = client(name, { application_name: 'other' });
+      await other.connect();
+      try {
+        for (let i = 0; i < 3; i++) {
+          assert.equal((await c.query("SELECT current_setting('application_name') AS a")).rows[0].a, appName);
+          assert.equal((await other.query("SELECT current_setting('application_name') AS a")).rows[0].a, 'other');
+        }
+      } finally {
+        await c.end();
+        await other.end();
+      }
+    }
+  });
+
   test('client authentication: wrong password and unknown user get 28P01; events are recorded without passwords', async () => {
     const bad = client('session', { password: 'wrong-password' });
     await assert.rejects(bad.connect(), (e: Error & { code?: string }) => e.code === '28P01' && e.message === 'password authentication failed for user "app"');

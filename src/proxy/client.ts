@@ -121,6 +121,7 @@ export class ClientConn implements PoolClient {
       if (this.state === 'ready') return this.forward(chunk);
       if (this.state === 'login') {
         this.reader.push(chunk); // held until the login finishes
+        if (this.reader.buffered > this.ctx.cfg.maxMessageBytes + 5) throw new ProtocolViolation('too much data before the login finished', '54000');
         return;
       }
       if (this.state === 'closed') return;
@@ -384,7 +385,8 @@ export class ClientConn implements PoolClient {
     if (s.appliedSig === this.wantedSig || this.wanted.size === 0) return;
     const lower = new Map([...s.params].map(([k, v]) => [k.toLowerCase(), v]));
     const sets: string[] = [];
-    for (const [k, v] of this.wanted) if (lower.get(k.toLowerCase()) !== v || !s.params.size) sets.push(`SET ${k} TO '${v.replace(/'/g, "''")}'`);
+    // names match PARAM_NAME (checked at start-up); values as escape strings, whatever standard_conforming_strings says
+    for (const [k, v] of this.wanted) if (lower.get(k.toLowerCase()) !== v || !s.params.size) sets.push(`SET ${k} TO E'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`);
     if (sets.length > 0) await s.simpleQuery(sets.join('; '));
     s.appliedSig = this.wantedSig;
   }
