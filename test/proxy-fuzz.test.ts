@@ -138,13 +138,13 @@ test('fuzz: bad frames before and after authentication close that client only; a
         errorsSeen += o.errors.length;
         for (const e of o.errors) assert.match(e.get('C') ?? '', /^(08P01|54000|0A000|28000|28P01|08006|42601|XX000|57014)$/, JSON.stringify([...e]));
       }),
-      { numRuns: 60 },
+      { numRuns: 100 },
     );
   } finally {
     stop = true;
     await loop;
   }
-  console.log(`fuzz: 60 bad clients, ${errorsSeen} ErrorResponses; the side client ran ${sideQueries} queries meanwhile`);
+  console.log(`fuzz: 100 bad clients, ${errorsSeen} ErrorResponses; the side client ran ${sideQueries} queries meanwhile`);
   assert.ok(sideQueries > 0);
   assert.deepEqual(errors, [], 'no unexpected (internal) errors in the proxy');
   // a fresh client still logs in and the bad clients are gone
@@ -155,4 +155,23 @@ test('fuzz: bad frames before and after authentication close that client only; a
   await side.end();
   await new Promise((r) => setTimeout(r, 100));
   for (const t of proxy.status()) assert.equal(t.clients, 0, `${t.name} has no clients left`);
+});
+
+test('regression: a Query followed by the first bytes of another message keeps its server; that server is not reused', async () => {
+  // Found by the fuzz test: transaction mode released the server at ReadyForQuery although the
+  // client had already sent (and the proxy forwarded) part of its next message.
+  const port = proxy.address('tx').port;
+  const sock = await rawLogin(port);
+  const outcome = drain(sock, 3000);
+  sock.write(Buffer.concat([query('SELECT 1'), query('SELECT 2').subarray(0, 3)]));
+  await new Promise((r) => setTimeout(r, 300));
+  sock.end();
+  await outcome;
+  for (let i = 0; i < 5; i++) {
+    // query_timeout only turns the old failure (a server stuck waiting for the rest of a foreign message) into an error instead of a hang
+    const c = new pg.Client({ host: '127.0.0.1', port, user: 'app', password, database: server.database, query_timeout: 10_000 });
+    await c.connect();
+    assert.equal((await c.query('SELECT $1::int AS n', [i])).rows[0].n, i);
+    await c.end();
+  }
 });

@@ -113,7 +113,8 @@ export class ClientConn implements PoolClient {
 
   /** A transaction or query of this client is in flight (pause waits for it). */
   get busy(): boolean {
-    return this.server !== undefined && (this.pending > 0 || this.tx !== 'I' || this.unsynced);
+    // mid-message counts: the server already has the first bytes of a message whose rest must follow
+    return this.server !== undefined && (this.pending > 0 || this.tx !== 'I' || this.unsynced || !this.scanner.atBoundary);
   }
 
   private onData(chunk: Buffer): void {
@@ -421,7 +422,8 @@ export class ClientConn implements PoolClient {
       });
     }
     // transaction mode: the server goes back after the last answer of an idle (no transaction) exchange
-    if (this.ctx.cfg.mode === 'transaction' && !this.pinned && this.pending === 0 && !this.unsynced && this.tx === 'I' && this.queue.length === 0 && this.serverScanner.atBoundary) {
+    // (found by the fuzz test: a Query followed by the first bytes of another message must keep its server)
+    if (this.ctx.cfg.mode === 'transaction' && !this.pinned && this.queue.length === 0 && this.serverScanner.atBoundary && !this.busy) {
       const s = this.server!;
       this.detach();
       this.pool!.release(s);
