@@ -10,7 +10,7 @@
 //   ServerSignature := HMAC(ServerKey, AuthMessage)
 //   "The server verifies the nonce and the proof, verifies that the authorization identity (if
 //    supplied by the client in the first message) is authorized ..."
-// PostgreSQL (docs 55.3.1 "SCRAM-SHA-256 Authentication"): "The username that the client provides
+// PostgreSQL (docs, "SASL Authentication" / "SCRAM-SHA-256 Authentication"): "The username that the client provides
 // in the client-first-message is ignored by the server", and channel binding is only offered
 // (SCRAM-SHA-256-PLUS) over TLS.
 import { createHash, createHmac, randomBytes } from 'node:crypto';

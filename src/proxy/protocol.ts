@@ -1,6 +1,6 @@
 // PostgreSQL frontend/backend protocol v3: framing, validation and message builders. Dependency-free.
 //
-// PostgreSQL docs, 55.2 "Message Flow" / 55.7 "Message Formats":
+// PostgreSQL docs, chapter "Frontend/Backend Protocol", sections "Messaging Overview" and "Message Formats":
 //   "The first byte of a message identifies the message type, and the next four bytes specify the
 //    length of the rest of the message (this length count includes itself, but not the
 //    message-type byte)."
