@@ -7,6 +7,7 @@ import { runServer } from './server-command.ts';
 import { runRotateRoot } from './operator.ts';
 import { registerIamCommands } from './iam-command.ts';
 import { registerJobsCommands } from './jobs-command.ts';
+import { registerProxyCommands } from './proxy-command.ts';
 import { registerAuditCommands } from './audit-command.ts';
 import { registerKmsCommands } from './kms-command.ts';
 import { registerKmsLifecycleCommands } from './kms-lifecycle-command.ts';
@@ -53,6 +54,7 @@ operator
 
 registerIamCommands(program);
 registerJobsCommands(program);
+registerProxyCommands(program);
 registerKmsCommands(program);
 registerKmsLifecycleCommands(program); // joins the kms group
 registerSecretsCommands(program);

@@ -7,6 +7,7 @@ import sjson from 'secure-json-parse';
 import { ConfigurationError } from '../errors.ts';
 import type { RootKeyConfig } from '../storage/rootkey.ts';
 import { type QuotaConfig, QUOTA_CONFIG_SCHEMA, defaultQuotaConfig } from '../quotas/config.ts';
+import { validateTargets, type ProxyTargetConfig, type ProxyTargetInput } from '../proxy/config.ts';
 
 export const DEFAULT_PORT = 8370;
 
@@ -70,6 +71,8 @@ export interface Config {
     syslog: string | null;
     digestPeriodMs: number;
   };
+  /** PostgreSQL proxy targets (docs/PROXY.md), each checked by src/proxy/config.ts validateTargets. */
+  proxy?: { targets: readonly ProxyTargetConfig[] };
 }
 
 const schema = {
@@ -146,6 +149,10 @@ const schema = {
         syslog: { type: ['string', 'null'], pattern: '^[^:]+:\\d+$' },
         digestPeriodMs: { type: 'integer', minimum: 0 },
       },
+    },
+    proxy: {
+      type: 'object', additionalProperties: false, required: ['targets'],
+      properties: { targets: { type: 'array', maxItems: 64, items: { type: 'object' } } },
     },
   },
 } as const;
@@ -284,6 +291,7 @@ export function loadConfig(flags: Overrides = {}, env: NodeJS.ProcessEnv = proce
   // '' = the default file inside the data directory
   if (c.audit.file === '') c.audit.file = resolve(c.dataDir, 'audit', 'audit.jsonl');
   if (!c.audit.store && c.audit.file === null) throw new ConfigurationError('the audit trail needs a durable sink: keep audit.store or set audit.file');
+  if (c.proxy) c.proxy = { targets: validateTargets(c.proxy.targets as unknown as ProxyTargetInput[]) };
   return deepFreeze(c);
 }
 

@@ -19,6 +19,7 @@ import { registerAuditAdmin, auditOpenApiPaths } from './admin-audit.ts';
 import { stsHook, adminHook, guardAuditAdmin } from './audit-hooks.ts';
 import { parseBody, sendAwsError, sendAwsResult, toRekeyError } from './aws-json.ts';
 import { registerAdmin } from './admin.ts';
+import { registerProxyAdmin, type ProxyAdmin } from './admin-proxy.ts';
 import { kmsOpenApiPaths } from './admin-kms.ts';
 import { kmsLifecycleOpenApiPaths } from './admin-kms-lifecycle.ts';
 import { secretsOpenApiPaths } from './admin-secrets.ts';
@@ -56,6 +57,8 @@ export interface AppOptions {
   services: AwsService[];
   logLevel: string;
   version: string;
+  /** The PostgreSQL proxy, when this process runs one: /v1/proxy (admin-proxy.ts). */
+  proxy?: ProxyAdmin;
   /** BENCHMARKS ONLY (src/unsafe-no-auth.ts): AWS API calls are not recorded (the audit-cost line of bench/kms). */
   unsafeNoAudit?: boolean;
   /** BENCHMARKS ONLY (src/unsafe-no-auth.ts): AWS requests are not authenticated and run as this identity. */
@@ -152,6 +155,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   registerSts(app, { iam: opts.iam, onCall: stsHook(opts.audit, opts.region) });
   registerIamAdmin(app, { iam: opts.iam, onCall: adminHook(opts.audit, opts.region, 'iam.amazonaws.com', accountId) });
   registerJobsAdmin(app, opts.jobs, { iam: opts.iam, onCall: adminHook(opts.audit, opts.region, 'rekey.admin', accountId) });
+  if (opts.proxy) registerProxyAdmin(app, opts.proxy, { iam: opts.iam, onCall: adminHook(opts.audit, opts.region, 'rekey.admin', accountId) });
   guardAuditAdmin(app, opts.iam, opts.audit, opts.region);
   registerAuditAdmin(app, opts.audit);
   registerAdmin(app, { version: opts.version, extraPaths: { ...iamOpenApiPaths(), ...jobsOpenApiPaths(), ...auditOpenApiPaths, ...kmsOpenApiPaths(), ...kmsLifecycleOpenApiPaths(), ...certsOpenApiPaths(), ...secretsOpenApiPaths() }, schemas: { Job: JOB_SCHEMA } });

@@ -21,3 +21,14 @@ export interface SecretSource {
   /** Called after a rotation of `secretArn` finishes (AWSCURRENT moved). Returns an unsubscribe function. */
   onRotated(listener: (secretArn: string) => void): () => void;
 }
+
+/**
+ * Planned (not used yet): IAM database authentication. The client sends an
+ * `@aws-sdk/rds-signer` token (a SigV4-presigned `connect` URL for host:port and user) as a
+ * cleartext password over TLS; this verifies the signature against rekey's principals and
+ * authorizes `rds-db:connect` on `arn:aws:rds-db:<region>:<account>:dbuser:<target>/<user>`.
+ * Resolves to the principal's ARN; rejects with AccessDeniedException (or the SigV4 errors).
+ */
+export interface IamTokenVerifier {
+  verifyIamToken(token: string, user: string, host: string): Promise<{ principalArn: string }>;
+}

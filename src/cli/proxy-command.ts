@@ -1,0 +1,126 @@
+// `rekey proxy status|pause|switch|resume`: talks to a running server's admin API (/v1/proxy).
+// Thin, like `rekey jobs`: one request per call, SigV4-signed (service "iam") with the caller's
+// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN when set.
+import { type Command, Option } from 'commander';
+import { ALL_ERRORS, ConfigurationError, InternalFailure } from '../errors.ts';
+import { type SigningCredentials, signRequest } from '../iam/sigv4-sign.ts';
+import type { TargetStatus } from '../proxy/service.ts';
+import { DEFAULT_ENDPOINT } from './jobs-command.ts';
+
+export interface ProxyClient {
+  status(): Promise<{ targets: TargetStatus[] }>;
+  pause(name: string, timeoutMs?: number): Promise<{ drainedMs: number; target: TargetStatus }>;
+  switch(name: string, host: string, port: number): Promise<{ target: TargetStatus }>;
+  resume(name: string): Promise<{ target: TargetStatus }>;
+}
+
+export function httpProxyClient(o: { endpoint: string; region: string; credentials?: SigningCredentials }): ProxyClient {
+  let base: URL;
+  try {
+    base = new URL(o.endpoint);
+  } catch {
+    throw new ConfigurationError(`invalid endpoint ${JSON.stringify(o.endpoint)}: expected a URL such as ${DEFAULT_ENDPOINT}`);
+  }
+  const call = async <T>(method: 'GET' | 'POST', path: string, body?: object): Promise<T> => {
+    const url = new URL(path, base);
+    const payload = body ? JSON.stringify(body) : '';
+    let headers: Record<string, string> = { accept: 'application/json', ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) };
+    if (o.credentials) {
+      headers = signRequest({ method, host: url.host, path: url.pathname, query: '', headers, body: payload }, o.credentials, { region: o.region, service: 'iam' });
+      delete headers['host'];
+    }
+    let res: Response;
+    try {
+      res = await fetch(url, { method, headers, ...(method === 'POST' ? { body: payload } : {}), signal: AbortSignal.timeout(3_700_000) });
+    } catch (e) {
+      const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
+      throw new ConfigurationError(`cannot reach the rekey server at ${base.origin} (${cause}); is it running? Set --endpoint or REKEY_ENDPOINT.`);
+    }
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (!res.ok) {
+      const b = parsed as { error?: string; message?: string } | undefined;
+      const Err = (b?.error && ALL_ERRORS[b.error]) || InternalFailure;
+      throw new Err(b?.message ?? `HTTP ${res.status} from ${url.pathname}`);
+    }
+    return parsed as T;
+  };
+  const t = (name: string) => `/v1/proxy/targets/${encodeURIComponent(name)}`;
+  return {
+    status: () => call('GET', '/v1/proxy/targets'),
+    pause: (name, timeoutMs) => call('POST', `${t(name)}/pause`, timeoutMs === undefined ? {} : { timeoutMs }),
+    switch: (name, host, port) => call('POST', `${t(name)}/switch`, { host, port }),
+    resume: (name) => call('POST', `${t(name)}/resume`, {}),
+  };
+}
+
+export function formatStatus(targets: TargetStatus[]): string {
+  const out: string[] = [];
+  for (const t of targets) {
+    out.push(`${t.name}  ${t.mode}  ${t.listen.host}:${t.listen.port} -> ${t.upstream.host}:${t.upstream.port}  ${t.paused ? 'PAUSED' : 'running'}  clients ${t.clients}  generation ${t.generation}  longest stall ${t.longestStallMs} ms`);
+    for (const p of t.pools) {
+      out.push(`  ${p.database}/${p.user}: active ${p.active} idle ${p.idle} waiting ${p.waiting} connecting ${p.connecting}; waits ${p.waits} (max ${p.waitMsMax} ms), borrow timeouts ${p.borrowTimeouts}, logins ${p.serverLogins} (retried ${p.loginRetries})`);
+    }
+  }
+  return out.length ? out.join('\n') + '\n' : 'no proxy targets\n';
+}
+
+export interface ProxyCommandIo {
+  out(text: string): void;
+  env: NodeJS.ProcessEnv;
+}
+
+export function registerProxyCommands(program: Command, open = httpProxyClient, io: ProxyCommandIo = { out: (s) => process.stdout.write(s), env: process.env }): Command {
+  const proxy = program
+    .command('proxy')
+    .description('Status and cutover (pause / switch / resume) of the PostgreSQL proxy on a running server')
+    .addOption(new Option('-e, --endpoint <url>', `server URL (env REKEY_ENDPOINT, default ${DEFAULT_ENDPOINT})`))
+    .addOption(new Option('--region <region>', 'signing region (env AWS_REGION, default us-east-1)'));
+  const client = (cmd: Command) => {
+    const o = cmd.optsWithGlobals<{ endpoint?: string; region?: string }>();
+    const { AWS_ACCESS_KEY_ID: id, AWS_SECRET_ACCESS_KEY: secret, AWS_SESSION_TOKEN: token } = io.env;
+    return open({
+      endpoint: o.endpoint ?? io.env.REKEY_ENDPOINT ?? DEFAULT_ENDPOINT,
+      region: o.region ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+      ...(id && secret ? { credentials: { accessKeyId: id, secretAccessKey: secret, ...(token ? { sessionToken: token } : {}) } } : {}),
+    });
+  };
+  const int = (name: string, min: number, max: number) => (v: string) => {
+    const n = Number(v);
+    if (!(Number.isInteger(n) && n >= min && n <= max)) throw new ConfigurationError(`${name} must be an integer from ${min} to ${max}`);
+    return n;
+  };
+
+  proxy.command('status').description('Targets, pools and metrics').option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      const r = await client(cmd).status();
+      io.out(o.json ? JSON.stringify(r, null, 2) + '\n' : formatStatus(r.targets));
+    });
+
+  proxy.command('pause <target>').description('Hold new transactions; wait for in-flight ones to finish (resumes by itself on timeout)')
+    .option('--timeout-ms <ms>', 'how long to wait for in-flight transactions', int('--timeout-ms', 1, 3_600_000))
+    .action(async (name: string, o: { timeoutMs?: number }, cmd: Command) => {
+      const r = await client(cmd).pause(name, o.timeoutMs);
+      io.out(`${name}: paused (in-flight transactions finished in ${r.drainedMs} ms)\n`);
+    });
+
+  proxy.command('switch <target> <host:port>').description('Point a paused target at another endpoint')
+    .action(async (name: string, hp: string, _o: unknown, cmd: Command) => {
+      const m = /^(.+):(\d{1,5})$/.exec(hp);
+      if (!m) throw new ConfigurationError('endpoint must be host:port');
+      const r = await client(cmd).switch(name, m[1]!.replace(/^\[(.*)\]$/, '$1'), Number(m[2]));
+      io.out(`${name}: now -> ${r.target.upstream.host}:${r.target.upstream.port} (generation ${r.target.generation}); resume to release held transactions\n`);
+    });
+
+  proxy.command('resume <target>').description('Release held transactions')
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      const r = await client(cmd).resume(name);
+      io.out(`${name}: resumed (longest stall ${r.target.longestStallMs} ms)\n`);
+    });
+  return proxy;
+}

@@ -1,0 +1,45 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../config/config.ts';
+import { TARGET_DEFAULTS, validateTargets } from './config.ts';
+
+const base = { name: 'app', listen: { host: '127.0.0.1', port: 6432 }, upstream: { host: 'db', port: 5432 }, secretIds: ['prod/app'] };
+
+test('proxy targets: defaults filled, result frozen', () => {
+  const [t] = validateTargets([base]);
+  assert.equal(t!.mode, 'session');
+  assert.equal(t!.poolSize, TARGET_DEFAULTS.poolSize);
+  assert.ok(Object.isFrozen(t));
+});
+
+test('proxy targets: each bad field is a ConfigurationError naming it', () => {
+  const bad = (patch: object, message: string) =>
+    assert.throws(() => validateTargets([{ ...base, ...patch } as typeof base]), { name: 'ConfigurationError', message });
+  bad({ name: 'bad name' }, 'proxy.targets[0].name must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}');
+  bad({ listen: { host: '', port: 1 } }, 'proxy.targets[0].listen must be {host, port}');
+  bad({ upstream: { host: 'db', port: 0 } }, 'proxy.targets[0].upstream must be {host, port}');
+  bad({ upstream: { host: 'db', port: 5432, tls: 'verify-full' } }, "proxy.targets[0].upstream.tls: only 'disable' is supported yet");
+  bad({ secretIds: [] }, 'proxy.targets[0].secretIds must be a non-empty list of secret ids');
+  bad({ mode: 'statement' }, 'proxy.targets[0].mode must be session or transaction');
+  bad({ poolSize: 0 }, 'proxy.targets[0].poolSize must be an integer in [1, 10000]');
+  bad({ maxMessageBytes: 10 }, 'proxy.targets[0].maxMessageBytes must be an integer in [1024, 1073741823]');
+  bad({ requireTls: 'yes' }, 'proxy.targets[0].requireTls must be a boolean');
+  assert.throws(() => validateTargets([base, base]), { name: 'ConfigurationError', message: 'proxy.targets[1].name app is used twice' });
+});
+
+test('proxy targets in the config file are validated by loadConfig', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rekey-proxy-cfg-'));
+  try {
+    const file = join(dir, 'rekey.json');
+    writeFileSync(file, JSON.stringify({ proxy: { targets: [{ ...base, mode: 'transaction' }] } }));
+    const cfg = loadConfig({ configFile: file, dataDir: dir }, {});
+    assert.equal(cfg.proxy?.targets[0]?.mode, 'transaction');
+    writeFileSync(file, JSON.stringify({ proxy: { targets: [{ ...base, poolSize: -1 }] } }));
+    assert.throws(() => loadConfig({ configFile: file, dataDir: dir }, {}), { name: 'ConfigurationError', message: 'proxy.targets[0].poolSize must be an integer in [1, 10000]' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,104 @@
+// Proxy configuration: one target per listen address. Validated once (validateTargets) and frozen.
+import { ConfigurationError } from '../errors.ts';
+
+export type PoolMode = 'session' | 'transaction';
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+export interface ProxyTargetConfig {
+  /** Unique name (admin API, metrics). */
+  name: string;
+  listen: Endpoint;
+  upstream: Endpoint & {
+    /** Hook for upstream TLS (not built yet: 'disable' only). */
+    tls?: 'disable';
+  };
+  /**
+   * Secrets (AWS database-secret JSON: username, password) whose users may log in through this
+   * target. A client logs in with the username and password of one of them (AWSCURRENT, or
+   * AWSPREVIOUS for `previousPasswordGraceMs` after a rotation); the proxy logs in to the database
+   * with that secret's AWSCURRENT credentials.
+   */
+  secretIds: string[];
+  mode: PoolMode;
+  /** Maximum server connections per (database, user) pool. */
+  poolSize: number;
+  /** How long a client waits for a server connection before it gets an error (53300). */
+  borrowTimeoutMs: number;
+  /** Server connections idle this long are closed. */
+  serverIdleTimeoutMs: number;
+  /** Server connections older than this are closed when they come back (PgBouncer's server_lifetime). */
+  serverLifetimeMs: number;
+  /** A server connection idle this long is health-checked (empty query) before reuse. */
+  healthCheckAfterMs: number;
+  /** Clients idle this long (no transaction open) are disconnected; 0 = never. */
+  clientIdleTimeoutMs: number;
+  /** Start-up + authentication must finish within this. */
+  authTimeoutMs: number;
+  connectTimeoutMs: number;
+  /** Largest frontend message body accepted (bytes); larger closes the client (54000). */
+  maxMessageBytes: number;
+  /** AWSPREVIOUS passwords are accepted from clients for this long after a rotation. */
+  previousPasswordGraceMs: number;
+  /** How long pause() waits for in-flight transactions before giving up (and resuming). */
+  pauseTimeoutMs: number;
+  /** Refuse clients that did not negotiate TLS (hook: TLS for the listener is not built yet). */
+  requireTls: boolean;
+}
+
+export const TARGET_DEFAULTS = {
+  mode: 'session' as PoolMode,
+  poolSize: 20,
+  borrowTimeoutMs: 30_000,
+  serverIdleTimeoutMs: 600_000,
+  serverLifetimeMs: 3_600_000,
+  healthCheckAfterMs: 30_000,
+  clientIdleTimeoutMs: 0,
+  authTimeoutMs: 15_000,
+  connectTimeoutMs: 10_000,
+  maxMessageBytes: 64 * 1024 * 1024,
+  previousPasswordGraceMs: 300_000,
+  pauseTimeoutMs: 30_000,
+  requireTls: false,
+};
+
+export type ProxyTargetInput = Pick<ProxyTargetConfig, 'name' | 'listen' | 'upstream' | 'secretIds'> & Partial<ProxyTargetConfig>;
+
+function isEndpoint(e: unknown): e is Endpoint {
+  const o = e as Endpoint;
+  return typeof o === 'object' && o !== null && typeof o.host === 'string' && o.host.length > 0 && Number.isInteger(o.port) && o.port >= 0 && o.port <= 65535;
+}
+
+/** Fills defaults and checks every target; throws ConfigurationError naming the first problem. */
+export function validateTargets(input: readonly ProxyTargetInput[]): readonly ProxyTargetConfig[] {
+  const names = new Set<string>();
+  return Object.freeze(input.map((t, i) => {
+    const where = `proxy.targets[${i}]`;
+    if (typeof t.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(t.name)) throw new ConfigurationError(`${where}.name must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}`);
+    if (names.has(t.name)) throw new ConfigurationError(`${where}.name ${t.name} is used twice`);
+    names.add(t.name);
+    if (!isEndpoint(t.listen)) throw new ConfigurationError(`${where}.listen must be {host, port}`);
+    if (!isEndpoint(t.upstream) || t.upstream.port === 0) throw new ConfigurationError(`${where}.upstream must be {host, port}`);
+    if (t.upstream.tls !== undefined && t.upstream.tls !== 'disable') throw new ConfigurationError(`${where}.upstream.tls: only 'disable' is supported yet`);
+    if (!Array.isArray(t.secretIds) || t.secretIds.length === 0 || !t.secretIds.every((s) => typeof s === 'string' && s.length > 0 && s.length <= 2048)) {
+      throw new ConfigurationError(`${where}.secretIds must be a non-empty list of secret ids`);
+    }
+    const c = { ...TARGET_DEFAULTS, ...t } as ProxyTargetConfig;
+    if (c.mode !== 'session' && c.mode !== 'transaction') throw new ConfigurationError(`${where}.mode must be session or transaction`);
+    const ints: [keyof ProxyTargetConfig, number, number][] = [
+      ['poolSize', 1, 10_000], ['borrowTimeoutMs', 1, 3_600_000], ['serverIdleTimeoutMs', 1000, 86_400_000], ['serverLifetimeMs', 100, 86_400_000 * 7],
+      ['healthCheckAfterMs', 0, 86_400_000], ['clientIdleTimeoutMs', 0, 86_400_000], ['authTimeoutMs', 100, 600_000],
+      ['connectTimeoutMs', 100, 600_000], ['maxMessageBytes', 1024, 1024 * 1024 * 1024 - 1],
+      ['previousPasswordGraceMs', 0, 86_400_000 * 7], ['pauseTimeoutMs', 1, 3_600_000],
+    ];
+    for (const [k, min, max] of ints) {
+      const v = c[k];
+      if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) throw new ConfigurationError(`${where}.${k} must be an integer in [${min}, ${max}]`);
+    }
+    if (typeof c.requireTls !== 'boolean') throw new ConfigurationError(`${where}.requireTls must be a boolean`);
+    return Object.freeze({ ...c, listen: { ...c.listen }, upstream: { ...c.upstream }, secretIds: [...c.secretIds] });
+  }));
+}

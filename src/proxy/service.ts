@@ -1,0 +1,314 @@
+// ProxyService: one listener per target, its pools and cutover state, client-auth material derived
+// from the mapped secrets, CancelRequest routing, metrics, and pause / switch / resume.
+import { createServer, connect, type Server } from 'node:net';
+import type { SecureContext } from 'node:tls';
+import { hmacSha256, randomBytes } from '../crypto/index.ts';
+import { scramKeys, SCRAM_DEFAULT_ITERATIONS, type ScramKeys } from '../crypto/scram.ts';
+import { NotFoundException, ValidationException } from '../errors.ts';
+import { ClientConn } from './client.ts';
+import type { ClientContext, LoginMaterial } from './client-context.ts';
+import type { Endpoint, ProxyTargetConfig } from './config.ts';
+import { Cutover, Pool, PoolError, type PoolMetrics } from './pool.ts';
+import type { SecretCredentials, SecretSource } from './ports.ts';
+import { cancelRequest } from './protocol.ts';
+
+export type ProxyEvent =
+  | { type: 'client-auth'; target: string; user: string; database: string; remote: string; ok: boolean; reason?: string }
+  | { type: 'cutover'; target: string; action: 'pause' | 'switch' | 'resume' | 'pause-timeout'; endpoint?: Endpoint; drainedMs?: number };
+
+export interface ProxyServiceOptions {
+  targets: readonly ProxyTargetConfig[];
+  secrets: SecretSource;
+  /** TLS for the listeners (hook for the rekey CA: SSLRequest is answered 'N' without it). */
+  tls?: SecureContext;
+  /** Audit hook: client authentication and cutover events (never a password). */
+  onEvent?: (e: ProxyEvent) => void;
+  /** Unexpected errors (the operator's log). */
+  log?: (e: unknown) => void;
+}
+
+export interface TargetStatus {
+  name: string;
+  listen: Endpoint;
+  upstream: Endpoint;
+  mode: ProxyTargetConfig['mode'];
+  paused: boolean;
+  generation: number;
+  clients: number;
+  pauses: number;
+  switches: number;
+  longestPauseMs: number;
+  longestStallMs: number;
+  pools: PoolMetrics[];
+}
+
+interface SecretEntry {
+  at: number;
+  current: SecretCredentials;
+  previous: SecretCredentials | undefined;
+}
+
+const SECRET_CACHE_MS = 5000;
+
+class Target implements ClientContext {
+  readonly cutover: Cutover;
+  readonly pools = new Map<string, Pool>();
+  readonly clients = new Set<ClientConn>();
+  server: Server | undefined;
+  private readonly secretCache = new Map<string, Promise<SecretEntry>>();
+  private readonly salts = new Map<string, Buffer>();
+  private readonly keys = new Map<string, ScramKeys>(); // secretId \0 versionId -> keys (with the secret's salt)
+  private readonly mockKey = randomBytes(32);
+  readonly mockKeys = scramKeys(randomBytes(32).toString('base64'), randomBytes(16), SCRAM_DEFAULT_ITERATIONS);
+
+  constructor(readonly cfg: ProxyTargetConfig, private readonly svc: ProxyService) {
+    this.cutover = new Cutover({ host: cfg.upstream.host, port: cfg.upstream.port });
+  }
+
+  get tls(): SecureContext | undefined {
+    return this.svc.tls;
+  }
+
+  private secret(id: string): Promise<SecretEntry> {
+    const cached = this.secretCache.get(id);
+    if (cached) return cached.then((e) => (Date.now() - e.at < SECRET_CACHE_MS ? e : this.readSecret(id)));
+    return this.readSecret(id);
+  }
+
+  private readSecret(id: string): Promise<SecretEntry> {
+    const p = Promise.all([this.svc.secrets.current(id), this.svc.secrets.previous(id)]).then(([current, previous]) => ({ at: Date.now(), current, previous }));
+    this.secretCache.set(id, p);
+    p.catch(() => this.secretCache.delete(id));
+    return p;
+  }
+
+  private keysFor(secretId: string, c: SecretCredentials): ScramKeys {
+    const k = `${secretId}\0${c.versionId}`;
+    let keys = this.keys.get(k);
+    if (!keys) {
+      let salt = this.salts.get(secretId);
+      if (!salt) this.salts.set(secretId, (salt = randomBytes(16)));
+      // one salt for every version of a secret: server-first does not depend on which password the client has
+      keys = scramKeys(c.password, salt, SCRAM_DEFAULT_ITERATIONS);
+      this.keys.set(k, keys);
+    }
+    return keys;
+  }
+
+  async loginMaterial(user: string): Promise<LoginMaterial | undefined> {
+    for (const id of this.cfg.secretIds) {
+      let e: SecretEntry;
+      try {
+        e = await this.secret(id);
+      } catch {
+        continue;
+      }
+      const candidates: ScramKeys[] = [];
+      if (e.current.username === user) candidates.push(this.keysFor(id, e.current));
+      const p = e.previous;
+      if (p && p.username === user && p.demotedAt && Date.now() - p.demotedAt.getTime() <= this.cfg.previousPasswordGraceMs) candidates.push(this.keysFor(id, p));
+      if (candidates.length > 0) return { secretId: id, salt: this.salts.get(id)!, iterations: SCRAM_DEFAULT_ITERATIONS, candidates };
+    }
+    return undefined;
+  }
+
+  mockSalt(user: string): Buffer {
+    return hmacSha256(this.mockKey, user).subarray(0, 16);
+  }
+
+  pool(database: string, user: string, secretId: string): Pool {
+    const key = `${database}\0${user}`;
+    let p = this.pools.get(key);
+    if (!p) {
+      p = new Pool(database, user, this.cfg, this.cutover, () => this.svc.secrets.current(secretId));
+      this.pools.set(key, p);
+    }
+    return p;
+  }
+
+  registerCancel(c: ClientConn): { pid: number; secret: number } {
+    return this.svc.registerCancel(c);
+  }
+
+  unregisterCancel(pid: number): void {
+    this.svc.unregisterCancel(pid);
+  }
+
+  cancel(pid: number, secret: number): void {
+    this.svc.cancel(pid, secret);
+  }
+
+  authEvent(e: { user: string; database: string; remote: string; ok: boolean; reason?: string }): void {
+    this.svc.emit({ type: 'client-auth', target: this.cfg.name, ...e });
+  }
+
+  closed(c: ClientConn): void {
+    this.clients.delete(c);
+  }
+
+  log(e: unknown): void {
+    this.svc.log(e);
+  }
+
+  /** After a rotation: forget secrets and derived keys; pools re-read credentials on their next login. */
+  rotated(): void {
+    this.secretCache.clear();
+    this.keys.clear(); // not zeroed: a client mid-exchange may still hold them (verifiers, not passwords)
+    for (const p of this.pools.values()) p.invalidateCredentials();
+  }
+}
+
+export class ProxyService {
+  private readonly targets = new Map<string, Target>();
+  private readonly cancelKeys = new Map<number, { client: ClientConn; secret: number }>();
+  private reaper: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+  readonly secrets: SecretSource;
+  readonly tls: SecureContext | undefined;
+
+  constructor(private readonly opts: ProxyServiceOptions) {
+    this.secrets = opts.secrets;
+    this.tls = opts.tls;
+    for (const t of opts.targets) this.targets.set(t.name, new Target(t, this));
+  }
+
+  async start(): Promise<void> {
+    this.unsubscribe = this.secrets.onRotated(() => {
+      for (const t of this.targets.values()) t.rotated();
+    });
+    for (const t of this.targets.values()) {
+      const server = createServer((socket) => {
+        const c = new ClientConn(socket, t);
+        t.clients.add(c);
+      });
+      t.server = server;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(t.cfg.listen.port, t.cfg.listen.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    }
+    this.reaper = setInterval(() => {
+      for (const t of this.targets.values()) for (const p of t.pools.values()) p.reapIdle();
+    }, 1000);
+    this.reaper.unref();
+  }
+
+  /** The bound address of a target's listener (port 0 in the config picks a free one). */
+  address(name: string): Endpoint {
+    const a = this.target(name).server?.address();
+    if (!a || typeof a === 'string') throw new ValidationException(`proxy target ${name} is not listening`);
+    return { host: a.address, port: a.port };
+  }
+
+  private target(name: string): Target {
+    const t = this.targets.get(name);
+    if (!t) throw new NotFoundException(`proxy target ${name} does not exist`);
+    return t;
+  }
+
+  log(e: unknown): void {
+    this.opts.log?.(e);
+  }
+
+  emit(e: ProxyEvent): void {
+    try {
+      this.opts.onEvent?.(e);
+    } catch {
+      // an audit hook failure must not break the data path; the hook reports its own errors
+    }
+  }
+
+  /** New transactions wait; resolves when in-flight ones have finished (or rejects after the timeout and resumes). */
+  async pause(name: string, timeoutMs?: number): Promise<{ drainedMs: number }> {
+    const t = this.target(name);
+    try {
+      const r = await t.cutover.pause(timeoutMs ?? t.cfg.pauseTimeoutMs);
+      this.emit({ type: 'cutover', target: name, action: 'pause', drainedMs: r.drainedMs });
+      return r;
+    } catch (e) {
+      if (e instanceof PoolError) {
+        this.emit({ type: 'cutover', target: name, action: 'pause-timeout' });
+        throw new ValidationException(e.message);
+      }
+      throw e;
+    }
+  }
+
+  /** Points a paused target at another endpoint: idle servers of the old one are closed, new logins go to the new one. */
+  switch(name: string, endpoint: Endpoint): void {
+    const t = this.target(name);
+    if (typeof endpoint?.host !== 'string' || !endpoint.host || !Number.isInteger(endpoint.port) || endpoint.port < 1 || endpoint.port > 65535) {
+      throw new ValidationException('endpoint must be {host, port} with port in [1, 65535]');
+    }
+    try {
+      t.cutover.switchTo(endpoint);
+    } catch (e) {
+      throw e instanceof PoolError ? new ValidationException(e.message) : e;
+    }
+    for (const p of t.pools.values()) p.reapIdle();
+    this.emit({ type: 'cutover', target: name, action: 'switch', endpoint: { host: endpoint.host, port: endpoint.port } });
+  }
+
+  resume(name: string): void {
+    this.target(name).cutover.resume();
+    this.emit({ type: 'cutover', target: name, action: 'resume' });
+  }
+
+  status(): TargetStatus[] {
+    return [...this.targets.values()].map((t) => ({
+      name: t.cfg.name,
+      listen: t.server ? this.address(t.cfg.name) : t.cfg.listen,
+      upstream: { ...t.cutover.endpoint },
+      mode: t.cfg.mode,
+      paused: t.cutover.paused,
+      generation: t.cutover.generation,
+      clients: t.clients.size,
+      pauses: t.cutover.pauses,
+      switches: t.cutover.switches,
+      longestPauseMs: t.cutover.longestPauseMs,
+      longestStallMs: t.cutover.longestStallMs,
+      pools: [...t.pools.values()].map((p) => p.metrics()),
+    }));
+  }
+
+  registerCancel(client: ClientConn): { pid: number; secret: number } {
+    for (;;) {
+      const r = randomBytes(8);
+      const pid = r.readUInt32BE(0) & 0x7fffffff;
+      if (pid === 0 || this.cancelKeys.has(pid)) continue;
+      const secret = r.readUInt32BE(4);
+      this.cancelKeys.set(pid, { client, secret });
+      return { pid, secret };
+    }
+  }
+
+  unregisterCancel(pid: number): void {
+    this.cancelKeys.delete(pid);
+  }
+
+  /** CancelRequest: forwarded to the server connection currently serving that client, if any. */
+  cancel(pid: number, secret: number): void {
+    const e = this.cancelKeys.get(pid);
+    if (!e || e.secret !== secret) return; // PostgreSQL ignores a bad key silently too
+    const s = e.client.server;
+    if (!s || !s.pid) return;
+    const sock = connect({ host: s.endpoint.host, port: s.endpoint.port }, () => sock.end(cancelRequest(s.pid, s.secret)));
+    sock.on('error', () => sock.destroy());
+    sock.setTimeout(10_000, () => sock.destroy());
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.reaper);
+    this.unsubscribe?.();
+    for (const t of this.targets.values()) {
+      t.cutover.resume();
+      const closed = new Promise<void>((r) => (t.server ? t.server.close(() => r()) : r()));
+      for (const c of [...t.clients]) c.fatal('57P01', 'terminating connection due to administrator command');
+      for (const p of t.pools.values()) p.close();
+      await closed;
+    }
+  }
+}
