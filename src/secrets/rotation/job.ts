@@ -200,8 +200,8 @@ export class SecretRotation {
       }
       case 'finishSecret': {
         if (rot.kind === 'webhook') await this.registry.webhooks.invoke(rot.webhook, { Step: 'finishSecret', ...event }, signal);
-        await this.finish(d, job.id);
-        if (rot.kind === 'strategy' && rot.strategy.finishSecret) {
+        const finished = await this.finish(d, job.id);
+        if (finished && rot.kind === 'strategy' && rot.strategy.finishSecret) {
           const after = await this.load(d);
           if (after) await rot.strategy.finishSecret(await this.stepContext(after.rec, d, signal, progress, rot.strategy.needsMaster));
         }
@@ -244,15 +244,26 @@ export class SecretRotation {
     });
   }
 
-  /** finishSecret: AWSCURRENT to the pending version (AWSPREVIOUS follows), AWSPENDING removed, switch over. */
-  private async finish(d: RotateJobData, jobId: string): Promise<void> {
-    await this.ctx.retry(async () => {
+  /**
+   * finishSecret: AWSCURRENT to the pending version (AWSPREVIOUS follows), AWSPENDING removed, switch
+   * over. Returns whether the strategy's clean-up may run.
+   * An earlier run of this step may already have committed: the step runs again when the strategy's
+   * clean-up failed or the node died before recording it, and by then RotateSecret may have started
+   * (and finished) a newer rotation, since the commit below stops naming this job. Such a run
+   * changes nothing: moving AWSCURRENT back, or clearing a newer rotation's switching mark, would
+   * hand clients a password the database no longer accepts. Its clean-up runs again only while its
+   * version is still AWSCURRENT and no newer rotation is in flight.
+   */
+  private async finish(d: RotateJobData, jobId: string): Promise<boolean> {
+    return this.ctx.retry(async () => {
       const got = await this.load(d);
-      if (!got) return;
+      if (!got) return false;
       const { rec, version } = got;
       const before = structuredClone(rec);
       const v = rec.versions[d.versionId];
       if (!v) throw new Error(`${rec.arn} has no version ${d.versionId}`);
+      // Committed before: the secret no longer names this job and the version is no longer pending.
+      if (rec.rotation?.jobId !== jobId && !v.stages.includes(AWSPENDING)) return v.stages.includes(AWSCURRENT) && rec.rotation?.jobId === undefined;
       if (!v.stages.includes(AWSCURRENT)) moveStage(rec, AWSCURRENT, d.versionId);
       const i = v.stages.indexOf(AWSPENDING);
       if (i >= 0) v.stages.splice(i, 1);
@@ -271,6 +282,7 @@ export class SecretRotation {
       rec.rotation = r;
       rec.lastChanged = now;
       await this.ctx.commit(rec, rec.name, version, before);
+      return true;
     });
   }
 
