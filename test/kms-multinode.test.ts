@@ -4,8 +4,6 @@
 // state change made on one node (DisableKey) is seen by the other within one second.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import * as K from '@aws-sdk/client-kms';
 import { randomBytes } from '../src/crypto/index.ts';
 import { JobState, PREFIX, type Job } from '../src/jobs/model.ts';
@@ -13,41 +11,14 @@ import { Barrier } from '../src/storage/barrier.ts';
 import { PostgresBackend } from '../src/storage/postgres.ts';
 import { startPostgres } from './helpers/pg.ts';
 import { TEST_CREDS } from './helpers/server.ts';
+import { startServerNode, type ServerNode } from './helpers/server-node.ts';
 
-const CHILD = fileURLToPath(new URL('./helpers/server-child.ts', import.meta.url));
 const DAY = 86_400_000;
 const OFFSET = 120 * DAY;
 
-interface Node {
-  proc: ChildProcess;
-  url: string;
-  setOffset(ms: number): Promise<void>;
-  stop(): Promise<void>;
-}
+type Node = ServerNode;
 
-async function startNode(env: Record<string, string>): Promise<Node> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-  let stderr = '';
-  proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  proc.stdout!.resume();
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  const url = await new Promise<string>((resolve, reject) => {
-    proc.on('message', (m: { type?: string; url?: string }) => { if (m.type === 'ready') resolve(m.url!); });
-    proc.once('exit', (code) => reject(new Error(`server exited ${code}: ${stderr}`)));
-  });
-  return {
-    proc, url,
-    setOffset: (ms) => new Promise<void>((resolve) => {
-      const on = (m: { type?: string }) => { if (m.type === 'offset-set') { proc.off('message', on); resolve(); } };
-      proc.on('message', on);
-      proc.send({ type: 'offset', ms });
-    }),
-    async stop() {
-      proc.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
+const startNode = startServerNode;
 
 /**
  * An SDK client whose clock runs `offset` ahead, like the node's. The SDK corrects its clock offset

@@ -2,28 +2,15 @@
 // rate / 2 (docs/TLS.md#quotas "Several nodes"), so the pair admits the configured quota, not twice it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { KMSClient, CreateKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import { randomBytes } from '../src/crypto/index.ts';
 import { startPostgres } from './helpers/pg.ts';
 import { TEST_CREDS } from './helpers/server.ts';
+import { startServerNode } from './helpers/server-node.ts';
 
-const CHILD = fileURLToPath(new URL('./helpers/server-child.ts', import.meta.url));
 const RATE = 10; // kms:cryptographic for the whole account
 
-async function startNode(env: Record<string, string>): Promise<{ url: string; stop(): Promise<void> }> {
-  const proc: ChildProcess = spawn(process.execPath, ['--import', 'tsx', CHILD], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-  let stderr = '';
-  proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  proc.stdout!.resume();
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  const url = await new Promise<string>((resolve, reject) => {
-    proc.on('message', (m: { type?: string; url?: string }) => { if (m.type === 'ready') resolve(m.url!); });
-    proc.once('exit', (code) => reject(new Error(`server exited ${code}: ${stderr}`)));
-  });
-  return { url, async stop() { proc.kill('SIGTERM'); await exited; } };
-}
+const startNode = startServerNode;
 
 test('two nodes on one store admit the account quota once, not once per node', { timeout: 180_000 }, async (t) => {
   const pg = await startPostgres();

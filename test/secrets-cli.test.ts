@@ -2,11 +2,11 @@
 // put-secret-value, rotate-secret (through a webhook on the loopback address), errors.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { startTestServer, TEST_CREDS, type TestServer } from './helpers/server.ts';
+import { startTestServer, type TestServer } from './helpers/server.ts';
+import { awsCli, hasAwsCli } from './helpers/aws-cli.ts';
 
-const hasCli = spawnSync('aws', ['--version'], { encoding: 'utf8' }).status === 0;
+const hasCli = hasAwsCli;
 let s: TestServer;
 let hook: Server;
 let hookUrl = '';
@@ -26,18 +26,7 @@ after(async () => {
   await s.cleanup();
 });
 
-// async: the server runs in this process, so a synchronous spawn would block it
-function aws(args: string[]): Promise<{ status: number | null; out: string; err: string }> {
-  const child = spawn('aws', ['secretsmanager', ...args, '--endpoint-url', s.url, '--output', 'text'], {
-    timeout: 60_000,
-    env: { ...process.env, AWS_ACCESS_KEY_ID: TEST_CREDS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDS.secretAccessKey, AWS_REGION: 'us-east-1', AWS_DEFAULT_REGION: 'us-east-1', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_PAGER: '' },
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => { out += d; });
-  child.stderr.on('data', (d) => { err += d; });
-  return new Promise((resolve) => child.on('close', (status) => resolve({ status, out: out.trim(), err: err.trim() })));
-}
+const aws = (args: string[]) => awsCli('secretsmanager', s.url, args);
 
 test('AWS CLI: create-secret, get-secret-value, put-secret-value, rotate-secret, errors', { skip: hasCli ? false : 'aws CLI not installed' }, async () => {
   const c = await aws(['create-secret', '--name', 'cli/db', '--secret-string', '{"username":"app","password":"one"}', '--query', 'ARN']);

@@ -4,40 +4,22 @@
 // committed createSecret is not repeated (one pending version).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type ServerResponse } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import {
   CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, ListSecretVersionIdsCommand, RotateSecretCommand, SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { TEST_CREDS } from './helpers/server.ts';
+import { startServerNode, type ServerNode } from './helpers/server-node.ts';
 import { registerSecretsCommands } from '../src/cli/secrets-command.ts';
 
-const CHILD = fileURLToPath(new URL('./helpers/server-child.ts', import.meta.url));
 
-interface Node { proc: ChildProcess; url: string; exited: Promise<void>; send(m: object, reply: string): Promise<void> }
+type Node = ServerNode;
 
-async function startNode(env: Record<string, string>): Promise<Node> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-  let stderr = '';
-  proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  proc.stdout!.resume();
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  const url = await new Promise<string>((resolve, reject) => {
-    proc.on('message', (m: { type?: string; url?: string }) => { if (m.type === 'ready') resolve(m.url!); });
-    proc.once('exit', (code) => reject(new Error(`server exited ${code}: ${stderr}`)));
-  });
-  const send = (m: object, reply: string) => new Promise<void>((resolve) => {
-    const on = (x: { type?: string }) => { if (x.type === reply) { proc.off('message', on); resolve(); } };
-    proc.on('message', on);
-    proc.send(m);
-  });
-  return { proc, url, exited, send };
-}
+const startNode = startServerNode;
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
   const end = Date.now() + ms;
