@@ -87,7 +87,10 @@ class Target implements ClientContext {
   }
 
   private readSecret(id: string): Promise<SecretEntry> {
-    const p = Promise.all([this.svc.secrets.current(id), this.svc.secrets.previous(id)]).then(([current, previous]) => ({ at: Date.now(), current, previous }));
+    // AWSCURRENT first: during a switching window it waits for finishSecret, and AWSPREVIOUS must be
+    // read after that (before it, AWSPREVIOUS is the version about to be replaced)
+    const src = this.svc.secrets;
+    const p = src.current(id).then(async (current) => ({ at: Date.now(), current, previous: await src.previous(id) }));
     this.secretCache.set(id, p);
     p.catch(() => this.secretCache.delete(id));
     return p;

@@ -1,7 +1,7 @@
 // Reads for rekey's own components (the PostgreSQL proxy): a secret's AWSCURRENT / AWSPREVIOUS
 // value without a caller, so without the caller's authorization (the reader is rekey itself, and
-// the configuration named the secret). AWSCURRENT waits during a single-user rotation's switching
-// window exactly like GetSecretValue, so a reader that failed to log in with the old password and
+// the configuration named the secret). Reads wait during a single-user rotation's switching
+// window exactly like GetSecretValue(AWSCURRENT), so a reader that failed to log in with the old password and
 // reads again gets the password that works. The caller zeroes `value`.
 import { zeroize } from '../crypto/index.ts';
 import type { SecretsContext } from './context.ts';
@@ -26,7 +26,8 @@ export async function readStageInternal(ctx: SecretsContext, secretId: string, s
   let loaded = await ctx.find(secretId);
   if (!loaded) throw notFound();
   requireNotDeleted(loaded.rec);
-  loaded = await waitForSwitch(ctx, secretId, loaded, stage === AWSCURRENT);
+  // both stages wait: while switching, AWSPREVIOUS is about to become the version AWSCURRENT leaves
+  loaded = await waitForSwitch(ctx, secretId, loaded, true);
   const rec = loaded.rec;
   const v = versionWithStage(rec, stage);
   if (!v) return undefined;
