@@ -1,0 +1,118 @@
+// The proxy inside `rekey server`, the parts test/proxy-e2e.test.ts does not cover: the proxy's
+// certificate is re-issued from rekey's CA when the API certificate rotates (new handshakes get it,
+// open connections keep theirs); auth password+iam (TLS: cleartext password or IAM token;
+// plaintext: SCRAM); AWSPREVIOUS accepted during previousPasswordGraceMs after a real rotation.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
+import pg from 'pg';
+import { Signer } from '@aws-sdk/rds-signer';
+import { CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, RotateSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { startPostgres, type StartedPostgres } from './helpers/pg.ts';
+import { createRole } from './helpers/proxy.ts';
+import { startTestServer, type TestServer } from './helpers/server.ts';
+
+const REGION = 'us-east-1';
+const ACCOUNT = '111122223333';
+const SECRET = `wiring/app-${Date.now()}`;
+let db: StartedPostgres;
+let s: TestServer;
+let sm: SecretsManagerClient;
+let dir: string;
+let first: string;
+
+const port = (name: string) => s.proxy!.address(name).port;
+const client = (target: string, password: string, ssl: boolean) =>
+  new pg.Client({ host: 'localhost', port: port(target), user: 'app', password, database: db.database, ...(ssl ? { ssl: { ca: s.ca! } } : {}) });
+
+async function whoami(target: string, password: string, ssl: boolean): Promise<string> {
+  const c = client(target, password, ssl);
+  try {
+    await c.connect();
+    return (await c.query('SELECT current_user AS u')).rows[0].u as string;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+before(async () => {
+  db = await startPostgres();
+  first = await createRole(db, 'app');
+  dir = mkdtempSync(join(tmpdir(), 'rekey-proxy-wiring-'));
+  const common = { listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: db.port }, secretIds: [SECRET] };
+  writeFileSync(join(dir, 'rekey.json'), JSON.stringify({
+    proxy: { targets: [
+      { name: 'mixed', ...common, auth: 'password+iam', iamHosts: ['localhost'], resourceId: 'db-WIRING' },
+      { name: 'nograce', ...common, previousPasswordGraceMs: 0 },
+    ] },
+  }));
+  s = await startTestServer({ env: { REKEY_CONFIG: join(dir, 'rekey.json'), REKEY_TLS: 'generated', REKEY_AUDIT_STDOUT: 'false' } });
+  sm = s.secretsClient();
+  await sm.send(new CreateSecretCommand({ Name: SECRET, SecretString: JSON.stringify({ engine: 'postgres', host: '127.0.0.1', port: db.port, username: 'app', password: first, dbname: db.database }) }));
+});
+
+after(async () => {
+  await s?.cleanup();
+  await db?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+test('the proxy certificate comes from rekey\'s CA and is re-issued when the API certificate rotates; open connections keep theirs', async () => {
+  const open = client('mixed', first, true);
+  await open.connect();
+  try {
+    const peer = () => (open as unknown as { connection: { stream: TLSSocket } }).connection.stream.getPeerCertificate();
+    const before = peer();
+    assert.match(before.subjectaltname ?? '', /DNS:localhost/);
+    assert.equal(before.subject.CN, 'rekey-proxy');
+    await s.certs!.rotate();
+    let after = before;
+    const deadline = Date.now() + 10_000;
+    while (after.serialNumber === before.serialNumber) {
+      assert.ok(Date.now() < deadline, 'the proxy kept its certificate after the API certificate rotated');
+      const c = client('mixed', first, true);
+      await c.connect();
+      after = (c as unknown as { connection: { stream: TLSSocket } }).connection.stream.getPeerCertificate();
+      await c.end();
+    }
+    assert.notEqual(after.serialNumber, before.serialNumber);
+    assert.equal((await open.query('SELECT 7 AS n')).rows[0].n, 7);
+    assert.equal(peer().serialNumber, before.serialNumber);
+  } finally {
+    await open.end();
+  }
+});
+
+test('auth password+iam: TLS clients send the password or an IAM token in clear (inside TLS); plaintext clients use SCRAM', async () => {
+  assert.equal(await whoami('mixed', first, true), 'app');
+  assert.equal(await whoami('mixed', first, false), 'app');
+  await assert.rejects(whoami('mixed', 'wrong', true), (e: Error & { code?: string }) => e.code === '28P01' && e.message === 'password authentication failed for user "app"');
+  const user = await s.iam.principals.createUser(`carol-${Date.now()}`);
+  await s.iam.principals.putPolicy('user', user.name, 'db', JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'rds-db:connect', Resource: `arn:aws:rds-db:${REGION}:${ACCOUNT}:dbuser:db-WIRING/*` }] }));
+  const key = await s.iam.accessKeys.create(user);
+  const token = await new Signer({ hostname: 'localhost', port: port('mixed'), username: 'app', region: REGION, credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey } }).getAuthToken();
+  assert.equal(await whoami('mixed', token, true), 'app');
+  // over plaintext the proxy asks for SCRAM: a token is just a wrong password there
+  await assert.rejects(whoami('mixed', token, false), /password authentication failed for user "app"/);
+});
+
+test('after a real rotation: the new password works at once, AWSPREVIOUS during the grace period only', async () => {
+  const r = await sm.send(new RotateSecretCommand({ SecretId: SECRET, RotationLambdaARN: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:rekey-postgresql-single-user` }));
+  const deadline = Date.now() + 30_000;
+  while (!(await sm.send(new DescribeSecretCommand({ SecretId: SECRET }))).VersionIdsToStages?.[r.VersionId!]?.includes('AWSCURRENT')) {
+    assert.ok(Date.now() < deadline, 'rotation did not finish');
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  const next = (JSON.parse((await sm.send(new GetSecretValueCommand({ SecretId: SECRET }))).SecretString!) as { password: string }).password;
+  assert.notEqual(next, first);
+  for (const [target, ssl] of [['mixed', true], ['mixed', false], ['nograce', false]] as const) assert.equal(await whoami(target, next, ssl), 'app');
+  // the database no longer takes the old password, the proxy still does (grace), and logs in upstream with the new one
+  const direct = new pg.Client({ host: '127.0.0.1', port: db.port, user: 'app', password: first, database: db.database });
+  await assert.rejects(direct.connect(), /password authentication failed for user "app"/);
+  assert.equal(await whoami('mixed', first, true), 'app');
+  assert.equal(await whoami('mixed', first, false), 'app');
+  await assert.rejects(whoami('nograce', first, false), (e: Error & { code?: string }) => e.code === '28P01');
+});
