@@ -4,7 +4,7 @@
 // plaintext: SCRAM); AWSPREVIOUS accepted during previousPasswordGraceMs after a real rotation.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
@@ -12,7 +12,7 @@ import pg from 'pg';
 import { Signer } from '@aws-sdk/rds-signer';
 import { CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, RotateSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { startPostgres, type StartedPostgres } from './helpers/pg.ts';
-import { createRole } from './helpers/proxy.ts';
+import { createRole, run } from './helpers/proxy.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
 const REGION = 'us-east-1';
@@ -115,4 +115,49 @@ test('after a real rotation: the new password works at once, AWSPREVIOUS during 
   assert.equal(await whoami('mixed', first, true), 'app');
   assert.equal(await whoami('mixed', first, false), 'app');
   await assert.rejects(whoami('nograce', first, false), (e: Error & { code?: string }) => e.code === '28P01');
+});
+
+test('proxy.tls files: the certificate is read from files and re-read when they change (rekey itself on plain HTTP, dev mode)', async () => {
+  const tdir = mkdtempSync(join(tmpdir(), 'rekey-proxy-files-'));
+  const gen = (cn: string) => run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', `/CN=${cn}`,
+    '-keyout', join(tdir, 'key.tmp'), '-out', join(tdir, 'cert.tmp')], {}).then((r) => {
+    assert.equal(r.code, 0, r.stderr);
+    // key first, then the certificate: the reload happens when both match
+    renameSync(join(tdir, 'key.tmp'), join(tdir, 'key.pem'));
+    renameSync(join(tdir, 'cert.tmp'), join(tdir, 'cert.pem'));
+  });
+  await gen('files-one');
+  writeFileSync(join(tdir, 'rekey.json'), JSON.stringify({
+    proxy: { tls: { mode: 'files', certFile: join(tdir, 'cert.pem'), keyFile: join(tdir, 'key.pem') },
+      targets: [{ name: 'files', listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: db.port }, secretIds: [SECRET], requireTls: true }] },
+  }));
+  const other = await startTestServer({ env: { REKEY_CONFIG: join(tdir, 'rekey.json'), REKEY_TLS_CHECK_INTERVAL_SECONDS: '1', REKEY_AUDIT_STDOUT: 'false' } });
+  try {
+    // the other server has its own store: its secret gets the password the database has now
+    const password = (JSON.parse((await sm.send(new GetSecretValueCommand({ SecretId: SECRET }))).SecretString!) as { password: string }).password;
+    await other.secretsClient().send(new CreateSecretCommand({ Name: SECRET, SecretString: JSON.stringify({ engine: 'postgres', host: '127.0.0.1', port: db.port, username: 'app', password, dbname: db.database }) }));
+    const cn = async () => {
+      const c = new pg.Client({ host: '127.0.0.1', port: other.proxy!.address('files').port, user: 'app', password, database: db.database, ssl: { rejectUnauthorized: false } });
+      await c.connect();
+      try {
+        assert.equal((await c.query('SELECT current_user AS u')).rows[0].u, 'app');
+        return (c as unknown as { connection: { stream: TLSSocket } }).connection.stream.getPeerCertificate().subject.CN;
+      } finally {
+        await c.end();
+      }
+    };
+    assert.equal(await cn(), 'files-one');
+    await new Promise((r) => setTimeout(r, 1100)); // a different mtime
+    await gen('files-two');
+    const deadline = Date.now() + 10_000;
+    let now = await cn();
+    while (now !== 'files-two') {
+      assert.ok(Date.now() < deadline, 'the new certificate files were not picked up');
+      await new Promise((r) => setTimeout(r, 200));
+      now = await cn();
+    }
+  } finally {
+    await other.cleanup();
+    rmSync(tdir, { recursive: true, force: true });
+  }
 });
