@@ -13,7 +13,9 @@ import { Signer } from '@aws-sdk/rds-signer';
 import { CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, RotateSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { startPostgres, type StartedPostgres } from './helpers/pg.ts';
 import { createRole, run } from './helpers/proxy.ts';
-import { startTestServer, type TestServer } from './helpers/server.ts';
+import { startTestServer, TEST_CREDS, type TestServer } from './helpers/server.ts';
+import { Command } from 'commander';
+import { registerProxyCommands } from '../src/cli/proxy-command.ts';
 
 const REGION = 'us-east-1';
 const ACCOUNT = '111122223333';
@@ -147,6 +149,12 @@ test('proxy.tls files: the certificate is read from files and re-read when they 
       }
     };
     assert.equal(await cn(), 'files-one');
+    // rekey server serves /v1/proxy for its proxy: `rekey proxy status` (SigV4-signed, authorized)
+    let out = '';
+    const program = new Command().exitOverride();
+    registerProxyCommands(program, undefined, { out: (t) => (out += t), env: { AWS_ACCESS_KEY_ID: TEST_CREDS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDS.secretAccessKey } });
+    await program.parseAsync(['node', 'rekey', 'proxy', '--endpoint', other.url, 'status']);
+    assert.match(out, new RegExp(`^files {2}session {2}127\\.0\\.0\\.1:${other.proxy!.address('files').port} -> 127\\.0\\.0\\.1:${db.port} {2}running`));
     await new Promise((r) => setTimeout(r, 1100)); // a different mtime
     await gen('files-two');
     const deadline = Date.now() + 10_000;
