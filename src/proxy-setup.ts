@@ -184,6 +184,10 @@ export async function openProxy(o: { cfg: Readonly<Config>; secrets: SecretsServ
   if (targets.length === 0) return undefined;
   const source = new SecretsSource(o.secrets);
   const tls = await proxyTls(o.cfg, o.certs, o.log);
+  const needsTls = targets.find((t) => t.auth !== 'password');
+  if (needsTls && !tls.context) {
+    throw new ConfigurationError(`proxy target ${needsTls.name} uses auth ${needsTls.auth}: IAM tokens are accepted over TLS only, so the proxy needs a certificate (proxy.tls.mode "generated" with tls.mode "generated", or "files")`);
+  }
   const proxy = new ProxyService({
     targets, secrets: source, iam: iamVerifier(o.iam),
     ...(tls.context ? { tls: tls.context } : {}),

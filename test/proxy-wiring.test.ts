@@ -169,3 +169,18 @@ test('proxy.tls files: the certificate is read from files and re-read when they 
     rmSync(tdir, { recursive: true, force: true });
   }
 });
+
+test('auth iam without a proxy certificate is a ConfigurationError at start-up', async () => {
+  const tdir = mkdtempSync(join(tmpdir(), 'rekey-proxy-notls-'));
+  try {
+    writeFileSync(join(tdir, 'rekey.json'), JSON.stringify({
+      proxy: { targets: [{ name: 'iam', listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: db.port }, secretIds: [SECRET], auth: 'iam', iamHosts: ['localhost'] }] },
+    }));
+    await assert.rejects(startTestServer({ dataDir: join(tdir, 'data'), env: { REKEY_CONFIG: join(tdir, 'rekey.json') } }), {
+      name: 'ConfigurationError',
+      message: 'proxy target iam uses auth iam: IAM tokens are accepted over TLS only, so the proxy needs a certificate (proxy.tls.mode "generated" with tls.mode "generated", or "files")',
+    });
+  } finally {
+    rmSync(tdir, { recursive: true, force: true });
+  }
+});
