@@ -25,6 +25,8 @@ import { VERSION } from './version.ts';
 import { SecretsService } from './secrets/service.ts';
 import type { RotationStrategy } from './secrets/strategy.ts';
 import { registerSecretsAdmin } from './http/admin-secrets.ts';
+import { openProxy, type ProxySetup } from './proxy-setup.ts';
+import type { ProxyService } from './proxy/service.ts';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -43,6 +45,8 @@ export interface RunningServer {
   /** Generated mode: the CA certificate file for clients (--ca-bundle). */
   caBundlePath?: string;
   quotas: QuotaService;
+  /** The PostgreSQL proxy (docs/PROXY.md) when proxy.targets is configured. */
+  proxy?: ProxyService;
   warning?: string;
   close(): Promise<void>;
 }
@@ -75,6 +79,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
   });
   const { backend, barrier } = store;
   let edge: Edge | undefined;
+  let proxySetup: ProxySetup | undefined;
   try {
     const iam = new IamService({ barrier, accountId: cfg.accountId, region: cfg.region, ...(opts.clock ? { clock: opts.clock } : {}) });
     const fixed = cfg.devAccessKeyId && cfg.devSecretAccessKey ? { accessKeyId: cfg.devAccessKeyId, secretAccessKey: cfg.devSecretAccessKey } : undefined;
@@ -101,7 +106,11 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     const audit = await openAuditLog(cfg, barrier, opts.clock);
     edge = await openEdge(cfg, barrier, audit, nodeIdFor(cfg), opts.clock);
     const edgeOpen = edge;
+    // the proxy (docs/PROXY.md, "Wiring"): before the app, which serves /v1/proxy for it
+    proxySetup = await openProxy({ cfg, secrets, iam, audit, certs: edge.certs, log: (m) => process.stderr.write(`rekey: ${m}\n`) });
+    const proxyOpen = proxySetup;
     const app = await buildApp({
+      ...(proxySetup ? { proxy: proxySetup.proxy } : {}),
       limits: cfg.http, quotas: edge.quotas, ...(edge.tls ? { tls: edge.tls } : {}),
       jobs, audit,
       region: cfg.region, bodyLimitBytes: cfg.http.bodyLimitBytes, iam, logLevel: cfg.logLevel, version: VERSION,
@@ -120,7 +129,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     // Secret rotation and deletion jobs (docs/SECRETS.md) and the rotation-webhook admin API.
     secrets.register(jobs);
     const secretsAudit = secretsJobHook(audit, cfg.region, cfg.accountId, (m) => app.log.error(m));
-    onSecretsJob = (e) => { secretsAudit(e); secrets.rotation.onJobEvent(e); };
+    onSecretsJob = (e) => { secretsAudit(e); secrets.rotation.onJobEvent(e); proxyOpen?.onJobEvent(e); };
     registerSecretsAdmin(app, { webhooks: secrets.webhooks, iam, region: cfg.region, accountId: cfg.accountId, onCall: adminHook(audit, cfg.region, 'secretsmanager.amazonaws.com', cfg.accountId) });
     registerCertsAdmin(app, { ...(edge.certs ? { certs: edge.certs } : {}), iam, onCall: adminHook(audit, cfg.region, 'rekey.admin', cfg.accountId) });
     kms.lifecycle.addKeyEventListener(keyEventHook(audit, cfg.region, cfg.accountId, (m) => app.log.error(m)));
@@ -133,11 +142,12 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     let closed = false;
     const result: RunningServer = {
       app, url: `${edge.tls ? 'https' : 'http'}://${hostForUrl}:${port}`, port, backend, barrier, kms, iam, jobs, secrets, audit, bootstrap,
-      quotas: edge.quotas, ...(edge.certs ? { certs: edge.certs } : {}), ...(edge.caBundlePath ? { caBundlePath: edge.caBundlePath } : {}),
+      quotas: edge.quotas, ...(edge.certs ? { certs: edge.certs } : {}), ...(proxyOpen ? { proxy: proxyOpen.proxy } : {}), ...(edge.caBundlePath ? { caBundlePath: edge.caBundlePath } : {}),
       ...(store.warning ? { warning: store.warning } : {}),
       async close() {
         if (closed) return;
         closed = true;
+        await proxyOpen?.close(); // clients first (57P01), while secrets and the audit log still work
         await app.close();
         await edgeOpen.close();
         await jobs.stop();
@@ -150,6 +160,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     };
     return result;
   } catch (e) {
+    await proxySetup?.close().catch(() => {});
     await edge?.close().catch(() => {});
     await backend.close().catch(() => {});
     barrier.seal();

@@ -9,7 +9,7 @@ import {
 
 export const EVENT_VERSION = '1.11';
 
-export type ResourceType = 'AWS::KMS::Key' | 'AWS::SecretsManager::Secret' | 'AWS::IAM::Role' | 'Rekey::Admin::Resource' | 'Rekey::Certs::Certificate';
+export type ResourceType = 'AWS::KMS::Key' | 'AWS::SecretsManager::Secret' | 'AWS::IAM::Role' | 'Rekey::Admin::Resource' | 'Rekey::Certs::Certificate' | 'Rekey::Proxy::Target';
 
 export interface AuditResource {
   accountId: string;
@@ -98,6 +98,8 @@ export const SERVICES = {
   sts: { source: 'sts.amazonaws.com', ops: STS_OPERATIONS, resourceType: 'AWS::IAM::Role' },
   // rekey's certificate authority (src/certs): service events only (issuance, rotation)
   certs: { source: 'rekey.certs', ops: {} as Readonly<Record<string, OperationSpec>>, resourceType: 'Rekey::Certs::Certificate' },
+  // the PostgreSQL proxy (src/proxy): service events only (client authentication, cutover)
+  proxy: { source: 'rekey.proxy', ops: {} as Readonly<Record<string, OperationSpec>>, resourceType: 'Rekey::Proxy::Target' },
 } as const;
 export type ServiceName = keyof typeof SERVICES;
 

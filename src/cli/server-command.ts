@@ -20,6 +20,9 @@ export async function runServer(cfg: Readonly<Config>): Promise<void> {
   } else if (!cfg.dev) {
     lines.push('  tls:         OFF (--insecure-http): requests and credentials cross the network in clear');
   }
+  for (const t of s.proxy?.status() ?? []) {
+    lines.push(`  proxy:       ${t.name} on ${t.listen.host}:${t.listen.port} -> ${t.upstream.host}:${t.upstream.port} (${t.mode} mode${s.proxy!.tls ? ', TLS' : ''})`);
+  }
   if (cfg.dev) {
     lines.push(
       '',

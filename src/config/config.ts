@@ -72,7 +72,14 @@ export interface Config {
     digestPeriodMs: number;
   };
   /** PostgreSQL proxy targets (docs/PROXY.md), each checked by src/proxy/config.ts validateTargets. */
-  proxy?: { targets: readonly ProxyTargetConfig[] };
+  proxy?: {
+    targets: readonly ProxyTargetConfig[];
+    /**
+     * The proxy listeners' certificate (docs/PROXY.md, "TLS"): `generated` = issued from rekey's CA
+     * (default when tls.mode is generated), `files` = certFile + keyFile, `off` = no TLS.
+     */
+    tls?: { mode: 'off' | 'generated' | 'files'; sans?: string[]; certFile?: string; keyFile?: string };
+  };
 }
 
 const schema = {
@@ -152,7 +159,17 @@ const schema = {
     },
     proxy: {
       type: 'object', additionalProperties: false, required: ['targets'],
-      properties: { targets: { type: 'array', maxItems: 64, items: { type: 'object' } } },
+      properties: {
+        targets: { type: 'array', maxItems: 64, items: { type: 'object' } },
+        tls: {
+          type: 'object', additionalProperties: false, required: ['mode'],
+          properties: {
+            mode: { enum: ['off', 'generated', 'files'] },
+            sans: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9.:*-]{1,253}$' }, maxItems: 100 },
+            certFile: { type: 'string' }, keyFile: { type: 'string' },
+          },
+        },
+      },
     },
   },
 } as const;
@@ -291,7 +308,9 @@ export function loadConfig(flags: Overrides = {}, env: NodeJS.ProcessEnv = proce
   // '' = the default file inside the data directory
   if (c.audit.file === '') c.audit.file = resolve(c.dataDir, 'audit', 'audit.jsonl');
   if (!c.audit.store && c.audit.file === null) throw new ConfigurationError('the audit trail needs a durable sink: keep audit.store or set audit.file');
-  if (c.proxy) c.proxy = { targets: validateTargets(c.proxy.targets as unknown as ProxyTargetInput[]) };
+  if (c.proxy) c.proxy = { ...c.proxy, targets: validateTargets(c.proxy.targets as unknown as ProxyTargetInput[]) };
+  if (c.proxy?.tls?.mode === 'files' && (!c.proxy.tls.certFile || !c.proxy.tls.keyFile)) throw new ConfigurationError('proxy.tls.mode "files" needs proxy.tls.certFile and proxy.tls.keyFile');
+  if (c.proxy?.tls?.mode === 'generated' && c.tls.mode !== 'generated') throw new ConfigurationError('proxy.tls.mode "generated" issues from rekey\'s CA: it needs tls.mode "generated"');
   return deepFreeze(c);
 }
 

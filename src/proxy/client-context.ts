@@ -5,9 +5,10 @@ import type { ScramKeys } from '../crypto/scram.ts';
 import type { ClientConn } from './client.ts';
 import type { ProxyTargetConfig } from './config.ts';
 import type { Cutover, Pool } from './pool.ts';
+import type { IamTokenVerifier } from './ports.ts';
 import { B, F } from './protocol.ts';
 
-export type ClientState = 'startup' | 'auth-initial' | 'auth-final' | 'login' | 'ready' | 'closed';
+export type ClientState = 'startup' | 'auth-initial' | 'auth-final' | 'auth-password' | 'login' | 'ready' | 'closed';
 export type ServerPhase = 'idle' | 'query' | 'copy-in' | 'copy-out';
 
 /** Client-auth material for one user: SCRAM keys of AWSCURRENT (and AWSPREVIOUS in its grace period), one salt. */
@@ -18,10 +19,26 @@ export interface LoginMaterial {
   candidates: ScramKeys[];
 }
 
+/** One client authentication, for the audit trail (never a password or token). */
+export interface AuthEventFacts {
+  user: string;
+  database: string;
+  remote: string;
+  ok: boolean;
+  method: 'scram' | 'password' | 'iam' | 'none';
+  tls: boolean;
+  principalArn?: string;
+  reason?: string;
+}
+
 export interface ClientContext {
   readonly cfg: ProxyTargetConfig;
   readonly cutover: Cutover;
   readonly tls: SecureContext | undefined;
+  /** The port the target listens on (IAM hosts without a port use it). */
+  readonly listenPort: number;
+  /** IAM token verification (targets with auth iam / password+iam). */
+  readonly iam: IamTokenVerifier | undefined;
   /** Undefined for an unknown user (authentication then fails like a wrong password). */
   loginMaterial(user: string): Promise<LoginMaterial | undefined>;
   /** Salt for the mock exchange of an unknown user (stable per user, so probing learns nothing). */
@@ -32,7 +49,7 @@ export interface ClientContext {
   registerCancel(c: ClientConn): { pid: number; secret: number };
   unregisterCancel(pid: number): void;
   cancel(pid: number, secret: number): void;
-  authEvent(e: { user: string; database: string; remote: string; ok: boolean; reason?: string }): void;
+  authEvent(e: AuthEventFacts): void;
   closed(c: ClientConn): void;
   /** Unexpected errors (details for the operator's log; the client only sees 'internal error'). */
   log?(e: unknown): void;

@@ -5,12 +5,14 @@
 //   startup --SSLRequest--> startup ('N' or TLS)      startup --GSSENCRequest--> startup ('N')
 //   startup --CancelRequest--> closed (routed)        startup --StartupMessage--> auth-initial
 //   auth-initial --SASLInitialResponse--> auth-final --SASLResponse ok--> login --server ready--> ready
+//   startup --StartupMessage (TLS; auth iam / password+iam)--> auth-password --PasswordMessage ok--> login
 //   ready <--> (idle | query | copy-in | copy-out, tracked from the server's messages)
 //   any --malformed frame / timeout / error--> closed (ErrorResponse first where possible)
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import { scramServerFinal, scramServerFirst, ScramProtocolError, type ScramServerState } from '../crypto/scram-exchange.ts';
 import { CLIENT_CAPTURE, MAX_AUTH_MESSAGE, PARAM_NAME, RESERVED_PARAMS, SERVER_CAPTURE, type ClientContext, type ClientState, type LoginMaterial, type ServerPhase } from './client-context.ts';
+import { checkCleartext } from './client-auth.ts';
 import { isPinningQuery } from './pinning.ts';
 import { PoolError, type Pool, type PoolClient } from './pool.ts';
 import {
@@ -92,7 +94,7 @@ export class ClientConn implements PoolClient {
   // ---- start-up and authentication
 
   private handshake(): void {
-    while (this.state === 'startup' || this.state === 'auth-initial' || this.state === 'auth-final') {
+    while (this.state === 'startup' || this.state === 'auth-initial' || this.state === 'auth-final' || this.state === 'auth-password') {
       if (this.state === 'startup') {
         const body = this.reader.nextStartup();
         if (!body) return;
@@ -119,8 +121,9 @@ export class ClientConn implements PoolClient {
       }
       const m = this.reader.next();
       if (!m) return;
-      if (m.type !== F.Password) throw new ProtocolViolation(`expected SASL response, got message type ${m.type}`);
-      if (this.state === 'auth-initial') this.saslInitial(m.body);
+      if (m.type !== F.Password) throw new ProtocolViolation(`expected ${this.state === 'auth-password' ? 'password' : 'SASL'} response, got message type ${m.type}`);
+      if (this.state === 'auth-password') void this.cleartext(m.body);
+      else if (this.state === 'auth-initial') this.saslInitial(m.body);
       else void this.saslFinal(m.body);
     }
   }
@@ -150,16 +153,49 @@ export class ClientConn implements PoolClient {
     }
     this.wantedSig = [...this.wanted].map(([k, v]) => `${k}=${v}`).join('\0');
     if (this.ctx.cfg.requireTls && !this.tlsDone) {
-      this.ctx.authEvent({ user, database: this.database, remote: this.remote, ok: false, reason: 'TLS required' });
+      this.ctx.authEvent({ user, database: this.database, remote: this.remote, ok: false, method: 'none', tls: false, reason: 'TLS required' });
       return this.fatal('28000', 'the rekey proxy requires TLS for this target (connect with sslmode=require)');
     }
     // "NegotiateProtocolVersion ... sent when the client requests a newer minor protocol version or
     //  unrecognized protocol options": answered before authentication, as PostgreSQL does.
     if (minor > 0 || unsupported.length > 0) this.socket.write(negotiateProtocolVersion(unsupported));
-    this.state = 'auth-initial';
-    this.socket.write(authenticationSASL(['SCRAM-SHA-256']));
-    // Keys are looked up while the client computes its first message.
+    const auth = this.ctx.cfg.auth;
+    if (auth === 'iam' && !this.tlsDone) {
+      // the token is a bearer credential: never asked for in the clear
+      this.ctx.authEvent({ user, database: this.database, remote: this.remote, ok: false, method: 'iam', tls: false, reason: 'TLS required for IAM authentication' });
+      return this.fatal('28000', 'IAM authentication requires TLS: connect to the rekey proxy with sslmode=require');
+    }
     this.materialReady = this.ctx.loginMaterial(user).then((m) => (this.material = m), () => undefined);
+    if (auth !== 'password' && this.tlsDone) {
+      this.state = 'auth-password';
+      this.socket.write(authentication(AUTH.CleartextPassword));
+      return;
+    }
+    this.state = 'auth-initial';
+    // keys are looked up (above) while the client computes its first message
+    this.socket.write(authenticationSASL(['SCRAM-SHA-256']));
+  }
+
+  /** PasswordMessage over TLS: an IAM token or (password+iam) the secret's password. */
+  private async cleartext(body: Buffer): Promise<void> {
+    this.state = 'login';
+    const end = body.indexOf(0);
+    if (end !== body.length - 1) return this.fatal('08P01', 'malformed password message');
+    const password = body.toString('utf8', 0, end);
+    await this.materialReady;
+    if (this.state !== 'login') return;
+    const ip = this.remote.slice(0, this.remote.lastIndexOf(':'));
+    const r = await checkCleartext(this.ctx, this.user, password, this.material, ip).catch((e: unknown) => (this.internal(e), undefined));
+    if (!r) return;
+    if (this.state !== 'login') return;
+    const facts = { user: this.user, database: this.database, remote: this.remote, method: r.method, tls: true };
+    if (!r.ok) {
+      this.ctx.authEvent({ ...facts, ok: false, reason: r.reason });
+      return this.fatal(r.sqlstate, r.message);
+    }
+    this.socket.write(authentication(AUTH.Ok));
+    this.ctx.authEvent({ ...facts, ok: true, ...(r.principalArn ? { principalArn: r.principalArn } : {}) });
+    await this.login(r.secretId);
   }
 
   private materialReady: Promise<unknown> = Promise.resolve();
@@ -191,11 +227,11 @@ export class ClientConn implements PoolClient {
     this.state = 'login';
     const res = scramServerFinal(this.scram, body.toString('utf8'), this.material?.candidates ?? [this.ctx.mockKeys]);
     if (!res || !this.material) {
-      this.ctx.authEvent({ user: this.user, database: this.database, remote: this.remote, ok: false, reason: 'password authentication failed' });
+      this.ctx.authEvent({ user: this.user, database: this.database, remote: this.remote, ok: false, method: 'scram', tls: this.tlsDone, reason: 'password authentication failed' });
       return this.fatal('28P01', `password authentication failed for user "${this.user}"`);
     }
     this.socket.write(Buffer.concat([authentication(AUTH.SASLFinal, Buffer.from(res.serverFinal, 'utf8')), authentication(AUTH.Ok)]));
-    this.ctx.authEvent({ user: this.user, database: this.database, remote: this.remote, ok: true });
+    this.ctx.authEvent({ user: this.user, database: this.database, remote: this.remote, ok: true, method: 'scram', tls: this.tlsDone });
     await this.login(this.material.secretId);
   }
 

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../config/config.ts';
-import { TARGET_DEFAULTS, validateTargets } from './config.ts';
+import { iamEndpoints, TARGET_DEFAULTS, validateTargets } from './config.ts';
 
 const base = { name: 'app', listen: { host: '127.0.0.1', port: 6432 }, upstream: { host: 'db', port: 5432 }, secretIds: ['prod/app'] };
 
@@ -27,6 +27,10 @@ test('proxy targets: each bad field is a ConfigurationError naming it', () => {
   bad({ poolSize: 0 }, 'proxy.targets[0].poolSize must be an integer in [1, 10000]');
   bad({ maxMessageBytes: 10 }, 'proxy.targets[0].maxMessageBytes must be an integer in [1024, 1073741823]');
   bad({ requireTls: 'yes' }, 'proxy.targets[0].requireTls must be a boolean');
+  bad({ auth: 'kerberos' }, 'proxy.targets[0].auth must be password, iam or password+iam');
+  bad({ auth: 'iam' }, 'proxy.targets[0].iamHosts must name the "<hostname>:<port>" clients sign IAM tokens for (auth iam)');
+  bad({ auth: 'iam', iamHosts: ['db.example.com:5432/x'] }, 'proxy.targets[0].iamHosts must be a list of "<hostname>[:<port>]" (IPv6 in brackets)');
+  bad({ resourceId: 'db_1' }, 'proxy.targets[0].resourceId must be letters, digits and hyphens');
   assert.throws(() => validateTargets([base, base]), { name: 'ConfigurationError', message: 'proxy.targets[1].name app is used twice' });
 });
 
@@ -39,6 +43,27 @@ test('proxy targets in the config file are validated by loadConfig', () => {
     assert.equal(cfg.proxy?.targets[0]?.mode, 'transaction');
     writeFileSync(file, JSON.stringify({ proxy: { targets: [{ ...base, poolSize: -1 }] } }));
     assert.throws(() => loadConfig({ configFile: file, dataDir: dir }, {}), { name: 'ConfigurationError', message: 'proxy.targets[0].poolSize must be an integer in [1, 10000]' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('proxy targets: auth defaults to password; IAM hosts without a port use the listening port', () => {
+  const [t] = validateTargets([base]);
+  assert.deepEqual([t!.auth, t!.resourceId, t!.iamHosts], ['password', 'proxy-app', []]);
+  const [i] = validateTargets([{ ...base, auth: 'iam', iamHosts: ['db.example.com', 'proxy:5432', '[::1]'], resourceId: 'db-ABC' }]);
+  assert.deepEqual(iamEndpoints(i!.iamHosts, 6432), ['db.example.com:6432', 'proxy:5432', '[::1]:6432']);
+});
+
+test('proxy.tls in the config file: files needs both files; generated needs rekey\'s CA', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rekey-proxy-cfg-'));
+  try {
+    const file = join(dir, 'rekey.json');
+    writeFileSync(file, JSON.stringify({ proxy: { targets: [base], tls: { mode: 'files', certFile: 'x.pem' } } }));
+    assert.throws(() => loadConfig({ configFile: file, dataDir: dir }, {}), { name: 'ConfigurationError', message: 'proxy.tls.mode "files" needs proxy.tls.certFile and proxy.tls.keyFile' });
+    writeFileSync(file, JSON.stringify({ proxy: { targets: [base], tls: { mode: 'generated' } } }));
+    assert.throws(() => loadConfig({ configFile: file, dataDir: dir }, {}), { name: 'ConfigurationError', message: 'proxy.tls.mode "generated" issues from rekey\'s CA: it needs tls.mode "generated"' });
+    assert.equal(loadConfig({ configFile: file, dataDir: dir }, { REKEY_TLS: 'generated' }).proxy?.tls?.mode, 'generated');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

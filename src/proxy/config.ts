@@ -2,6 +2,12 @@
 import { ConfigurationError } from '../errors.ts';
 
 export type PoolMode = 'session' | 'transaction';
+/**
+ * Client authentication: `password` (SCRAM-SHA-256 against the mapped secret), `iam` (an
+ * `@aws-sdk/rds-signer` token as a cleartext password, TLS only), `password+iam` (TLS clients are
+ * asked for a cleartext password that may be either; plaintext clients get SCRAM).
+ */
+export type AuthMode = 'password' | 'iam' | 'password+iam';
 
 export interface Endpoint {
   host: string;
@@ -45,8 +51,16 @@ export interface ProxyTargetConfig {
   previousPasswordGraceMs: number;
   /** How long pause() waits for in-flight transactions before giving up (and resuming). */
   pauseTimeoutMs: number;
-  /** Refuse clients that did not negotiate TLS (hook: TLS for the listener is not built yet). */
+  /** Refuse clients that did not negotiate TLS (28000). */
   requireTls: boolean;
+  auth: AuthMode;
+  /** IAM: the rds-db:connect resource id (`arn:aws:rds-db:<region>:<account>:dbuser:<resourceId>/<user>`). Default `proxy-<name>`. */
+  resourceId: string;
+  /**
+   * IAM: the `<hostname>:<port>` endpoints clients sign tokens for (`new Signer({ hostname, port })`);
+   * a name without a port means the target's listening port.
+   */
+  iamHosts: string[];
 }
 
 export const TARGET_DEFAULTS = {
@@ -63,9 +77,17 @@ export const TARGET_DEFAULTS = {
   previousPasswordGraceMs: 300_000,
   pauseTimeoutMs: 30_000,
   requireTls: false,
+  auth: 'password' as AuthMode,
 };
 
 export type ProxyTargetInput = Pick<ProxyTargetConfig, 'name' | 'listen' | 'upstream' | 'secretIds'> & Partial<ProxyTargetConfig>;
+
+const IAM_HOST = /^(\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9._-]{1,253})(:\d{1,5})?$/;
+
+/** `<hostname>:<port>` for each configured IAM host, the listening port filled in where none is given. */
+export function iamEndpoints(hosts: readonly string[], listenPort: number): string[] {
+  return hosts.map((h) => ((h.startsWith('[') ? /\]:\d+$/ : /:\d+$/).test(h) ? h : `${h}:${listenPort}`));
+}
 
 function isEndpoint(e: unknown): e is Endpoint {
   const o = e as Endpoint;
@@ -99,6 +121,14 @@ export function validateTargets(input: readonly ProxyTargetInput[]): readonly Pr
       if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) throw new ConfigurationError(`${where}.${k} must be an integer in [${min}, ${max}]`);
     }
     if (typeof c.requireTls !== 'boolean') throw new ConfigurationError(`${where}.requireTls must be a boolean`);
-    return Object.freeze({ ...c, listen: { ...c.listen }, upstream: { ...c.upstream }, secretIds: [...c.secretIds] });
+    if (c.auth !== 'password' && c.auth !== 'iam' && c.auth !== 'password+iam') throw new ConfigurationError(`${where}.auth must be password, iam or password+iam`);
+    c.resourceId ??= `proxy-${c.name.replace(/[^A-Za-z0-9-]/g, '-')}`;
+    if (typeof c.resourceId !== 'string' || !/^[A-Za-z0-9-]{1,255}$/.test(c.resourceId)) throw new ConfigurationError(`${where}.resourceId must be letters, digits and hyphens`);
+    c.iamHosts ??= [];
+    if (!Array.isArray(c.iamHosts) || !c.iamHosts.every((h) => typeof h === 'string' && IAM_HOST.test(h))) {
+      throw new ConfigurationError(`${where}.iamHosts must be a list of "<hostname>[:<port>]" (IPv6 in brackets)`);
+    }
+    if (c.auth !== 'password' && c.iamHosts.length === 0) throw new ConfigurationError(`${where}.iamHosts must name the "<hostname>:<port>" clients sign IAM tokens for (auth ${c.auth})`);
+    return Object.freeze({ ...c, listen: { ...c.listen }, upstream: { ...c.upstream }, secretIds: [...c.secretIds], iamHosts: [...c.iamHosts] });
   }));
 }

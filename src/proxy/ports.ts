@@ -23,12 +23,12 @@ export interface SecretSource {
 }
 
 /**
- * Planned (not used yet): IAM database authentication. The client sends an
- * `@aws-sdk/rds-signer` token (a SigV4-presigned `connect` URL for host:port and user) as a
- * cleartext password over TLS; this verifies the signature against rekey's principals and
- * authorizes `rds-db:connect` on `arn:aws:rds-db:<region>:<account>:dbuser:<target>/<user>`.
- * Resolves to the principal's ARN; rejects with AccessDeniedException (or the SigV4 errors).
+ * IAM database authentication. The client sends an `@aws-sdk/rds-signer` token (a SigV4-presigned
+ * `connect` URL for `<hostname>:<port>` and the user) as a cleartext password over TLS; this
+ * verifies the signature against rekey's principals and authorizes `rds-db:connect` on
+ * `arn:aws:rds-db:<region>:<account>:dbuser:<resourceId>/<user>`. Resolves to the principal's ARN;
+ * rejects with an error whose message is safe to show the client (never the token).
  */
 export interface IamTokenVerifier {
-  verifyIamToken(token: string, user: string, host: string): Promise<{ principalArn: string }>;
+  verifyIamToken(r: { token: string; user: string; expectedHosts: readonly string[]; resourceId: string; sourceIp?: string }): Promise<{ principalArn: string }>;
 }

@@ -6,21 +6,23 @@ import { hmacSha256, randomBytes } from '../crypto/index.ts';
 import { scramKeys, SCRAM_DEFAULT_ITERATIONS, type ScramKeys } from '../crypto/scram.ts';
 import { NotFoundException, ValidationException } from '../errors.ts';
 import { ClientConn } from './client.ts';
-import type { ClientContext, LoginMaterial } from './client-context.ts';
+import type { AuthEventFacts, ClientContext, LoginMaterial } from './client-context.ts';
 import type { Endpoint, ProxyTargetConfig } from './config.ts';
 import { Cutover, Pool, PoolError, type PoolMetrics } from './pool.ts';
-import type { SecretCredentials, SecretSource } from './ports.ts';
+import type { IamTokenVerifier, SecretCredentials, SecretSource } from './ports.ts';
 import { cancelRequest } from './protocol.ts';
 
 export type ProxyEvent =
-  | { type: 'client-auth'; target: string; user: string; database: string; remote: string; ok: boolean; reason?: string }
+  | ({ type: 'client-auth'; target: string } & AuthEventFacts)
   | { type: 'cutover'; target: string; action: 'pause' | 'switch' | 'resume' | 'pause-timeout'; endpoint?: Endpoint; drainedMs?: number };
 
 export interface ProxyServiceOptions {
   targets: readonly ProxyTargetConfig[];
   secrets: SecretSource;
-  /** TLS for the listeners (hook for the rekey CA: SSLRequest is answered 'N' without it). */
+  /** TLS for the listeners (SSLRequest is answered 'N' without it); replace with setSecureContext(). */
   tls?: SecureContext;
+  /** IAM token verification for targets with auth 'iam' / 'password+iam'. */
+  iam?: IamTokenVerifier;
   /** Audit hook: client authentication and cutover events (never a password). */
   onEvent?: (e: ProxyEvent) => void;
   /** Unexpected errors (the operator's log). */
@@ -69,6 +71,15 @@ class Target implements ClientContext {
     return this.svc.tls;
   }
 
+  get listenPort(): number {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? a.port : this.cfg.listen.port;
+  }
+
+  get iam(): IamTokenVerifier | undefined {
+    return this.svc.iam;
+  }
+
   private secret(id: string): Promise<SecretEntry> {
     const cached = this.secretCache.get(id);
     if (cached) return cached.then((e) => (Date.now() - e.at < SECRET_CACHE_MS ? e : this.readSecret(id)));
@@ -76,7 +87,10 @@ class Target implements ClientContext {
   }
 
   private readSecret(id: string): Promise<SecretEntry> {
-    const p = Promise.all([this.svc.secrets.current(id), this.svc.secrets.previous(id)]).then(([current, previous]) => ({ at: Date.now(), current, previous }));
+    // AWSCURRENT first: during a switching window it waits for finishSecret, and AWSPREVIOUS must be
+    // read after that (before it, AWSPREVIOUS is the version about to be replaced)
+    const src = this.svc.secrets;
+    const p = src.current(id).then(async (current) => ({ at: Date.now(), current, previous: await src.previous(id) }));
     this.secretCache.set(id, p);
     p.catch(() => this.secretCache.delete(id));
     return p;
@@ -138,7 +152,7 @@ class Target implements ClientContext {
     this.svc.cancel(pid, secret);
   }
 
-  authEvent(e: { user: string; database: string; remote: string; ok: boolean; reason?: string }): void {
+  authEvent(e: AuthEventFacts): void {
     this.svc.emit({ type: 'client-auth', target: this.cfg.name, ...e });
   }
 
@@ -164,11 +178,17 @@ export class ProxyService {
   private reaper: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   readonly secrets: SecretSource;
-  readonly tls: SecureContext | undefined;
+  private tlsContext: SecureContext | undefined;
+  readonly iam: IamTokenVerifier | undefined;
 
   constructor(private readonly opts: ProxyServiceOptions) {
     this.secrets = opts.secrets;
-    this.tls = opts.tls;
+    this.tlsContext = opts.tls;
+    this.iam = opts.iam;
+    for (const t of opts.targets) {
+      if (t.auth !== 'password' && !opts.iam) throw new ValidationException(`proxy target ${t.name} uses auth ${t.auth} but no IAM token verifier is configured`);
+      if (t.auth !== 'password' && !opts.tls) throw new ValidationException(`proxy target ${t.name} uses auth ${t.auth}, which needs TLS on the proxy (IAM tokens are accepted over TLS only)`);
+    }
     for (const t of opts.targets) this.targets.set(t.name, new Target(t, this));
   }
 
@@ -194,6 +214,15 @@ export class ProxyService {
       for (const t of this.targets.values()) for (const p of t.pools.values()) p.reapIdle();
     }, 1000);
     this.reaper.unref();
+  }
+
+  get tls(): SecureContext | undefined {
+    return this.tlsContext;
+  }
+
+  /** A new certificate (CA rotation, file reload): new handshakes use it; open connections keep theirs. */
+  setSecureContext(ctx: SecureContext): void {
+    this.tlsContext = ctx;
   }
 
   /** The bound address of a target's listener (port 0 in the config picks a free one). */

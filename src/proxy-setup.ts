@@ -1,0 +1,209 @@
+// Creates the PostgreSQL proxy (docs/PROXY.md, "Wiring") when the configuration names targets: the
+// ports src/proxy needs, implemented over the rest of rekey (src/proxy imports none of these):
+//   - SecretSource over the secrets service: internal reads of AWSCURRENT / AWSPREVIOUS (no caller
+//     authorization: the proxy is rekey itself), waiting during a switching window like
+//     GetSecretValue; onRotated from the secrets.rotate job's finish on this node (other nodes:
+//     the proxy's 5 s cache and its login retry after re-reading the secret);
+//   - IamTokenVerifier over IamService.authenticateDbToken (rds-db:connect);
+//   - TLS: a certificate issued from rekey's CA for the proxy's names (key in memory only, issued
+//     again at start, when the API certificate rotates, e.g. after a CA change, and 2/3 into its
+//     lifetime), or files re-read on change / SIGHUP; swapped in with setSecureContext;
+//   - audit: client-auth and cutover events as AwsServiceEvents (eventSource rekey.proxy).
+import { readFileSync, statSync } from 'node:fs';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import type { Config } from './config/config.ts';
+import type { CertService } from './certs/service.ts';
+import type { IamService } from './iam/service.ts';
+import type { JobEvent } from './jobs/runner.ts';
+import type { SecretsService } from './secrets/service.ts';
+import { parseDbSecret, readStageInternal } from './secrets/internal-read.ts';
+import { AWSCURRENT, AWSPREVIOUS } from './secrets/model.ts';
+import { KIND_ROTATE, type RotateJobData } from './secrets/rotation/job.ts';
+import { type AuditLog, serviceEvent } from './audit/index.ts';
+import { ConfigurationError } from './errors.ts';
+import { ProxyService, type ProxyEvent } from './proxy/service.ts';
+import type { IamTokenVerifier, SecretCredentials, SecretSource } from './proxy/ports.ts';
+
+export interface ProxySetup {
+  proxy: ProxyService;
+  /** Feed the job engine's events (secrets.rotate finishes tell the proxy at once). */
+  onJobEvent(e: JobEvent): void;
+  close(): Promise<void>;
+}
+
+export class SecretsSource implements SecretSource {
+  private readonly listeners = new Set<(arn: string) => void>();
+
+  constructor(private readonly secrets: SecretsService) {}
+
+  private async read(id: string, stage: typeof AWSCURRENT | typeof AWSPREVIOUS): Promise<SecretCredentials | undefined> {
+    const v = await readStageInternal(this.secrets.ctx, id, stage);
+    if (!v) return undefined;
+    return { versionId: v.versionId, ...parseDbSecret(v.value), ...(v.demotedAt ? { demotedAt: v.demotedAt } : {}) };
+  }
+
+  async current(id: string): Promise<SecretCredentials> {
+    const c = await this.read(id, AWSCURRENT);
+    if (!c) throw new Error(`secret ${id} has no AWSCURRENT version`);
+    return c;
+  }
+
+  previous(id: string): Promise<SecretCredentials | undefined> {
+    return this.read(id, AWSPREVIOUS);
+  }
+
+  onRotated(listener: (arn: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** A rotation finished on this node (AWSCURRENT moved). */
+  rotated(arn: string): void {
+    for (const l of this.listeners) l(arn);
+  }
+}
+
+export function iamVerifier(iam: IamService): IamTokenVerifier {
+  return {
+    async verifyIamToken(r) {
+      const id = await iam.authenticateDbToken({ token: r.token, dbUser: r.user, expectedHosts: r.expectedHosts, resourceId: r.resourceId, ...(r.sourceIp ? { sourceIp: r.sourceIp } : {}), secureTransport: true });
+      return { principalArn: id.arn };
+    },
+  };
+}
+
+export function proxyAudit(audit: AuditLog, cfg: Readonly<Config>, log: (m: string) => void): (e: ProxyEvent) => void {
+  return (e) => {
+    const details: Record<string, string | number | boolean> = { target: e.target };
+    let eventName: string;
+    if (e.type === 'client-auth') {
+      eventName = e.ok ? 'ClientAuthenticationSucceeded' : 'ClientAuthenticationFailed';
+      Object.assign(details, { dbUser: e.user, database: e.database, clientAddress: e.remote, method: e.method, tls: e.tls });
+      if (e.principalArn) details.principalArn = e.principalArn;
+      if (e.reason) details.reason = e.reason;
+    } else {
+      eventName = 'ProxyCutover';
+      details.action = e.action;
+      if (e.endpoint) details.endpoint = `${e.endpoint.host}:${e.endpoint.port}`;
+      if (e.drainedMs !== undefined) details.drainedMs = e.drainedMs;
+    }
+    audit.append(serviceEvent({
+      service: 'proxy', eventName, region: cfg.region, accountId: cfg.accountId, now: new Date(),
+      resources: [`arn:aws:rekey:${cfg.region}:${cfg.accountId}:proxy-target/${e.target}`], details,
+    })).catch(() => log(`audit: could not record ${eventName} for proxy target ${e.target}`));
+  };
+}
+
+/** The names a generated proxy certificate covers: proxy.tls.sans, else the API's SANs + listen hosts + IAM host names. */
+export function proxySans(cfg: Readonly<Config>): string[] {
+  const p = cfg.proxy!;
+  if (p.tls?.sans?.length) return [...p.tls.sans];
+  const names = new Set(cfg.tls.sans);
+  for (const t of p.targets) {
+    if (!['0.0.0.0', '::', ''].includes(t.listen.host)) names.add(t.listen.host);
+    for (const h of t.iamHosts) names.add(h.slice(0, h.lastIndexOf(':')).replace(/^\[|\]$/g, ''));
+  }
+  return [...names];
+}
+
+interface TlsSource {
+  context: SecureContext | undefined;
+  start(swap: (ctx: SecureContext) => void): void;
+  stop(): void;
+}
+
+async function proxyTls(cfg: Readonly<Config>, certs: CertService | undefined, log: (m: string) => void): Promise<TlsSource> {
+  const mode = cfg.proxy?.tls?.mode ?? (cfg.tls.mode === 'generated' ? 'generated' : 'off');
+  const none: TlsSource = { context: undefined, start() {}, stop() {} };
+  if (mode === 'off') return none;
+  if (mode === 'files') {
+    const { certFile, keyFile } = cfg.proxy!.tls!;
+    const stamp = () => `${statSync(certFile!).mtimeMs}/${statSync(keyFile!).mtimeMs}`;
+    const load = () => createSecureContext({ cert: readFileSync(certFile!), key: readFileSync(keyFile!) });
+    let last = stamp();
+    const first = load();
+    let timer: NodeJS.Timeout | undefined;
+    let sighup: (() => void) | undefined;
+    return {
+      context: first,
+      start(swap) {
+        const reload = (force: boolean) => {
+          try {
+            const s = stamp();
+            if (!force && s === last) return;
+            swap(load());
+            last = s;
+          } catch (e) {
+            log(`proxy: could not reload the TLS files (keeping the current certificate): ${(e as Error).message}`);
+          }
+        };
+        timer = setInterval(() => reload(false), (cfg.tls.checkIntervalSeconds ?? 60) * 1000);
+        timer.unref();
+        sighup = () => reload(true);
+        process.on('SIGHUP', sighup);
+      },
+      stop() {
+        clearInterval(timer);
+        if (sighup) process.off('SIGHUP', sighup);
+      },
+    };
+  }
+  if (!certs || certs.mode !== 'generated') throw new ConfigurationError('proxy.tls.mode "generated" needs tls.mode "generated" (rekey\'s CA)');
+  const lifetimeMs = cfg.tls.certLifetimeSeconds * 1000;
+  const sans = proxySans(cfg);
+  let issuedAt = 0;
+  // the key exists only in memory: a new certificate is issued at every start (rekey's CA is the trust anchor)
+  const issue = async () => {
+    const pair = await certs.issue({ commonName: 'rekey-proxy', sans, usage: 'server', lifetimeMs });
+    issuedAt = Date.now();
+    return createSecureContext({ cert: pair.certPem, key: pair.keyPem });
+  };
+  const first = await issue();
+  let unsubscribe: (() => void) | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    context: first,
+    start(swap) {
+      const renew = (why: string) => issue().then(swap, (e: unknown) => log(`proxy: could not issue a new certificate (${why}): ${(e as Error).message}`));
+      unsubscribe = certs.onRotated(() => void renew('the API certificate rotated'));
+      timer = setInterval(() => {
+        if (Date.now() - issuedAt > (lifetimeMs * 2) / 3) void renew('2/3 of its lifetime');
+      }, Math.min(cfg.tls.checkIntervalSeconds * 1000, lifetimeMs / 6));
+      timer.unref();
+    },
+    stop() {
+      unsubscribe?.();
+      clearInterval(timer);
+    },
+  };
+}
+
+/** Creates and starts the proxy; undefined when no targets are configured. */
+export async function openProxy(o: { cfg: Readonly<Config>; secrets: SecretsService; iam: IamService; audit: AuditLog; certs: CertService | undefined; log: (m: string) => void }): Promise<ProxySetup | undefined> {
+  const targets = o.cfg.proxy?.targets ?? [];
+  if (targets.length === 0) return undefined;
+  const source = new SecretsSource(o.secrets);
+  const tls = await proxyTls(o.cfg, o.certs, o.log);
+  const needsTls = targets.find((t) => t.auth !== 'password');
+  if (needsTls && !tls.context) {
+    throw new ConfigurationError(`proxy target ${needsTls.name} uses auth ${needsTls.auth}: IAM tokens are accepted over TLS only, so the proxy needs a certificate (proxy.tls.mode "generated" with tls.mode "generated", or "files")`);
+  }
+  const proxy = new ProxyService({
+    targets, secrets: source, iam: iamVerifier(o.iam),
+    ...(tls.context ? { tls: tls.context } : {}),
+    onEvent: proxyAudit(o.audit, o.cfg, o.log),
+    log: (e) => o.log(`proxy: ${e instanceof Error ? e.stack ?? e.message : String(e)}`),
+  });
+  await proxy.start();
+  tls.start((ctx) => proxy.setSecureContext(ctx));
+  return {
+    proxy,
+    onJobEvent(e) {
+      if (e.job.kind === KIND_ROTATE && e.type === 'succeeded' && e.step === 'finishSecret') source.rotated((e.job.data as RotateJobData).arn);
+    },
+    async close() {
+      tls.stop();
+      await proxy.close();
+    },
+  };
+}
