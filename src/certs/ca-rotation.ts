@@ -101,6 +101,8 @@ export interface CaRotationView {
   /** What happens next by itself, and when: start (phase 1), complete (phase 2), finish (phase 3). */
   nextStep: CaStep;
   nextStepAt: string;
+  /** The trust bundle clients should use now (public certificates only). */
+  bundlePem: string;
 }
 
 export function rotationView(rec: CaRecord, overlapMs: number): CaRotationView {
@@ -112,6 +114,6 @@ export function rotationView(rec: CaRecord, overlapMs: number): CaRotationView {
   return {
     phase: caPhaseOf(rec), authorities,
     ...(r ? { startedAt: r.startedAt, phaseStartedAt: r.phaseStartedAt, trigger: r.trigger } : {}),
-    nextStep: n.step, nextStepAt: n.at.toISOString(),
+    nextStep: n.step, nextStepAt: n.at.toISOString(), bundlePem: trustBundle(rec),
   };
 }
