@@ -116,3 +116,13 @@ export function renewAtOf(info: Pick<CertificateInfo, 'notBefore' | 'notAfter'>,
   const a = info.notBefore.getTime();
   return new Date(a + Math.floor((info.notAfter.getTime() - a) * fraction));
 }
+
+/** How node:crypto prints a SAN (IPv6 expanded), so configured and parsed names compare equal. */
+export function normalizeSan(s: string): string {
+  if (!s.includes(':')) return s;
+  const [head, tail] = s.split('::') as [string, string | undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  return groups.map((g) => (parseInt(g, 16) || 0).toString(16).toUpperCase()).join(':');
+}

@@ -11,14 +11,15 @@
 // open connections keep their session and new handshakes get the new certificate.
 // rekey's CA itself rotates in three phases (ca-rotation.ts): each node re-reads certs/ca on every
 // check, so the trust bundle (caBundle(), the context's `ca`) and the signing CA converge too.
-import { readFileSync, statSync } from 'node:fs';
-import { generateCa, issueCertificate, parseCertificate, isSignedBy, isIpAddress, keyMatchesCertificate, type PemPair, type CertificateInfo } from '../crypto/x509.ts';
+import { generateCa, issueCertificate, parseCertificate, isSignedBy, type PemPair, type CertificateInfo } from '../crypto/x509.ts';
+import { readTlsFiles, stampOf } from './files.ts';
+import { newServerCert, type IssuedServerCert } from './server-cert.ts';
 import { Barrier } from '../storage/barrier.ts';
 import { CasConflict } from '../storage/backend.ts';
 import { ConfigurationError, ValidationException } from '../errors.ts';
 import {
   CA_PATH, SERVER_PATH, HISTORY_PREFIX, type CaRecord, type CaTrigger, type ServerCertRecord, type HistoryEntry, type IssueReason, type CertView,
-  historyEntryOf, historyKey, renewAtOf, sansOf, viewOf,
+  historyEntryOf, historyKey, normalizeSan, renewAtOf, sansOf, viewOf,
 } from './model.ts';
 import { DEFAULT_CA_OVERLAP_MS, advanceCa, caRenewAtOf, checkStep, dueCaStep, rotationView, stepCas, trustBundle, type CaRotationView, type CaStep } from './ca-rotation.ts';
 
@@ -226,7 +227,8 @@ export class CertService {
   }
 
   private newCa(now: Date) {
-    return generateCa({ commonName: 'rekey CA', notBefore: new Date(now.getTime() - 60_000), notAfter: new Date(now.getTime() + (this.o.caLifetimeMs ?? 3650 * DAY_MS)) });
+    // a rotated CA is named by its day, so the two CAs of a bundle are told apart (and by subject)
+    return generateCa({ commonName: this.ca ? `rekey CA ${now.toISOString().slice(0, 10)}` : 'rekey CA', notBefore: new Date(now.getTime() - 60_000), notAfter: new Date(now.getTime() + (this.o.caLifetimeMs ?? 3650 * DAY_MS)) });
   }
 
   private adoptCa(rec: CaRecord, version: number): void {
@@ -265,7 +267,7 @@ export class CertService {
       const ops = [Barrier.putOp(CA_PATH, next, cur.version), Barrier.putOp(historyKey(now, `ca${phase}-${caEntry.serial}`), caEntry, 0)];
       // phase 2: the server certificate moves to the new CA in the same transaction
       const srv = step === 'complete' ? await this.o.barrier.getJSON<ServerCertRecord>(SERVER_PATH) : null;
-      const issued = srv ? await this.newServerCert('ca-changed', srv, next, now) : null;
+      const issued = srv ? await this.newServerCert('ca-changed', srv.value, next, now) : null;
       if (srv && issued) ops.push(Barrier.putOp(SERVER_PATH, issued.rec, srv.version), Barrier.putOp(historyKey(now, issued.entry.serial), issued.entry, 0));
       try {
         await this.o.barrier.transaction(ops);
@@ -316,23 +318,9 @@ export class CertService {
     return null;
   }
 
-  /** A new server certificate from `ca` (not stored yet). */
-  private async newServerCert(reason: IssueReason, cur: { value: ServerCertRecord } | null, ca: CaRecord, now: Date) {
-    const prev = cur ? parseCertificate(cur.value.certPem) : undefined;
-    // SANs only grow: nodes with different lists converge on the union instead of taking turns.
-    const sans = [...new Set([...(prev ? [...prev.dnsNames, ...prev.ipAddresses] : []), ...(this.o.sans ?? []).map(normalizeSan)])];
-    if (sans.length === 0) throw new ConfigurationError('tls.sans is empty: the server certificate needs at least one DNS name or IP address');
-    const pair = await issueCertificate({
-      caCertPem: ca.certPem, caKeyPem: ca.keyPem, commonName: sans.find((s) => !isIpAddress(s)) ?? sans[0]!, sans,
-      notBefore: new Date(now.getTime() - 60_000), notAfter: new Date(now.getTime() + this.lifetimeMs), usage: 'server',
-    });
-    const rec: ServerCertRecord = { ...pair, issuedAt: now.toISOString(), reason, node: this.o.node };
-    return { rec, entry: historyEntryOf(pair.certPem, now, reason, this.o.node, prev?.serial), prev, reason };
-  }
-
   private async issueServer(reason: IssueReason, cur: { value: ServerCertRecord; version: number } | null): Promise<void> {
     const now = this.clock();
-    const issued = await this.newServerCert(reason, cur, this.requireCa(), now);
+    const issued = await this.newServerCert(reason, cur?.value, this.requireCa(), now);
     try {
       await this.o.barrier.transaction([
         Barrier.putOp(SERVER_PATH, issued.rec, cur ? cur.version : 0),
@@ -349,7 +337,11 @@ export class CertService {
     this.serverIssued(issued, cur ? cur.version + 1 : 1, now);
   }
 
-  private serverIssued(issued: Awaited<ReturnType<CertService['newServerCert']>>, version: number, now: Date): void {
+  private newServerCert(reason: IssueReason, current: ServerCertRecord | undefined, ca: CaRecord, now: Date) {
+    return newServerCert({ reason, current, ca, sans: this.o.sans ?? [], lifetimeMs: this.lifetimeMs, node: this.o.node, now });
+  }
+
+  private serverIssued(issued: IssuedServerCert, version: number, now: Date): void {
     const { rec, entry, prev, reason } = issued;
     this.adopt(rec, version);
     const base = { serial: entry.serial, notAfter: entry.notAfter, at: now };
@@ -375,9 +367,10 @@ export class CertService {
   private loadFiles(first: boolean): void {
     const { certFile, keyFile, clientCaFile } = this.o;
     if (!certFile || !keyFile) throw new ConfigurationError('tls.mode "files" needs tls.certFile and tls.keyFile (REKEY_TLS_CERT_FILE, REKEY_TLS_KEY_FILE)');
+    const files = { certFile, keyFile, clientCaFile };
     let stamp: string;
     try {
-      stamp = [certFile, keyFile, clientCaFile].filter((f): f is string => !!f).map((f) => { const s = statSync(f); return `${s.mtimeMs}:${s.size}`; }).join('|');
+      stamp = stampOf(files);
     } catch (e) {
       if (first) throw new ConfigurationError(`cannot read the TLS files: ${(e as Error).message}`);
       this.o.onError?.(`certs: cannot stat the TLS files, keeping the current certificate: ${(e as Error).message}`);
@@ -385,14 +378,12 @@ export class CertService {
     }
     if (stamp === this.fileStamp) return;
     try {
-      const cert = readFileSync(certFile, 'utf8');
-      const key = readFileSync(keyFile, 'utf8');
-      const ca = clientCaFile ? readFileSync(clientCaFile, 'utf8') : undefined;
+      const ctx = readTlsFiles(files);
+      const { cert } = ctx;
       const info = parseCertificate(cert);
-      if (!keyMatchesCertificate(cert, key)) throw new ConfigurationError(`the key in ${keyFile} does not match the certificate in ${certFile}`);
       const prev = first ? undefined : this.info;
       this.fileStamp = stamp;
-      this.set({ cert, key, ...(ca ? { ca } : {}) }, !first);
+      this.set(ctx, !first);
       if (prev?.serial !== info.serial) {
         const now = this.clock();
         const entry = historyEntryOf(cert, now, 'file-reload', this.o.node, prev?.serial);
@@ -409,12 +400,4 @@ export class CertService {
   }
 }
 
-/** How node:crypto prints a SAN (IPv6 expanded), so configured and parsed names compare equal. */
-export function normalizeSan(s: string): string {
-  if (!s.includes(':')) return s;
-  const [head, tail] = s.split('::') as [string, string | undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-  return groups.map((g) => (parseInt(g, 16) || 0).toString(16).toUpperCase()).join(':');
-}
+export { normalizeSan } from './model.ts';
