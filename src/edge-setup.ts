@@ -2,7 +2,7 @@
 // (generated CA or files), the request quotas with the cluster's node registry, and the audit
 // events for certificate issuance and rotation. src/server.ts calls openEdge before building the
 // app and edge.attach(app) after.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/config.ts';
@@ -52,7 +52,7 @@ export async function openEdge(cfg: Readonly<Config>, barrier: Barrier, audit: A
   if (t.mode !== 'off') {
     certs = new CertService({
       barrier, node, mode: t.mode, sans: t.sans,
-      certLifetimeMs: t.certLifetimeSeconds * 1000, caLifetimeMs: t.caLifetimeSeconds * 1000, checkIntervalMs: t.checkIntervalSeconds * 1000,
+      certLifetimeMs: t.certLifetimeSeconds * 1000, caLifetimeMs: t.caLifetimeSeconds * 1000, caOverlapMs: (t.caOverlapSeconds ?? 30 * 86400) * 1000, checkIntervalMs: t.checkIntervalSeconds * 1000,
       ...(t.certFile ? { certFile: t.certFile } : {}), ...(t.keyFile ? { keyFile: t.keyFile } : {}), ...(t.clientCaFile ? { clientCaFile: t.clientCaFile } : {}),
       ...(clock ? { clock } : {}),
       onEvent: certEventAudit(audit, cfg, (m) => pendingLog(m)),
@@ -63,8 +63,23 @@ export async function openEdge(cfg: Readonly<Config>, barrier: Barrier, audit: A
       // the CA certificate is public: written out so clients can trust it (--ca-bundle)
       const dir = join(cfg.dataDir, 'tls');
       mkdirSync(dir, { recursive: true });
-      caBundlePath = join(dir, 'ca.pem');
-      writeFileSync(caBundlePath, certs.caBundle() ?? '', { mode: 0o644 });
+      const path = join(dir, 'ca.pem');
+      caBundlePath = path;
+      // rewritten (atomically) when a CA rotation phase changes the bundle
+      let written = certs.caBundle() ?? '';
+      writeFileSync(path, written, { mode: 0o644 });
+      const svc = certs;
+      svc.onRotated(() => {
+        const now = svc.caBundle() ?? '';
+        if (now === written) return;
+        try {
+          writeFileSync(`${path}.tmp`, now, { mode: 0o644 });
+          renameSync(`${path}.tmp`, path);
+          written = now;
+        } catch (e) {
+          pendingLog(`certs: could not rewrite ${path}: ${(e as Error).message}`);
+        }
+      });
     }
   }
   const ctx = certs?.serverContext();

@@ -84,6 +84,7 @@ export const PublicPolicyException = define('PublicPolicyException', 400);
 export const InternalFailure = define('InternalFailure', 500, 'server');
 export const ConfigurationError = define('ConfigurationError', 400);
 export const SealedException = define('SealedException', 503, 'server');
+export const CertificateAuthorityRotationStateException = define('CertificateAuthorityRotationStateException', 400);
 
 // ---- secret rotation, database side (src/secrets/strategies). Recorded as a rotation job's last
 // error; messages name the user, host and the database's error code, never a password or verifier.
@@ -106,7 +107,7 @@ export const ALL_ERRORS: Record<string, RekeyErrorClass> = Object.fromEntries(
     NotAuthorizedException, DryRunOperationException,
     ResourceNotFoundException, ResourceExistsException, InvalidRequestException, InvalidParameterException,
     InvalidNextTokenException, PreconditionNotMetException, DecryptionFailure, EncryptionFailure, InternalServiceError, PublicPolicyException,
-    InternalFailure, ConfigurationError, SealedException,
+    InternalFailure, ConfigurationError, SealedException, CertificateAuthorityRotationStateException,
     DatabaseLoginFailedException, DatabaseOperationException,
   ].map((c) => [c.name, c]),
 );

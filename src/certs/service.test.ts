@@ -106,6 +106,7 @@ test('certs: files mode loads, reloads on change, keeps the old pair when the ne
     assert.equal(seen.length, 1);
     assert.match(errors[0]!, /does not match the certificate/);
     await assert.rejects(svc.rotate(), { name: 'ValidationException', message: /comes from files/ });
+    await assert.rejects(svc.rotateCa('start'), { name: 'ValidationException', message: 'rekey\'s CA is not used: tls.mode is "files" (the certificate and its CA come from your files).' });
     await assert.rejects(new CertService({ barrier, node: 'n', mode: 'files', certFile: join(dir, 'nope.pem'), keyFile: join(dir, 'k.pem') }).init(), { name: 'ConfigurationError', message: /cannot read the TLS files/ });
   } finally {
     rmSync(dir, { recursive: true, force: true });

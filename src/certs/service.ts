@@ -9,15 +9,19 @@
 // (or on reload(), which `rekey server` calls on SIGHUP).
 // Listeners (onRotated) get the new context; the HTTP server swaps it in with setSecureContext, so
 // open connections keep their session and new handshakes get the new certificate.
-import { readFileSync, statSync } from 'node:fs';
-import { generateCa, issueCertificate, parseCertificate, isSignedBy, isIpAddress, keyMatchesCertificate, type PemPair, type CertificateInfo } from '../crypto/x509.ts';
+// rekey's CA itself rotates in three phases (ca-rotation.ts): each node re-reads certs/ca on every
+// check, so the trust bundle (caBundle(), the context's `ca`) and the signing CA converge too.
+import { generateCa, issueCertificate, parseCertificate, isSignedBy, type PemPair, type CertificateInfo } from '../crypto/x509.ts';
+import { readTlsFiles, stampOf } from './files.ts';
+import { newServerCert, type IssuedServerCert } from './server-cert.ts';
 import { Barrier } from '../storage/barrier.ts';
 import { CasConflict } from '../storage/backend.ts';
 import { ConfigurationError, ValidationException } from '../errors.ts';
 import {
-  CA_PATH, SERVER_PATH, HISTORY_PREFIX, type CaRecord, type ServerCertRecord, type HistoryEntry, type IssueReason, type CertView,
-  historyEntryOf, historyKey, renewAtOf, sansOf, viewOf,
+  CA_PATH, SERVER_PATH, HISTORY_PREFIX, type CaRecord, type CaTrigger, type ServerCertRecord, type HistoryEntry, type IssueReason, type CertView,
+  historyEntryOf, historyKey, normalizeSan, renewAtOf, sansOf, viewOf,
 } from './model.ts';
+import { DEFAULT_CA_OVERLAP_MS, advanceCa, caRenewAtOf, checkStep, dueCaStep, rotationView, stepCas, trustBundle, type CaRotationView, type CaStep } from './ca-rotation.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -32,7 +36,9 @@ export interface TlsContext {
 export type CertEvent =
   | { type: 'CreateCertificateAuthority'; serial: string; notAfter: string; at: Date }
   | { type: 'IssueCertificate'; serial: string; notAfter: string; sans: string[]; purpose: 'server' | 'client' | 'other'; reason: IssueReason | 'requested'; at: Date }
-  | { type: 'RotateCertificate'; serial: string; notAfter: string; replaced: string; reason: IssueReason; at: Date };
+  | { type: 'RotateCertificate'; serial: string; notAfter: string; replaced: string; reason: IssueReason; at: Date }
+  /** A CA rotation phase: serial is the new CA, replaced the old one. */
+  | { type: 'RotateCertificateAuthority'; phase: 1 | 2 | 3; serial: string; notAfter: string; replaced: string; trigger: CaTrigger; at: Date };
 
 export interface CertServiceOptions {
   barrier: Barrier;
@@ -42,6 +48,8 @@ export interface CertServiceOptions {
   sans?: readonly string[];
   certLifetimeMs?: number;
   caLifetimeMs?: number;
+  /** How long each CA rotation phase lasts before the next begins by itself (default 30 days). */
+  caOverlapMs?: number;
   checkIntervalMs?: number;
   /** Files mode. */
   certFile?: string;
@@ -56,7 +64,10 @@ export interface CertServiceOptions {
 export interface CertStatus {
   mode: 'generated' | 'files';
   server: CertView;
+  /** The signing CA; renewAt: when its rotation starts by itself. */
   ca?: CertView;
+  /** Generated mode: the CAs in the trust bundle and the rotation phase. */
+  caRotation?: CaRotationView;
   history: HistoryEntry[];
 }
 
@@ -64,7 +75,9 @@ export class CertService {
   private ctx!: TlsContext;
   private info!: CertificateInfo;
   private serverVersion = 0;
+  private server: ServerCertRecord | null = null;
   private ca: CaRecord | null = null;
+  private caVersion = 0;
   private fileStamp = '';
   private timer: NodeJS.Timeout | null = null;
   private checking: Promise<void> | null = null;
@@ -78,6 +91,7 @@ export class CertService {
   }
 
   private get lifetimeMs() { return this.o.certLifetimeMs ?? 90 * DAY_MS; }
+  private get overlapMs() { return this.o.caOverlapMs ?? DEFAULT_CA_OVERLAP_MS; }
 
   /** Loads (or creates) the CA and the server certificate. Call once before serverContext(). */
   async init(): Promise<void> {
@@ -85,7 +99,7 @@ export class CertService {
       this.loadFiles(true);
       return;
     }
-    this.ca = await this.ensureCa();
+    await this.syncCa();
     await this.syncServer();
   }
 
@@ -100,7 +114,10 @@ export class CertService {
     return () => this.listeners.delete(cb);
   }
 
-  /** rekey's CA certificate (PEM) for clients' trust bundles (--ca-bundle); files mode: the client CA file, if any. */
+  /**
+   * rekey's CA certificate (PEM) for clients' trust bundles (--ca-bundle); during a CA rotation
+   * (phases 1 and 2) both CAs, concatenated. Files mode: the client CA file, if any.
+   */
   caBundle(): string | undefined {
     return this.ctx.ca;
   }
@@ -122,7 +139,12 @@ export class CertService {
     this.checking ??= (async () => {
       try {
         if (this.mode === 'files') this.loadFiles(false);
-        else await this.syncServer();
+        else {
+          await this.syncCa();
+          const due = dueCaStep(this.requireCa(), this.clock(), this.overlapMs);
+          if (due) await this.caStep(due.step, due.trigger, false);
+          await this.syncServer();
+        }
       } finally {
         this.checking = null;
       }
@@ -156,7 +178,7 @@ export class CertService {
     const pair = await issueCertificate({ caCertPem: ca.certPem, caKeyPem: ca.keyPem, commonName: p.commonName, sans: p.sans ?? [], uris: p.uris ?? [], notBefore: new Date(now.getTime() - 60_000), notAfter: new Date(now.getTime() + (p.lifetimeMs ?? this.lifetimeMs)), usage: p.usage });
     const info = parseCertificate(pair.certPem);
     this.o.onEvent?.({ type: 'IssueCertificate', serial: info.serial, notAfter: info.notAfter.toISOString(), sans: sansOf(info), purpose: p.usage === 'client' ? 'client' : 'other', reason: 'requested', at: now });
-    return { ...pair, caPem: ca.certPem };
+    return { ...pair, caPem: trustBundle(ca) };
   }
 
   async status(limit = 50): Promise<CertStatus> {
@@ -169,7 +191,7 @@ export class CertService {
     return {
       mode: this.mode,
       server: viewOf(this.info, this.mode === 'generated' ? renewAtOf(this.info) : undefined),
-      ...(this.ca ? { ca: viewOf(parseCertificate(this.ca.certPem)) } : {}),
+      ...(this.ca ? { ca: viewOf(parseCertificate(this.ca.certPem), caRenewAtOf(parseCertificate(this.ca.certPem), this.overlapMs)), caRotation: rotationView(this.ca, this.overlapMs) } : {}),
       history,
     };
   }
@@ -181,30 +203,106 @@ export class CertService {
     return this.ca;
   }
 
-  private async ensureCa(): Promise<CaRecord> {
+  /** Reads certs/ca (creating the first CA if there is none) and adopts it when it changed. */
+  private async syncCa(): Promise<void> {
     const got = await this.o.barrier.getJSON<CaRecord>(CA_PATH);
-    if (got) return got.value;
+    if (got) {
+      if (got.version !== this.caVersion) this.adoptCa(got.value, got.version);
+      return;
+    }
     const now = this.clock();
-    const pair = await generateCa({ commonName: 'rekey CA', notBefore: new Date(now.getTime() - 60_000), notAfter: new Date(now.getTime() + (this.o.caLifetimeMs ?? 3650 * DAY_MS)) });
-    const rec: CaRecord = { ...pair, createdAt: now.toISOString() };
+    const rec: CaRecord = { ...(await this.newCa(now)), createdAt: now.toISOString() };
     try {
       await this.o.barrier.putJSON(CA_PATH, rec, { expectVersion: 0 });
     } catch (e) {
       if (!(e instanceof CasConflict)) throw e;
       const other = await this.o.barrier.getJSON<CaRecord>(CA_PATH);
       if (!other) throw e;
-      return other.value; // another node created it first
+      this.adoptCa(other.value, other.version); // another node created it first
+      return;
     }
+    this.adoptCa(rec, 1);
     const info = parseCertificate(rec.certPem);
     this.o.onEvent?.({ type: 'CreateCertificateAuthority', serial: info.serial, notAfter: info.notAfter.toISOString(), at: now });
-    return rec;
+  }
+
+  private newCa(now: Date) {
+    // a rotated CA is named by its day, so the two CAs of a bundle are told apart (and by subject)
+    return generateCa({ commonName: this.ca ? `rekey CA ${now.toISOString().slice(0, 10)}` : 'rekey CA', notBefore: new Date(now.getTime() - 60_000), notAfter: new Date(now.getTime() + (this.o.caLifetimeMs ?? 3650 * DAY_MS)) });
+  }
+
+  private adoptCa(rec: CaRecord, version: number): void {
+    this.ca = rec;
+    this.caVersion = version;
+    // the trust bundle changed (a CA rotation phase): new handshakes verify client certificates against it
+    if (this.server && this.ctx && this.ctx.ca !== trustBundle(rec)) this.set({ cert: this.ctx.cert, key: this.ctx.key, ca: trustBundle(rec) }, true);
+  }
+
+  /**
+   * Moves rekey's CA rotation one phase on (ca-rotation.ts): `start` (phase 1, a new CA in the
+   * bundle), `complete` (phase 2, the server certificate from the new CA, in the same transaction)
+   * or `finish` (phase 3, the old CA leaves the bundle). A CAS on certs/ca: when another node moved
+   * first, an operator's request is checked again against the phase it moved to.
+   */
+  async rotateCa(step: CaStep, trigger: CaTrigger = 'manual'): Promise<CaRotationView> {
+    if (this.mode !== 'generated') throw new ValidationException('rekey\'s CA is not used: tls.mode is "files" (the certificate and its CA come from your files).');
+    await this.caStep(step, trigger, true);
+    return rotationView(this.requireCa(), this.overlapMs);
+  }
+
+  private async caStep(step: CaStep, trigger: CaTrigger, operator: boolean): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const cur = await this.o.barrier.getJSON<CaRecord>(CA_PATH);
+      if (!cur) throw new ValidationException('rekey has no certificate authority yet.');
+      if (cur.version !== this.caVersion) this.adoptCa(cur.value, cur.version);
+      const now = this.clock();
+      if (!operator && dueCaStep(cur.value, now, this.overlapMs)?.step !== step) return; // another node moved first
+      checkStep(cur.value, step);
+      const newCa = step === 'start' ? { ...(await this.newCa(now)), createdAt: now.toISOString() } : undefined;
+      const next = advanceCa(cur.value, step, now, trigger, newCa);
+      const { oldCa, newCa: inCa } = stepCas(cur.value, next);
+      const phase = step === 'start' ? 1 : step === 'complete' ? 2 : 3;
+      const caEntry = historyEntryOf(inCa, now, step === 'start' ? 'ca-publish' : step === 'complete' ? 'ca-switch' : 'ca-finish', this.o.node, parseCertificate(oldCa).serial, trigger);
+      // 'ca…' sorts after a certificate serial (hex, 0-7 first) of the same millisecond: the phase is listed first (newest first)
+      const ops = [Barrier.putOp(CA_PATH, next, cur.version), Barrier.putOp(historyKey(now, `ca${phase}-${caEntry.serial}`), caEntry, 0)];
+      // phase 2: the server certificate moves to the new CA in the same transaction
+      const srv = step === 'complete' ? await this.o.barrier.getJSON<ServerCertRecord>(SERVER_PATH) : null;
+      const issued = srv ? await this.newServerCert('ca-changed', srv.value, next, now) : null;
+      if (srv && issued) ops.push(Barrier.putOp(SERVER_PATH, issued.rec, srv.version), Barrier.putOp(historyKey(now, issued.entry.serial), issued.entry, 0));
+      try {
+        await this.o.barrier.transaction(ops);
+      } catch (e) {
+        if (!(e instanceof CasConflict)) throw e;
+        if (!operator || attempt >= 2) {
+          await this.syncCa();
+          if (operator) throw e;
+          return;
+        }
+        continue;
+      }
+      if (step === 'start') {
+        const info = parseCertificate(inCa);
+        this.o.onEvent?.({ type: 'CreateCertificateAuthority', serial: info.serial, notAfter: info.notAfter.toISOString(), at: now });
+      }
+      this.adoptCa(next, cur.version + 1);
+      this.o.onEvent?.({ type: 'RotateCertificateAuthority', phase, serial: caEntry.serial, notAfter: caEntry.notAfter, replaced: caEntry.replaced!, trigger, at: now });
+      if (srv && issued) this.serverIssued(issued, srv.version + 1, now);
+      return;
+    }
   }
 
   /** Adopts the stored certificate when it is newer than ours; issues one when none is usable or it is due. */
   private async syncServer(): Promise<void> {
-    const cur = await this.o.barrier.getJSON<ServerCertRecord>(SERVER_PATH);
+    let cur = await this.o.barrier.getJSON<ServerCertRecord>(SERVER_PATH);
     if (cur && cur.version !== this.serverVersion) this.adopt(cur.value, cur.version);
-    const reason = this.dueReason(cur?.value);
+    let reason = this.dueReason(cur?.value);
+    if (reason === 'ca-changed') {
+      // another node may have moved the CA (and the certificate) since this check read certs/ca
+      await this.syncCa();
+      cur = await this.o.barrier.getJSON<ServerCertRecord>(SERVER_PATH);
+      if (cur && cur.version !== this.serverVersion) this.adopt(cur.value, cur.version);
+      reason = this.dueReason(cur?.value);
+    }
     if (reason) await this.issueServer(reason, cur);
   }
 
@@ -221,22 +319,12 @@ export class CertService {
   }
 
   private async issueServer(reason: IssueReason, cur: { value: ServerCertRecord; version: number } | null): Promise<void> {
-    const ca = this.requireCa();
     const now = this.clock();
-    const prev = cur ? parseCertificate(cur.value.certPem) : undefined;
-    // SANs only grow: nodes with different lists converge on the union instead of taking turns.
-    const sans = [...new Set([...(prev ? [...prev.dnsNames, ...prev.ipAddresses] : []), ...(this.o.sans ?? []).map(normalizeSan)])];
-    if (sans.length === 0) throw new ConfigurationError('tls.sans is empty: the server certificate needs at least one DNS name or IP address');
-    const pair = await issueCertificate({
-      caCertPem: ca.certPem, caKeyPem: ca.keyPem, commonName: sans.find((s) => !isIpAddress(s)) ?? sans[0]!, sans,
-      notBefore: new Date(now.getTime() - 60_000), notAfter: new Date(now.getTime() + this.lifetimeMs), usage: 'server',
-    });
-    const rec: ServerCertRecord = { ...pair, issuedAt: now.toISOString(), reason, node: this.o.node };
-    const entry = historyEntryOf(pair.certPem, now, reason, this.o.node, prev?.serial);
+    const issued = await this.newServerCert(reason, cur?.value, this.requireCa(), now);
     try {
       await this.o.barrier.transaction([
-        Barrier.putOp(SERVER_PATH, rec, cur ? cur.version : 0),
-        Barrier.putOp(historyKey(now, entry.serial), entry, 0),
+        Barrier.putOp(SERVER_PATH, issued.rec, cur ? cur.version : 0),
+        Barrier.putOp(historyKey(now, issued.entry.serial), issued.entry, 0),
       ]);
     } catch (e) {
       if (!(e instanceof CasConflict)) throw e;
@@ -246,7 +334,16 @@ export class CertService {
       return;
     }
     // a CAS put bumps the version by exactly one (src/storage/backend.ts)
-    this.adopt(rec, cur ? cur.version + 1 : 1);
+    this.serverIssued(issued, cur ? cur.version + 1 : 1, now);
+  }
+
+  private newServerCert(reason: IssueReason, current: ServerCertRecord | undefined, ca: CaRecord, now: Date) {
+    return newServerCert({ reason, current, ca, sans: this.o.sans ?? [], lifetimeMs: this.lifetimeMs, node: this.o.node, now });
+  }
+
+  private serverIssued(issued: IssuedServerCert, version: number, now: Date): void {
+    const { rec, entry, prev, reason } = issued;
+    this.adopt(rec, version);
     const base = { serial: entry.serial, notAfter: entry.notAfter, at: now };
     this.o.onEvent?.({ type: 'IssueCertificate', ...base, sans: entry.sans, purpose: 'server', reason });
     if (prev) this.o.onEvent?.({ type: 'RotateCertificate', ...base, replaced: prev.serial, reason });
@@ -255,7 +352,8 @@ export class CertService {
   private adopt(rec: ServerCertRecord, version: number): void {
     const first = this.serverVersion === 0 && !this.ctx;
     this.serverVersion = version;
-    this.set({ cert: rec.certPem, key: rec.keyPem, ca: this.requireCa().certPem }, !first);
+    this.server = rec;
+    this.set({ cert: rec.certPem, key: rec.keyPem, ca: trustBundle(this.requireCa()) }, !first);
   }
 
   private set(ctx: TlsContext, notify: boolean): void {
@@ -269,9 +367,10 @@ export class CertService {
   private loadFiles(first: boolean): void {
     const { certFile, keyFile, clientCaFile } = this.o;
     if (!certFile || !keyFile) throw new ConfigurationError('tls.mode "files" needs tls.certFile and tls.keyFile (REKEY_TLS_CERT_FILE, REKEY_TLS_KEY_FILE)');
+    const files = { certFile, keyFile, clientCaFile };
     let stamp: string;
     try {
-      stamp = [certFile, keyFile, clientCaFile].filter((f): f is string => !!f).map((f) => { const s = statSync(f); return `${s.mtimeMs}:${s.size}`; }).join('|');
+      stamp = stampOf(files);
     } catch (e) {
       if (first) throw new ConfigurationError(`cannot read the TLS files: ${(e as Error).message}`);
       this.o.onError?.(`certs: cannot stat the TLS files, keeping the current certificate: ${(e as Error).message}`);
@@ -279,14 +378,12 @@ export class CertService {
     }
     if (stamp === this.fileStamp) return;
     try {
-      const cert = readFileSync(certFile, 'utf8');
-      const key = readFileSync(keyFile, 'utf8');
-      const ca = clientCaFile ? readFileSync(clientCaFile, 'utf8') : undefined;
+      const ctx = readTlsFiles(files);
+      const { cert } = ctx;
       const info = parseCertificate(cert);
-      if (!keyMatchesCertificate(cert, key)) throw new ConfigurationError(`the key in ${keyFile} does not match the certificate in ${certFile}`);
       const prev = first ? undefined : this.info;
       this.fileStamp = stamp;
-      this.set({ cert, key, ...(ca ? { ca } : {}) }, !first);
+      this.set(ctx, !first);
       if (prev?.serial !== info.serial) {
         const now = this.clock();
         const entry = historyEntryOf(cert, now, 'file-reload', this.o.node, prev?.serial);
@@ -303,12 +400,4 @@ export class CertService {
   }
 }
 
-/** How node:crypto prints a SAN (IPv6 expanded), so configured and parsed names compare equal. */
-export function normalizeSan(s: string): string {
-  if (!s.includes(':')) return s;
-  const [head, tail] = s.split('::') as [string, string | undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-  return groups.map((g) => (parseInt(g, 16) || 0).toString(16).toUpperCase()).join(':');
-}
+export { normalizeSan } from './model.ts';

@@ -1,4 +1,4 @@
-// `rekey certs status|rotate|issue`: the API's certificates on a running server (/v1/certs).
+// `rekey certs status|rotate|rotate-ca|bundle|issue`: the API's certificates on a running server (/v1/certs).
 // Thin: one SigV4-signed request per call (credential scope "iam", the caller's AWS_* variables),
 // over HTTPS trusting --ca-bundle (env AWS_CA_BUNDLE, as the AWS CLI) when given.
 import { request as httpRequest } from 'node:http';
@@ -9,6 +9,7 @@ import { ALL_ERRORS, ConfigurationError, InternalFailure } from '../errors.ts';
 import { signRequest } from '../iam/sigv4-sign.ts';
 import type { CertStatus } from '../certs/service.ts';
 import type { CertView } from '../certs/model.ts';
+import type { CaRotationView } from '../certs/ca-rotation.ts';
 import { DEFAULT_ENDPOINT } from './jobs-command.ts';
 
 export interface CertsCommandIo {
@@ -62,9 +63,22 @@ function formatCert(title: string, v: CertView): string[] {
   ];
 }
 
+const PHASE = ['no rotation in progress', 'phase 1: new CA published beside the old one; the server certificate still comes from the old CA', 'phase 2: the server certificate comes from the new CA; the old CA is still trusted'];
+const NEXT = { start: 'phase 1 (new CA published) starts', complete: 'phase 2 (server certificate from the new CA) starts', finish: 'phase 3 (old CA leaves the bundle) at' } as const;
+
+export function formatCaRotation(r: CaRotationView): string[] {
+  return [
+    `CA rotation: ${PHASE[r.phase]}${r.phaseStartedAt ? ` (since ${r.phaseStartedAt}, ${r.trigger})` : ''}`,
+    `  next:         ${NEXT[r.nextStep]} ${r.nextStepAt} by itself${r.phase ? ` (or: rekey certs rotate-ca --${r.nextStep})` : ' (or: rekey certs rotate-ca)'}`,
+    '  trust bundle (rekey certs bundle --out ca.pem):',
+    ...r.authorities.map((a) => `    ${a.role.padEnd(9)} ${a.serial}  until ${a.notAfter}  ${a.fingerprint256}`),
+  ];
+}
+
 export function formatStatus(s: CertStatus): string {
   const lines = [`mode: ${s.mode}`, ...formatCert('server certificate', s.server)];
   if (s.ca) lines.push(...formatCert('certificate authority', s.ca));
+  if (s.caRotation) lines.push(...formatCaRotation(s.caRotation));
   lines.push('history (newest first)');
   for (const h of s.history) lines.push(`  ${h.issuedAt}  ${h.serial}  ${h.reason.padEnd(12)}  until ${h.notAfter}  by ${h.node}${h.replaced ? `  replaced ${h.replaced}` : ''}`);
   return lines.join('\n') + '\n';
@@ -94,6 +108,23 @@ export function registerCertsCommands(program: Command, io: CertsCommandIo = { o
     .action(async (_o: unknown, cmd: Command) => {
       const v = await call<CertView>(conn(cmd), 'POST', '/v1/certs/rotate');
       io.out(`rotated: serial ${v.serial}, valid until ${v.notAfter}\n`);
+    });
+  certs.command('rotate-ca').description('Rotate rekey\'s CA (docs/TLS.md "Rotating rekey\'s CA"): phase 1 publishes a new CA beside the old; --complete moves the server certificate to it; --finish drops the old CA')
+    .option('--complete', 'phase 2: the server certificate from the new CA (clients must trust the new CA)')
+    .option('--finish', 'phase 3: the old CA leaves the trust bundle')
+    .action(async (o: { complete?: boolean; finish?: boolean }, cmd: Command) => {
+      if (o.complete && o.finish) throw new ConfigurationError('--complete and --finish are two different phases: give one');
+      const step = o.complete ? 'complete' : o.finish ? 'finish' : 'start';
+      const r = await call<CaRotationView>(conn(cmd), 'POST', '/v1/certs/ca/rotate', JSON.stringify({ step }));
+      io.out(formatCaRotation(r).join('\n') + '\n');
+    });
+  certs.command('bundle').description('Write the CA certificates clients should trust now (during a CA rotation: both CAs)')
+    .requiredOption('--out <file>', 'where to write the PEM bundle')
+    .action(async (o: { out: string }, cmd: Command) => {
+      const s = await call<CertStatus>(conn(cmd), 'GET', '/v1/certs');
+      if (!s.caRotation) throw new ConfigurationError('this server does not use rekey\'s CA (tls.mode "files"): clients trust your own CA');
+      writeFileSync(o.out, s.caRotation.bundlePem);
+      io.out(`wrote ${o.out} (${s.caRotation.authorities.length} CA certificate${s.caRotation.authorities.length > 1 ? 's' : ''})\n`);
     });
   certs.command('issue').description('Issue a certificate from rekey\'s CA (a proxy listener, or an mTLS client certificate naming a principal)')
     .requiredOption('--common-name <cn>', 'subject common name')

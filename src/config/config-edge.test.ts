@@ -35,3 +35,9 @@ test('config: bad edge settings are refused with the setting named', () => {
   assert.throws(() => loadConfig({ dataDir: '/tmp/x' }, { REKEY_HTTP_HEADERS_TIMEOUT_MS: 'soon' }), { name: 'ConfigurationError', message: 'REKEY_HTTP_HEADERS_TIMEOUT_MS must be a non-negative integer' });
   assert.throws(() => loadConfig({ dataDir: '/tmp/x' }, { REKEY_TLS: 'files', REKEY_TLS_CERT_FILE: '/a.pem' }), { name: 'ConfigurationError', message: /needs tls.certFile and tls.keyFile/ });
 });
+
+test('config: tls.caOverlapSeconds (each phase of a CA rotation) defaults to 30 days; REKEY_TLS_CA_OVERLAP_SECONDS sets it, below 60 is refused', () => {
+  assert.equal(loadConfig({ dataDir: '/tmp/x' }, {}).tls.caOverlapSeconds, 30 * 86400);
+  assert.equal(loadConfig({ dataDir: '/tmp/x' }, { REKEY_TLS_CA_OVERLAP_SECONDS: '86400' }).tls.caOverlapSeconds, 86400);
+  assert.throws(() => loadConfig({ dataDir: '/tmp/x' }, { REKEY_TLS_CA_OVERLAP_SECONDS: '5' }), { name: 'ConfigurationError', message: /\/tls\/caOverlapSeconds must be >= 60/ });
+});

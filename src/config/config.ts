@@ -45,6 +45,8 @@ export interface Config {
     sans: string[];
     certLifetimeSeconds: number;
     caLifetimeSeconds: number;
+    /** How long each phase of a rotation of rekey's CA lasts before the next begins by itself (docs/TLS.md). */
+    caOverlapSeconds: number;
     checkIntervalSeconds: number;
     /** Mutual TLS: none, optional (a presented certificate must be valid) or required. */
     clientAuth: 'none' | 'optional' | 'required';
@@ -128,6 +130,7 @@ const schema = {
         sans: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9.:*-]{1,253}$' }, maxItems: 100 },
         certLifetimeSeconds: { type: 'integer', minimum: 60, maximum: 398 * 86400 },
         caLifetimeSeconds: { type: 'integer', minimum: 3600, maximum: 30 * 365 * 86400 },
+        caOverlapSeconds: { type: 'integer', minimum: 60, maximum: 365 * 86400 },
         checkIntervalSeconds: { type: 'integer', minimum: 1, maximum: 86400 },
         clientAuth: { enum: ['none', 'optional', 'required'] },
         insecureHttp: { type: 'boolean' },
@@ -192,7 +195,7 @@ export function defaults(): Config {
       keepAliveTimeoutMs: 65_000, maxConnections: 10_000, maxConnectionsPerSource: 256,
     },
     tls: {
-      mode: 'off', sans: ['localhost', '127.0.0.1', '::1'], certLifetimeSeconds: 90 * 86400, caLifetimeSeconds: 3650 * 86400,
+      mode: 'off', sans: ['localhost', '127.0.0.1', '::1'], certLifetimeSeconds: 90 * 86400, caLifetimeSeconds: 3650 * 86400, caOverlapSeconds: 30 * 86400,
       checkIntervalSeconds: 60, clientAuth: 'none', insecureHttp: false,
     },
     quotas: defaultQuotaConfig(),
@@ -274,6 +277,7 @@ export function loadConfig(flags: Overrides = {}, env: NodeJS.ProcessEnv = proce
   if (e.REKEY_TLS_SANS) tls.sans = e.REKEY_TLS_SANS.split(',').map((x) => x.trim()).filter(Boolean);
   if (e.REKEY_TLS_CLIENT_AUTH) tls.clientAuth = e.REKEY_TLS_CLIENT_AUTH as Config['tls']['clientAuth'];
   if (e.REKEY_TLS_CERT_LIFETIME_SECONDS) tls.certLifetimeSeconds = int('REKEY_TLS_CERT_LIFETIME_SECONDS', e.REKEY_TLS_CERT_LIFETIME_SECONDS);
+  if (e.REKEY_TLS_CA_OVERLAP_SECONDS) tls.caOverlapSeconds = int('REKEY_TLS_CA_OVERLAP_SECONDS', e.REKEY_TLS_CA_OVERLAP_SECONDS);
   if (e.REKEY_TLS_CHECK_INTERVAL_SECONDS) tls.checkIntervalSeconds = int('REKEY_TLS_CHECK_INTERVAL_SECONDS', e.REKEY_TLS_CHECK_INTERVAL_SECONDS);
   if (e.REKEY_INSECURE_HTTP !== undefined) tls.insecureHttp = e.REKEY_INSECURE_HTTP === '1' || e.REKEY_INSECURE_HTTP === 'true';
   if (flags.tls !== undefined) tls.mode = flags.tls as Config['tls']['mode'];

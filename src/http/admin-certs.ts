@@ -2,6 +2,8 @@
 //
 //   GET  /v1/certs          -> { mode, server, ca?, history }      rekey:GetCertificateStatus
 //   POST /v1/certs/rotate   -> CertView (the new server certificate) rekey:RotateCertificate
+//   POST /v1/certs/ca/rotate -> CaRotationView                       rekey:RotateCertificateAuthority
+//        body { step?: "start" (default) | "complete" | "finish" }   (resource .../certificate/ca)
 //   POST /v1/certs/issue    -> { certificatePem, privateKeyPem, caPem }  rekey:IssueCertificate
 //        body { commonName, sans?, uris?, usage: "server"|"client", lifetimeSeconds? }
 //        (a certificate from rekey's CA for other names: the proxy's listener, an mTLS client)
@@ -16,8 +18,9 @@ import { InternalFailure, RekeyError, ValidationException } from '../errors.ts';
 import type { Identity } from '../iam/identity.ts';
 import type { IamService } from '../iam/service.ts';
 import type { CertService } from '../certs/service.ts';
+import type { CaStep } from '../certs/ca-rotation.ts';
 
-export type CertsAdminCall = AdminCallRecord<'rekey:GetCertificateStatus' | 'rekey:RotateCertificate' | 'rekey:IssueCertificate'>;
+export type CertsAdminCall = AdminCallRecord<'rekey:GetCertificateStatus' | 'rekey:RotateCertificate' | 'rekey:IssueCertificate' | 'rekey:RotateCertificateAuthority'>;
 
 export interface CertsAdminOptions {
   certs?: CertService;
@@ -36,9 +39,11 @@ const issueBody = {
   },
 } as const;
 
+const rotateCaBody = { type: 'object', additionalProperties: false, properties: { step: { enum: ['start', 'complete', 'finish'] } } } as const;
+
 export function registerCertsAdmin(app: FastifyInstance, opts: CertsAdminOptions): void {
-  const resource = `arn:aws:rekey:${opts.iam.region}:${opts.iam.accountId}:certificate/server`;
-  const route = <T>(action: CertsAdminCall['action'], work: (req: FastifyRequest, certs: CertService) => Promise<T>) =>
+  const arn = (name: string) => `arn:aws:rekey:${opts.iam.region}:${opts.iam.accountId}:certificate/${name}`;
+  const route = <T>(action: CertsAdminCall['action'], work: (req: FastifyRequest, certs: CertService) => Promise<T>, resource = arn('server')) =>
     async (req: FastifyRequest): Promise<T> => {
       let identity: Identity | undefined;
       let result: T | undefined;
@@ -67,6 +72,13 @@ export function registerCertsAdmin(app: FastifyInstance, opts: CertsAdminOptions
 
   app.get('/v1/certs', route('rekey:GetCertificateStatus', async (_req, certs) => certs.status()));
   app.post('/v1/certs/rotate', route('rekey:RotateCertificate', async (_req, certs) => certs.rotate('manual')));
+  app.post('/v1/certs/ca/rotate', route('rekey:RotateCertificateAuthority', async (req, certs) => {
+    const b = parseJson(req.body);
+    if (!checkRotateCa(b)) throw new ValidationException(`Invalid request: ${(checkRotateCa.errors ?? []).map((e) => `${e.instancePath || 'body'} ${e.message ?? 'is invalid'}`).join('; ')}`);
+    const step = (b as { step?: CaStep }).step ?? 'start';
+    req.body = { step }; // what the audit event records
+    return certs.rotateCa(step, 'manual');
+  }, arn('ca')));
   app.post('/v1/certs/issue', route('rekey:IssueCertificate', async (req, certs) => {
     const b = parseJson(req.body);
     if (!validIssue(b)) throw new ValidationException(`Invalid request: ${describeIssueError(b)}`);
@@ -90,7 +102,9 @@ function parseJson(body: unknown): unknown {
   }
 }
 
-const check = new Ajv({ allErrors: true }).compile(issueBody);
+const ajv = new Ajv({ allErrors: true });
+const check = ajv.compile(issueBody);
+const checkRotateCa = ajv.compile(rotateCaBody);
 function validIssue(b: unknown): b is IssueInput {
   return check(b);
 }
@@ -104,6 +118,7 @@ export function certsOpenApiPaths(): Record<string, unknown> {
   return {
     '/v1/certs': { get: { summary: 'The API certificate, rekey\'s CA and the rotation history', description: 'SigV4-signed (service "iam"). Requires rekey:GetCertificateStatus.', responses: ok('Certificate status') } },
     '/v1/certs/rotate': { post: { summary: 'Replace the API certificate now (generated mode)', description: 'Requires rekey:RotateCertificate.', responses: ok('The new certificate') } },
+    '/v1/certs/ca/rotate': { post: { summary: 'Move the rotation of rekey\'s CA one phase on: start (new CA in the trust bundle), complete (server certificate from the new CA), finish (old CA leaves the bundle)', description: 'Requires rekey:RotateCertificateAuthority on arn:aws:rekey:<region>:<account>:certificate/ca. CertificateAuthorityRotationStateException when the step does not follow the current phase.', requestBody: { content: { 'application/json': { schema: rotateCaBody } } }, responses: ok('The CAs and the rotation phase') } },
     '/v1/certs/issue': { post: { summary: 'Issue a certificate from rekey\'s CA for other names (proxy listener, mTLS client)', description: 'Requires rekey:IssueCertificate. The private key is in this response only.', requestBody: { content: { 'application/json': { schema: issueBody } } }, responses: ok('Certificate, key and CA') } },
   };
 }
