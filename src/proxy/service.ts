@@ -11,6 +11,7 @@ import type { Endpoint, ProxyTargetConfig } from './config.ts';
 import { Cutover, Pool, PoolError, type PoolMetrics } from './pool.ts';
 import type { IamTokenVerifier, SecretCredentials, SecretSource } from './ports.ts';
 import { cancelRequest } from './protocol.ts';
+import { resolveUpstreamTls, startUpstreamTls, type UpstreamTls } from './upstream-tls.ts';
 
 export type ProxyEvent =
   | ({ type: 'client-auth'; target: string } & AuthEventFacts)
@@ -62,9 +63,12 @@ class Target implements ClientContext {
   private readonly keys = new Map<string, ScramKeys>(); // secretId \0 versionId -> keys (with the secret's salt)
   private readonly mockKey = randomBytes(32);
   readonly mockKeys = scramKeys(randomBytes(32).toString('base64'), randomBytes(16), SCRAM_DEFAULT_ITERATIONS);
+  /** upstream.tls with its CA bundle read once at start-up; undefined = plaintext. */
+  readonly upstreamTls: UpstreamTls | undefined;
 
   constructor(readonly cfg: ProxyTargetConfig, private readonly svc: ProxyService) {
     this.cutover = new Cutover({ host: cfg.upstream.host, port: cfg.upstream.port });
+    this.upstreamTls = resolveUpstreamTls(cfg.name, cfg.upstream);
   }
 
   get tls(): SecureContext | undefined {
@@ -134,7 +138,7 @@ class Target implements ClientContext {
     const key = `${database}\0${user}`;
     let p = this.pools.get(key);
     if (!p) {
-      p = new Pool(database, user, this.cfg, this.cutover, () => this.svc.secrets.current(secretId));
+      p = new Pool(database, user, this.cfg, this.cutover, () => this.svc.secrets.current(secretId), this.upstreamTls);
       this.pools.set(key, p);
     }
     return p;
@@ -324,7 +328,12 @@ export class ProxyService {
     if (!e || e.secret !== secret) return; // PostgreSQL ignores a bad key silently too
     const s = e.client.server;
     if (!s || !s.pid) return;
-    const sock = connect({ host: s.endpoint.host, port: s.endpoint.port }, () => sock.end(cancelRequest(s.pid, s.secret)));
+    const tls = s.tls;
+    const sock = connect({ host: s.endpoint.host, port: s.endpoint.port }, () => {
+      if (!tls) return void sock.end(cancelRequest(s.pid, s.secret));
+      // over TLS like the session (libpq 17's encrypted cancel): the key never crosses in plaintext
+      startUpstreamTls(sock, tls, s.endpoint.host).then((t) => t.end(cancelRequest(s.pid, s.secret)), () => sock.destroy());
+    });
     sock.on('error', () => sock.destroy());
     sock.setTimeout(10_000, () => sock.destroy());
   }

@@ -1,0 +1,199 @@
+// TLS from the proxy to the database (upstream.tls) against a real PostgreSQL with ssl=on and a
+// certificate from a test CA (src/crypto/x509.ts) for 127.0.0.1 + localhost. pg_hba.conf allows the
+// proxy's role over TLS only (hostssl scram-sha-256, hostnossl reject), so a login that succeeds
+// was encrypted; pg_stat_ssl on the server says so too. A second PostgreSQL runs with ssl=off.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chownSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { generateCa, issueCertificate, type PemPair } from '../src/crypto/x509.ts';
+import { validateTargets, type ProxyTargetInput } from '../src/proxy/config.ts';
+import { cancelRequest } from '../src/proxy/protocol.ts';
+import { ProxyService } from '../src/proxy/service.ts';
+import { startPostgres, type StartedPostgres } from './helpers/pg.ts';
+import { createRole, TestSecretSource } from './helpers/proxy.ts';
+
+let sslServer: StartedPostgres;
+let plainServer: StartedPostgres;
+let proxy: ProxyService;
+let password: string;
+let dir: string;
+
+/** Server key + certificate into the data dir (owned by the server's OS user, key 0600), TLS-only pg_hba lines for `role`, ssl=on, reload. */
+async function enableSsl(server: StartedPostgres, pair: PemPair, role: string): Promise<void> {
+  const { uid, gid } = statSync(server.dataDir);
+  for (const [name, body] of [['server.crt', pair.certPem], ['server.key', pair.keyPem]] as const) {
+    const f = join(server.dataDir, name);
+    writeFileSync(f, body, { mode: 0o600 });
+    chownSync(f, uid, gid);
+  }
+  const hba = join(server.dataDir, 'pg_hba.conf');
+  // first match wins: the role may log in over TLS only
+  writeFileSync(hba, `hostssl all ${role} 127.0.0.1/32 scram-sha-256\nhostnossl all ${role} 127.0.0.1/32 reject\n${readFileSync(hba, 'utf8')}`);
+  const c = new pg.Client({ connectionString: server.url });
+  await c.connect();
+  try {
+    await c.query('ALTER SYSTEM SET ssl = on');
+    await c.query('SELECT pg_reload_conf()');
+  } finally {
+    await c.end();
+  }
+  // the postmaster applies the reload asynchronously: wait until new sessions see it
+  for (let i = 0; ; i++) {
+    const s = new pg.Client({ connectionString: server.url });
+    await s.connect();
+    const on = (await s.query('SHOW ssl')).rows[0].ssl === 'on';
+    await s.end();
+    if (on) return;
+    if (i > 200) throw new Error(`ssl did not turn on:\n${readFileSync(server.logFile, 'utf8').slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'rekey-upstream-tls-'));
+  const notBefore = new Date(Date.now() - 60_000);
+  const notAfter = new Date(Date.now() + 86_400_000);
+  const ca = await generateCa({ commonName: 'test database CA', notBefore, notAfter });
+  const otherCa = await generateCa({ commonName: 'some other CA', notBefore, notAfter });
+  const leaf = await issueCertificate({ caCertPem: ca.certPem, caKeyPem: ca.keyPem, commonName: 'db', sans: ['127.0.0.1', 'localhost'], notBefore, notAfter, usage: 'server' });
+  writeFileSync(join(dir, 'ca.pem'), ca.certPem);
+  writeFileSync(join(dir, 'other-ca.pem'), otherCa.certPem);
+
+  [sslServer, plainServer] = await Promise.all([startPostgres(), startPostgres()]);
+  password = await createRole(sslServer, 'app');
+  await enableSsl(sslServer, leaf, 'app');
+  await createRole(plainServer, 'app'); // never reached: the proxy stops at the server's 'N'
+
+  const secrets = new TestSecretSource();
+  secrets.set('app', 'app', password);
+  const up = { host: '127.0.0.1', port: sslServer.port };
+  const t = (name: string, upstream: ProxyTargetInput['upstream'], mode: 'session' | 'transaction' = 'session'): ProxyTargetInput =>
+    ({ name, listen: { host: '127.0.0.1', port: 0 }, upstream, secretIds: ['app'], connectTimeoutMs: 5000, mode });
+  const caFile = join(dir, 'ca.pem');
+  proxy = new ProxyService({
+    secrets,
+    targets: validateTargets([
+      t('full', { ...up, tls: 'verify-full', caFile }),
+      t('full-dns', { ...up, tls: 'verify-full', caFile, serverName: 'localhost' }),
+      t('full-tx', { ...up, tls: 'verify-full', caFile }, 'transaction'),
+      t('wrong-name', { ...up, tls: 'verify-full', caFile, serverName: 'db.example.com' }),
+      t('ca-only', { ...up, tls: 'verify-ca', caFile, serverName: 'db.example.com' }),
+      t('other-ca', { ...up, tls: 'verify-ca', caFile: join(dir, 'other-ca.pem') }),
+      t('require', { ...up, tls: 'require' }),
+      t('plaintext', { ...up, tls: 'disable' }),
+      t('no-ssl-server', { host: '127.0.0.1', port: plainServer.port, tls: 'require' }),
+    ]),
+  });
+  await proxy.start();
+});
+
+after(async () => {
+  await proxy?.close();
+  await Promise.all([sslServer?.stop(), plainServer?.stop()]);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const client = (target: string) => new pg.Client({ host: '127.0.0.1', port: proxy.address(target).port, user: 'app', password, database: sslServer.database });
+
+/** The upstream session's pg_stat_ssl row, seen through the proxy. */
+async function sslOfSession(target: string): Promise<{ ssl: boolean; version: string | null }> {
+  const c = client(target);
+  await c.connect();
+  try {
+    return (await c.query('SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()')).rows[0];
+  } finally {
+    await c.end();
+  }
+}
+
+async function loginError(target: string): Promise<Error & { code?: string; severity?: string }> {
+  const c = client(target);
+  c.on('error', () => {});
+  try {
+    await c.connect();
+  } catch (e) {
+    return e as Error;
+  } finally {
+    await c.end().catch(() => {});
+  }
+  throw new Error(`login through ${target} succeeded`);
+}
+
+test('the server refuses the role in plaintext (so the logins below that succeed were encrypted)', async () => {
+  const direct = new pg.Client({ host: '127.0.0.1', port: sslServer.port, user: 'app', password, database: sslServer.database, ssl: false });
+  await assert.rejects(direct.connect(), /pg_hba\.conf rejects connection for host "127\.0\.0\.1", user "app", database "rekey_test", no encryption/);
+  const e = await loginError('plaintext');
+  assert.equal(e.code, '08006');
+  assert.match(e.message, /^cannot log in to the database: pg_hba\.conf rejects connection for host "127\.0\.0\.1", user "app", database "rekey_test", no encryption$/);
+});
+
+test('verify-full with the right CA and the dialed IP (IP SAN): pg_stat_ssl shows the proxy\'s session encrypted', async () => {
+  const s = await sslOfSession('full');
+  assert.equal(s.ssl, true);
+  assert.match(s.version ?? '', /^TLSv1\.[23]$/);
+});
+
+test('verify-full with serverName localhost (DNS SAN), session and transaction mode', async () => {
+  assert.equal((await sslOfSession('full-dns')).ssl, true);
+  assert.equal((await sslOfSession('full-tx')).ssl, true);
+});
+
+test('verify-full with a server name the certificate does not carry: FATAL to the client, the proxy lives on', async () => {
+  const e = await loginError('wrong-name');
+  assert.equal(e.code, '08001');
+  assert.equal(e.severity, 'FATAL');
+  assert.match(e.message, /^cannot log in to the database: TLS handshake with 127\.0\.0\.1:\d+ failed \(upstream\.tls verify-full, server name db\.example\.com\): Hostname\/IP does not match certificate's altnames: Host: db\.example\.com\. is not in the cert's altnames: IP Address:127\.0\.0\.1, DNS:localhost$/);
+  assert.ok(!e.message.includes(password));
+  assert.equal((await sslOfSession('full')).ssl, true); // still serving
+});
+
+test('verify-ca checks the chain, not the name: the same wrong server name is accepted', async () => {
+  assert.equal((await sslOfSession('ca-only')).ssl, true);
+});
+
+test('verify-ca with a CA that did not issue the server certificate fails', async () => {
+  const e = await loginError('other-ca');
+  assert.equal(e.code, '08001');
+  assert.match(e.message, /^cannot log in to the database: TLS handshake with 127\.0\.0\.1:\d+ failed \(upstream\.tls verify-ca\): unable to (verify the first certificate|get local issuer certificate)$/);
+});
+
+test('require encrypts without checking the certificate (no CA configured)', async () => {
+  assert.equal((await sslOfSession('require')).ssl, true);
+});
+
+test('require against a server with ssl=off: it answers N and the proxy never logs in in plaintext', async () => {
+  const e = await loginError('no-ssl-server');
+  assert.equal(e.code, '08001');
+  assert.match(e.message, /^cannot log in to the database: the server at 127\.0\.0\.1:\d+ does not accept SSL \(it answered N to SSLRequest\); upstream\.tls is require, so the proxy does not log in without it$/);
+});
+
+test('CancelRequest reaches a TLS upstream (sent over TLS)', async () => {
+  const c = client('full');
+  await c.connect();
+  try {
+    const { processID, secretKey } = c as unknown as { processID: number; secretKey: number };
+    const q = c.query('SELECT pg_sleep(30)');
+    await new Promise((r) => setTimeout(r, 300));
+    await new Promise<void>((resolve, reject) => {
+      const s = connect({ host: '127.0.0.1', port: proxy.address('full').port }, () => s.end(cancelRequest(processID, secretKey)));
+      s.on('close', () => resolve());
+      s.on('error', reject);
+    });
+    await assert.rejects(q, (e: Error & { code?: string }) => e.code === '57014' && /canceling statement due to user request/.test(e.message));
+  } finally {
+    await c.end();
+  }
+});
+
+test('a caFile that is not a certificate bundle stops the proxy at start-up', () => {
+  const bad = join(dir, 'bad.pem');
+  writeFileSync(bad, 'not a certificate');
+  const targets = validateTargets([{ name: 'x', listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: 5432, tls: 'verify-full', caFile: bad }, secretIds: ['app'] }]);
+  assert.throws(() => new ProxyService({ secrets: new TestSecretSource(), targets }), { name: 'ConfigurationError', message: `proxy target x: upstream.caFile ${bad} holds no PEM certificate` });
+  const missing = validateTargets([{ name: 'y', listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: 5432, tls: 'verify-ca', caFile: join(dir, 'missing.pem') }, secretIds: ['app'] }]);
+  assert.throws(() => new ProxyService({ secrets: new TestSecretSource(), targets: missing }), { name: 'ConfigurationError', message: `proxy target y: cannot read upstream.caFile ${join(dir, 'missing.pem')}: ENOENT` });
+});
