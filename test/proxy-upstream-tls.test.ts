@@ -1,7 +1,8 @@
 // TLS from the proxy to the database (upstream.tls) against a real PostgreSQL with ssl=on and a
 // certificate from a test CA (src/crypto/x509.ts) for 127.0.0.1 + localhost. pg_hba.conf allows the
 // proxy's role over TLS only (hostssl scram-sha-256, hostnossl reject), so a login that succeeds
-// was encrypted; pg_stat_ssl on the server says so too. A second PostgreSQL runs with ssl=off.
+// was encrypted; pg_stat_ssl on the server says so too. Other roles make the server ask for md5 and
+// cleartext passwords over TLS. A second PostgreSQL runs with ssl=off.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chownSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,8 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { randomBytes } from '../src/crypto/index.ts';
+import { postgresScramVerifier } from '../src/crypto/scram.ts';
 import { generateCa, issueCertificate, type PemPair } from '../src/crypto/x509.ts';
 import { validateTargets, type ProxyTargetInput } from '../src/proxy/config.ts';
 import { cancelRequest } from '../src/proxy/protocol.ts';
@@ -22,8 +25,8 @@ let proxy: ProxyService;
 let password: string;
 let dir: string;
 
-/** Server key + certificate into the data dir (owned by the server's OS user, key 0600), TLS-only pg_hba lines for `role`, ssl=on, reload. */
-async function enableSsl(server: StartedPostgres, pair: PemPair, role: string): Promise<void> {
+/** Server key + certificate into the data dir (owned by the server's OS user, key 0600), TLS-only pg_hba lines (role -> method), ssl=on, reload. */
+async function enableSsl(server: StartedPostgres, pair: PemPair, roles: Record<string, string>): Promise<void> {
   const { uid, gid } = statSync(server.dataDir);
   for (const [name, body] of [['server.crt', pair.certPem], ['server.key', pair.keyPem]] as const) {
     const f = join(server.dataDir, name);
@@ -31,8 +34,9 @@ async function enableSsl(server: StartedPostgres, pair: PemPair, role: string): 
     chownSync(f, uid, gid);
   }
   const hba = join(server.dataDir, 'pg_hba.conf');
-  // first match wins: the role may log in over TLS only
-  writeFileSync(hba, `hostssl all ${role} 127.0.0.1/32 scram-sha-256\nhostnossl all ${role} 127.0.0.1/32 reject\n${readFileSync(hba, 'utf8')}`);
+  // first match wins: these roles may log in over TLS only, with the method named
+  const lines = Object.entries(roles).map(([role, method]) => `hostssl all ${role} 127.0.0.1/32 ${method}\nhostnossl all ${role} 127.0.0.1/32 reject\n`);
+  writeFileSync(hba, `${lines.join('')}${readFileSync(hba, 'utf8')}`);
   const c = new pg.Client({ connectionString: server.url });
   await c.connect();
   try {
@@ -65,14 +69,18 @@ before(async () => {
 
   [sslServer, plainServer] = await Promise.all([startPostgres(), startPostgres()]);
   password = await createRole(sslServer, 'app');
-  await enableSsl(sslServer, leaf, 'app');
+  await createOtherRoles(sslServer);
+  // app logs in with SCRAM; app_md5 (an md5-stored password) with md5; app_clear with a cleartext password
+  await enableSsl(sslServer, leaf, { app: 'scram-sha-256', app_md5: 'md5', app_clear: 'password' });
   await createRole(plainServer, 'app'); // never reached: the proxy stops at the server's 'N'
 
   const secrets = new TestSecretSource();
   secrets.set('app', 'app', password);
+  secrets.set('app_md5', 'app_md5', otherPasswords.app_md5);
+  secrets.set('app_clear', 'app_clear', otherPasswords.app_clear);
   const up = { host: '127.0.0.1', port: sslServer.port };
   const t = (name: string, upstream: ProxyTargetInput['upstream'], mode: 'session' | 'transaction' = 'session'): ProxyTargetInput =>
-    ({ name, listen: { host: '127.0.0.1', port: 0 }, upstream, secretIds: ['app'], connectTimeoutMs: 5000, mode });
+    ({ name, listen: { host: '127.0.0.1', port: 0 }, upstream, secretIds: ['app', 'app_md5', 'app_clear'], connectTimeoutMs: 5000, mode });
   const caFile = join(dir, 'ca.pem');
   proxy = new ProxyService({
     secrets,
@@ -97,14 +105,30 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const client = (target: string) => new pg.Client({ host: '127.0.0.1', port: proxy.address(target).port, user: 'app', password, database: sslServer.database });
+const otherPasswords = { app_md5: randomBytes(18).toString('base64url'), app_clear: randomBytes(18).toString('base64url') };
 
-/** The upstream session's pg_stat_ssl row, seen through the proxy. */
-async function sslOfSession(target: string): Promise<{ ssl: boolean; version: string | null }> {
-  const c = client(target);
+async function createOtherRoles(server: StartedPostgres): Promise<void> {
+  const c = new pg.Client({ connectionString: server.url });
   await c.connect();
   try {
-    return (await c.query('SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()')).rows[0];
+    await c.query(`CREATE ROLE app_clear LOGIN PASSWORD '${postgresScramVerifier(otherPasswords.app_clear)}'`);
+    await c.query("SET password_encryption = 'md5'"); // stored as md5, so the server really asks for md5
+    await c.query(`CREATE ROLE app_md5 LOGIN PASSWORD '${otherPasswords.app_md5}'`);
+    assert.match((await c.query("SELECT rolpassword FROM pg_authid WHERE rolname = 'app_md5'")).rows[0].rolpassword, /^md5[0-9a-f]{32}$/);
+  } finally {
+    await c.end();
+  }
+}
+
+const client = (target: string, user = 'app') =>
+  new pg.Client({ host: '127.0.0.1', port: proxy.address(target).port, user, password: user === 'app' ? password : otherPasswords[user as keyof typeof otherPasswords], database: sslServer.database });
+
+/** The upstream session's pg_stat_ssl row, seen through the proxy. */
+async function sslOfSession(target: string, user = 'app'): Promise<{ ssl: boolean; version: string | null; user: string }> {
+  const c = client(target, user);
+  await c.connect();
+  try {
+    return (await c.query('SELECT ssl, version, current_user AS user FROM pg_stat_ssl WHERE pid = pg_backend_pid()')).rows[0];
   } finally {
     await c.end();
   }
@@ -149,6 +173,11 @@ test('verify-full with a server name the certificate does not carry: FATAL to th
   assert.match(e.message, /^cannot log in to the database: TLS handshake with 127\.0\.0\.1:\d+ failed \(upstream\.tls verify-full, server name db\.example\.com\): Hostname\/IP does not match certificate's altnames: Host: db\.example\.com\. is not in the cert's altnames: IP Address:127\.0\.0\.1, DNS:localhost$/);
   assert.ok(!e.message.includes(password));
   assert.equal((await sslOfSession('full')).ssl, true); // still serving
+});
+
+test('md5 and cleartext upstream logins over TLS, as the server asks', async () => {
+  assert.deepEqual(await sslOfSession('full', 'app_md5'), { ssl: true, version: (await sslOfSession('full')).version, user: 'app_md5' });
+  assert.deepEqual(await sslOfSession('full', 'app_clear'), { ssl: true, version: (await sslOfSession('full')).version, user: 'app_clear' });
 });
 
 test('verify-ca checks the chain, not the name: the same wrong server name is accepted', async () => {
