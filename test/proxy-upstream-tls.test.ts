@@ -24,6 +24,8 @@ let plainServer: StartedPostgres;
 let proxy: ProxyService;
 let password: string;
 let dir: string;
+let pems: { ca: string; other: string };
+const logged: string[] = [];
 
 /** Server key + certificate into the data dir (owned by the server's OS user, key 0600), TLS-only pg_hba lines (role -> method), ssl=on, reload. */
 async function enableSsl(server: StartedPostgres, pair: PemPair, roles: Record<string, string>): Promise<void> {
@@ -66,6 +68,8 @@ before(async () => {
   const leaf = await issueCertificate({ caCertPem: ca.certPem, caKeyPem: ca.keyPem, commonName: 'db', sans: ['127.0.0.1', 'localhost'], notBefore, notAfter, usage: 'server' });
   writeFileSync(join(dir, 'ca.pem'), ca.certPem);
   writeFileSync(join(dir, 'other-ca.pem'), otherCa.certPem);
+  writeFileSync(join(dir, 'rotating-ca.pem'), otherCa.certPem);
+  pems = { ca: ca.certPem, other: otherCa.certPem };
 
   [sslServer, plainServer] = await Promise.all([startPostgres(), startPostgres()]);
   password = await createRole(sslServer, 'app');
@@ -84,6 +88,7 @@ before(async () => {
   const caFile = join(dir, 'ca.pem');
   proxy = new ProxyService({
     secrets,
+    log: (e) => logged.push(String(e)),
     targets: validateTargets([
       t('full', { ...up, tls: 'verify-full', caFile }),
       t('full-dns', { ...up, tls: 'verify-full', caFile, serverName: 'localhost' }),
@@ -91,6 +96,7 @@ before(async () => {
       t('wrong-name', { ...up, tls: 'verify-full', caFile, serverName: 'db.example.com' }),
       t('ca-only', { ...up, tls: 'verify-ca', caFile, serverName: 'db.example.com' }),
       t('other-ca', { ...up, tls: 'verify-ca', caFile: join(dir, 'other-ca.pem') }),
+      t('rotating-ca', { ...up, tls: 'verify-full', caFile: join(dir, 'rotating-ca.pem') }),
       t('require', { ...up, tls: 'require' }),
       t('plaintext', { ...up, tls: 'disable' }),
       t('no-ssl-server', { host: '127.0.0.1', port: plainServer.port, tls: 'require' }),
@@ -188,6 +194,41 @@ test('verify-ca with a CA that did not issue the server certificate fails', asyn
   const e = await loginError('other-ca');
   assert.equal(e.code, '08001');
   assert.match(e.message, /^cannot log in to the database: TLS handshake with 127\.0\.0\.1:\d+ failed \(upstream\.tls verify-ca\): unable to (verify the first certificate|get local issuer certificate)$/);
+});
+
+test('a changed caFile is read again at the next server login; a broken one keeps the last good bundle', async () => {
+  const file = join(dir, 'rotating-ca.pem');
+  assert.match((await loginError('rotating-ca')).message, /failed \(upstream\.tls verify-full, server name 127\.0\.0\.1\): unable to (verify the first certificate|get local issuer certificate)$/);
+  writeFileSync(file, pems.other + pems.ca); // the operator adds the database's new CA
+  assert.equal((await sslOfSession('rotating-ca')).ssl, true);
+  writeFileSync(file, 'truncated -----BEGIN CERT');
+  assert.equal((await sslOfSession('full')).ssl, true);
+  // session mode: the first client gets the idle server, the second a new login with the bundle read before
+  const logins = () => proxy.status().find((t) => t.name === 'rotating-ca')!.pools[0]!.serverLogins;
+  const before = logins();
+  const [c1, c2] = [client('rotating-ca'), client('rotating-ca')];
+  try {
+    await c1.connect();
+    await c2.connect();
+  } finally {
+    await Promise.all([c1.end(), c2.end()]);
+  }
+  assert.equal(logins(), before + 1);
+  assert.deepEqual(logged, [`Error: proxy target rotating-ca: upstream.caFile ${file} holds no PEM certificate; keeping the CA bundle read before`]);
+  writeFileSync(file, pems.other); // back to a CA that did not issue the server's certificate
+  // the two idle servers (verified before) are reused; a third client needs a new login, which fails
+  assert.equal(proxy.status().find((t) => t.name === 'rotating-ca')!.pools[0]!.idle, 2);
+  const [d1, d2, d3] = [client('rotating-ca'), client('rotating-ca'), client('rotating-ca')];
+  d3.on('error', () => {});
+  let e: (Error & { code?: string }) | undefined;
+  try {
+    await d1.connect();
+    await d2.connect();
+    e = await d3.connect().then(() => undefined, (x: Error & { code?: string }) => x);
+  } finally {
+    await Promise.all([d1.end(), d2.end(), d3.end().catch(() => {})]);
+  }
+  assert.equal(e?.code, '08001');
 });
 
 test('require encrypts without checking the certificate (no CA configured)', async () => {

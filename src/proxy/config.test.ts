@@ -47,6 +47,11 @@ test('proxy targets in the config file are validated by loadConfig', () => {
     assert.equal(cfg.proxy?.targets[0]?.mode, 'transaction');
     writeFileSync(file, JSON.stringify({ proxy: { targets: [{ ...base, poolSize: -1 }] } }));
     assert.throws(() => loadConfig({ configFile: file, dataDir: dir }, {}), { name: 'ConfigurationError', message: 'proxy.targets[0].poolSize must be an integer in [1, 10000]' });
+    const upstream = { host: 'db', port: 5432, tls: 'verify-full', caFile: join(dir, 'ca.pem'), serverName: 'db.internal' };
+    writeFileSync(file, JSON.stringify({ proxy: { targets: [{ ...base, upstream }] } }));
+    assert.deepEqual(loadConfig({ configFile: file, dataDir: dir }, {}).proxy?.targets[0]?.upstream, upstream);
+    writeFileSync(file, JSON.stringify({ proxy: { targets: [{ ...base, upstream: { ...upstream, tls: 'verify-ca', caFile: undefined } }] } }));
+    assert.throws(() => loadConfig({ configFile: file, dataDir: dir }, {}), { name: 'ConfigurationError', message: /^proxy\.targets\[0\]\.upstream\.caFile is required with upstream\.tls verify-ca/ });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -11,7 +11,7 @@ import type { Endpoint, ProxyTargetConfig } from './config.ts';
 import { Cutover, Pool, PoolError, type PoolMetrics } from './pool.ts';
 import type { IamTokenVerifier, SecretCredentials, SecretSource } from './ports.ts';
 import { cancelRequest } from './protocol.ts';
-import { resolveUpstreamTls, startUpstreamTls, type UpstreamTls } from './upstream-tls.ts';
+import { startUpstreamTls, UpstreamTlsSource } from './upstream-tls.ts';
 
 export type ProxyEvent =
   | ({ type: 'client-auth'; target: string } & AuthEventFacts)
@@ -63,12 +63,12 @@ class Target implements ClientContext {
   private readonly keys = new Map<string, ScramKeys>(); // secretId \0 versionId -> keys (with the secret's salt)
   private readonly mockKey = randomBytes(32);
   readonly mockKeys = scramKeys(randomBytes(32).toString('base64'), randomBytes(16), SCRAM_DEFAULT_ITERATIONS);
-  /** upstream.tls with its CA bundle read once at start-up; undefined = plaintext. */
-  readonly upstreamTls: UpstreamTls | undefined;
+  /** upstream.tls with its CA bundle (re-read when the file changes). */
+  readonly upstreamTls: UpstreamTlsSource;
 
   constructor(readonly cfg: ProxyTargetConfig, private readonly svc: ProxyService) {
     this.cutover = new Cutover({ host: cfg.upstream.host, port: cfg.upstream.port });
-    this.upstreamTls = resolveUpstreamTls(cfg.name, cfg.upstream);
+    this.upstreamTls = new UpstreamTlsSource(cfg.name, cfg.upstream, (e) => svc.log(e));
   }
 
   get tls(): SecureContext | undefined {
@@ -138,7 +138,7 @@ class Target implements ClientContext {
     const key = `${database}\0${user}`;
     let p = this.pools.get(key);
     if (!p) {
-      p = new Pool(database, user, this.cfg, this.cutover, () => this.svc.secrets.current(secretId), this.upstreamTls);
+      p = new Pool(database, user, this.cfg, this.cutover, () => this.svc.secrets.current(secretId), () => this.upstreamTls.current());
       this.pools.set(key, p);
     }
     return p;

@@ -5,7 +5,7 @@
 //   verify-full the chain as verify-ca, and the certificate must name the server (upstream.serverName,
 //               by default the host the proxy dials: DNS names or IP addresses in subjectAltName)
 // A server that answers 'N' is never talked to in plaintext.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { isIP, type Socket } from 'node:net';
 import { checkServerIdentity, connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { parseCertificate } from '../crypto/x509.ts';
@@ -44,6 +44,45 @@ export function resolveUpstreamTls(target: string, up: UpstreamConfig): Upstream
     }
   }
   return { mode, ca, serverName: up.serverName };
+}
+
+/**
+ * A target's TLS settings, with `caFile` re-read when it changes (mtime or size; checked at each new
+ * server connection, so a rotated CA bundle is used without a restart). A bundle that no longer
+ * reads or parses keeps the last good one and is reported once per change.
+ */
+export class UpstreamTlsSource {
+  private tls: UpstreamTls | undefined;
+  private stamp: string;
+
+  constructor(private readonly target: string, private readonly up: UpstreamConfig, private readonly log: (e: unknown) => void) {
+    this.stamp = this.fileStamp();
+    this.tls = resolveUpstreamTls(target, up); // at start-up a bad file is fatal
+  }
+
+  private fileStamp(): string {
+    if (this.up.caFile === undefined) return '';
+    try {
+      const st = statSync(this.up.caFile);
+      return `${st.mtimeMs}/${st.size}/${st.ino}`;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code ?? 'error';
+    }
+  }
+
+  current(): UpstreamTls | undefined {
+    if (this.up.caFile === undefined) return this.tls;
+    const stamp = this.fileStamp();
+    if (stamp !== this.stamp) {
+      this.stamp = stamp;
+      try {
+        this.tls = resolveUpstreamTls(this.target, this.up);
+      } catch (e) {
+        this.log(new Error(`${(e as Error).message}; keeping the CA bundle read before`));
+      }
+    }
+    return this.tls;
+  }
 }
 
 export function sslRequest(): Buffer {
