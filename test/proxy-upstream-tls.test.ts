@@ -165,6 +165,7 @@ test('verify-full with the right CA and the dialed IP (IP SAN): pg_stat_ssl show
   const s = await sslOfSession('full');
   assert.equal(s.ssl, true);
   assert.match(s.version ?? '', /^TLSv1\.[23]$/);
+  assert.deepEqual(proxy.status().filter((t) => ['full', 'ca-only', 'require', 'plaintext'].includes(t.name)).map((t) => t.upstreamTls), ['verify-full', 'verify-ca', 'require', 'disable']);
 });
 
 test('verify-full with serverName localhost (DNS SAN), session and transaction mode', async () => {

@@ -7,7 +7,7 @@ import { scramKeys, SCRAM_DEFAULT_ITERATIONS, type ScramKeys } from '../crypto/s
 import { NotFoundException, ValidationException } from '../errors.ts';
 import { ClientConn } from './client.ts';
 import type { AuthEventFacts, ClientContext, LoginMaterial } from './client-context.ts';
-import type { Endpoint, ProxyTargetConfig } from './config.ts';
+import type { Endpoint, ProxyTargetConfig, UpstreamTlsMode } from './config.ts';
 import { Cutover, Pool, PoolError, type PoolMetrics } from './pool.ts';
 import type { IamTokenVerifier, SecretCredentials, SecretSource } from './ports.ts';
 import { cancelRequest } from './protocol.ts';
@@ -34,6 +34,8 @@ export interface TargetStatus {
   name: string;
   listen: Endpoint;
   upstream: Endpoint;
+  /** upstream.tls of the target (docs/PROXY.md, "Upstream TLS"). */
+  upstreamTls: UpstreamTlsMode;
   mode: ProxyTargetConfig['mode'];
   paused: boolean;
   generation: number;
@@ -295,6 +297,7 @@ export class ProxyService {
       name: t.cfg.name,
       listen: t.server ? this.address(t.cfg.name) : t.cfg.listen,
       upstream: { ...t.cutover.endpoint },
+      upstreamTls: t.cfg.upstream.tls ?? 'disable',
       mode: t.cfg.mode,
       paused: t.cutover.paused,
       generation: t.cutover.generation,
