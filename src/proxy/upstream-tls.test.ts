@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import fc from 'fast-check';
 import { ServerConn } from './upstream.ts';
 import { sslRequest, startUpstreamTls } from './upstream-tls.ts';
 
@@ -75,6 +76,29 @@ test("'S' then garbage instead of a TLS handshake fails the handshake (bytes aft
       return true;
     });
     sock.destroy();
+  } finally {
+    f.server.close();
+  }
+});
+
+test('fast-check: whatever a server answers to SSLRequest, the login is an UpstreamError (08001), never plaintext or a crash', async () => {
+  let answer = Buffer.alloc(0);
+  let plaintextSeen = false;
+  const f = await fakeServer((s) => {
+    s.write(answer);
+    // a StartupMessage (length, then protocol 3.0) arriving here would be a plaintext login attempt
+    s.on('data', (d: Buffer) => (plaintextSeen ||= d.length >= 8 && d.readUInt32BE(4) === 196608));
+    setTimeout(() => s.destroy(), 20);
+  });
+  try {
+    await fc.assert(fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 40 }), async (bytes) => {
+      answer = Buffer.from(bytes);
+      const e = await login(f.port).then(() => undefined, (x: Error & { sqlstate?: string }) => x);
+      assert.equal(e?.name, 'UpstreamError');
+      assert.equal(e?.sqlstate, '08001');
+      assert.ok(!e?.message.includes('secret-pw-1'));
+    }), { numRuns: 40 });
+    assert.equal(plaintextSeen, false);
   } finally {
     f.server.close();
   }

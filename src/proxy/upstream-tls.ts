@@ -149,8 +149,8 @@ export function startUpstreamTls(socket: Socket, tls: UpstreamTls, host: string)
         resolve(s);
       };
       s.once('secureConnect', ok);
-      s.once('error', fail);
-      s.once('close', closed);
+      s.on('error', fail); // 'on': a second error event must not become an uncaught exception
+      s.on('close', closed);
     });
     socket.write(sslRequest());
   });

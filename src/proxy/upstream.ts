@@ -75,7 +75,10 @@ export class ServerConn {
       });
       socket.removeAllListeners('error');
       socket.removeAllListeners('close');
-      if (o.tls) socket = await startUpstreamTls(socket, o.tls, o.endpoint.host);
+      if (o.tls) {
+        socket.on('error', () => {}); // reported by startUpstreamTls, then by the TLS socket wrapping this one
+        socket = await startUpstreamTls(socket, o.tls, o.endpoint.host);
+      }
       conn = new ServerConn(socket, o.endpoint, o.generation, o.user, o.tls);
       const login = conn.login(o.user, o.password);
       socket.write(startupMessage({ user: o.user, database: o.database }));
