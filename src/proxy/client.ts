@@ -1,38 +1,22 @@
-// One client connection: start-up and SCRAM authentication with an explicit state machine, then the
-// data path (messages scanned, bytes forwarded in chunks) between the client and the server
-// connection it holds (for the session in session mode, per transaction in transaction mode).
+// One client connection: the start-up and authentication phase (client-startup.ts), then the data
+// path (messages scanned, bytes forwarded in chunks) between the client and the server connection
+// it holds (for the session in session mode, per transaction in transaction mode).
 //
-//   startup --SSLRequest--> startup ('N' or TLS)      startup --GSSENCRequest--> startup ('N')
-//   startup --CancelRequest--> closed (routed)        startup --StartupMessage--> auth-initial
-//   auth-initial --SASLInitialResponse--> auth-final --SASLResponse ok--> login --server ready--> ready
-//   startup --StartupMessage (TLS; auth iam / password+iam)--> auth-password --PasswordMessage ok--> login
+//   ... start-up and authentication (client-startup.ts) --> login --server ready--> ready
 //   ready <--> (idle | query | copy-in | copy-out, tracked from the server's messages)
 //   any --malformed frame / timeout / error--> closed (ErrorResponse first where possible)
 import type { Socket } from 'node:net';
-import { TLSSocket, type SecureContext } from 'node:tls';
-import { scramServerFinal, scramServerFirst, ScramProtocolError, type ScramServerState } from '../crypto/scram-exchange.ts';
-import { CLIENT_CAPTURE, MAX_AUTH_MESSAGE, PARAM_NAME, RESERVED_PARAMS, SERVER_CAPTURE, type ClientContext, type ClientState, type LoginMaterial, type ServerPhase } from './client-context.ts';
-import { checkCleartext } from './client-auth.ts';
+import { CLIENT_CAPTURE, SERVER_CAPTURE, type ClientContext, type ServerPhase } from './client-context.ts';
+import { ClientStartup } from './client-startup.ts';
 import { isPinningQuery } from './pinning.ts';
 import { PoolError, type Pool, type PoolClient } from './pool.ts';
-import {
-  AUTH, B, F, FRONTEND_TYPES, FrameReader, MessageScanner, ProtocolViolation, authentication, authenticationSASL,
-  backendKeyData, errorResponse, negotiateProtocolVersion, parameterStatus, parseStartup, readCString, readyForQuery,
-} from './protocol.ts';
+import { B, F, FRONTEND_TYPES, MessageScanner, backendKeyData, errorResponse, parameterStatus, readCString, readyForQuery } from './protocol.ts';
 import { UpstreamError, type ServerConn } from './upstream.ts';
 
-export class ClientConn implements PoolClient {
-  state: ClientState = 'startup';
+export class ClientConn extends ClientStartup implements PoolClient {
   phase: ServerPhase = 'idle';
-  private reader = new FrameReader(MAX_AUTH_MESSAGE);
   private scanner: MessageScanner;
   private serverScanner: MessageScanner;
-  private user = '';
-  private database = '';
-  private wanted = new Map<string, string>();
-  private wantedSig = '';
-  private material: LoginMaterial | undefined;
-  private scram: ScramServerState | undefined;
   private pool: Pool | undefined;
   server: ServerConn | undefined;
   private queue: Buffer[] = [];
@@ -48,23 +32,11 @@ export class ClientConn implements PoolClient {
   private queuedUnsynced: boolean | undefined;
   pinned: string | undefined;
   private key: { pid: number; secret: number } | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private tlsDone = false;
-  readonly remote: string;
 
-  constructor(private socket: Socket, private readonly ctx: ClientContext) {
-    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
-    socket.setNoDelay(true);
+  constructor(socket: Socket, ctx: ClientContext) {
+    super(socket, ctx);
     this.scanner = new MessageScanner({ maxLength: ctx.cfg.maxMessageBytes, capture: CLIENT_CAPTURE, known: FRONTEND_TYPES }, (t, b) => this.onClientMessage(t, b));
     this.serverScanner = new MessageScanner({ maxLength: 0x7ffffffb, capture: SERVER_CAPTURE }, (t, b) => this.onServerMessage(t, b));
-    this.listen(socket);
-    this.timer = setTimeout(() => this.fatal('08006', 'authentication timed out'), ctx.cfg.authTimeoutMs);
-  }
-
-  private listen(socket: Socket): void {
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', () => this.close());
-    socket.on('close', () => this.close());
   }
 
   /** A transaction or query of this client is in flight (pause waits for it). */
@@ -73,170 +45,8 @@ export class ClientConn implements PoolClient {
     return this.server !== undefined && (this.pending > 0 || this.tx !== 'I' || this.unsynced || !this.scanner.atBoundary);
   }
 
-  private onData(chunk: Buffer): void {
-    try {
-      if (this.state === 'ready') return this.forward(chunk);
-      if (this.state === 'login') {
-        this.reader.push(chunk); // held until the login finishes
-        if (this.reader.buffered > this.ctx.cfg.maxMessageBytes + 5) throw new ProtocolViolation('too much data before the login finished', '54000');
-        return;
-      }
-      if (this.state === 'closed') return;
-      this.reader.push(chunk);
-      this.handshake();
-    } catch (e) {
-      if (e instanceof ProtocolViolation) return this.fatal(e.sqlstate, e.message, true);
-      if (e instanceof ScramProtocolError) return this.fatal('08P01', e.message);
-      this.internal(e);
-    }
-  }
-
-  // ---- start-up and authentication
-
-  private handshake(): void {
-    while (this.state === 'startup' || this.state === 'auth-initial' || this.state === 'auth-final' || this.state === 'auth-password') {
-      if (this.state === 'startup') {
-        const body = this.reader.nextStartup();
-        if (!body) return;
-        const p = parseStartup(body);
-        if (p.kind === 'ssl') {
-          // "To initiate an SSL-encrypted connection, the frontend initially sends an SSLRequest message
-          //  ... The server then responds with a single byte containing S or N". Bytes sent after the
-          //  request before the answer would be unencrypted data (PostgreSQL rejects them: CVE-2021-23214).
-          if (this.reader.buffered > 0) throw new ProtocolViolation('received unencrypted data after SSL request');
-          if (this.ctx.tls && !this.tlsDone) return this.startTls(this.ctx.tls);
-          this.socket.write('N');
-          continue;
-        }
-        if (p.kind === 'gssenc') {
-          this.socket.write('N'); // GSSAPI encryption is not offered: the client may go on in the clear or with SSL
-          continue;
-        }
-        if (p.kind === 'cancel') {
-          this.ctx.cancel(p.pid, p.secret);
-          return this.close(); // "the server ... closes the connection" without a reply
-        }
-        this.startup(p.minor, p.params, p.unsupportedOptions);
-        return;
-      }
-      const m = this.reader.next();
-      if (!m) return;
-      if (m.type !== F.Password) throw new ProtocolViolation(`expected ${this.state === 'auth-password' ? 'password' : 'SASL'} response, got message type ${m.type}`);
-      if (this.state === 'auth-password') void this.cleartext(m.body);
-      else if (this.state === 'auth-initial') this.saslInitial(m.body);
-      else void this.saslFinal(m.body);
-    }
-  }
-
-  private startTls(context: SecureContext): void {
-    this.socket.removeAllListeners('data');
-    this.socket.removeAllListeners('error');
-    this.socket.removeAllListeners('close');
-    this.socket.write('S');
-    const tls = new TLSSocket(this.socket, { isServer: true, secureContext: context });
-    this.socket = tls;
-    this.tlsDone = true;
-    this.listen(tls);
-  }
-
-  private startup(minor: number, params: Map<string, string>, unsupported: string[]): void {
-    const user = params.get('user');
-    if (!user) return this.fatal('28000', 'no PostgreSQL user name specified in startup packet');
-    this.user = user;
-    this.database = params.get('database') || user;
-    if (params.has('replication')) return this.fatal('0A000', 'replication connections are not supported by the rekey proxy');
-    if (params.has('options')) return this.fatal('0A000', 'the startup parameter "options" is not supported by the rekey proxy (use SET)');
-    for (const [k, v] of params) {
-      if (RESERVED_PARAMS.has(k)) continue;
-      if (!PARAM_NAME.test(k) || this.wanted.size >= 64) return this.fatal('08P01', `invalid startup parameter name`);
-      this.wanted.set(k, v);
-    }
-    this.wantedSig = [...this.wanted].map(([k, v]) => `${k}=${v}`).join('\0');
-    if (this.ctx.cfg.requireTls && !this.tlsDone) {
-      this.ctx.authEvent({ user, database: this.database, remote: this.remote, ok: false, method: 'none', tls: false, reason: 'TLS required' });
-      return this.fatal('28000', 'the rekey proxy requires TLS for this target (connect with sslmode=require)');
-    }
-    // "NegotiateProtocolVersion ... sent when the client requests a newer minor protocol version or
-    //  unrecognized protocol options": answered before authentication, as PostgreSQL does.
-    if (minor > 0 || unsupported.length > 0) this.socket.write(negotiateProtocolVersion(unsupported));
-    const auth = this.ctx.cfg.auth;
-    if (auth === 'iam' && !this.tlsDone) {
-      // the token is a bearer credential: never asked for in the clear
-      this.ctx.authEvent({ user, database: this.database, remote: this.remote, ok: false, method: 'iam', tls: false, reason: 'TLS required for IAM authentication' });
-      return this.fatal('28000', 'IAM authentication requires TLS: connect to the rekey proxy with sslmode=require');
-    }
-    this.materialReady = this.ctx.loginMaterial(user).then((m) => (this.material = m), () => undefined);
-    if (auth !== 'password' && this.tlsDone) {
-      this.state = 'auth-password';
-      this.socket.write(authentication(AUTH.CleartextPassword));
-      return;
-    }
-    this.state = 'auth-initial';
-    // keys are looked up (above) while the client computes its first message
-    this.socket.write(authenticationSASL(['SCRAM-SHA-256']));
-  }
-
-  /** PasswordMessage over TLS: an IAM token or (password+iam) the secret's password. */
-  private async cleartext(body: Buffer): Promise<void> {
-    this.state = 'login';
-    const end = body.indexOf(0);
-    if (end !== body.length - 1) return this.fatal('08P01', 'malformed password message');
-    const password = body.toString('utf8', 0, end);
-    await this.materialReady;
-    if (this.state !== 'login') return;
-    const ip = this.remote.slice(0, this.remote.lastIndexOf(':'));
-    const r = await checkCleartext(this.ctx, this.user, password, this.material, ip).catch((e: unknown) => (this.internal(e), undefined));
-    if (!r) return;
-    if (this.state !== 'login') return;
-    const facts = { user: this.user, database: this.database, remote: this.remote, method: r.method, tls: true };
-    if (!r.ok) {
-      this.ctx.authEvent({ ...facts, ok: false, reason: r.reason });
-      return this.fatal(r.sqlstate, r.message);
-    }
-    this.socket.write(authentication(AUTH.Ok));
-    this.ctx.authEvent({ ...facts, ok: true, ...(r.principalArn ? { principalArn: r.principalArn } : {}) });
-    await this.login(r.secretId);
-  }
-
-  private materialReady: Promise<unknown> = Promise.resolve();
-
-  private saslInitial(body: Buffer): void {
-    const [mech, off] = readCString(body, 0);
-    if (mech !== 'SCRAM-SHA-256') throw new ProtocolViolation('requested SASL mechanism is not supported', '28000');
-    if (off + 4 > body.length) throw new ProtocolViolation('malformed SASLInitialResponse');
-    const len = body.readInt32BE(off);
-    if (len < 0 || off + 4 + len !== body.length) throw new ProtocolViolation('malformed SASLInitialResponse');
-    const clientFirst = body.toString('utf8', off + 4);
-    this.state = 'auth-final';
-    void this.materialReady.then(() => {
-      if (this.state !== 'auth-final') return;
-      try {
-        const salt = this.material?.salt ?? this.ctx.mockSalt(this.user);
-        this.scram = scramServerFirst(clientFirst, salt, this.material?.iterations ?? 4096);
-        this.socket.write(authentication(AUTH.SASLContinue, Buffer.from(this.scram.serverFirst, 'utf8')));
-        this.handshake(); // the client may already have answered
-      } catch (e) {
-        this.fatal('08P01', e instanceof ScramProtocolError ? e.message : 'malformed SCRAM message');
-      }
-    });
-  }
-
-  private async saslFinal(body: Buffer): Promise<void> {
-    // the client answers server-first, so it cannot send this before we did
-    if (!this.scram) throw new ProtocolViolation('SASLResponse before the SASL exchange started');
-    this.state = 'login';
-    const res = scramServerFinal(this.scram, body.toString('utf8'), this.material?.candidates ?? [this.ctx.mockKeys]);
-    if (!res || !this.material) {
-      this.ctx.authEvent({ user: this.user, database: this.database, remote: this.remote, ok: false, method: 'scram', tls: this.tlsDone, reason: 'password authentication failed' });
-      return this.fatal('28P01', `password authentication failed for user "${this.user}"`);
-    }
-    this.socket.write(Buffer.concat([authentication(AUTH.SASLFinal, Buffer.from(res.serverFinal, 'utf8')), authentication(AUTH.Ok)]));
-    this.ctx.authEvent({ user: this.user, database: this.database, remote: this.remote, ok: true, method: 'scram', tls: this.tlsDone });
-    await this.login(this.material.secretId);
-  }
-
   /** After authentication: a server (session mode) or the pool's parameters, then ReadyForQuery. */
-  private async login(secretId: string): Promise<void> {
+  protected async login(secretId: string): Promise<void> {
     const pool = this.ctx.pool(this.database, this.user, secretId);
     this.pool = pool;
     let params = pool.lastParams;
@@ -272,7 +82,7 @@ export class ClientConn implements PoolClient {
 
   // ---- data path
 
-  private forward(chunk: Buffer): void {
+  protected forward(chunk: Buffer): void {
     const wasBusy = this.busy;
     this.chunkPending = 0;
     this.chunkUnsynced = undefined;
@@ -449,10 +259,6 @@ export class ClientConn implements PoolClient {
     this.internal(e);
   }
 
-  private internal(e: unknown): void {
-    this.ctx.log?.(e);
-    this.fatal('XX000', 'internal error in the proxy');
-  }
 
   /** Sends a FATAL ErrorResponse (when the socket still takes bytes) and closes. */
   fatal(sqlstate: string, message: string, brokenFrame = false): void {

@@ -21,7 +21,11 @@ test('proxy targets: each bad field is a ConfigurationError naming it', () => {
   bad({ name: 'bad name' }, 'proxy.targets[0].name must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}');
   bad({ listen: { host: '', port: 1 } }, 'proxy.targets[0].listen must be {host, port}');
   bad({ upstream: { host: 'db', port: 0 } }, 'proxy.targets[0].upstream must be {host, port}');
-  bad({ upstream: { host: 'db', port: 5432, tls: 'verify-full' } }, "proxy.targets[0].upstream.tls: only 'disable' is supported yet");
+  bad({ upstream: { host: 'db', port: 5432, tls: 'prefer' } }, 'proxy.targets[0].upstream.tls must be disable, require, verify-ca or verify-full');
+  bad({ upstream: { host: 'db', port: 5432, tls: 'verify-full' } }, "proxy.targets[0].upstream.caFile is required with upstream.tls verify-full (the PEM bundle of the CAs the database's certificate must lead to)");
+  bad({ upstream: { host: 'db', port: 5432, tls: 'require', caFile: '/ca.pem' } }, 'proxy.targets[0].upstream.caFile is only used with upstream.tls verify-ca or verify-full (require does not check the certificate)');
+  bad({ upstream: { host: 'db', port: 5432, serverName: 'db.internal' } }, 'proxy.targets[0].upstream.serverName needs upstream.tls require, verify-ca or verify-full');
+  bad({ upstream: { host: 'db', port: 5432, tls: 'require', serverName: 'db/x' } }, 'proxy.targets[0].upstream.serverName must be a host name or IP address');
   bad({ secretIds: [] }, 'proxy.targets[0].secretIds must be a non-empty list of secret ids');
   bad({ mode: 'statement' }, 'proxy.targets[0].mode must be session or transaction');
   bad({ poolSize: 0 }, 'proxy.targets[0].poolSize must be an integer in [1, 10000]');
@@ -43,6 +47,11 @@ test('proxy targets in the config file are validated by loadConfig', () => {
     assert.equal(cfg.proxy?.targets[0]?.mode, 'transaction');
     writeFileSync(file, JSON.stringify({ proxy: { targets: [{ ...base, poolSize: -1 }] } }));
     assert.throws(() => loadConfig({ configFile: file, dataDir: dir }, {}), { name: 'ConfigurationError', message: 'proxy.targets[0].poolSize must be an integer in [1, 10000]' });
+    const upstream = { host: 'db', port: 5432, tls: 'verify-full', caFile: join(dir, 'ca.pem'), serverName: 'db.internal' };
+    writeFileSync(file, JSON.stringify({ proxy: { targets: [{ ...base, upstream }] } }));
+    assert.deepEqual(loadConfig({ configFile: file, dataDir: dir }, {}).proxy?.targets[0]?.upstream, upstream);
+    writeFileSync(file, JSON.stringify({ proxy: { targets: [{ ...base, upstream: { ...upstream, tls: 'verify-ca', caFile: undefined } }] } }));
+    assert.throws(() => loadConfig({ configFile: file, dataDir: dir }, {}), { name: 'ConfigurationError', message: /^proxy\.targets\[0\]\.upstream\.caFile is required with upstream\.tls verify-ca/ });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -67,4 +76,10 @@ test('proxy.tls in the config file: files needs both files; generated needs reke
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('upstream.tls: defaults to disable; verify-full keeps caFile and serverName', () => {
+  assert.equal(validateTargets([base])[0]!.upstream.tls, 'disable');
+  const [t] = validateTargets([{ ...base, upstream: { host: '10.0.0.5', port: 5432, tls: 'verify-full', caFile: '/etc/rekey/db-ca.pem', serverName: 'db.internal' } }]);
+  assert.deepEqual(t!.upstream, { host: '10.0.0.5', port: 5432, tls: 'verify-full', caFile: '/etc/rekey/db-ca.pem', serverName: 'db.internal' });
 });

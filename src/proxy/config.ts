@@ -14,14 +14,23 @@ export interface Endpoint {
   port: number;
 }
 
+export type UpstreamTlsMode = 'disable' | 'require' | 'verify-ca' | 'verify-full';
+export const UPSTREAM_TLS_MODES: readonly UpstreamTlsMode[] = ['disable', 'require', 'verify-ca', 'verify-full'];
+
+export type UpstreamConfig = Endpoint & {
+  /** libpq's sslmode meanings (docs/PROXY.md, "Upstream TLS"); never falls back to plaintext. Default disable. */
+  tls?: UpstreamTlsMode;
+  /** PEM bundle of the CAs the server's chain must lead to (required for verify-ca / verify-full). */
+  caFile?: string;
+  /** Name the certificate must carry (verify-full) and the SNI name; default the dialed host. */
+  serverName?: string;
+};
+
 export interface ProxyTargetConfig {
   /** Unique name (admin API, metrics). */
   name: string;
   listen: Endpoint;
-  upstream: Endpoint & {
-    /** Hook for upstream TLS (not built yet: 'disable' only). */
-    tls?: 'disable';
-  };
+  upstream: UpstreamConfig;
   /**
    * Secrets (AWS database-secret JSON: username, password) whose users may log in through this
    * target. A client logs in with the username and password of one of them (AWSCURRENT, or
@@ -94,6 +103,19 @@ function isEndpoint(e: unknown): e is Endpoint {
   return typeof o === 'object' && o !== null && typeof o.host === 'string' && o.host.length > 0 && Number.isInteger(o.port) && o.port >= 0 && o.port <= 65535;
 }
 
+const SERVER_NAME = /^([0-9A-Fa-f:.]{2,45}|[A-Za-z0-9._-]{1,253})$/;
+
+function checkUpstreamTls(u: UpstreamConfig, where: string): void {
+  const mode = u.tls ?? 'disable';
+  if (!UPSTREAM_TLS_MODES.includes(mode)) throw new ConfigurationError(`${where}.upstream.tls must be disable, require, verify-ca or verify-full`);
+  const verify = mode === 'verify-ca' || mode === 'verify-full';
+  if (u.caFile !== undefined && (typeof u.caFile !== 'string' || u.caFile.length === 0)) throw new ConfigurationError(`${where}.upstream.caFile must be a file path`);
+  if (verify && u.caFile === undefined) throw new ConfigurationError(`${where}.upstream.caFile is required with upstream.tls ${mode} (the PEM bundle of the CAs the database's certificate must lead to)`);
+  if (!verify && u.caFile !== undefined) throw new ConfigurationError(`${where}.upstream.caFile is only used with upstream.tls verify-ca or verify-full (${mode} does not check the certificate)`);
+  if (u.serverName !== undefined && (typeof u.serverName !== 'string' || !SERVER_NAME.test(u.serverName))) throw new ConfigurationError(`${where}.upstream.serverName must be a host name or IP address`);
+  if (mode === 'disable' && u.serverName !== undefined) throw new ConfigurationError(`${where}.upstream.serverName needs upstream.tls require, verify-ca or verify-full`);
+}
+
 /** Fills defaults and checks every target; throws ConfigurationError naming the first problem. */
 export function validateTargets(input: readonly ProxyTargetInput[]): readonly ProxyTargetConfig[] {
   const names = new Set<string>();
@@ -104,7 +126,7 @@ export function validateTargets(input: readonly ProxyTargetInput[]): readonly Pr
     names.add(t.name);
     if (!isEndpoint(t.listen)) throw new ConfigurationError(`${where}.listen must be {host, port}`);
     if (!isEndpoint(t.upstream) || t.upstream.port === 0) throw new ConfigurationError(`${where}.upstream must be {host, port}`);
-    if (t.upstream.tls !== undefined && t.upstream.tls !== 'disable') throw new ConfigurationError(`${where}.upstream.tls: only 'disable' is supported yet`);
+    checkUpstreamTls(t.upstream, where);
     if (!Array.isArray(t.secretIds) || t.secretIds.length === 0 || !t.secretIds.every((s) => typeof s === 'string' && s.length > 0 && s.length <= 2048)) {
       throw new ConfigurationError(`${where}.secretIds must be a non-empty list of secret ids`);
     }
@@ -129,6 +151,6 @@ export function validateTargets(input: readonly ProxyTargetInput[]): readonly Pr
       throw new ConfigurationError(`${where}.iamHosts must be a list of "<hostname>[:<port>]" (IPv6 in brackets)`);
     }
     if (c.auth !== 'password' && c.iamHosts.length === 0) throw new ConfigurationError(`${where}.iamHosts must name the "<hostname>:<port>" clients sign IAM tokens for (auth ${c.auth})`);
-    return Object.freeze({ ...c, listen: { ...c.listen }, upstream: { ...c.upstream }, secretIds: [...c.secretIds], iamHosts: [...c.iamHosts] });
+    return Object.freeze({ ...c, listen: { ...c.listen }, upstream: { ...c.upstream, tls: c.upstream.tls ?? 'disable' }, secretIds: [...c.secretIds], iamHosts: [...c.iamHosts] });
   }));
 }

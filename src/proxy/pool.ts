@@ -3,6 +3,7 @@
 import type { Endpoint, ProxyTargetConfig } from './config.ts';
 import type { SecretCredentials } from './ports.ts';
 import { ServerConn, UpstreamError } from './upstream.ts';
+import type { UpstreamTls } from './upstream-tls.ts';
 
 /** What a pool asks of a client for pause: is a transaction (or a query) of it in flight? */
 export interface PoolClient {
@@ -125,6 +126,8 @@ export class Pool {
     private readonly cfg: ProxyTargetConfig,
     readonly cutover: Cutover,
     private readonly readCredentials: () => Promise<SecretCredentials>,
+    /** The target's upstream TLS settings at the time of a login (undefined: plaintext). */
+    private readonly tls: () => UpstreamTls | undefined = () => undefined,
   ) {}
 
   /** Forget cached credentials: the next login reads the secret (after a rotation). */
@@ -283,7 +286,7 @@ export class Pool {
     const endpoint = this.cutover.endpoint;
     const login = async (creds: SecretCredentials) => {
       this.stats.serverLogins++;
-      const s = await ServerConn.connect({ endpoint, user: creds.username, password: creds.password, database: this.database, connectTimeoutMs: this.cfg.connectTimeoutMs, generation });
+      const s = await ServerConn.connect({ endpoint, user: creds.username, password: creds.password, database: this.database, connectTimeoutMs: this.cfg.connectTimeoutMs, generation, tls: this.tls() });
       s.onClose(() => {
         if (this.idle.includes(s)) this.idle.splice(this.idle.indexOf(s), 1);
       });

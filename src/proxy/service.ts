@@ -7,10 +7,11 @@ import { scramKeys, SCRAM_DEFAULT_ITERATIONS, type ScramKeys } from '../crypto/s
 import { NotFoundException, ValidationException } from '../errors.ts';
 import { ClientConn } from './client.ts';
 import type { AuthEventFacts, ClientContext, LoginMaterial } from './client-context.ts';
-import type { Endpoint, ProxyTargetConfig } from './config.ts';
+import type { Endpoint, ProxyTargetConfig, UpstreamTlsMode } from './config.ts';
 import { Cutover, Pool, PoolError, type PoolMetrics } from './pool.ts';
 import type { IamTokenVerifier, SecretCredentials, SecretSource } from './ports.ts';
 import { cancelRequest } from './protocol.ts';
+import { startUpstreamTls, UpstreamTlsSource } from './upstream-tls.ts';
 
 export type ProxyEvent =
   | ({ type: 'client-auth'; target: string } & AuthEventFacts)
@@ -33,6 +34,8 @@ export interface TargetStatus {
   name: string;
   listen: Endpoint;
   upstream: Endpoint;
+  /** upstream.tls of the target (docs/PROXY.md, "Upstream TLS"). */
+  upstreamTls: UpstreamTlsMode;
   mode: ProxyTargetConfig['mode'];
   paused: boolean;
   generation: number;
@@ -62,9 +65,12 @@ class Target implements ClientContext {
   private readonly keys = new Map<string, ScramKeys>(); // secretId \0 versionId -> keys (with the secret's salt)
   private readonly mockKey = randomBytes(32);
   readonly mockKeys = scramKeys(randomBytes(32).toString('base64'), randomBytes(16), SCRAM_DEFAULT_ITERATIONS);
+  /** upstream.tls with its CA bundle (re-read when the file changes). */
+  readonly upstreamTls: UpstreamTlsSource;
 
   constructor(readonly cfg: ProxyTargetConfig, private readonly svc: ProxyService) {
     this.cutover = new Cutover({ host: cfg.upstream.host, port: cfg.upstream.port });
+    this.upstreamTls = new UpstreamTlsSource(cfg.name, cfg.upstream, (e) => svc.log(e));
   }
 
   get tls(): SecureContext | undefined {
@@ -134,7 +140,7 @@ class Target implements ClientContext {
     const key = `${database}\0${user}`;
     let p = this.pools.get(key);
     if (!p) {
-      p = new Pool(database, user, this.cfg, this.cutover, () => this.svc.secrets.current(secretId));
+      p = new Pool(database, user, this.cfg, this.cutover, () => this.svc.secrets.current(secretId), () => this.upstreamTls.current());
       this.pools.set(key, p);
     }
     return p;
@@ -291,6 +297,7 @@ export class ProxyService {
       name: t.cfg.name,
       listen: t.server ? this.address(t.cfg.name) : t.cfg.listen,
       upstream: { ...t.cutover.endpoint },
+      upstreamTls: t.cfg.upstream.tls ?? 'disable',
       mode: t.cfg.mode,
       paused: t.cutover.paused,
       generation: t.cutover.generation,
@@ -324,7 +331,12 @@ export class ProxyService {
     if (!e || e.secret !== secret) return; // PostgreSQL ignores a bad key silently too
     const s = e.client.server;
     if (!s || !s.pid) return;
-    const sock = connect({ host: s.endpoint.host, port: s.endpoint.port }, () => sock.end(cancelRequest(s.pid, s.secret)));
+    const tls = s.tls;
+    const sock = connect({ host: s.endpoint.host, port: s.endpoint.port }, () => {
+      if (!tls) return void sock.end(cancelRequest(s.pid, s.secret));
+      // over TLS like the session (libpq 17's encrypted cancel): the key never crosses in plaintext
+      startUpstreamTls(sock, tls, s.endpoint.host).then((t) => t.end(cancelRequest(s.pid, s.secret)), () => sock.destroy());
+    });
     sock.on('error', () => sock.destroy());
     sock.setTimeout(10_000, () => sock.destroy());
   }

@@ -1,8 +1,10 @@
-// One server connection: TCP to the database, log-in with the secret's credentials (SCRAM-SHA-256,
-// md5 or cleartext, whichever the server asks for), then raw bytes to whichever client holds it.
+// One server connection: TCP to the database, TLS when the target asks for it (upstream-tls.ts),
+// log-in with the secret's credentials (SCRAM-SHA-256, md5 or cleartext, whichever the server asks
+// for; SCRAM without channel binding: 'n,,'), then raw bytes to whichever client holds it.
 import { connect, type Socket } from 'node:net';
 import { postgresMd5Response, SCRAM_MECHANISM, ScramClient } from '../crypto/scram-exchange.ts';
 import type { Endpoint } from './config.ts';
+import { startUpstreamTls, UpstreamTlsError, type UpstreamTls } from './upstream-tls.ts';
 import { AUTH, B, FrameReader, parseErrorFields, passwordMessage, query, readCString, saslInitialResponse, saslResponse, startupMessage, terminate, type Message } from './protocol.ts';
 
 /** The server refused or broke the log-in. `sqlstate` is the server's; `auth` when it is a credential failure. */
@@ -20,6 +22,8 @@ export interface LoginOptions {
   database: string;
   connectTimeoutMs: number;
   generation: number;
+  /** TLS settings of the target (undefined: plaintext, upstream.tls disable). */
+  tls?: UpstreamTls | undefined;
 }
 
 const MAX_SERVER_AUTH_MESSAGE = 1 << 20;
@@ -42,7 +46,7 @@ export class ServerConn {
   private onFail: ((e: Error) => void) | undefined;
   private closeListeners: (() => void)[] = [];
 
-  private constructor(readonly socket: Socket, readonly endpoint: Endpoint, readonly generation: number, readonly user: string) {
+  private constructor(readonly socket: Socket, readonly endpoint: Endpoint, readonly generation: number, readonly user: string, readonly tls: UpstreamTls | undefined) {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       if (this.sink) return this.sink(chunk);
@@ -54,20 +58,39 @@ export class ServerConn {
   }
 
   static async connect(o: LoginOptions): Promise<ServerConn> {
-    const socket = connect({ host: o.endpoint.host, port: o.endpoint.port });
-    const conn = new ServerConn(socket, o.endpoint, o.generation, o.user);
-    const timer = setTimeout(() => conn.fail(new UpstreamError(`connecting to ${o.endpoint.host}:${o.endpoint.port} timed out`, '08001', false)), o.connectTimeoutMs);
+    const where = `${o.endpoint.host}:${o.endpoint.port}`;
+    let socket: Socket = connect({ host: o.endpoint.host, port: o.endpoint.port });
+    let conn: ServerConn | undefined;
+    let timedOut: UpstreamError | undefined;
+    const timer = setTimeout(() => {
+      timedOut = new UpstreamError(`connecting to ${where} timed out`, '08001', false);
+      if (conn) conn.fail(timedOut);
+      else socket.destroy();
+    }, o.connectTimeoutMs);
     try {
       await new Promise<void>((resolve, reject) => {
         socket.once('connect', resolve);
-        conn.onFail = reject;
+        socket.once('error', reject);
+        socket.once('close', () => reject(new Error('connection closed')));
       });
+      socket.removeAllListeners('error');
+      socket.removeAllListeners('close');
+      if (o.tls) {
+        socket.on('error', () => {}); // reported by startUpstreamTls, then by the TLS socket wrapping this one
+        socket = await startUpstreamTls(socket, o.tls, o.endpoint.host);
+      }
+      conn = new ServerConn(socket, o.endpoint, o.generation, o.user, o.tls);
+      const login = conn.login(o.user, o.password);
       socket.write(startupMessage({ user: o.user, database: o.database }));
-      await conn.login(o.user, o.password);
+      await login;
       return conn;
     } catch (e) {
-      conn.close();
-      throw e instanceof UpstreamError ? e : new UpstreamError(`cannot connect to ${o.endpoint.host}:${o.endpoint.port}: ${(e as Error).message}`, '08001', false);
+      if (conn) conn.close();
+      else socket.destroy();
+      if (timedOut) throw timedOut;
+      if (e instanceof UpstreamError) throw e;
+      if (e instanceof UpstreamTlsError) throw new UpstreamError(e.message, '08001', false);
+      throw new UpstreamError(`cannot connect to ${where}: ${(e as Error).message}`, '08001', false);
     } finally {
       clearTimeout(timer);
     }
