@@ -3,11 +3,13 @@
 // Requests are SigV4-signed (credential scope service "iam", like `rekey iam`) with the caller's
 // AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN when they are set.
 import { type Command, Option } from 'commander';
-import { ALL_ERRORS, ConfigurationError, InternalFailure } from '../errors.ts';
 import type { JobView } from '../http/admin-jobs.ts';
-import { type SigningCredentials, signRequest } from '../iam/sigv4-sign.ts';
+import { ConfigurationError } from '../errors.ts';
+import type { SigningCredentials } from '../iam/sigv4-sign.ts';
+import { adminBase, adminRequest } from './admin-request.ts';
 
-export const DEFAULT_ENDPOINT = 'http://127.0.0.1:8370';
+import { DEFAULT_ENDPOINT } from './admin-request.ts';
+export { DEFAULT_ENDPOINT };
 
 export interface JobsClient {
   list(q: { state?: string; kind?: string; limit?: number; nextToken?: string }): Promise<{ jobs: JobView[]; nextToken?: string }>;
@@ -28,41 +30,9 @@ export type OpenJobsClient = (opts: JobsClientOptions) => JobsClient;
 
 /** The HTTP client for /v1/jobs. Server errors come back as the same RekeyError classes. */
 export const httpJobsClient: OpenJobsClient = ({ endpoint, region, credentials }) => {
-  let base: URL;
-  try {
-    base = new URL(endpoint);
-  } catch {
-    throw new ConfigurationError(`invalid endpoint ${JSON.stringify(endpoint)}: expected a URL such as ${DEFAULT_ENDPOINT}`);
-  }
-  const call = async <T>(method: 'GET' | 'POST', path: string, query: Record<string, string | number | undefined> = {}): Promise<T> => {
-    const url = new URL(path, base);
-    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
-    let headers: Record<string, string> = { accept: 'application/json' };
-    if (credentials) {
-      headers = signRequest({ method, host: url.host, path: url.pathname, query: url.search.slice(1), headers, body: '' }, credentials, { region, service: 'iam' });
-      delete headers['host']; // fetch sets it (to the same value)
-    }
-    let res: Response;
-    try {
-      res = await fetch(url, { method, headers, signal: AbortSignal.timeout(30_000) });
-    } catch (e) {
-      const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
-      throw new ConfigurationError(`cannot reach the rekey server at ${base.origin} (${cause}); is it running? Set --endpoint or REKEY_ENDPOINT.`);
-    }
-    const text = await res.text();
-    let body: unknown;
-    try {
-      body = text ? JSON.parse(text) : undefined;
-    } catch {
-      body = undefined;
-    }
-    if (!res.ok) {
-      const b = body as { error?: string; message?: string; requestId?: string } | undefined;
-      const Err = (b?.error && ALL_ERRORS[b.error]) || InternalFailure;
-      throw new Err(b?.message ?? `HTTP ${res.status} from ${url.pathname}`);
-    }
-    return body as T;
-  };
+  const base = adminBase(endpoint);
+  const call = <T>(method: 'GET' | 'POST', path: string, query: Record<string, string | number | undefined> = {}): Promise<T> =>
+    adminRequest<T>(base, { method, path, query, region, credentials, timeoutMs: 30_000 });
   const one = (id: string) => `/v1/jobs/${encodeURIComponent(id)}`;
   return {
     list: (q) => call('GET', '/v1/jobs', q),

@@ -2,10 +2,10 @@
 // Thin, like `rekey jobs`: one request per call, SigV4-signed (service "iam") with the caller's
 // AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN when set.
 import { type Command, Option } from 'commander';
-import { ALL_ERRORS, ConfigurationError, InternalFailure } from '../errors.ts';
-import { type SigningCredentials, signRequest } from '../iam/sigv4-sign.ts';
+import type { SigningCredentials } from '../iam/sigv4-sign.ts';
 import type { TargetStatus } from '../proxy/service.ts';
-import { DEFAULT_ENDPOINT } from './jobs-command.ts';
+import { adminBase, adminRequest, DEFAULT_ENDPOINT } from './admin-request.ts';
+import { ConfigurationError } from '../errors.ts';
 
 export interface ProxyClient {
   status(): Promise<{ targets: TargetStatus[] }>;
@@ -15,41 +15,10 @@ export interface ProxyClient {
 }
 
 export function httpProxyClient(o: { endpoint: string; region: string; credentials?: SigningCredentials }): ProxyClient {
-  let base: URL;
-  try {
-    base = new URL(o.endpoint);
-  } catch {
-    throw new ConfigurationError(`invalid endpoint ${JSON.stringify(o.endpoint)}: expected a URL such as ${DEFAULT_ENDPOINT}`);
-  }
-  const call = async <T>(method: 'GET' | 'POST', path: string, body?: object): Promise<T> => {
-    const url = new URL(path, base);
-    const payload = body ? JSON.stringify(body) : '';
-    let headers: Record<string, string> = { accept: 'application/json', ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) };
-    if (o.credentials) {
-      headers = signRequest({ method, host: url.host, path: url.pathname, query: '', headers, body: payload }, o.credentials, { region: o.region, service: 'iam' });
-      delete headers['host'];
-    }
-    let res: Response;
-    try {
-      res = await fetch(url, { method, headers, ...(method === 'POST' ? { body: payload } : {}), signal: AbortSignal.timeout(3_700_000) });
-    } catch (e) {
-      const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
-      throw new ConfigurationError(`cannot reach the rekey server at ${base.origin} (${cause}); is it running? Set --endpoint or REKEY_ENDPOINT.`);
-    }
-    const text = await res.text();
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    if (!res.ok) {
-      const b = parsed as { error?: string; message?: string } | undefined;
-      const Err = (b?.error && ALL_ERRORS[b.error]) || InternalFailure;
-      throw new Err(b?.message ?? `HTTP ${res.status} from ${url.pathname}`);
-    }
-    return parsed as T;
-  };
+  const base = adminBase(o.endpoint);
+  // pause waits for in-flight transactions (up to its timeout): a long request timeout
+  const call = <T>(method: 'GET' | 'POST', path: string, body?: object): Promise<T> =>
+    adminRequest<T>(base, { method, path, ...(body ? { body } : {}), region: o.region, credentials: o.credentials, timeoutMs: 3_700_000 });
   const t = (name: string) => `/v1/proxy/targets/${encodeURIComponent(name)}`;
   return {
     status: () => call('GET', '/v1/proxy/targets'),
