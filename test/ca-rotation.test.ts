@@ -4,7 +4,6 @@
 // without one failed request; a client still trusting only the old CA is refused after phase 2.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { connect } from 'node:tls';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -13,6 +12,7 @@ import { join } from 'node:path';
 import { KMSClient, CreateKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startTestServer, TEST_CREDS, type TestServer } from './helpers/server.ts';
+import { rekeyCli } from './helpers/rekey-cli.ts';
 import { isSignedBy, parseCertificate } from '../src/crypto/x509.ts';
 import { signRequest } from '../src/iam/sigv4-sign.ts';
 
@@ -27,17 +27,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function rekey(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; out: string; err: string }> {
-  const child = spawn(process.execPath, ['bin/rekey.mjs', ...args], {
-    timeout: 60_000,
-    env: { ...process.env, AWS_ACCESS_KEY_ID: TEST_CREDS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDS.secretAccessKey, AWS_REGION: 'us-east-1', AWS_CA_BUNDLE: '', ...env },
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => { out += d; });
-  child.stderr.on('data', (d) => { err += d; });
-  return new Promise((resolve) => child.on('close', (status) => resolve({ status, out, err })));
-}
+const rekey = rekeyCli;
 
 const certsIn = (pem: string) => pem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----\n?/g) ?? [];
 

@@ -2,7 +2,6 @@
 // rotation, and mutual TLS with client certificates mapped to principals.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { Agent as HttpsAgent } from 'node:https';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,23 +9,14 @@ import { join } from 'node:path';
 import { KMSClient, CreateKeyCommand, ListKeysCommand } from '@aws-sdk/client-kms';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startTestServer, TEST_CREDS, type TestServer } from './helpers/server.ts';
+import { rekeyCli } from './helpers/rekey-cli.ts';
 import { parseCertificate } from '../src/crypto/x509.ts';
 
 let s: TestServer;
 before(async () => { s = await startTestServer({ env: { REKEY_TLS: 'generated' } }); });
 after(async () => { await s.cleanup(); });
 
-function rekey(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; out: string; err: string }> {
-  const child = spawn(process.execPath, ['bin/rekey.mjs', ...args], {
-    timeout: 60_000,
-    env: { ...process.env, AWS_ACCESS_KEY_ID: TEST_CREDS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDS.secretAccessKey, AWS_REGION: 'us-east-1', AWS_CA_BUNDLE: '', ...env },
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => { out += d; });
-  child.stderr.on('data', (d) => { err += d; });
-  return new Promise((resolve) => child.on('close', (status) => resolve({ status, out, err })));
-}
+const rekey = rekeyCli;
 
 test('rekey certs status | rotate | issue over HTTPS with --ca-bundle; audit events for issuance and rotation', async () => {
   const conn = ['--endpoint', s.url, '--ca-bundle', s.caBundlePath!];
