@@ -91,6 +91,19 @@ export const CertificateAuthorityRotationStateException = define('CertificateAut
 export const DatabaseLoginFailedException = define('DatabaseLoginFailedException', 400);
 export const DatabaseOperationException = define('DatabaseOperationException', 500, 'server');
 
+// ---- Amazon RDS (Query protocol; the wire `Code` in the XML error). Statuses from the botocore
+// rds service model's httpError traits; src/rds owns these lines (check them against the model).
+export const DBInstanceNotFoundFault = define('DBInstanceNotFound', 404);
+export const DBInstanceAlreadyExistsFault = define('DBInstanceAlreadyExists', 400);
+export const InvalidDBInstanceStateFault = define('InvalidDBInstanceState', 400);
+export const KMSKeyNotAccessibleFault = define('KMSKeyNotAccessibleFault', 400);
+export const InvalidParameterCombination = define('InvalidParameterCombination', 400);
+export const InvalidParameterValue = define('InvalidParameterValue', 400);
+export const MissingParameter = define('MissingParameter', 400);
+export const InvalidAction = define('InvalidAction', 400);
+export const StorageQuotaExceededFault = define('StorageQuotaExceeded', 400);
+export const InstanceQuotaExceededFault = define('InstanceQuotaExceeded', 400);
+
 export type RekeyErrorClass = ReturnType<typeof define>;
 
 /** Every error class, by code. The catalogue test compares this list with docs/errors.md. */
@@ -109,6 +122,9 @@ export const ALL_ERRORS: Record<string, RekeyErrorClass> = Object.fromEntries(
     InvalidNextTokenException, PreconditionNotMetException, DecryptionFailure, EncryptionFailure, InternalServiceError, PublicPolicyException,
     InternalFailure, ConfigurationError, SealedException, CertificateAuthorityRotationStateException,
     DatabaseLoginFailedException, DatabaseOperationException,
+    DBInstanceNotFoundFault, DBInstanceAlreadyExistsFault, InvalidDBInstanceStateFault, KMSKeyNotAccessibleFault,
+    InvalidParameterCombination, InvalidParameterValue, MissingParameter, InvalidAction, StorageQuotaExceededFault,
+    InstanceQuotaExceededFault,
   ].map((c) => [c.name, c]),
 );
 
