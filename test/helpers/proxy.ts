@@ -94,6 +94,9 @@ export function run(cmd: string, args: string[], env: Record<string, string>, in
     p.stderr.on('data', (d) => (stderr += d));
     p.on('error', reject);
     p.on('close', (code) => resolve({ code, stdout, stderr }));
+    // The child may exit before reading its stdin (openssl s_client does): an EPIPE on stdin is
+    // then expected and must not become an uncaught exception; the exit code tells the outcome.
+    p.stdin.on('error', () => {});
     p.stdin.end(input ?? '');
   });
 }
