@@ -12,6 +12,12 @@ import { verifyFiles } from '../audit/verify-file.ts';
 import { verifyStore } from '../audit/verify-store.ts';
 import type { VerifyResult } from '../audit/verify.ts';
 
+/** Which store to open: the global configuration, overridden by these flags. */
+export interface StoreFlags {
+  dataDir?: string;
+  config?: string;
+}
+
 export interface AuditCliContext {
   barrier: Barrier;
   close?: () => Promise<void>;
@@ -38,8 +44,8 @@ function parseTime(name: string, v: string | undefined): Date | undefined {
   return d;
 }
 
-async function withStore<T>(open: () => Promise<AuditCliContext>, fn: (ctx: AuditCliContext) => Promise<T>): Promise<T> {
-  const ctx = await open();
+async function withStore<T>(open: (flags: StoreFlags) => Promise<AuditCliContext>, flags: StoreFlags, fn: (ctx: AuditCliContext) => Promise<T>): Promise<T> {
+  const ctx = await open(flags);
   try {
     return await fn(ctx);
   } finally {
@@ -103,12 +109,18 @@ export function formatVerifyResult(r: VerifyResult): string {
   return lines.join('\n') + '\n';
 }
 
-export function registerAuditCommands(program: Command, open: () => Promise<AuditCliContext>, io: AuditCliIo = defaultIo): void {
+const storeOptions = (c: Command): Command => c
+  .option('-d, --data-dir <dir>', 'the data directory of the store to read (env REKEY_DATA_DIR); never created')
+  .option('-c, --config <file>', 'JSON configuration file naming the store and its root key (env REKEY_CONFIG)');
+
+const flagsOf = (o: StoreFlags): StoreFlags => ({ ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}), ...(o.config !== undefined ? { config: o.config } : {}) });
+
+export function registerAuditCommands(program: Command, open: (flags: StoreFlags) => Promise<AuditCliContext>, io: AuditCliIo = defaultIo): void {
   const { out } = io;
   const audit = program.command('audit').description('Verify, search and export the audit trail');
 
-  audit
-    .command('verify')
+  storeOptions(audit
+    .command('verify'))
     .description('Check hash chains and signed digests; names the first modified, missing, reordered or truncated event. Exits 1 on failure.')
     .option('--from <time>', 'start of the time range (ISO 8601)')
     .option('--to <time>', 'end of the time range (ISO 8601)')
@@ -116,7 +128,7 @@ export function registerAuditCommands(program: Command, open: () => Promise<Audi
     .option('--file <path>', 'verify a JSON-lines file set (the current file; rolled files beside it are included)')
     .option('--public-key <pem-file>', 'trusted Ed25519 public key (default: the one in the store)')
     .option('--json', 'print the full result as JSON')
-    .action(async (o: { from?: string; to?: string; node?: string; file?: string; publicKey?: string; json?: boolean }) => {
+    .action(async (o: StoreFlags & { from?: string; to?: string; node?: string; file?: string; publicKey?: string; json?: boolean }) => {
       const from = parseTime('from', o.from);
       const to = parseTime('to', o.to);
       const pinned = o.publicKey !== undefined ? readPinnedKey(o.publicKey) : undefined;
@@ -126,7 +138,7 @@ export function registerAuditCommands(program: Command, open: () => Promise<Audi
         // A file and a pinned key need no store at all (e.g. verifying a copy on another machine).
         result = await verifyFiles({ path: o.file, publicKey: pinned, ...range });
       } else {
-        result = await withStore(open, async ({ barrier }) => {
+        result = await withStore(open, flagsOf(o), async ({ barrier }) => {
           const publicKey = pinned ?? (await storedKey(barrier));
           if (o.file !== undefined) return verifyFiles({ path: o.file, publicKey, digests: await allStoredDigests(barrier), heads: await storedHeads(barrier), ...range });
           return verifyStore({ store: new StoreSink(barrier), publicKey, ...range });
@@ -136,8 +148,8 @@ export function registerAuditCommands(program: Command, open: () => Promise<Audi
       if (!result.ok) io.fail();
     });
 
-  audit
-    .command('lookup')
+  storeOptions(audit
+    .command('lookup'))
     .description('Search stored events, newest first (filters like CloudTrail LookupEvents)')
     .option('--event-name <name>', 'e.g. Decrypt, CreateKey')
     .option('--principal <arn-or-access-key-id>', 'who called')
@@ -146,11 +158,11 @@ export function registerAuditCommands(program: Command, open: () => Promise<Audi
     .option('--to <time>', 'end time (ISO 8601)')
     .option('--max <n>', 'at most this many events (1-1000, default 50)')
     .option('--next-token <token>', 'continue a previous lookup')
-    .action(async (o: { eventName?: string; principal?: string; resource?: string; from?: string; to?: string; max?: string; nextToken?: string }) => {
+    .action(async (o: StoreFlags & { eventName?: string; principal?: string; resource?: string; from?: string; to?: string; max?: string; nextToken?: string }) => {
       const startTime = parseTime('from', o.from);
       const endTime = parseTime('to', o.to);
       if (o.max !== undefined && !/^\d{1,4}$/.test(o.max)) throw new ValidationException('--max must be a number from 1 to 1000');
-      const result = await withStore(open, ({ barrier }) => lookupEvents(new StoreSink(barrier), {
+      const result = await withStore(open, flagsOf(o), ({ barrier }) => lookupEvents(new StoreSink(barrier), {
         ...(o.eventName !== undefined ? { eventName: o.eventName } : {}),
         ...(o.principal !== undefined ? { principal: o.principal } : {}),
         ...(o.resource !== undefined ? { resource: o.resource } : {}),
@@ -162,11 +174,11 @@ export function registerAuditCommands(program: Command, open: () => Promise<Audi
       out.write(JSON.stringify(result, null, 2) + '\n');
     });
 
-  audit
-    .command('public-key')
+  storeOptions(audit
+    .command('public-key'))
     .description('Print the Ed25519 public key (PEM) that verifies audit digests; keep a copy outside rekey')
-    .action(async () => {
-      const key = await withStore(open, ({ barrier }) => storedKey(barrier));
+    .action(async (o: StoreFlags) => {
+      const key = await withStore(open, flagsOf(o), ({ barrier }) => storedKey(barrier));
       out.write(key.pem.endsWith('\n') ? key.pem : key.pem + '\n');
     });
 }
