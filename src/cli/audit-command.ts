@@ -11,6 +11,7 @@ import { StoreSink } from '../audit/sinks/store.ts';
 import { verifyFiles } from '../audit/verify-file.ts';
 import { verifyStore } from '../audit/verify-store.ts';
 import type { VerifyResult } from '../audit/verify.ts';
+import type { ChainHead } from '../audit/chain.ts';
 
 /** Which store to open: the global configuration, overridden by these flags. */
 export interface StoreFlags {
@@ -81,12 +82,12 @@ function readPinnedKey(path: string): AuditPublicKey {
 }
 
 /** The store's chain heads, when the store sink is (also) configured. */
-async function storedHeads(barrier: Barrier): Promise<Record<string, number>> {
+async function storedHeads(barrier: Barrier): Promise<Record<string, ChainHead>> {
   const store = new StoreSink(barrier);
-  const out: Record<string, number> = {};
+  const out: Record<string, ChainHead> = {};
   for (const node of await store.nodes()) {
     const h = await store.storedHead(node).catch(() => null);
-    if (h) out[node] = h.seq;
+    if (h) out[node] = h;
   }
   return out;
 }
