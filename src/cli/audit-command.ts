@@ -1,16 +1,17 @@
 // `rekey audit ...`: verify the trail, look events up, export the digest public key.
 // Thin: parses flags, opens the store through the caller's `open`, prints what the domain returns.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ValidationException } from '../errors.ts';
 import type { Barrier } from '../storage/barrier.ts';
-import { type AuditDigest, type AuditPublicKey, loadDigests, parsePublicKeyPem, readPublicKey } from '../audit/digest.ts';
+import { type AuditDigest, type AuditPublicKey, DigestSigner, loadDigests, parsePublicKeyPem, readPublicKey } from '../audit/digest.ts';
 import { lookupEvents } from '../audit/lookup.ts';
 import { DIGESTS_PREFIX } from '../audit/paths.ts';
 import { StoreSink } from '../audit/sinks/store.ts';
 import { verifyFiles } from '../audit/verify-file.ts';
 import { verifyStore } from '../audit/verify-store.ts';
-import type { VerifyResult } from '../audit/verify.ts';
+import { type VerifyResult, summarize } from '../audit/verify.ts';
+import { type AuditCheckpoint, isCheckpoint, takeCheckpoint, verifyAgainstCheckpoint } from '../audit/checkpoint.ts';
 import type { ChainHead } from '../audit/chain.ts';
 
 /** Which store to open: the global configuration, overridden by these flags. */
@@ -81,6 +82,17 @@ function readPinnedKey(path: string): AuditPublicKey {
   }
 }
 
+function readCheckpoint(path: string): AuditCheckpoint {
+  let v: unknown;
+  try {
+    v = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    throw new ValidationException(`--checkpoint: cannot read ${path} as JSON`);
+  }
+  if (!isCheckpoint(v)) throw new ValidationException(`--checkpoint: ${path} is not a rekey audit checkpoint`);
+  return v;
+}
+
 /** The store's chain heads, when the store sink is (also) configured. */
 async function storedHeads(barrier: Barrier): Promise<Record<string, ChainHead>> {
   const store = new StoreSink(barrier);
@@ -128,12 +140,15 @@ export function registerAuditCommands(program: Command, open: (flags: StoreFlags
     .option('--node <name>', 'only this node')
     .option('--file <path>', 'verify a JSON-lines file set (the current file; rolled files beside it are included)')
     .option('--public-key <pem-file>', 'trusted Ed25519 public key (default: the one in the store)')
+    .option('--checkpoint <file>', 'a checkpoint taken earlier (`rekey audit checkpoint`) and kept outside the store: reports what the store no longer has')
     .option('--json', 'print the full result as JSON')
-    .action(async (o: StoreFlags & { from?: string; to?: string; node?: string; file?: string; publicKey?: string; json?: boolean }) => {
+    .action(async (o: StoreFlags & { from?: string; to?: string; node?: string; file?: string; publicKey?: string; checkpoint?: string; json?: boolean }) => {
       const from = parseTime('from', o.from);
       const to = parseTime('to', o.to);
       const pinned = o.publicKey !== undefined ? readPinnedKey(o.publicKey) : undefined;
       const range = { ...(from ? { from } : {}), ...(to ? { to } : {}), ...(o.node ? { node: o.node } : {}) };
+      const checkpoint = o.checkpoint !== undefined ? readCheckpoint(o.checkpoint) : undefined;
+      if (checkpoint && o.file !== undefined) throw new ValidationException('--checkpoint checks the store; give it without --file');
       let result: VerifyResult;
       if (o.file !== undefined && pinned) {
         // A file and a pinned key need no store at all (e.g. verifying a copy on another machine).
@@ -142,7 +157,10 @@ export function registerAuditCommands(program: Command, open: (flags: StoreFlags
         result = await withStore(open, flagsOf(o), async ({ barrier }) => {
           const publicKey = pinned ?? (await storedKey(barrier));
           if (o.file !== undefined) return verifyFiles({ path: o.file, publicKey, digests: await allStoredDigests(barrier), heads: await storedHeads(barrier), ...range });
-          return verifyStore({ store: new StoreSink(barrier), publicKey, ...range });
+          const store = new StoreSink(barrier);
+          const r = await verifyStore({ store, publicKey, ...range });
+          if (!checkpoint) return r;
+          return summarize(r.nodes, [...r.problems, ...(await verifyAgainstCheckpoint(store, checkpoint, publicKey))]);
         });
       }
       out.write(o.json ? JSON.stringify(result, null, 2) + '\n' : formatVerifyResult(result));
@@ -173,6 +191,31 @@ export function registerAuditCommands(program: Command, open: (flags: StoreFlags
         ...(o.nextToken !== undefined ? { nextToken: o.nextToken } : {}),
       }));
       out.write(JSON.stringify(result, null, 2) + '\n');
+    });
+
+  storeOptions(audit
+    .command('checkpoint'))
+    .description('Sign how far every node\'s chain goes (head and last digest) for keeping OUTSIDE the store; verify --checkpoint then finds deleted or rolled-back events, heads and digests. Refused if the store does not verify.')
+    .option('--out <file>', 'write the checkpoint here (default: stdout)')
+    .action(async (o: StoreFlags & { out?: string }) => {
+      const cp = await withStore(open, flagsOf(o), async ({ barrier }) => {
+        const store = new StoreSink(barrier);
+        await storedKey(barrier); // a store without an audit key has nothing to checkpoint (and gets no key here)
+        const signer = await DigestSigner.loadOrCreate(barrier);
+        const r = await verifyStore({ store, publicKey: signer.publicKey });
+        if (!r.ok) {
+          out.write(formatVerifyResult(r));
+          return null;
+        }
+        return takeCheckpoint(store, signer);
+      });
+      if (!cp) {
+        io.fail();
+        return;
+      }
+      const text = JSON.stringify(cp, null, 2) + '\n';
+      if (o.out !== undefined) writeFileSync(o.out, text, { mode: 0o644 });
+      else out.write(text);
     });
 
   storeOptions(audit

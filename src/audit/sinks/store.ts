@@ -9,7 +9,7 @@
 import { CasConflict, type Op } from '../../storage/backend.ts';
 import { Barrier } from '../../storage/barrier.ts';
 import { type AuditRecord, type ChainHead, isAuditRecord } from '../chain.ts';
-import { HEAD_PREFIX, eventPath, eventsPrefix, headPath, indexPath, seqOfPath } from '../paths.ts';
+import { ANCHOR_PREFIX, EVENTS_PREFIX, HEAD_PREFIX, eventPath, eventsPrefix, headPath, indexPath, seqOfPath } from '../paths.ts';
 import type { AuditSink, SinkBatch } from './types.ts';
 
 const INDEX_VALUE = Buffer.from('1');
@@ -87,10 +87,34 @@ export class StoreSink implements AuditSink {
     }
   }
 
-  /** Nodes that have stored events. */
+  /**
+   * Nodes with events in the store: a head record, events or a retention anchor. Found from the
+   * rows themselves, not from the head records alone, so deleting `audit/head/<node>` does not hide
+   * a node's events from the verifier. (Digests alone do not count: a node that writes only to
+   * files keeps its digests in the store too. A node whose every row was deleted is found only by
+   * an outside checkpoint: src/audit/checkpoint.ts.)
+   */
   async nodes(): Promise<string[]> {
-    const keys = await this.barrier.list(HEAD_PREFIX);
-    return keys.map((k) => k.slice(HEAD_PREFIX.length));
+    const found = new Set((await this.barrier.list(HEAD_PREFIX)).map((k) => k.slice(HEAD_PREFIX.length)));
+    for (const n of await this.subfolders(EVENTS_PREFIX)) found.add(n);
+    for (const k of await this.barrier.list(ANCHOR_PREFIX)) found.add(k.slice(ANCHOR_PREFIX.length));
+    return [...found].sort();
+  }
+
+  /**
+   * The distinct `<node>` segments under `prefix<node>/<seq>`, one list call per node: after a
+   * node's first key, skip past `prefix<node>/~` ('~' sorts after every digit of a seq).
+   */
+  private async subfolders(prefix: string): Promise<string[]> {
+    const out: string[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const [key] = await this.barrier.list(prefix, { ...(after !== undefined ? { after } : {}), limit: 1 });
+      if (key === undefined) return out;
+      const node = key.slice(prefix.length).split('/')[0]!;
+      out.push(node);
+      after = `${prefix}${node}/~`;
+    }
   }
 
   /**
