@@ -133,6 +133,42 @@ export class StoreSink implements AuditSink {
     return out;
   }
 
+  /**
+   * Seqs fromSeq..toSeq of `node` with their lines exactly as stored (for filling another sink's
+   * gap: src/audit/gap-fill.ts), or null when a batch in the range is unreadable.
+   */
+  async readRange(node: string, fromSeq: number, toSeq: number): Promise<{ records: AuditRecord[]; lines: string[] } | null> {
+    const records: AuditRecord[] = [];
+    const lines: string[] = [];
+    let next = fromSeq;
+    while (next <= toSeq) {
+      const keys = await this.barrier.list(eventsPrefix(node), { ...(next > 1 ? { after: eventPath(node, next - 1) } : {}), limit: 100 });
+      if (keys.length === 0) break;
+      for (const key of keys) {
+        let text: string;
+        try {
+          const got = await this.barrier.get(key);
+          if (!got) return null;
+          text = got.value.toString('utf8');
+        } catch {
+          return null;
+        }
+        for (const line of text.split('\n')) {
+          if (line.length === 0) continue;
+          const [r] = parseBatch(line);
+          if (!r) return null;
+          if (r.seq >= fromSeq && r.seq <= toSeq) {
+            records.push(r);
+            lines.push(line);
+          }
+        }
+        next = seqOfPath(key) + 1;
+        if (next > toSeq) break;
+      }
+    }
+    return { records, lines };
+  }
+
   /** The records of one batch key; null when the value fails authentication or does not exist. */
   async readKey(key: string): Promise<(AuditRecord | null)[] | null> {
     try {
