@@ -117,16 +117,19 @@ const t0 = Date.now();
 let s = await start();
 const setupKms = new K.KMSClient({ endpoint: s.url, region: REGION, credentials: CREDS, maxAttempts: 1 });
 const baseKey = (await setupKms.send(new K.CreateKeyCommand({ Description: 'storm base' }))).KeyMetadata!.KeyId!;
-const setupSm = new S.SecretsManagerClient({ endpoint: s.url, region: REGION, credentials: CREDS, maxAttempts: 1 });
 const baseSecret = `storm/base-${process.pid}`;
-await setupSm.send(new S.CreateSecretCommand({ Name: baseSecret, SecretString: 'v0' }));
 setupKms.destroy();
-setupSm.destroy();
 
 for (let k = 1; k <= KILLS; k++) {
   const loadMs = MIN_MS + Math.floor(Math.random() * (MAX_MS - MIN_MS));
   killed = false;
-  const load = Promise.all(Array.from({ length: WORKERS }, (_, w) => worker(s.url, w, baseKey, baseSecret)));
+  // a secret per cycle: Secrets Manager prunes unlabelled versions beyond 100, which is not a loss
+  const cycleSecret = `${baseSecret}-${k}`;
+  const cycleSm = new S.SecretsManagerClient({ endpoint: s.url, region: REGION, credentials: CREDS, maxAttempts: 1 });
+  const created = await cycleSm.send(new S.CreateSecretCommand({ Name: cycleSecret, SecretString: 'v0' }));
+  secretVersions.push({ secretId: cycleSecret, versionId: created.VersionId!, value: 'v0' });
+  cycleSm.destroy();
+  const load = Promise.all(Array.from({ length: WORKERS }, (_, w) => worker(s.url, w, baseKey, cycleSecret)));
   await new Promise((r) => setTimeout(r, loadMs));
   killed = true;
   s.proc.kill('SIGKILL');
@@ -150,17 +153,18 @@ for (const c of ciphertexts) {
     undecryptable++;
   }
 }
-let lost = 0;
-for (const id of keys) await kms.send(new K.DescribeKeyCommand({ KeyId: id })).catch(() => { lost++; });
+const lostBy = { keys: 0, secretVersions: 0, accessKeys: 0 };
+for (const id of keys) await kms.send(new K.DescribeKeyCommand({ KeyId: id })).catch(() => { lostBy.keys++; });
 for (const v of secretVersions) {
   const got = await sm.send(new S.GetSecretValueCommand({ SecretId: v.secretId, VersionId: v.versionId })).catch(() => null);
-  if (got?.SecretString !== v.value) lost++;
+  if (got?.SecretString !== v.value) lostBy.secretVersions++;
 }
 for (const a of accessKeys) {
   // the new user has no policy: AccessDeniedException proves the key authenticates; an unknown key is UnrecognizedClientException
   const e = await new K.KMSClient({ endpoint: s.url, region: REGION, credentials: a, maxAttempts: 1 }).send(new K.ListKeysCommand({})).then(() => null, (x: Error) => x);
-  if (e && e.name !== 'AccessDeniedException') lost++;
+  if (e && e.name !== 'AccessDeniedException') lostBy.accessKeys++;
 }
+const lost = lostBy.keys + lostBy.secretVersions + lostBy.accessKeys;
 s.proc.kill('SIGTERM');
 await s.exited;
 const verify = (args: string[]) => spawnSync(process.execPath, [BIN, 'audit', 'verify', '--data-dir', dir, ...args], { encoding: 'utf8', env: { ...process.env, ...ENV } });
@@ -173,7 +177,7 @@ storm: ${KILLS} SIGKILLs, ${WORKERS} workers, ${Math.round((Date.now() - t0) / 1
   writes attempted           ${counts.attempted}
   acknowledged               ${counts.acknowledged} (Encrypt ${ciphertexts.length}, CreateKey ${keys.length}, secret versions ${secretVersions.length}, access keys ${accessKeys.length})
   in flight at a kill        ${counts.failedInFlight}
-  lost acknowledged writes   ${lost}
+  lost acknowledged writes   ${lost} (keys ${lostBy.keys}, secret versions ${lostBy.secretVersions}, access keys ${lostBy.accessKeys})
   undecryptable ciphertexts  ${undecryptable}
   audit verify (store)       ${line(store)}
   audit verify (file)        ${line(file)}
