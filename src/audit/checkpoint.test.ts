@@ -47,6 +47,15 @@ test('deleting every head and digest row, then deleting or moving events, no lon
   assert.equal(r.problems.find((p) => p.node === 'n2')?.message, 'audit/head/n2: the chain head record is missing while events up to seq 3 exist: it was deleted');
 });
 
+test('deleting every digest row (the heads kept) is reported: the head names the newest digest', async () => {
+  const t = await trail();
+  for (const k of await t.backend.list(DIGESTS_PREFIX)) await t.backend.delete(k);
+  const p = (await t.log.verify()).problems;
+  assert.deepEqual(p.map((x) => [x.kind, x.node, x.seq, x.message]), [
+    ['missing-digest', 'n1', 15, 'audit/digests/n1/0000000000000015: the digest ending at seq 15, named by the chain head record, is gone'],
+  ]);
+});
+
 test('an older head row written back while later events remain is reported', async () => {
   const t = await trail();
   await t.backend.put(headPath('n1'), t.headAt10);

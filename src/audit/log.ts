@@ -180,7 +180,8 @@ export class AuditLog {
       }
     }
     if (records.length === 0) return;
-    const sinkBatch: SinkBatch = { node: this.opts.node, records, lines };
+    const d = this.lastDigestPos;
+    const sinkBatch: SinkBatch = { node: this.opts.node, records, lines, ...(d.signature !== null ? { lastDigest: { toSeq: d.toSeq, signature: d.signature } } : {}) };
     const results = await Promise.allSettled(this.durable.map((s) => s.write(sinkBatch)));
     this.stats.batches++;
     let ok = false;

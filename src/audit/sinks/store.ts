@@ -16,6 +16,13 @@ const INDEX_VALUE = Buffer.from('1');
 
 interface HeadRecord extends ChainHead {
   updatedAt: string;
+  /** The node's newest digest when this batch was written: deleting it then shows (verify-store.ts). */
+  lastDigest?: { toSeq: number; signature: string };
+}
+
+/** The head record as the verifier sees it. */
+export interface StoredHead extends ChainHead {
+  lastDigest?: { toSeq: number; signature: string };
 }
 
 /** One stored batch as read back. */
@@ -54,9 +61,12 @@ export class StoreSink implements AuditSink {
   }
 
   /** The head record as stored (for the verifier's truncation check). */
-  async storedHead(node: string): Promise<ChainHead | null> {
+  async storedHead(node: string): Promise<StoredHead | null> {
     const got = await this.barrier.getJSON<HeadRecord>(headPath(node));
-    return got ? { seq: got.value.seq, hash: got.value.hash } : null;
+    if (!got) return null;
+    const d = got.value.lastDigest;
+    const named = d && Number.isSafeInteger(d.toSeq) && typeof d.signature === 'string' ? { lastDigest: { toSeq: d.toSeq, signature: d.signature } } : {};
+    return { seq: got.value.seq, hash: got.value.hash, ...named };
   }
 
   async write(batch: SinkBatch): Promise<void> {
@@ -71,7 +81,7 @@ export class StoreSink implements AuditSink {
     }
     let oldest = Number.MAX_SAFE_INTEGER;
     for (const r of batch.records) oldest = Math.min(oldest, Date.parse(r.event.eventTime) || 0);
-    const head: HeadRecord = { seq: last.seq, hash: last.hash, updatedAt: new Date().toISOString() };
+    const head: HeadRecord = { seq: last.seq, hash: last.hash, updatedAt: new Date().toISOString(), ...(batch.lastDigest ? { lastDigest: batch.lastDigest } : {}) };
     const ops: Op[] = [
       { type: 'put', key: eventPath(node, last.seq), value: Buffer.from(batch.lines.join('\n') + '\n', 'utf8'), expectVersion: 0 },
       { type: 'put', key: indexPath(oldest, node, last.seq), value: INDEX_VALUE },
