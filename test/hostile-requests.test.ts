@@ -29,6 +29,9 @@ test('a signature that does not cover X-Amz-Target is refused: an Encrypt body d
   assert.equal(r.status, 400);
   assert.deepEqual(r.json, { __type: 'InvalidSignatureException', message: "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization." });
   assert.equal((await kms.send(new K.DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata!.KeyState, 'Enabled');
+  // the refusal is on the trail
+  const refused = (await s.audit.lookup({ eventName: 'DisableKey' })).events.map((e) => e.event as { errorCode?: string });
+  assert.deepEqual(refused.map((e) => e.errorCode), ['InvalidSignatureException']);
 
   const sm = s.secretsClient();
   await sm.send(new S.CreateSecretCommand({ Name: 'replay/target', SecretString: 'v' }));
