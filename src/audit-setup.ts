@@ -30,7 +30,7 @@ export async function openAuditLog(cfg: Readonly<Config>, barrier: Barrier, cloc
     sinks.push(new SyslogSink({ host: cfg.audit.syslog.slice(0, i), port: Number(cfg.audit.syslog.slice(i + 1)) }));
   }
   return AuditLog.open({
-    node: nodeIdFor(cfg), barrier, sinks, digestPeriodMs: cfg.audit.digestPeriodMs,
+    node: nodeIdFor(cfg), barrier, sinks, digestPeriodMs: cfg.audit.digestPeriodMs, region: cfg.region, accountId: cfg.accountId,
     ...(clock ? { clock } : {}),
     onSinkError: (sink) => process.stderr.write(`rekey: audit sink ${sink} failed; events continue to the other sinks\n`),
   });

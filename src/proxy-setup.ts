@@ -23,6 +23,7 @@ import { type AuditLog, serviceEvent } from './audit/index.ts';
 import { ConfigurationError } from './errors.ts';
 import { ProxyService, type ProxyEvent } from './proxy/service.ts';
 import type { IamTokenVerifier, SecretCredentials, SecretSource } from './proxy/ports.ts';
+import { TLS_POLICY } from './crypto/tls-policy.ts';
 
 export interface ProxySetup {
   proxy: ProxyService;
@@ -119,7 +120,7 @@ async function proxyTls(cfg: Readonly<Config>, certs: CertService | undefined, l
   if (mode === 'files') {
     const { certFile, keyFile } = cfg.proxy!.tls!;
     const stamp = () => `${statSync(certFile!).mtimeMs}/${statSync(keyFile!).mtimeMs}`;
-    const load = () => createSecureContext({ cert: readFileSync(certFile!), key: readFileSync(keyFile!) });
+    const load = () => createSecureContext({ cert: readFileSync(certFile!), key: readFileSync(keyFile!), ...TLS_POLICY });
     let last = stamp();
     const first = load();
     let timer: NodeJS.Timeout | undefined;
@@ -156,7 +157,7 @@ async function proxyTls(cfg: Readonly<Config>, certs: CertService | undefined, l
   const issue = async () => {
     const pair = await certs.issue({ commonName: 'rekey-proxy', sans, usage: 'server', lifetimeMs });
     issuedAt = Date.now();
-    return createSecureContext({ cert: pair.certPem, key: pair.keyPem });
+    return createSecureContext({ cert: pair.certPem, key: pair.keyPem, ...TLS_POLICY });
   };
   const first = await issue();
   let unsubscribe: (() => void) | undefined;

@@ -138,3 +138,33 @@ test('operator rotate-root rewraps the keyring: old ciphertexts decrypt under th
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// Issue 17, item 11: `rekey audit verify --file X` without REKEY_DATA_DIR created ./data with a new
+// dev root key and then failed misleadingly. Store-reading commands never create a store; they take --data-dir.
+test('audit verify / lookup / public-key never create a data directory or a dev root key; --data-dir names the store', async () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'rekey-cli-cwd-'));
+  const dir = mkdtempSync(join(tmpdir(), 'rekey-cli-'));
+  try {
+    const { REKEY_DATA_DIR: _d, REKEY_CONFIG: _c, ...env } = process.env;
+    const inCwd = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { cwd, env: env as Record<string, string>, encoding: 'utf8', timeout: 60_000 });
+    for (const args of [['audit', 'verify', '--file', join(cwd, 'audit.jsonl')], ['audit', 'verify'], ['audit', 'lookup'], ['audit', 'public-key']]) {
+      const r = inCwd(args);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+      assert.equal(r.stderr.trim(), `rekey: ConfigurationError: no rekey store in ${join(cwd, 'data')}: ${join(cwd, 'data', 'rekey.db')} does not exist (name the data directory with --data-dir or REKEY_DATA_DIR)`);
+      assert.equal(existsSync(join(cwd, 'data')), false, `${args.join(' ')} created ./data`);
+    }
+    const p = await startServer(dir, { REKEY_DEV_ACCESS_KEY_ID: CREDS.accessKeyId, REKEY_DEV_SECRET_ACCESS_KEY: CREDS.secretAccessKey });
+    const kms = new K.KMSClient({ endpoint: p.url, region: 'us-east-1', credentials: CREDS });
+    await kms.send(new K.CreateKeyCommand({}));
+    await p.stop('SIGTERM');
+    const ok = inCwd(['audit', 'verify', '--data-dir', dir]);
+    assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /audit verify: OK\n$/);
+    const file = inCwd(['audit', 'verify', '--data-dir', dir, '--file', join(dir, 'audit', 'audit.jsonl')]);
+    assert.equal(file.status, 0, file.stdout + file.stderr);
+    assert.equal(existsSync(join(cwd, 'data')), false);
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -50,6 +50,27 @@ test('HTTPS: the SDK works against the generated CA (CA bundle); without it the 
   assert.ok(info.ipAddresses.includes('127.0.0.1'));
 });
 
+/** Whether a TLS 1.2 handshake offering only `ciphers` completes, and the suite it got. */
+function handshake(port: number, ca: string, ciphers: string): Promise<string> {
+  return new Promise((resolve) => {
+    const sock = connect({ host: '127.0.0.1', port, ca, servername: 'localhost', maxVersion: 'TLSv1.2', ciphers }, () => {
+      const name = sock.getCipher().name;
+      sock.end();
+      resolve(name);
+    });
+    sock.on('error', (e: Error & { code?: string }) => resolve(`refused: ${e.code ?? e.message}`));
+  });
+}
+
+// Issue 17, item 13: TLS 1.2 offered CBC suites with SHA-1 MACs (Node's default list). AEAD only.
+test('HTTPS: TLS 1.2 refuses CBC-SHA1 and CBC-SHA256 suites; an AEAD suite is accepted', async () => {
+  const port = Number(new URL(s.url).port);
+  for (const cbc of ['ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES128-SHA', 'AES256-SHA', 'ECDHE-RSA-AES256-SHA384:ECDHE-ECDSA-AES256-SHA384', 'AES128-GCM-SHA256']) {
+    assert.match(await handshake(port, s.ca!, cbc), /^refused: .*(HANDSHAKE_FAILURE|handshake failure|ECONNRESET)/i, cbc);
+  }
+  assert.match(await handshake(port, s.ca!, 'ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256'), /^ECDHE-(RSA|ECDSA)-AES128-GCM-SHA256$/);
+});
+
 test('HTTPS: certificate rotation under continuous SDK load loses no request; new handshakes get the new certificate', async () => {
   const keyId = (await s.kmsClient().send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
   // half the workers keep their connections alive across the rotations, half open a new one per request

@@ -98,6 +98,11 @@ export class DigestSigner {
     }
   }
 
+  /** Signs another statement (an audit checkpoint); `payload` must begin with its own domain tag. */
+  signPayload(payload: string): string {
+    return this.signer.sign(payload).toString('base64');
+  }
+
   sign(d: UnsignedDigest): AuditDigest {
     const body = { version: 1 as const, ...d, publicKeyFingerprint: this.publicKey.fingerprint };
     return { ...body, signature: this.signer.sign(signingPayload(body)).toString('base64') };
@@ -125,6 +130,17 @@ export function checkDigestSignature(d: AuditDigest, key: AuditPublicKey): Diges
   if (d.publicKeyFingerprint !== key.fingerprint) return 'wrong-key';
   try {
     return ed25519Verify(key.pem, signingPayload(d), Buffer.from(d.signature, 'base64')) ? 'ok' : 'bad-signature';
+  } catch (e) {
+    if (e instanceof InvalidSigningKey) throw e;
+    return 'bad-signature';
+  }
+}
+
+/** Checks a signature made by signPayload against the trusted public key. */
+export function checkPayloadSignature(payload: string, signature: string, fingerprint: string, key: AuditPublicKey): DigestCheck {
+  if (fingerprint !== key.fingerprint) return 'wrong-key';
+  try {
+    return ed25519Verify(key.pem, payload, Buffer.from(signature, 'base64')) ? 'ok' : 'bad-signature';
   } catch (e) {
     if (e instanceof InvalidSigningKey) throw e;
     return 'bad-signature';

@@ -9,7 +9,7 @@ import {
 
 export const EVENT_VERSION = '1.11';
 
-export type ResourceType = 'AWS::KMS::Key' | 'AWS::SecretsManager::Secret' | 'AWS::IAM::Role' | 'Rekey::Admin::Resource' | 'Rekey::Certs::Certificate' | 'Rekey::Proxy::Target';
+export type ResourceType = 'AWS::KMS::Key' | 'AWS::SecretsManager::Secret' | 'AWS::IAM::Role' | 'Rekey::Admin::Resource' | 'Rekey::Certs::Certificate' | 'Rekey::Proxy::Target' | 'Rekey::Audit::Sink';
 
 export interface AuditResource {
   accountId: string;
@@ -100,6 +100,8 @@ export const SERVICES = {
   certs: { source: 'rekey.certs', ops: {} as Readonly<Record<string, OperationSpec>>, resourceType: 'Rekey::Certs::Certificate' },
   // the PostgreSQL proxy (src/proxy): service events only (client authentication, cutover)
   proxy: { source: 'rekey.proxy', ops: {} as Readonly<Record<string, OperationSpec>>, resourceType: 'Rekey::Proxy::Target' },
+  // the audit trail itself (src/audit): service events only (a sink's gap filled after a crash)
+  audit: { source: 'rekey.audit', ops: {} as Readonly<Record<string, OperationSpec>>, resourceType: 'Rekey::Audit::Sink' },
 } as const;
 export type ServiceName = keyof typeof SERVICES;
 

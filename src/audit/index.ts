@@ -13,6 +13,7 @@ export { type PruneResult } from './retention.ts';
 export { type VerifyResult, type Problem, type ProblemKind, type NodeReport } from './verify.ts';
 export { verifyStore } from './verify-store.ts';
 export { verifyFiles } from './verify-file.ts';
+export { type AuditCheckpoint, takeCheckpoint, verifyAgainstCheckpoint, isCheckpoint } from './checkpoint.ts';
 export { type AuditSink, type SinkBatch } from './sinks/types.ts';
 export { StoreSink } from './sinks/store.ts';
 export { FileSink, type FileSinkOptions } from './sinks/file.ts';

@@ -14,7 +14,8 @@ import { ConfigurationError, InternalFailure, UnsupportedOperationException } fr
 import type { Barrier } from '../storage/barrier.ts';
 import { type AuditRecord, type ChainHead, EMPTY_HEAD, GENESIS_HASH, NODE_NAME, chainOne } from './chain.ts';
 import { type AuditDigest, type AuditPublicKey, DigestSigner, lastDigest, saveDigest } from './digest.ts';
-import type { AuditEvent } from './event.ts';
+import { type AuditEvent, serviceEvent } from './event.ts';
+import { type GapFill, type SinkHead, fillGaps } from './gap-fill.ts';
 import { type LookupQuery, type LookupResult, lookupEvents } from './lookup.ts';
 import { type PruneResult, pruneStore } from './retention.ts';
 import { StoreSink } from './sinks/store.ts';
@@ -36,6 +37,9 @@ export interface AuditLogOptions {
   maxBatch?: number;
   /** Told when a sink fails (sink name and error; never event content). */
   onSinkError?: (sink: string, err: unknown) => void;
+  /** Region and account of the service events the log records about itself (a gap filled). */
+  region?: string;
+  accountId?: string;
 }
 
 interface Pending {
@@ -58,6 +62,8 @@ export interface AuditStats {
   refused: number;
   digests: number;
   sinkFailures: Record<string, number>;
+  /** Gaps filled at open (a sink that missed the last batches before a crash). */
+  gapsFilled: GapFill[];
 }
 
 export class AuditLog {
@@ -72,7 +78,7 @@ export class AuditLog {
   private readonly durable: AuditSink[];
   private readonly forwarders: AuditSink[];
   private readonly clock: () => Date;
-  readonly stats: AuditStats = { events: 0, batches: 0, refused: 0, digests: 0, sinkFailures: {} };
+  readonly stats: AuditStats = { events: 0, batches: 0, refused: 0, digests: 0, sinkFailures: {}, gapsFilled: [] };
 
   private constructor(private readonly opts: AuditLogOptions, private readonly signer: DigestSigner) {
     this.durable = opts.sinks.filter((s) => s.durable);
@@ -89,7 +95,9 @@ export class AuditLog {
     const log = new AuditLog(opts, await DigestSigner.loadOrCreate(opts.barrier));
     const d = await lastDigest(opts.barrier, opts.node);
     if (d) log.lastDigestPos = { toSeq: d.toSeq, lastHash: d.lastHash, signature: d.signature, periodEnd: d.periodEnd };
-    log.head = await log.recoverHead();
+    const found = await log.recoverHeads();
+    log.head = found.best;
+    await log.fillGaps(found.sinks);
     if (period > 0) {
       log.timer = setInterval(() => void log.closePeriod().catch((e: unknown) => log.report('digest', e)), period);
       log.timer.unref();
@@ -172,7 +180,8 @@ export class AuditLog {
       }
     }
     if (records.length === 0) return;
-    const sinkBatch: SinkBatch = { node: this.opts.node, records, lines };
+    const d = this.lastDigestPos;
+    const sinkBatch: SinkBatch = { node: this.opts.node, records, lines, ...(d.signature !== null ? { lastDigest: { toSeq: d.toSeq, signature: d.signature } } : {}) };
     const results = await Promise.allSettled(this.durable.map((s) => s.write(sinkBatch)));
     this.stats.batches++;
     let ok = false;
@@ -198,20 +207,41 @@ export class AuditLog {
 
   /** The furthest chain position any durable sink, or the last digest, knows of. */
   private async recoverHead(): Promise<ChainHead> {
+    return (await this.recoverHeads()).best;
+  }
+
+  /** recoverHead, with where each durable sink's copy ends (undefined: it could not say). */
+  private async recoverHeads(): Promise<{ best: ChainHead; sinks: SinkHead[] }> {
     let best: ChainHead = this.lastDigestPos.toSeq > 0 ? { seq: this.lastDigestPos.toSeq, hash: this.lastDigestPos.lastHash } : EMPTY_HEAD;
     let answered = 0;
+    const sinks: SinkHead[] = [];
     for (const s of this.durable) {
       if (!s.recover) continue;
       try {
         const h = await s.recover(this.opts.node);
         answered++;
+        sinks.push({ sink: s, head: h });
         if (h && h.seq > best.seq) best = h;
       } catch (e) {
+        sinks.push({ sink: s, head: undefined });
         this.report(s.name, e);
       }
     }
     if (answered === 0 && this.durable.some((s) => s.recover)) throw new InternalFailure('audit: no durable sink could report the chain head');
-    return best;
+    return { best, sinks };
+  }
+
+  /** At open: copies what a crash kept from a lagging sink (src/audit/gap-fill.ts) and records each fill. */
+  private async fillGaps(sinks: SinkHead[]): Promise<void> {
+    const fills = await fillGaps(this.opts.node, sinks, this.head, (sink, err) => this.report(sink, err));
+    for (const f of fills) {
+      this.stats.gapsFilled.push(f);
+      await this.append(serviceEvent({
+        eventName: 'AuditSinkGapFilled', service: 'audit', region: this.opts.region ?? 'us-east-1', accountId: this.opts.accountId ?? '000000000000',
+        resources: [], now: this.clock(),
+        details: { node: this.opts.node, sink: f.sink, source: f.source, fromSeq: f.fromSeq, toSeq: f.toSeq },
+      }));
+    }
   }
 
   /** Signs a digest over the events since the last one (none if there were none). Serialized with writes. */

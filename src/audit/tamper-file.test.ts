@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type AuditRecord, type ChainHead, recordHash } from './chain.ts';
 import { type AuditDigest, loadDigests } from './digest.ts';
 import { AuditLog } from './log.ts';
 import { FileSink, listFileSet } from './sinks/file.ts';
@@ -25,11 +26,12 @@ async function trail(opts: { maxBytes?: number } = {}) {
   for (let i = 16; i <= 18; i++) await log.append(sampleEvent(i));
   await sink.close(); // leave 16..18 open (no closing digest), as after a crash
   const storeDigests = (await loadDigests(barrier, 'n1')).map((d) => d.digest!) as AuditDigest[];
+  const head: ChainHead = log.chainHead;
   const lines = () => readFileSync(path, 'utf8').split('\n').filter((l) => l.length > 0);
   const write = (ls: string[]) => writeFileSync(path, ls.join('\n') + '\n');
   const indexOfSeq = (ls: string[], seq: number) => ls.findIndex((l) => (JSON.parse(l) as { seq?: number }).seq === seq);
   const verify = (extra: Partial<Parameters<typeof verifyFiles>[0]> = {}) => verifyFiles({ path, publicKey: log.publicKey, ...extra });
-  return { dir, path, log, lines, write, indexOfSeq, verify, storeDigests };
+  return { dir, path, log, lines, write, indexOfSeq, verify, storeDigests, head };
 }
 
 function first(problems: Problem[]): Problem {
@@ -92,8 +94,34 @@ test('truncating the tail: detected by the digests and head kept in the store', 
   const t2 = await trail();
   const l2 = t2.lines();
   t2.write(l2.slice(0, t2.indexOfSeq(l2, 17)));
-  const p2 = first((await t2.verify({ digests: t2.storeDigests, heads: { n1: 18 } })).problems);
+  const p2 = first((await t2.verify({ digests: t2.storeDigests, heads: { n1: t2.head } })).problems);
   assert.deepEqual([p2.kind, p2.seq], ['truncated', 17]);
+});
+
+// Issue 17, item 5: verify --file compared only the store's last seq, so an event edited after the
+// last digest with the rest of the chain recomputed passed. The store's head hash exposes it.
+test('an event after the last digest edited and the chain re-hashed to the end: detected by the store head\'s hash', async () => {
+  const t = await trail();
+  const ls = t.lines();
+  const i17 = t.indexOfSeq(ls, 17);
+  const r17 = JSON.parse(ls[i17]!) as AuditRecord;
+  r17.event.eventName = 'Nothing';
+  r17.hash = recordHash(r17);
+  ls[i17] = JSON.stringify(r17);
+  const i18 = t.indexOfSeq(ls, 18);
+  const r18 = JSON.parse(ls[i18]!) as AuditRecord;
+  r18.prevHash = r17.hash;
+  r18.hash = recordHash(r18);
+  ls[i18] = JSON.stringify(r18);
+  t.write(ls);
+  // inside the file everything is consistent, and the store's digests and head seq agree
+  assert.equal((await t.verify({ digests: t.storeDigests, heads: { n1: { seq: 18, hash: r18.hash } } })).ok, true);
+  const p = first((await t.verify({ digests: t.storeDigests, heads: { n1: t.head } })).problems);
+  assert.deepEqual([p.kind, p.seq], ['modified', 16]);
+  assert.equal(p.message, "seqs 16..18 do not match the store's chain head (seq 18 has another hash there): an event after the last digest was modified and the chain re-hashed");
+  // untouched, the same head verifies
+  const clean = await trail();
+  assert.equal((await clean.verify({ digests: clean.storeDigests, heads: { n1: clean.head } })).ok, true);
 });
 
 test('a forged digest line (edited, or removed so the next does not follow) is detected', async () => {

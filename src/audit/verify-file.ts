@@ -5,7 +5,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { basename } from 'node:path';
-import { isAuditRecord } from './chain.ts';
+import { type ChainHead, isAuditRecord } from './chain.ts';
 import { type AuditDigest, type AuditPublicKey, checkDigestSignature, isDigest } from './digest.ts';
 import { listFileSet } from './sinks/file.ts';
 import { type ChainItem, type DigestItem, type NodeReport, type Problem, type VerifyResult, checkChain, chooseWindow, summarize } from './verify.ts';
@@ -21,9 +21,10 @@ export interface VerifyFilesOptions {
   node?: string;
   /**
    * Chain heads known from elsewhere (the store's head records), by node. Events after the last
-   * digest are covered by nothing in the file itself; a head from another copy exposes a cut tail.
+   * digest are covered by nothing in the file itself; a head from another copy exposes a cut tail
+   * (its seq) and an event edited after the last digest with the chain re-hashed (its hash).
    */
-  heads?: Readonly<Record<string, number>>;
+  heads?: Readonly<Record<string, ChainHead>>;
 }
 
 interface Line {
@@ -125,7 +126,7 @@ function verifyFileNode(o: VerifyFilesOptions, node: string, lines: Line[]): { r
   const anchor = readable.find((d) => d.toSeq === firstSeq - 1 && checkDigestSignature(d, o.publicKey) === 'ok') ?? null;
   const w = chooseWindow(readable, o.publicKey, anchor, o.from, o.to);
   const endSeq = w.endDigest ? w.endDigest.toSeq : Number.MAX_SAFE_INTEGER;
-  const expectedEnd = w.endDigest ? w.endDigest.toSeq : readable.reduce((m, d) => Math.max(m, d.toSeq), o.heads?.[node] ?? 0);
+  const expectedEnd = w.endDigest ? w.endDigest.toSeq : readable.reduce((m, d) => Math.max(m, d.toSeq), o.heads?.[node]?.seq ?? 0);
 
   // Keep records inside the window, and unreadable lines lying between them.
   const inWindow = (i: ChainItem): boolean => i.record !== null && i.record.seq > w.start.seq && i.record.seq <= endSeq;
@@ -134,8 +135,28 @@ function verifyFileNode(o: VerifyFilesOptions, node: string, lines: Line[]): { r
   for (let i = items.length - 1; i >= 0; i--) if (inWindow(items[i]!)) { lastIdx = i; break; }
   const windowItems = items.filter((it, i) => inWindow(it) || (it.record === null && (firstIdx < 0 || (i > firstIdx && (i < lastIdx || !w.endDigest)))));
   const digests = allDigests.filter((x) => x.toSeq > w.start.seq && x.toSeq <= endSeq);
-  return checkChain({
+  const r = checkChain({
     node, items: windowItems, start: w.start, startedFrom: w.startedFrom, expectedEnd, digests, publicKey: o.publicKey,
     ...(w.startDigest ? { startDigest: w.startDigest } : {}),
   });
+  const head = o.heads?.[node];
+  if (head && head.seq <= endSeq) r.problems.push(...checkHeadHash(node, head, windowItems, readable));
+  r.problems.sort((a, b) => (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER));
+  return r;
+}
+
+/**
+ * The store's head names the hash of the last event it holds. The same seq in the file with another
+ * hash means the file's chain was rewritten after that event's last digest (an edit re-hashed to
+ * the end passes every check inside the file). Names the first event the digests no longer cover.
+ */
+function checkHeadHash(node: string, head: ChainHead, items: readonly ChainItem[], digests: readonly AuditDigest[]): Problem[] {
+  const inFile = items.find((i) => i.record?.seq === head.seq)?.record;
+  if (!inFile || inFile.hash === head.hash) return [];
+  const covered = digests.reduce((m, d) => (d.toSeq < head.seq ? Math.max(m, d.toSeq) : m), 0);
+  const firstUncovered = items.find((i) => i.record && i.record.seq === covered + 1)?.record ?? inFile;
+  return [{
+    kind: 'modified', node, seq: firstUncovered.seq, eventID: String(firstUncovered.event.eventID),
+    message: `seqs ${covered + 1}..${head.seq} do not match the store's chain head (seq ${head.seq} has another hash there): an event after the last digest was modified and the chain re-hashed`,
+  }];
 }

@@ -1,9 +1,10 @@
 // Verifies the chains and digests kept in the store (the StoreSink's events, AuditLog's digests,
 // retention's anchors), optionally over a time range.
 import { type AuditDigest, type AuditPublicKey, loadDigests } from './digest.ts';
-import { digestPath } from './paths.ts';
+import type { AuditRecord } from './chain.ts';
+import { digestPath, headPath } from './paths.ts';
 import { readAnchor } from './retention.ts';
-import type { StoreSink } from './sinks/store.ts';
+import type { StoreSink, StoredHead } from './sinks/store.ts';
 import { type ChainItem, type DigestItem, type NodeReport, type Problem, type VerifyResult, checkChain, chooseWindow, summarize } from './verify.ts';
 
 export interface VerifyOptions {
@@ -67,7 +68,49 @@ async function verifyNode(o: VerifyOptions, node: string): Promise<{ report: Nod
     node, items, start: w.start, startedFrom: w.startedFrom, expectedEnd, digests, publicKey: o.publicKey,
     ...(w.startDigest ? { startDigest: w.startDigest } : {}),
   });
-  return { report: r.report, problems: [...extra, ...r.problems] };
+  // after the chain's own findings: at the same seq, a forged digest is named before the head's view of it
+  const headProblems = !w.endDigest && extra.length === 0 ? [...checkHead(node, head, items), ...checkHeadDigest(node, head, all, anchor)] : [];
+  return { report: r.report, problems: [...extra, ...r.problems, ...headProblems] };
+}
+
+/**
+ * The head names the node's newest digest when its batch was written; that digest must still be
+ * there, unchanged (retention keeps the newest digests). Deleting every digest, or the newest
+ * ones, shows here; a digest closed after the last batch (at shutdown) is covered only by the
+ * next batch's head or an outside checkpoint.
+ */
+function checkHeadDigest(node: string, head: StoredHead | null, all: readonly { toSeq: number; digest: AuditDigest | null }[], anchor: AuditDigest | null): Problem[] {
+  const named = head?.lastDigest;
+  if (!named || (anchor && named.toSeq < anchor.toSeq)) return [];
+  const where = digestPath(node, named.toSeq);
+  const stored = all.find((x) => x.toSeq === named.toSeq);
+  if (!stored) return [{ kind: 'missing-digest', node, seq: named.toSeq, where, message: `${where}: the digest ending at seq ${named.toSeq}, named by the chain head record, is gone` }];
+  if (stored.digest && stored.digest.signature !== named.signature) {
+    return [{ kind: 'forged-digest', node, seq: named.toSeq, where, message: `${where}: the digest ending at seq ${named.toSeq} is not the one the chain head record names: it was replaced` }];
+  }
+  return [];
+}
+
+/**
+ * The head record is written in the same transaction as every batch, so it names exactly the last
+ * stored event. A node with events but no head, a head whose hash is not its event's, or events
+ * beyond the head mean the head was deleted or an older copy of it was written back.
+ */
+function checkHead(node: string, head: StoredHead | null, items: readonly ChainItem[]): Problem[] {
+  const records = items.flatMap((i) => (i.record ? [i.record] : []));
+  const last = records.reduce<AuditRecord | undefined>((m, r) => (!m || r.seq > m.seq ? r : m), undefined);
+  const where = headPath(node);
+  if (!head) {
+    return last ? [{ kind: 'truncated', node, seq: last.seq, where, message: `${where}: the chain head record is missing while events up to seq ${last.seq} exist: it was deleted` }] : [];
+  }
+  if (last && last.seq > head.seq) {
+    return [{ kind: 'modified', node, seq: head.seq + 1, where, message: `${where} names seq ${head.seq}, but events up to seq ${last.seq} exist: an older head record was written back` }];
+  }
+  const atHead = records.find((r) => r.seq === head.seq);
+  if (atHead && atHead.hash !== head.hash) {
+    return [{ kind: 'modified', node, seq: head.seq, eventID: String(atHead.event.eventID), where, message: `${where} names another hash for seq ${head.seq} than the stored event has` }];
+  }
+  return [];
 }
 
 function sameDigest(a: AuditDigest | null, b: AuditDigest): boolean {

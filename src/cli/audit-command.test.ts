@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { AuditLog } from '../audit/log.ts';
-import { eventPath } from '../audit/paths.ts';
+import { eventPath, headPath } from '../audit/paths.ts';
 import { FileSink } from '../audit/sinks/file.ts';
 import { StoreSink } from '../audit/sinks/store.ts';
 import { sampleEvent, testBarrier } from '../audit/testing.ts';
@@ -82,4 +82,23 @@ test('audit lookup prints events as JSON; audit public-key prints the PEM', asyn
 test('audit public-key on a store without a signing key is a clear error', async () => {
   const { barrier } = await testBarrier();
   await assert.rejects(run(barrier, ['public-key']), { name: 'ValidationException', message: /no audit signing key yet/ });
+});
+
+test('audit checkpoint writes a signed checkpoint; verify --checkpoint reports events deleted after it', async () => {
+  const { barrier } = await trail();
+  const file = join(mkdtempSync(join(tmpdir(), 'rekey-cli-')), 'cp.json');
+  const cp = await run(barrier, ['checkpoint', '--out', file]);
+  assert.equal(cp.failed, false, cp.out);
+  assert.equal((JSON.parse(readFileSync(file, 'utf8')) as { nodes: Record<string, { seq: number }> }).nodes['n1']!.seq, 6);
+  const ok = await run(barrier, ['verify', '--checkpoint', file]);
+  assert.equal(ok.failed, false, ok.out);
+  await barrier.delete(eventPath('n1', 6));
+  await barrier.putJSON(headPath('n1'), { seq: 5, hash: (await barrier.getJSON<{ hash: string }>(eventPath('n1', 5)))!.value.hash, updatedAt: '' });
+  const bad = await run(barrier, ['verify', '--checkpoint', file]);
+  assert.equal(bad.failed, true);
+  assert.match(bad.out, /truncated: node n1 seq 6: seq 6, the chain head in the checkpoint of .* is no longer in the store/);
+  // a store that does not verify (here: its last digest names seq 6) gets no checkpoint
+  const r2 = await run(barrier, ['checkpoint']);
+  assert.equal(r2.failed, true);
+  assert.match(r2.out, /audit verify: FAILED/);
 });

@@ -1,16 +1,24 @@
 // `rekey audit ...`: verify the trail, look events up, export the digest public key.
 // Thin: parses flags, opens the store through the caller's `open`, prints what the domain returns.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ValidationException } from '../errors.ts';
 import type { Barrier } from '../storage/barrier.ts';
-import { type AuditDigest, type AuditPublicKey, loadDigests, parsePublicKeyPem, readPublicKey } from '../audit/digest.ts';
+import { type AuditDigest, type AuditPublicKey, DigestSigner, loadDigests, parsePublicKeyPem, readPublicKey } from '../audit/digest.ts';
 import { lookupEvents } from '../audit/lookup.ts';
 import { DIGESTS_PREFIX } from '../audit/paths.ts';
 import { StoreSink } from '../audit/sinks/store.ts';
 import { verifyFiles } from '../audit/verify-file.ts';
 import { verifyStore } from '../audit/verify-store.ts';
-import type { VerifyResult } from '../audit/verify.ts';
+import { type VerifyResult, summarize } from '../audit/verify.ts';
+import { type AuditCheckpoint, isCheckpoint, takeCheckpoint, verifyAgainstCheckpoint } from '../audit/checkpoint.ts';
+import type { ChainHead } from '../audit/chain.ts';
+
+/** Which store to open: the global configuration, overridden by these flags. */
+export interface StoreFlags {
+  dataDir?: string;
+  config?: string;
+}
 
 export interface AuditCliContext {
   barrier: Barrier;
@@ -38,8 +46,8 @@ function parseTime(name: string, v: string | undefined): Date | undefined {
   return d;
 }
 
-async function withStore<T>(open: () => Promise<AuditCliContext>, fn: (ctx: AuditCliContext) => Promise<T>): Promise<T> {
-  const ctx = await open();
+async function withStore<T>(open: (flags: StoreFlags) => Promise<AuditCliContext>, flags: StoreFlags, fn: (ctx: AuditCliContext) => Promise<T>): Promise<T> {
+  const ctx = await open(flags);
   try {
     return await fn(ctx);
   } finally {
@@ -74,13 +82,24 @@ function readPinnedKey(path: string): AuditPublicKey {
   }
 }
 
+function readCheckpoint(path: string): AuditCheckpoint {
+  let v: unknown;
+  try {
+    v = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    throw new ValidationException(`--checkpoint: cannot read ${path} as JSON`);
+  }
+  if (!isCheckpoint(v)) throw new ValidationException(`--checkpoint: ${path} is not a rekey audit checkpoint`);
+  return v;
+}
+
 /** The store's chain heads, when the store sink is (also) configured. */
-async function storedHeads(barrier: Barrier): Promise<Record<string, number>> {
+async function storedHeads(barrier: Barrier): Promise<Record<string, ChainHead>> {
   const store = new StoreSink(barrier);
-  const out: Record<string, number> = {};
+  const out: Record<string, ChainHead> = {};
   for (const node of await store.nodes()) {
     const h = await store.storedHead(node).catch(() => null);
-    if (h) out[node] = h.seq;
+    if (h) out[node] = h;
   }
   return out;
 }
@@ -103,41 +122,53 @@ export function formatVerifyResult(r: VerifyResult): string {
   return lines.join('\n') + '\n';
 }
 
-export function registerAuditCommands(program: Command, open: () => Promise<AuditCliContext>, io: AuditCliIo = defaultIo): void {
+const storeOptions = (c: Command): Command => c
+  .option('-d, --data-dir <dir>', 'the data directory of the store to read (env REKEY_DATA_DIR); never created')
+  .option('-c, --config <file>', 'JSON configuration file naming the store and its root key (env REKEY_CONFIG)');
+
+const flagsOf = (o: StoreFlags): StoreFlags => ({ ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}), ...(o.config !== undefined ? { config: o.config } : {}) });
+
+export function registerAuditCommands(program: Command, open: (flags: StoreFlags) => Promise<AuditCliContext>, io: AuditCliIo = defaultIo): void {
   const { out } = io;
   const audit = program.command('audit').description('Verify, search and export the audit trail');
 
-  audit
-    .command('verify')
+  storeOptions(audit
+    .command('verify'))
     .description('Check hash chains and signed digests; names the first modified, missing, reordered or truncated event. Exits 1 on failure.')
     .option('--from <time>', 'start of the time range (ISO 8601)')
     .option('--to <time>', 'end of the time range (ISO 8601)')
     .option('--node <name>', 'only this node')
     .option('--file <path>', 'verify a JSON-lines file set (the current file; rolled files beside it are included)')
     .option('--public-key <pem-file>', 'trusted Ed25519 public key (default: the one in the store)')
+    .option('--checkpoint <file>', 'a checkpoint taken earlier (`rekey audit checkpoint`) and kept outside the store: reports what the store no longer has')
     .option('--json', 'print the full result as JSON')
-    .action(async (o: { from?: string; to?: string; node?: string; file?: string; publicKey?: string; json?: boolean }) => {
+    .action(async (o: StoreFlags & { from?: string; to?: string; node?: string; file?: string; publicKey?: string; checkpoint?: string; json?: boolean }) => {
       const from = parseTime('from', o.from);
       const to = parseTime('to', o.to);
       const pinned = o.publicKey !== undefined ? readPinnedKey(o.publicKey) : undefined;
       const range = { ...(from ? { from } : {}), ...(to ? { to } : {}), ...(o.node ? { node: o.node } : {}) };
+      const checkpoint = o.checkpoint !== undefined ? readCheckpoint(o.checkpoint) : undefined;
+      if (checkpoint && o.file !== undefined) throw new ValidationException('--checkpoint checks the store; give it without --file');
       let result: VerifyResult;
       if (o.file !== undefined && pinned) {
         // A file and a pinned key need no store at all (e.g. verifying a copy on another machine).
         result = await verifyFiles({ path: o.file, publicKey: pinned, ...range });
       } else {
-        result = await withStore(open, async ({ barrier }) => {
+        result = await withStore(open, flagsOf(o), async ({ barrier }) => {
           const publicKey = pinned ?? (await storedKey(barrier));
           if (o.file !== undefined) return verifyFiles({ path: o.file, publicKey, digests: await allStoredDigests(barrier), heads: await storedHeads(barrier), ...range });
-          return verifyStore({ store: new StoreSink(barrier), publicKey, ...range });
+          const store = new StoreSink(barrier);
+          const r = await verifyStore({ store, publicKey, ...range });
+          if (!checkpoint) return r;
+          return summarize(r.nodes, [...r.problems, ...(await verifyAgainstCheckpoint(store, checkpoint, publicKey))]);
         });
       }
       out.write(o.json ? JSON.stringify(result, null, 2) + '\n' : formatVerifyResult(result));
       if (!result.ok) io.fail();
     });
 
-  audit
-    .command('lookup')
+  storeOptions(audit
+    .command('lookup'))
     .description('Search stored events, newest first (filters like CloudTrail LookupEvents)')
     .option('--event-name <name>', 'e.g. Decrypt, CreateKey')
     .option('--principal <arn-or-access-key-id>', 'who called')
@@ -146,11 +177,11 @@ export function registerAuditCommands(program: Command, open: () => Promise<Audi
     .option('--to <time>', 'end time (ISO 8601)')
     .option('--max <n>', 'at most this many events (1-1000, default 50)')
     .option('--next-token <token>', 'continue a previous lookup')
-    .action(async (o: { eventName?: string; principal?: string; resource?: string; from?: string; to?: string; max?: string; nextToken?: string }) => {
+    .action(async (o: StoreFlags & { eventName?: string; principal?: string; resource?: string; from?: string; to?: string; max?: string; nextToken?: string }) => {
       const startTime = parseTime('from', o.from);
       const endTime = parseTime('to', o.to);
       if (o.max !== undefined && !/^\d{1,4}$/.test(o.max)) throw new ValidationException('--max must be a number from 1 to 1000');
-      const result = await withStore(open, ({ barrier }) => lookupEvents(new StoreSink(barrier), {
+      const result = await withStore(open, flagsOf(o), ({ barrier }) => lookupEvents(new StoreSink(barrier), {
         ...(o.eventName !== undefined ? { eventName: o.eventName } : {}),
         ...(o.principal !== undefined ? { principal: o.principal } : {}),
         ...(o.resource !== undefined ? { resource: o.resource } : {}),
@@ -162,11 +193,36 @@ export function registerAuditCommands(program: Command, open: () => Promise<Audi
       out.write(JSON.stringify(result, null, 2) + '\n');
     });
 
-  audit
-    .command('public-key')
+  storeOptions(audit
+    .command('checkpoint'))
+    .description('Sign how far every node\'s chain goes (head and last digest) for keeping OUTSIDE the store; verify --checkpoint then finds deleted or rolled-back events, heads and digests. Refused if the store does not verify.')
+    .option('--out <file>', 'write the checkpoint here (default: stdout)')
+    .action(async (o: StoreFlags & { out?: string }) => {
+      const cp = await withStore(open, flagsOf(o), async ({ barrier }) => {
+        const store = new StoreSink(barrier);
+        await storedKey(barrier); // a store without an audit key has nothing to checkpoint (and gets no key here)
+        const signer = await DigestSigner.loadOrCreate(barrier);
+        const r = await verifyStore({ store, publicKey: signer.publicKey });
+        if (!r.ok) {
+          out.write(formatVerifyResult(r));
+          return null;
+        }
+        return takeCheckpoint(store, signer);
+      });
+      if (!cp) {
+        io.fail();
+        return;
+      }
+      const text = JSON.stringify(cp, null, 2) + '\n';
+      if (o.out !== undefined) writeFileSync(o.out, text, { mode: 0o644 });
+      else out.write(text);
+    });
+
+  storeOptions(audit
+    .command('public-key'))
     .description('Print the Ed25519 public key (PEM) that verifies audit digests; keep a copy outside rekey')
-    .action(async () => {
-      const key = await withStore(open, ({ barrier }) => storedKey(barrier));
+    .action(async (o: StoreFlags) => {
+      const key = await withStore(open, flagsOf(o), ({ barrier }) => storedKey(barrier));
       out.write(key.pem.endsWith('\n') ? key.pem : key.pem + '\n');
     });
 }

@@ -13,7 +13,7 @@ import { registerKmsCommands } from './kms-command.ts';
 import { registerKmsLifecycleCommands } from './kms-lifecycle-command.ts';
 import { registerSecretsCommands } from './secrets-command.ts';
 import { registerCertsCommands } from './certs-command.ts';
-import { openStore } from '../storage/open.ts';
+import { openExistingStore } from '../storage/open.ts';
 
 const program = new Command();
 program
@@ -60,9 +60,10 @@ registerKmsLifecycleCommands(program); // joins the kms group
 registerSecretsCommands(program);
 registerCertsCommands(program);
 // audit verify/lookup read the store directly (with the root key), so they work with the server stopped
-registerAuditCommands(program, async () => {
-  const cfg = loadConfig({});
-  const store = await openStore({ backend: cfg.storage.backend, dataDir: cfg.dataDir, rootKey: cfg.rootKey, ...(cfg.storage.postgresUrl ? { postgresUrl: cfg.storage.postgresUrl } : {}) });
+// they never create a store (openExistingStore): a missing one is an error naming the directory
+registerAuditCommands(program, async (flags) => {
+  const cfg = loadConfig({ ...(flags.config ? { configFile: flags.config } : {}), ...(flags.dataDir ? { dataDir: flags.dataDir } : {}) });
+  const store = await openExistingStore({ backend: cfg.storage.backend, dataDir: cfg.dataDir, rootKey: cfg.rootKey, ...(cfg.storage.postgresUrl ? { postgresUrl: cfg.storage.postgresUrl } : {}) });
   return { barrier: store.barrier, close: async () => { await store.backend.close(); store.barrier.seal(); } };
 });
 

@@ -9,6 +9,7 @@ import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import { AccessDeniedException } from '../errors.ts';
 import type { Identity } from '../iam/identity.ts';
+import { TLS_POLICY } from '../crypto/tls-policy.ts';
 
 export interface EdgeLimits {
   maxHeaderBytes: number;
@@ -43,7 +44,7 @@ export function serverOptions(limits: EdgeLimits, tls?: EdgeTls): { http?: objec
     https: {
       ...common,
       cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}),
-      minVersion: 'TLSv1.2',
+      ...TLS_POLICY,
       // a client that opens TCP and never finishes the handshake is dropped like a slow header
       handshakeTimeout: limits.headersTimeoutMs,
       requestCert: tls.clientAuth !== 'none',
@@ -75,7 +76,7 @@ export function guardConnections(server: HttpServer | HttpsServer, limits: EdgeL
 
 /** Swaps the server certificate: open connections keep their session, new handshakes get the new one. */
 export function setServerContext(app: FastifyInstance, ctx: { cert: string; key: string; ca?: string }): void {
-  (app.server as HttpsServer).setSecureContext({ cert: ctx.cert, key: ctx.key, ...(ctx.ca ? { ca: ctx.ca } : {}), minVersion: 'TLSv1.2' });
+  (app.server as HttpsServer).setSecureContext({ cert: ctx.cert, key: ctx.key, ...(ctx.ca ? { ca: ctx.ca } : {}), ...TLS_POLICY });
 }
 
 /** The principal ARN a client certificate names (its first URI SAN that is an ARN), if any. */

@@ -150,3 +150,19 @@ test('presigned (query-string) requests signed by the AWS SDK: accepted within X
   // a header-signed verifier does not accept the query form (no Authorization header)
   await assert.rejects(verifySigV4Async(signedReq, opts), { name: 'MissingAuthenticationTokenException' });
 });
+
+// Issue 17, item 3: a signature that does not cover X-Amz-Target (or Content-Type) replays as
+// another operation. The attack: the body {KeyId, Plaintext} signed with
+// SignedHeaders=content-type;host;x-amz-date, re-sent with X-Amz-Target: TrentService.DisableKey.
+test('X-Amz-Target and Content-Type must be signed: a captured signature does not replay as another operation', () => {
+  const body = '{"KeyId":"alias/x","Plaintext":"AAAA"}';
+  const h = signRequest({ method: 'POST', host: 'localhost:8370', path: '/', headers: { 'content-type': 'application/x-amz-json-1.1' }, body }, CRED, { region: 'us-east-1', service: 'kms', now: NOW2 });
+  const replay: SignedRequest = { method: 'POST', path: '/', query: '', headers: { ...h, 'x-amz-target': 'TrentService.DisableKey' }, body: Buffer.from(body) };
+  assert.throws(() => verifySigV4(replay, { ...base, lookup: () => CRED }), { name: 'InvalidSignatureException', message: "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization." });
+  // the target signed but not the content type
+  const h2 = signRequest({ method: 'POST', host: 'localhost:8370', path: '/', headers: { 'x-amz-target': 'TrentService.Encrypt' }, body }, CRED, { region: 'us-east-1', service: 'kms', now: NOW2 });
+  const retyped: SignedRequest = { method: 'POST', path: '/', query: '', headers: { ...h2, 'content-type': 'application/x-amz-json-1.0' }, body: Buffer.from(body) };
+  assert.throws(() => verifySigV4(retyped, { ...base, lookup: () => CRED }), { name: 'InvalidSignatureException', message: "'Content-Type' must be a 'SignedHeader' in the AWS Authorization." });
+  // both signed: accepted
+  assert.equal(verifySigV4(signed(CRED), { ...base, lookup: () => CRED }), CRED.accessKeyId);
+});

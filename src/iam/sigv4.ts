@@ -167,6 +167,21 @@ function checkScope(auth: ParsedAuth, amzDate: string, opts: Omit<VerifyOptions,
   return t;
 }
 
+/**
+ * An AWS JSON request names its operation in X-Amz-Target and its wire format in Content-Type;
+ * the body alone does not say which operation it is for. If neither were signed, a captured
+ * `{KeyId, Plaintext}` Encrypt could be replayed as DisableKey, or a GetSecretValue as
+ * DeleteSecret, with the same signature. So a request that carries X-Amz-Target must sign both.
+ * The AWS SDKs and the AWS CLI sign every header they send (botocore's SigV4Auth skips only
+ * user-agent, expect and x-amzn-trace-id), so they are unaffected.
+ */
+function checkOperationSigned(headers: Headers, auth: ParsedAuth): void {
+  if (headerValue(headers, 'x-amz-target') === undefined) return;
+  for (const [name, shown] of [['x-amz-target', 'X-Amz-Target'], ['content-type', 'Content-Type']] as const) {
+    if (!auth.signedHeaders.includes(name)) throw new InvalidSignatureException(`'${shown}' must be a 'SignedHeader' in the AWS Authorization.`);
+  }
+}
+
 /** AWS: "Signature expired: <X-Amz-Date> is now earlier than <now - window> (<now> - <window> min.)" */
 function expired(amzDate: string, now: number, windowMs: number): InstanceType<typeof InvalidSignatureException> {
   return new InvalidSignatureException(`Signature expired: ${amzDate} is now earlier than ${formatAmzDate(now - windowMs)} (${formatAmzDate(now)} - ${windowMs / 60000} min.)`);
@@ -181,6 +196,7 @@ function checkRequest(req: SignedRequest, opts: Omit<VerifyOptions, 'lookup'>): 
   const auth = parseAuthorization(headerValue(req.headers, 'authorization'));
   const amzDate = headerValue(req.headers, 'x-amz-date') ?? '';
   const t = checkScope(auth, amzDate, opts, "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
+  checkOperationSigned(req.headers, auth);
   // AWS: a request whose X-Amz-Date is more than 5 minutes from the server's time is rejected.
   const now = opts.now.getTime();
   if (t < now - opts.skewMs) throw expired(amzDate, now, opts.skewMs);

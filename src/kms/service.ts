@@ -6,6 +6,7 @@
 // the original error attached as `cause` for the adapter's log (never for the client).
 import { gatedStore } from './commit-gate.ts';
 import { KMSInternalException, NotFoundException, RekeyError, UnknownOperationException } from '../errors.ts';
+import { reportInternalError } from '../diagnostics.ts';
 import type { Barrier } from '../storage/barrier.ts';
 import { requireEnabled, type Caller, type KmsContext, type Operation } from './context.ts';
 import { partitionOf } from './ids.ts';
@@ -107,6 +108,7 @@ export class KmsService {
       if (e instanceof RekeyError) throw e;
       const err = new KMSInternalException('An internal error occurred.');
       err.cause = e;
+      reportInternalError('kms ' + operation, e, request.requestId);
       throw err;
     }
   }

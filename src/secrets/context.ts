@@ -1,7 +1,7 @@
 // What every Secrets Manager operation receives: the secret store (gated by the audit commit gate
 // for mutating calls), the caller, authorization, value encryption under KMS, the clock, and the
 // rotation hooks. Errors carry AWS Secrets Manager's exception names and messages.
-import { CasConflict, type Op } from '../storage/backend.ts';
+import { CasConflict, isValidKey, type Op } from '../storage/backend.ts';
 import type { Barrier } from '../storage/barrier.ts';
 import {
   AccessDeniedException, DecryptionFailure, EncryptionFailure, InvalidRequestException, RekeyError, ResourceNotFoundException,
@@ -114,6 +114,9 @@ export class SecretsContext {
   // ---- reading
 
   async byName(name: string): Promise<Loaded | null> {
+    // A name that cannot be a storage key (NUL, tab, DEL, non-ASCII, too long) names no secret:
+    // CreateSecret never stores one. AWS answers such a SecretId with ResourceNotFoundException.
+    if (!isValidKey(secretPath(name))) return null;
     const got = await this.deps.barrier.getJSON<SecretRecord>(secretPath(name));
     return got ? { rec: got.value, version: got.version } : null;
   }

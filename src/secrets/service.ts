@@ -3,6 +3,7 @@
 // facts. Only RekeyError subclasses leave call(): anything else becomes InternalServiceError with
 // the original error as `cause` (for the log, never for the client).
 import { InternalServiceError, RekeyError, UnknownOperationException } from '../errors.ts';
+import { reportInternalError } from '../diagnostics.ts';
 import type { JobEngine } from '../jobs/engine.ts';
 import { partitionOf } from '../kms/ids.ts';
 import type { KmsService, RequestFacts } from '../kms/service.ts';
@@ -76,6 +77,7 @@ export class SecretsService {
       if (e instanceof RekeyError) throw e;
       const err = new InternalServiceError('An internal error occurred.');
       err.cause = e;
+      reportInternalError('secretsmanager ' + operation, e, request.requestId);
       throw err;
     }
   }

@@ -51,8 +51,13 @@ const MAX_KEY = 512;
 const PRINTABLE = /^[\x20-\x7e]*$/;
 
 /** Keys are printable ASCII without NUL, at most 512 bytes: the same rule on every backend. */
+export function isValidKey(key: string): boolean {
+  return typeof key === 'string' && key.length > 0 && key.length <= MAX_KEY && PRINTABLE.test(key);
+}
+
+/** Throws RangeError for a key that breaks the rule of isValidKey (a programming error, not input). */
 export function checkKey(key: string): void {
-  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY || !PRINTABLE.test(key)) {
+  if (!isValidKey(key)) {
     throw new RangeError(`invalid storage key: ${JSON.stringify(String(key).slice(0, 64))}`);
   }
 }

@@ -10,6 +10,7 @@
 import { seal, open, randomBytes, zeroize, IV_BYTES, TAG_BYTES, AuthenticationFailed } from '../crypto/index.ts';
 import { type Backend, type Op, type PutOptions, type ListOptions, CasConflict } from './backend.ts';
 import { InternalFailure, SealedException } from '../errors.ts';
+import { reportTamper } from '../diagnostics.ts';
 
 export const SEAL_PATH = 'core/seal';
 const KEYRING_AAD = Buffer.from('rekey-keyring-v1');
@@ -37,6 +38,13 @@ export class BarrierValueError extends Error {
     super(`stored value at ${path} failed authentication (tampered, moved or wrong keyring)`);
     this.name = 'BarrierValueError';
   }
+}
+
+/** A detection: logged (the path only, src/diagnostics.ts) and returned for the caller to throw. */
+function tampered(path: string): BarrierValueError {
+  const e = new BarrierValueError(path);
+  reportTamper(path, e.message);
+  return e;
 }
 
 function valueAad(term: number, path: string): Buffer {
@@ -159,16 +167,16 @@ export class Barrier {
   decrypt(path: string, stored: Uint8Array): Buffer {
     if (this.keys.size === 0) throw new SealedException('Barrier is sealed');
     const buf = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
-    if (buf.length < 5 + IV_BYTES + TAG_BYTES || buf[0] !== FORMAT_V1) throw new BarrierValueError(path);
+    if (buf.length < 5 + IV_BYTES + TAG_BYTES || buf[0] !== FORMAT_V1) throw tampered(path);
     const term = buf.readUInt32BE(1);
     const key = this.keys.get(term);
-    if (!key) throw new BarrierValueError(path);
+    if (!key) throw tampered(path);
     const iv = buf.subarray(5, 5 + IV_BYTES);
     const tag = buf.subarray(5 + IV_BYTES, 5 + IV_BYTES + TAG_BYTES);
     try {
       return open(key, iv, buf.subarray(5 + IV_BYTES + TAG_BYTES), tag, valueAad(term, path));
     } catch {
-      throw new BarrierValueError(path);
+      throw tampered(path);
     }
   }
 

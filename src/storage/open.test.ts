@@ -8,7 +8,7 @@ import { randomBytes } from '../crypto/index.ts';
 import type { Backend } from './backend.ts';
 import { SEAL_PATH, initializeSeal, readSealRecord } from './barrier.ts';
 import { MemoryBackend } from './memory.ts';
-import { openStore, rotateRootKey, unsealStore, type StoreOptions } from './open.ts';
+import { openBackend, openExistingStore, openStore, rotateRootKey, unsealStore, type StoreOptions } from './open.ts';
 import { DEV_KEY_FILE, loadRootKey, type RootKeyConfig } from './rootkey.ts';
 
 const base = mkdtempSync(join(tmpdir(), 'rekey-open-'));
@@ -214,9 +214,30 @@ test('rotate-root refusals change nothing: same key, wrong current key, uninitia
   await assert.rejects(rotateRootKey(wrongCurrent, { source: 'file', path: keyFile().path }), { name: 'SealedException' });
   await assert.rejects(rotateRootKey(opts, { source: 'file', path: join(base, 'missing.key') }), { name: 'ConfigurationError', message: /does not exist/ });
   assert.deepEqual(await sealOf(), seal);
-  await assert.rejects(rotateRootKey(sqlite({ source: 'file', path: cur.path }), { source: 'file', path: keyFile().path }), {
-    name: 'ConfigurationError', message: /has not been initialized/,
+  const nowhere = sqlite({ source: 'file', path: cur.path });
+  await assert.rejects(rotateRootKey(nowhere, { source: 'file', path: keyFile().path }), {
+    name: 'ConfigurationError', message: `no rekey store in ${nowhere.dataDir}: ${join(nowhere.dataDir, 'rekey.db')} does not exist (name the data directory with --data-dir or REKEY_DATA_DIR)`,
   });
+  assert.equal(existsSync(nowhere.dataDir), false, 'rotate-root created a data directory');
+});
+
+// Issue 17, item 11: `rekey audit verify --file X` without REKEY_DATA_DIR created ./data with a
+// new dev root key. A command that reads a store never creates one.
+test('openExistingStore never creates a data directory, a database, a seal or a dev root key', async () => {
+  const missing = sqlite({ source: 'dev' });
+  await assert.rejects(openExistingStore(missing), { name: 'ConfigurationError', message: /^no rekey store in .*rekey\.db does not exist/ });
+  assert.equal(existsSync(missing.dataDir), false);
+  // an empty database file (say, left by an older rekey) is not initialized: still nothing written
+  const empty = sqlite({ source: 'dev' });
+  await (await openBackend(empty)).close();
+  await assert.rejects(openExistingStore(empty), { name: 'ConfigurationError', message: /has not been initialized/ });
+  assert.equal(existsSync(join(empty.dataDir, DEV_KEY_FILE)), false, 'a dev root key was created');
+  // an existing store opens and reads
+  const real = sqlite({ source: 'dev' });
+  await write(real, { v: '1' });
+  const opened = await openExistingStore(real);
+  assert.equal(opened.initialized, false);
+  await opened.backend.close();
 });
 
 test('a node that loses the initialization race re-derives its passphrase key with the winner\'s salt', async () => {

@@ -1,5 +1,6 @@
 // Opening a store: backend + root key + seal -> an unsealed Barrier. And root-key rotation, which
 // rewraps the keyring under a new root key without rewriting any stored value.
+import { existsSync } from 'node:fs';
 import { mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constantTimeEqual, zeroize } from '../crypto/index.ts';
@@ -38,8 +39,11 @@ export interface RootRotation {
   warning?: string;
 }
 
-export async function openBackend(opts: StoreOptions): Promise<Backend> {
-  await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
+export async function openBackend(opts: StoreOptions, create = true): Promise<Backend> {
+  if (create) await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
+  else if (opts.backend === 'sqlite' && !existsSync(join(opts.dataDir, 'rekey.db'))) {
+    throw new ConfigurationError(`no rekey store in ${opts.dataDir}: ${join(opts.dataDir, 'rekey.db')} does not exist (name the data directory with --data-dir or REKEY_DATA_DIR)`);
+  }
   if (opts.backend === 'sqlite') return SqliteBackend.open(join(opts.dataDir, 'rekey.db'));
   if (opts.backend === 'postgres') {
     if (!opts.postgresUrl) throw new ConfigurationError('the postgres storage backend needs a connection URL (storage.postgresUrl)');
@@ -50,6 +54,23 @@ export async function openBackend(opts: StoreOptions): Promise<Backend> {
 
 export async function openStore(opts: StoreOptions): Promise<OpenedStore> {
   return unsealStore(await openBackend(opts), opts);
+}
+
+/**
+ * Opens a store that must already exist, for commands that only read one (`rekey audit ...`,
+ * `rekey operator rotate-root`): never creates the data directory, a database file, a seal or a
+ * dev root key. A missing store is a ConfigurationError naming the directory.
+ */
+export async function openExistingStore(opts: StoreOptions): Promise<OpenedStore> {
+  const backend = await openBackend(opts, false);
+  if (!(await readSealRecord(backend).catch(async (e: unknown) => {
+    await backend.close().catch(() => {});
+    throw e;
+  }))) {
+    await backend.close().catch(() => {});
+    throw new ConfigurationError(`the store in ${opts.backend === 'sqlite' ? opts.dataDir : 'storage.postgresUrl'} has not been initialized (start \`rekey server\` once, or name another store with --data-dir)`);
+  }
+  return unsealStore(backend, opts);
 }
 
 /** openStore on an already opened backend (closed again if unsealing fails). */
@@ -88,7 +109,7 @@ export async function unsealStore(backend: Backend, opts: Pick<StoreOptions, 'da
  * one (one CAS write of core/seal; no stored value is rewritten), and check the new key opens it.
  */
 export async function rotateRootKey(opts: StoreOptions, newRootKey: RootKeyConfig): Promise<RootRotation> {
-  const backend = await openBackend(opts);
+  const backend = await openBackend(opts, false);
   const env = opts.env ? { env: opts.env } : {};
   let oldRoot: RootKey | undefined;
   let newRoot: RootKey | undefined;

@@ -9,7 +9,7 @@
 import { writeSync } from 'node:fs';
 import { open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
-import { type ChainHead, isAuditRecord } from '../chain.ts';
+import { type AuditRecord, type ChainHead, isAuditRecord } from '../chain.ts';
 import { type AuditSink, type SinkBatch, batchLines } from './types.ts';
 
 export interface FileSinkOptions {
@@ -85,6 +85,12 @@ async function* linesBackward(fh: FileHandle, size: number): AsyncGenerator<stri
   if (carry.length > 0) yield carry.toString('utf8');
 }
 
+/** Records found newest first, returned oldest first. */
+function inOrder(found: { record: AuditRecord; line: string }[]): { records: AuditRecord[]; lines: string[] } {
+  const oldestFirst = [...found].reverse();
+  return { records: oldestFirst.map((f) => f.record), lines: oldestFirst.map((f) => f.line) };
+}
+
 export class FileSink implements AuditSink {
   readonly name: string;
   readonly durable = true;
@@ -106,6 +112,34 @@ export class FileSink implements AuditSink {
       if (head) return head;
     }
     return null;
+  }
+
+  /**
+   * Seqs fromSeq..toSeq of `node` with their lines as written, read from the newest file back (for
+   * filling another sink's gap: src/audit/gap-fill.ts). Call after recover() (a torn line is cut).
+   */
+  async readRange(node: string, fromSeq: number, toSeq: number): Promise<{ records: AuditRecord[]; lines: string[] } | null> {
+    const found: { record: AuditRecord; line: string }[] = [];
+    for (const path of (await listFileSet(this.opts.path)).reverse()) {
+      const fh = await open(path, 'r');
+      try {
+        const { size } = await fh.stat();
+        for await (const line of linesBackward(fh, size)) {
+          let v: unknown;
+          try {
+            v = JSON.parse(line);
+          } catch {
+            continue;
+          }
+          if (!isAuditRecord(v) || v.node !== node) continue;
+          if (v.seq < fromSeq) return inOrder(found);
+          if (v.seq <= toSeq) found.push({ record: v, line });
+        }
+      } finally {
+        await fh.close();
+      }
+    }
+    return inOrder(found);
   }
 
   /** The last record of `node` in one file; repairs a torn last line of the current file. */

@@ -9,13 +9,20 @@
 import { CasConflict, type Op } from '../../storage/backend.ts';
 import { Barrier } from '../../storage/barrier.ts';
 import { type AuditRecord, type ChainHead, isAuditRecord } from '../chain.ts';
-import { HEAD_PREFIX, eventPath, eventsPrefix, headPath, indexPath, seqOfPath } from '../paths.ts';
+import { ANCHOR_PREFIX, EVENTS_PREFIX, HEAD_PREFIX, eventPath, eventsPrefix, headPath, indexPath, seqOfPath } from '../paths.ts';
 import type { AuditSink, SinkBatch } from './types.ts';
 
 const INDEX_VALUE = Buffer.from('1');
 
 interface HeadRecord extends ChainHead {
   updatedAt: string;
+  /** The node's newest digest when this batch was written: deleting it then shows (verify-store.ts). */
+  lastDigest?: { toSeq: number; signature: string };
+}
+
+/** The head record as the verifier sees it. */
+export interface StoredHead extends ChainHead {
+  lastDigest?: { toSeq: number; signature: string };
 }
 
 /** One stored batch as read back. */
@@ -54,9 +61,12 @@ export class StoreSink implements AuditSink {
   }
 
   /** The head record as stored (for the verifier's truncation check). */
-  async storedHead(node: string): Promise<ChainHead | null> {
+  async storedHead(node: string): Promise<StoredHead | null> {
     const got = await this.barrier.getJSON<HeadRecord>(headPath(node));
-    return got ? { seq: got.value.seq, hash: got.value.hash } : null;
+    if (!got) return null;
+    const d = got.value.lastDigest;
+    const named = d && Number.isSafeInteger(d.toSeq) && typeof d.signature === 'string' ? { lastDigest: { toSeq: d.toSeq, signature: d.signature } } : {};
+    return { seq: got.value.seq, hash: got.value.hash, ...named };
   }
 
   async write(batch: SinkBatch): Promise<void> {
@@ -71,7 +81,7 @@ export class StoreSink implements AuditSink {
     }
     let oldest = Number.MAX_SAFE_INTEGER;
     for (const r of batch.records) oldest = Math.min(oldest, Date.parse(r.event.eventTime) || 0);
-    const head: HeadRecord = { seq: last.seq, hash: last.hash, updatedAt: new Date().toISOString() };
+    const head: HeadRecord = { seq: last.seq, hash: last.hash, updatedAt: new Date().toISOString(), ...(batch.lastDigest ? { lastDigest: batch.lastDigest } : {}) };
     const ops: Op[] = [
       { type: 'put', key: eventPath(node, last.seq), value: Buffer.from(batch.lines.join('\n') + '\n', 'utf8'), expectVersion: 0 },
       { type: 'put', key: indexPath(oldest, node, last.seq), value: INDEX_VALUE },
@@ -87,10 +97,34 @@ export class StoreSink implements AuditSink {
     }
   }
 
-  /** Nodes that have stored events. */
+  /**
+   * Nodes with events in the store: a head record, events or a retention anchor. Found from the
+   * rows themselves, not from the head records alone, so deleting `audit/head/<node>` does not hide
+   * a node's events from the verifier. (Digests alone do not count: a node that writes only to
+   * files keeps its digests in the store too. A node whose every row was deleted is found only by
+   * an outside checkpoint: src/audit/checkpoint.ts.)
+   */
   async nodes(): Promise<string[]> {
-    const keys = await this.barrier.list(HEAD_PREFIX);
-    return keys.map((k) => k.slice(HEAD_PREFIX.length));
+    const found = new Set((await this.barrier.list(HEAD_PREFIX)).map((k) => k.slice(HEAD_PREFIX.length)));
+    for (const n of await this.subfolders(EVENTS_PREFIX)) found.add(n);
+    for (const k of await this.barrier.list(ANCHOR_PREFIX)) found.add(k.slice(ANCHOR_PREFIX.length));
+    return [...found].sort();
+  }
+
+  /**
+   * The distinct `<node>` segments under `prefix<node>/<seq>`, one list call per node: after a
+   * node's first key, skip past `prefix<node>/~` ('~' sorts after every digit of a seq).
+   */
+  private async subfolders(prefix: string): Promise<string[]> {
+    const out: string[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const [key] = await this.barrier.list(prefix, { ...(after !== undefined ? { after } : {}), limit: 1 });
+      if (key === undefined) return out;
+      const node = key.slice(prefix.length).split('/')[0]!;
+      out.push(node);
+      after = `${prefix}${node}/~`;
+    }
   }
 
   /**
@@ -107,6 +141,42 @@ export class StoreSink implements AuditSink {
       if (slot >= toSeq) break;
     }
     return out;
+  }
+
+  /**
+   * Seqs fromSeq..toSeq of `node` with their lines exactly as stored (for filling another sink's
+   * gap: src/audit/gap-fill.ts), or null when a batch in the range is unreadable.
+   */
+  async readRange(node: string, fromSeq: number, toSeq: number): Promise<{ records: AuditRecord[]; lines: string[] } | null> {
+    const records: AuditRecord[] = [];
+    const lines: string[] = [];
+    let next = fromSeq;
+    while (next <= toSeq) {
+      const keys = await this.barrier.list(eventsPrefix(node), { ...(next > 1 ? { after: eventPath(node, next - 1) } : {}), limit: 100 });
+      if (keys.length === 0) break;
+      for (const key of keys) {
+        let text: string;
+        try {
+          const got = await this.barrier.get(key);
+          if (!got) return null;
+          text = got.value.toString('utf8');
+        } catch {
+          return null;
+        }
+        for (const line of text.split('\n')) {
+          if (line.length === 0) continue;
+          const [r] = parseBatch(line);
+          if (!r) return null;
+          if (r.seq >= fromSeq && r.seq <= toSeq) {
+            records.push(r);
+            lines.push(line);
+          }
+        }
+        next = seqOfPath(key) + 1;
+        if (next > toSeq) break;
+      }
+    }
+    return { records, lines };
   }
 
   /** The records of one batch key; null when the value fails authentication or does not exist. */

@@ -14,6 +14,8 @@ export interface SinkBatch {
   /** lines[i] is records[i] as canonical JSON (computed once while chaining; sinks write it as is). */
   lines: readonly string[];
   digest?: AuditDigest;
+  /** The node's newest digest when the batch was written (the store keeps it in the head record). */
+  lastDigest?: { toSeq: number; signature: string };
 }
 
 export interface AuditSink {

@@ -20,6 +20,37 @@ test('grant constraints: keys are case-insensitive, values case-sensitive (AWS G
   assert.equal(coversOperation(g, 'Decrypt', { t: 'a' }), false);
 });
 
+// Issue 17, item 7: key case folded last-wins, so a second spelling of a constrained key decided
+// the match (and key order changed the answer).
+test('grant constraints: a second spelling of a constrained key with another value is refused, whatever the order', () => {
+  assert.equal(constraintsAllow({ subset: { app: 'billing' } }, { app: 'hr', APP: 'billing' }), false);
+  assert.equal(constraintsAllow({ subset: { app: 'billing' } }, { APP: 'billing', app: 'hr' }), false);
+  assert.equal(constraintsAllow({ equals: { a: '1' } }, { A: 'z', a: '1' }), false);
+  assert.equal(constraintsAllow({ equals: { a: '1' } }, { a: '1', A: 'z' }), false);
+  // the same value under two spellings is still the same pair
+  assert.equal(constraintsAllow({ subset: { app: 'billing' } }, { app: 'billing', APP: 'billing' }), true);
+  assert.equal(constraintsAllow({ equals: { a: '1' } }, { A: '1', a: '1' }), true);
+});
+
+const spellings = fc.constantFrom('app', 'APP', 'App', 'x', 'X');
+const values = fc.constantFrom('billing', 'hr', 'Billing');
+test('property: the constraint answer does not depend on key order, and never admits a request whose spelling of a key carries another value', () => {
+  const pairs = fc.uniqueArray(fc.tuple(spellings, values), { selector: (p) => p[0], maxLength: 5 });
+  fc.assert(fc.property(pairs, pairs, fc.boolean(), (constraint, request, equals) => {
+    const c = equals ? { equals: Object.fromEntries(constraint) } : { subset: Object.fromEntries(constraint) };
+    const forward = constraintsAllow(c, Object.fromEntries(request));
+    assert.equal(constraintsAllow(c, Object.fromEntries([...request].reverse())), forward, 'key order changed the answer');
+    if (!forward) return;
+    for (const [ck, cv] of constraint) {
+      const cvs = new Set(constraint.filter(([k]) => k.toLowerCase() === ck.toLowerCase()).map(([, v]) => v));
+      const seen = request.filter(([rk]) => rk.toLowerCase() === ck.toLowerCase());
+      assert.ok(seen.some(([, rv]) => rv === cv), `constrained pair ${ck}=${cv} missing`);
+      for (const [rk, rv] of seen) assert.ok(cvs.has(rv), `${rk}=${rv} admitted against ${ck}=${cv}`);
+    }
+    if (equals) for (const [rk] of request) assert.ok(constraint.some(([ck]) => ck.toLowerCase() === rk.toLowerCase()), `extra key ${rk} admitted by equals`);
+  }), { numRuns: 5000 });
+});
+
 test('grantee principals: exact ARN, a role names its sessions, an account root names its principals through IAM', () => {
   const session = { arn: 'arn:aws:sts::111122223333:assumed-role/app/s1', accountId: '111122223333', roleArn: 'arn:aws:iam::111122223333:role/app' };
   assert.equal(principalMatch('arn:aws:iam::111122223333:role/app', session), 'direct');

@@ -33,18 +33,40 @@ export function principalMatch(principal: string, caller: Pick<Identity, 'arn' |
   return root && root[1] === caller.accountId ? 'account' : 'none';
 }
 
+/** A context folded by key case: lower-cased key -> the set of values its spellings carry. */
+function fold(context: EncryptionContext | undefined): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const [k, v] of Object.entries(context ?? {})) {
+    const key = k.toLowerCase();
+    const values = out.get(key) ?? new Set<string>();
+    values.add(v);
+    out.set(key, values);
+  }
+  return out;
+}
+
+function sameValues(a: Set<string> | undefined, b: Set<string> | undefined): boolean {
+  return a !== undefined && b !== undefined && a.size === b.size && [...a].every((v) => b.has(v));
+}
+
 /**
  * AWS KMS (GrantConstraints): "in a grant constraint, the key in each key-value pair is not case
  * sensitive, but the value is case sensitive." EncryptionContextSubset: the request's context
  * includes every pair; EncryptionContextEquals: it is exactly these pairs.
+ *
+ * Keys are compared case-insensitively, and every spelling of a constrained key in the request must
+ * carry a constrained value: subset {app: billing} does not admit {"app": "hr", "APP": "billing"},
+ * and equals {a: 1} does not admit {"A": "z", "a": "1"}. So the answer never depends on which of
+ * two spellings comes last, nor on key order (a property in grants.test.ts). Precisely, with F(c)
+ * mapping each lower-cased key to the set of values its spellings carry: subset S admits R when
+ * F(R)[k] = F(S)[k] for every key k of F(S); equals E admits R when F(R) = F(E).
  */
 export function constraintsAllow(c: GrantConstraintsRecord | undefined, context: EncryptionContext | undefined): boolean {
   if (!c) return true;
-  const req = new Map<string, string>();
-  for (const [k, v] of Object.entries(context ?? {})) req.set(k.toLowerCase(), v);
-  const includes = (pairs: EncryptionContext) => Object.entries(pairs).every(([k, v]) => req.get(k.toLowerCase()) === v);
+  const req = fold(context);
+  const includes = (pairs: EncryptionContext) => [...fold(pairs)].every(([k, values]) => sameValues(req.get(k), values));
   if (c.subset && !includes(c.subset)) return false;
-  if (c.equals && !(includes(c.equals) && req.size === new Set(Object.keys(c.equals).map((k) => k.toLowerCase())).size)) return false;
+  if (c.equals && !(includes(c.equals) && req.size === fold(c.equals).size)) return false;
   return true;
 }
 
