@@ -126,6 +126,32 @@ test('encrypted postgres instance: endpoint, canary, key state, managed secret, 
   assert.equal(rows.rows[0].n, 200, 'data intact after the key came back');
   await c.end();
 
+  // every unlock is a KMS Decrypt by rds through its grant, in the audit trail before it happened
+  const auditFile = join(s.dataDir, 'audit', 'audit.jsonl');
+  const decrypts = readFileSync(auditFile, 'utf8').split('\n').filter((l) => l.includes('"eventName":"Decrypt"') && l.includes(inst.resourceId));
+  assert.ok(decrypts.length >= 3, `create, reboot (refused) and start each unlocked: ${decrypts.length}`);
+
+  // rotation of the instance's key re-wraps the volume key to the new material (a db.rewrap job)
+  const { RotateKeyOnDemandCommand } = await import('@aws-sdk/client-kms');
+  await kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
+  const { wrappedMaterialId } = await import('../src/db/volume-key.ts');
+  const recOf = async () => (await s.barrier.getJSON<{ wrappedVolumeKey: string }>('db/instances/app'))!.value;
+  const before = wrappedMaterialId(await recOf());
+  await s.db.checkRewraps(); // what the periodic check does (on-demand rotations emit no key event)
+  const end0 = Date.now() + 60_000;
+  let current = await s.kms.currentMaterialId(keyId);
+  while (current === before || wrappedMaterialId(await recOf()) !== current) {
+    if (Date.now() > end0) throw new Error('the volume key was not re-wrapped');
+    await new Promise((r) => setTimeout(r, 200));
+    current = await s.kms.currentMaterialId(keyId);
+  }
+  assert.equal((await s.jobs.list({ kind: 'db.rewrap' })).jobs.length, 1);
+  await db.reboot('app', ctx);
+  await wait('app', 'available');
+  c = await connect(sec.password);
+  assert.equal((await c.query('SELECT count(*)::int AS n FROM notes')).rows[0].n, 200, 'unlocks with the re-wrapped key');
+  await c.end();
+
   // MasterUserPassword on a managed instance is refused; stop/start keep the endpoint
   await assert.rejects(db.modify({ id: 'app', masterUserPassword: 'x-new-password-1', applyImmediately: true }, ctx), { name: 'InvalidParameterCombination' });
   await assert.rejects(db.start('app', ctx), { name: 'InvalidDBInstanceState' });
@@ -140,4 +166,28 @@ test('encrypted postgres instance: endpoint, canary, key state, managed secret, 
   assert.equal(existsSync(paths.root), false);
   const after = await kms.send(new ListGrantsCommand({ KeyId: keyId }));
   assert.equal(after.Grants?.some((x) => x.GranteePrincipal === 'rds.us-east-1.amazonaws.com'), false);
+  await kms.send(new DisableKeyCommand({ KeyId: keyId })); // no dependents left: the guard lets it through
+
+  // unencrypted, MasterUserPassword, then ModifyDBInstance MasterUserPassword; stop keeps the endpoint
+  const { kmsKeyId: _key, dbName: _name, ...unencrypted } = base;
+  const plain = await db.create({ ...unencrypted, id: 'plain', manageMasterUserPassword: false, masterUserPassword: 'first-Password-1', storageEncrypted: false }, ctx);
+  assert.equal(plain.storageEncrypted, false);
+  const p = await wait('plain', 'available');
+  const login = async (password: string) => {
+    const k = new pg.Client({ host: p.endpoint!.address, port: p.endpoint!.port, user: 'app', password, database: 'postgres' });
+    await k.connect();
+    await k.end();
+  };
+  await login('first-Password-1');
+  await db.modify({ id: 'plain', masterUserPassword: 'second-Password-2', applyImmediately: true }, ctx);
+  await assert.rejects(login('first-Password-1'), /password authentication failed/);
+  await login('second-Password-2');
+  await db.stop('plain', ctx);
+  const stopped = await wait('plain', 'stopped');
+  assert.deepEqual(stopped.endpoint, p.endpoint);
+  await assert.rejects(login('second-Password-2'));
+  await db.start('plain', ctx);
+  await wait('plain', 'available');
+  await login('second-Password-2');
+  await db.delete({ id: 'plain', skipFinalSnapshot: true, deleteAutomatedBackups: true }, ctx);
 });

@@ -19,6 +19,8 @@ export interface OpenDatabasesDeps extends DbDeps {
   dataDir: string;
   config?: DbConfigInput;
   engineSearch?: EngineSearch;
+  /** How often to look for volume keys left behind by an on-demand rotation (default 60 s). */
+  rewrapCheckMs?: number;
 }
 
 export interface Databases {
@@ -26,6 +28,12 @@ export interface Databases {
   core: DbCore;
   /** Re-adopts/starts this node's instances and resumes unfinished operations (after the job engine started). */
   start(): Promise<void>;
+  /**
+   * Enqueues db.rewrap for every encrypted instance whose volume key is wrapped under older key
+   * material than its key's current one. Runs after each automatic rotation (KeyEvent), every
+   * rewrapCheckMs (on-demand rotations emit no event), and at start.
+   */
+  checkRewraps(): Promise<void>;
   /** Stops every server and unmounts every volume. */
   close(): Promise<void>;
 }
@@ -80,10 +88,18 @@ export function openDatabases(deps: OpenDatabasesDeps): Databases {
     }).catch((err: unknown) => core.log(`db: re-wrap after rotation of ${e.keyId}: ${err instanceof Error ? err.message : String(err)}`));
   });
 
+  const checkRewraps = async (): Promise<void> => {
+    for (const rec of await all()) await rewrapIfBehind(rec).catch((e: unknown) => core.log(`db: re-wrap check of ${rec.id}: ${e instanceof Error ? e.message : String(e)}`));
+  };
+  let timer: NodeJS.Timeout | undefined;
+
   return {
     service: new PostgresDbService(core),
     core,
+    checkRewraps,
     async start() {
+      timer = setInterval(() => void checkRewraps().catch(() => {}), deps.rewrapCheckMs ?? 60_000);
+      timer.unref();
       for (const rec of await all()) {
         try {
           if (rec.status !== 'deleting') await runtime.endpoint(rec);
@@ -104,6 +120,7 @@ export function openDatabases(deps: OpenDatabasesDeps): Databases {
       }
     },
     async close() {
+      clearInterval(timer);
       await runtime.close(await all().catch(() => []));
     },
   };
