@@ -152,6 +152,41 @@ test('encrypted postgres instance: endpoint, canary, key state, managed secret, 
   assert.equal((await c.query('SELECT count(*)::int AS n FROM notes')).rows[0].n, 200, 'unlocks with the re-wrapped key');
   await c.end();
 
+  // supervision: a server that dies is restarted behind the same endpoint
+  const { runningPostmaster } = await import('../src/db/pg-server.ts');
+  const pid = runningPostmaster(paths.dataDir);
+  assert.ok(pid);
+  process.kill(pid, 'SIGKILL');
+  const end1 = Date.now() + 60_000;
+  for (;;) {
+    const k = await connect(sec.password).catch(() => null);
+    if (k && runningPostmaster(paths.dataDir) !== pid) {
+      await k.end();
+      break;
+    }
+    await k?.end();
+    if (Date.now() > end1) throw new Error('the server was not restarted');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+
+  // the managed master secret rotates with the built-in postgresql-single-user strategy
+  const { RotateSecretCommand, DescribeSecretCommand } = await import('@aws-sdk/client-secrets-manager');
+  const sm = s.secretsClient();
+  const described = await sm.send(new DescribeSecretCommand({ SecretId: inst.masterUserSecret.secretArn }));
+  assert.equal(described.RotationEnabled, true);
+  assert.match(described.RotationLambdaARN ?? '', /function:rekey-postgresql-single-user$/);
+  const rotation = await sm.send(new RotateSecretCommand({ SecretId: inst.masterUserSecret.secretArn }));
+  const end2 = Date.now() + 60_000;
+  while (!(await sm.send(new DescribeSecretCommand({ SecretId: inst.masterUserSecret.secretArn }))).VersionIdsToStages?.[rotation.VersionId!]?.includes('AWSCURRENT')) {
+    if (Date.now() > end2) throw new Error('the master secret did not rotate');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const rotated = JSON.parse((await sm.send(new GetSecretValueCommand({ SecretId: inst.masterUserSecret.secretArn }))).SecretString!);
+  assert.notEqual(rotated.password, sec.password);
+  await assert.rejects(connect(sec.password), /password authentication failed/);
+  sec.password = rotated.password;
+  (await connect(sec.password)).end();
+
   // MasterUserPassword on a managed instance is refused; stop/start keep the endpoint
   await assert.rejects(db.modify({ id: 'app', masterUserPassword: 'x-new-password-1', applyImmediately: true }, ctx), { name: 'InvalidParameterCombination' });
   await assert.rejects(db.start('app', ctx), { name: 'InvalidDBInstanceState' });
@@ -189,5 +224,22 @@ test('encrypted postgres instance: endpoint, canary, key state, managed secret, 
   await db.start('plain', ctx);
   await wait('plain', 'available');
   await login('second-Password-2');
-  await db.delete({ id: 'plain', skipFinalSnapshot: true, deleteAutomatedBackups: true }, ctx);
+
+  // a rekey restart stops the servers and locks the volumes; the next start brings them back
+  const s2 = await s.restart();
+  t.after(() => s2.close());
+  const again = await s2.db.service.get('plain');
+  assert.deepEqual(again.endpoint, p.endpoint);
+  const end3 = Date.now() + 60_000;
+  while (await login('second-Password-2').then(() => false, () => true)) {
+    if (Date.now() > end3) throw new Error('not back after the restart');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await s2.db.service.delete({ id: 'plain', skipFinalSnapshot: true, deleteAutomatedBackups: true }, ctx);
+  const end4 = Date.now() + 60_000;
+  while (await s2.db.service.get('plain').then(() => true, () => false)) {
+    if (Date.now() > end4) throw new Error('plain was not deleted');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await s2.close();
 });
