@@ -29,6 +29,8 @@ export interface JobHooks {
   bringDown(rec: InstanceRecord): Promise<void>;
   destroy(rec: InstanceRecord): Promise<void>;
   rewrap(rec: InstanceRecord): Promise<string>;
+  /** The instance's cluster was completely made (initdb finished). */
+  initialized(rec: InstanceRecord): boolean;
   log(m: string): void;
 }
 
@@ -74,8 +76,9 @@ export function registerDbJobs(engine: JobEngine, h: JobHooks): void {
     const pw = await b.getJSON<{ password: string }>(pendingPasswordPath(cur.rec.id));
     const master = pw ? Buffer.from(pw.value.password, 'utf8') : null;
     const res = await startOrReport(cur, sc.attempt, () => h.provision(cur.rec, master));
-    // the master password is not needed once the cluster exists
-    if (pw) res.ops = [...(res.ops ?? []), { type: 'delete', key: pendingPasswordPath(cur.rec.id) }];
+    // the master password is not needed once the cluster exists (kept while it does not: a create
+    // stopped by an inaccessible key finishes on the next StartDBInstance)
+    if (pw && h.initialized(cur.rec)) res.ops = [...(res.ops ?? []), { type: 'delete', key: pendingPasswordPath(cur.rec.id) }];
     return res;
   }, { backoff: { baseMs: 1000, maxMs: 30_000 } });
 
@@ -83,7 +86,12 @@ export function registerDbJobs(engine: JobEngine, h: JobHooks): void {
     const cur = await load(b, job.data);
     if (!cur) return { done: true };
     sc.progress(progress('unlocking the volume and starting the server'));
-    return startOrReport(cur, sc.attempt, () => h.bringUp(cur.rec));
+    if (h.initialized(cur.rec)) return startOrReport(cur, sc.attempt, () => h.bringUp(cur.rec));
+    // a create that never got its cluster (its key was inaccessible then): provision now
+    const pw = await b.getJSON<{ password: string }>(pendingPasswordPath(cur.rec.id));
+    const res = await startOrReport(cur, sc.attempt, () => h.provision(cur.rec, pw ? Buffer.from(pw.value.password, 'utf8') : null));
+    if (pw && h.initialized(cur.rec)) res.ops = [...(res.ops ?? []), { type: 'delete', key: pendingPasswordPath(cur.rec.id) }];
+    return res;
   }, { backoff: { baseMs: 1000, maxMs: 30_000 } });
 
   engine.registerKind<DbJobData>('db.stop', async (job, sc) => {

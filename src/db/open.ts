@@ -65,6 +65,7 @@ export function openDatabases(deps: OpenDatabasesDeps): Databases {
       if (rec.masterUserSecret) await core.deleteMasterSecret(rec.masterUserSecret.arn).catch(() => {});
     },
     rewrap: (rec) => rewrapVolumeKey(core.keyDeps, rec),
+    initialized: (rec) => runtime.initialized(rec),
     log: (m) => core.log(m),
   });
 

@@ -99,6 +99,10 @@ export class Runtime {
     await f?.close();
   }
 
+  initialized(rec: Pick<InstanceRecord, 'resourceId' | 'storageEncrypted'>): boolean {
+    return existsSync(join(this.paths(rec).root, '.initdb'));
+  }
+
   isRunning(id: string): boolean {
     return this.running.has(id);
   }
