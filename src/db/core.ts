@@ -41,10 +41,18 @@ export class DbCore {
   readonly log: (m: string) => void;
   readonly keyDeps: KeyDeps;
 
+  private found: DbEngineVersion[] | null = null;
+
+  /** Installed engine versions, looked up on first use (it runs `postgres --version` per install). */
+  get engines(): DbEngineVersion[] {
+    this.found ??= this.findEngines();
+    return this.found;
+  }
+
   constructor(
     deps: DbDeps,
     readonly cfg: DbConfig,
-    readonly engines: DbEngineVersion[],
+    private readonly findEngines: () => DbEngineVersion[],
     readonly tools: VolumeTools | string,
     readonly user: ServerUser | string,
     readonly runtime: Runtime,

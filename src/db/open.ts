@@ -52,7 +52,7 @@ export function openDatabases(deps: OpenDatabasesDeps): Databases {
       void core.update(id, (r) => ({ ...r, status: 'failed', lastError: 'ServerExited' })).catch(() => {});
     },
   });
-  core = new DbCore(deps, cfg, findEngines(deps.engineSearch), tools, user, runtime);
+  core = new DbCore(deps, cfg, () => findEngines(deps.engineSearch), tools, user, runtime);
   registerDbJobs(deps.jobs, {
     barrier: deps.barrier,
     provision: (rec, pw) => core.provision(rec, pw),

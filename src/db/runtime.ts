@@ -58,12 +58,18 @@ export class Runtime {
   private readonly running = new Map<string, Running>();
   private closed = false;
 
-  constructor(private readonly o: RuntimeOptions) {
-    mkdirSync(o.dir, { recursive: true, mode: 0o711 });
-    // the server user walks into <dir>/<id>/ (execute only: it can list nothing here)
-    if (typeof o.user !== 'string' && o.user.uid !== undefined) {
-      for (const d of [join(o.dir, '..'), o.dir]) chmodSync(d, statSync(d).mode | 0o001);
+  private dirReady = false;
+
+  constructor(private readonly o: RuntimeOptions) {}
+
+  /** <dir> made on first use; the server user may walk into <dir>/<id>/ (execute only: it can list nothing here). */
+  private ensureDir(): void {
+    if (this.dirReady) return;
+    mkdirSync(this.o.dir, { recursive: true, mode: 0o711 });
+    if (typeof this.o.user !== 'string' && this.o.user.uid !== undefined) {
+      for (const d of [join(this.o.dir, '..'), this.o.dir]) chmodSync(d, statSync(d).mode | 0o001);
     }
+    this.dirReady = true;
   }
 
   paths(rec: Pick<InstanceRecord, 'resourceId' | 'storageEncrypted'>) {
@@ -113,6 +119,7 @@ export class Runtime {
    */
   async bringUp(rec: InstanceRecord, init?: { masterPassword: Buffer }): Promise<void> {
     const user = this.requireUser();
+    this.ensureDir();
     const p = this.paths(rec);
     mkdirSync(p.root, { recursive: true, mode: 0o711 });
     if (rec.storageEncrypted) {
