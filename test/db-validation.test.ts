@@ -30,6 +30,7 @@ test('bad CreateDBInstance input: typed RDS faults, nothing created', async (t) 
     ['both password forms', { ...base, manageMasterUserPassword: true }, 'InvalidParameterCombination', 'You can\'t specify both MasterUserPassword and ManageMasterUserPassword.'],
     ['no password', { ...base, masterUserPassword: undefined as unknown as string }, 'InvalidParameterValue', 'The parameter MasterUserPassword must be provided and must not be blank.'],
     ['key without encryption', { ...base, storageEncrypted: false, kmsKeyId: disabled.KeyId! }, 'InvalidParameterCombination', 'Encryption key was specified but StorageEncrypted is not true.'],
+    ['reserved master user name', { ...base, masterUsername: 'rekey_admin' }, 'InvalidParameterValue', 'MasterUsername rekey_admin cannot be used as it is a reserved word used by the engine'],
     ['unknown key', { ...base, kmsKeyId: 'alias/nope' }, 'KMSKeyNotAccessibleFault', 'The specified KMS key [alias/nope] does not exist, is not enabled or you do not have permissions to access it.'],
     ['disabled key', { ...base, kmsKeyId: disabled.Arn! }, 'KMSKeyNotAccessibleFault', `The specified KMS key [${disabled.Arn}] does not exist, is not enabled or you do not have permissions to access it.`],
   ];

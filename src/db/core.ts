@@ -1,6 +1,7 @@
 // What the instance operations share: dependencies, configuration, the runtime, and the few
 // actions several of them take (enqueue a job, the managed master secret, provisioning).
 import pg from 'pg';
+import { InvalidDBInstanceStateFault } from '../errors.ts';
 import type { AuditLog } from '../audit/index.ts';
 import type { JobEngine } from '../jobs/engine.ts';
 import type { KmsService } from '../kms/service.ts';
@@ -145,7 +146,7 @@ export class DbCore {
   /** A statement as rekey_admin on the instance's own server (it must be running). */
   async adminQuery(rec: InstanceRecord, sql: string): Promise<void> {
     const port = this.runtime.serverPort(rec);
-    if (!port) throw new Error(`the server of ${rec.id} is not running`);
+    if (!port) throw new InvalidDBInstanceStateFault(`Instance ${rec.id} is not in available state.`);
     const c = new pg.Client({ host: '127.0.0.1', port, user: ADMIN_ROLE, password: rec.adminPassword, database: 'postgres' });
     await c.connect();
     try {

@@ -10,7 +10,7 @@ import {
 import { Barrier } from '../storage/barrier.ts';
 import type { CreateDbInstanceInput, DbCallContext, DbInstance } from './api.ts';
 import { pickVersion } from './engines.ts';
-import { instancePath, pendingPasswordPath, toApi, type InstanceRecord } from './model.ts';
+import { ADMIN_ROLE, instancePath, pendingPasswordPath, toApi, type InstanceRecord } from './model.ts';
 import type { DbCore } from './core.ts';
 import { freePort } from './runtime.ts';
 import { rdsPrincipal } from './volume-key.ts';
@@ -34,6 +34,9 @@ export async function createInstance(core: DbCore, input: CreateDbInstanceInput,
   if (input.engine !== 'postgres') throw new InvalidParameterValue(`Invalid DB engine: ${input.engine}. rekey runs postgres instances (MariaDB: not yet).`);
   const version = pickVersion(core.engines, input.engine, input.engineVersion);
   if (!version) throw new InvalidParameterCombination(`Cannot find version ${input.engineVersion ?? '(any)'} for ${input.engine}`);
+  if (input.masterUsername.toLowerCase() === ADMIN_ROLE) {
+    throw new InvalidParameterValue(`MasterUsername ${input.masterUsername} cannot be used as it is a reserved word used by the engine`);
+  }
   if (input.masterUserPassword !== undefined && input.manageMasterUserPassword) {
     throw new InvalidParameterCombination('You can\'t specify both MasterUserPassword and ManageMasterUserPassword.');
   }
