@@ -115,6 +115,10 @@ test('encrypted postgres instance: endpoint, canary, key state, managed secret, 
     return true;
   });
   await s.kms.lifecycle.admin().disableKey(keyId, true);
+  // the periodic key check: still running, so "recoverable" (as RDS); the server keeps serving
+  await s.db.checkKeys();
+  assert.equal((await db.get('app')).status, 'inaccessible-encryption-credentials-recoverable');
+  (await connect(sec.password)).end();
   await db.reboot('app', ctx);
   await wait('app', 'inaccessible-encryption-credentials');
   await assert.rejects(connect(sec.password));
@@ -137,7 +141,7 @@ test('encrypted postgres instance: endpoint, canary, key state, managed secret, 
   const { wrappedMaterialId } = await import('../src/db/volume-key.ts');
   const recOf = async () => (await s.barrier.getJSON<{ wrappedVolumeKey: string }>('db/instances/app'))!.value;
   const before = wrappedMaterialId(await recOf());
-  await s.db.checkRewraps(); // what the periodic check does (on-demand rotations emit no key event)
+  await s.db.checkKeys(); // what the periodic check does (on-demand rotations emit no key event)
   const end0 = Date.now() + 60_000;
   let current = await s.kms.currentMaterialId(keyId);
   while (current === before || wrappedMaterialId(await recOf()) !== current) {

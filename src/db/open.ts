@@ -19,8 +19,8 @@ export interface OpenDatabasesDeps extends DbDeps {
   dataDir: string;
   config?: DbConfigInput;
   engineSearch?: EngineSearch;
-  /** How often to look for volume keys left behind by an on-demand rotation (default 60 s). */
-  rewrapCheckMs?: number;
+  /** How often checkKeys runs (default 60 s). */
+  keyCheckMs?: number;
 }
 
 export interface Databases {
@@ -29,11 +29,13 @@ export interface Databases {
   /** Re-adopts/starts this node's instances and resumes unfinished operations (after the job engine started). */
   start(): Promise<void>;
   /**
-   * Enqueues db.rewrap for every encrypted instance whose volume key is wrapped under older key
-   * material than its key's current one. Runs after each automatic rotation (KeyEvent), every
-   * rewrapCheckMs (on-demand rotations emit no event), and at start.
+   * The periodic key check (every keyCheckMs, and at start): enqueues db.rewrap for every encrypted
+   * instance whose volume key is wrapped under older material than its key's current one (on-demand
+   * rotations emit no event; automatic ones also trigger it at once), and moves running instances
+   * whose key is no longer Enabled to inaccessible-encryption-credentials-recoverable (and back to
+   * available when the key is Enabled again), as RDS reports them.
    */
-  checkRewraps(): Promise<void>;
+  checkKeys(): Promise<void>;
   /** Stops every server and unmounts every volume. */
   close(): Promise<void>;
 }
@@ -89,24 +91,39 @@ export function openDatabases(deps: OpenDatabasesDeps): Databases {
     }).catch((err: unknown) => core.log(`db: re-wrap after rotation of ${e.keyId}: ${err instanceof Error ? err.message : String(err)}`));
   });
 
-  const checkRewraps = async (): Promise<void> => {
-    for (const rec of await all()) await rewrapIfBehind(rec).catch((e: unknown) => core.log(`db: re-wrap check of ${rec.id}: ${e instanceof Error ? e.message : String(e)}`));
+  const keyUsable = async (rec: InstanceRecord): Promise<boolean> => {
+    const key = rec.kmsKeyId ? await deps.kms.store.getKey(rec.kmsKeyId) : null;
+    return key !== null && key.record.state === 'Enabled';
+  };
+  const checkKeys = async (): Promise<void> => {
+    for (const rec of await all()) {
+      try {
+        if (!rec.storageEncrypted || rec.op) continue;
+        await rewrapIfBehind(rec);
+        const usable = await keyUsable(rec);
+        const next = rec.status === 'available' && !usable ? 'inaccessible-encryption-credentials-recoverable'
+          : rec.status === 'inaccessible-encryption-credentials-recoverable' && usable ? 'available' : null;
+        if (next) await core.update(rec.id, (r) => (r.status === rec.status && !r.op ? { ...r, status: next } : r));
+      } catch (e) {
+        core.log(`db: key check of ${rec.id}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
   };
   let timer: NodeJS.Timeout | undefined;
 
   return {
     service: new PostgresDbService(core),
     core,
-    checkRewraps,
+    checkKeys,
     async start() {
-      timer = setInterval(() => void checkRewraps().catch(() => {}), deps.rewrapCheckMs ?? 60_000);
+      timer = setInterval(() => void checkKeys().catch(() => {}), deps.keyCheckMs ?? 60_000);
       timer.unref();
       for (const rec of await all()) {
         try {
           if (rec.status !== 'deleting') await runtime.endpoint(rec);
           if (rec.op) {
             await core.enqueue(rec); // resumes (or creates, after a crash before it) the operation's job
-          } else if (rec.status === 'available') {
+          } else if (rec.status === 'available' || rec.status === 'inaccessible-encryption-credentials-recoverable') {
             // re-adopt a server still running, else unlock and start it again
             runtime.bringUp(rec).catch(async (e: unknown) => {
               core.log(`db: could not start ${rec.id}: ${e instanceof Error ? e.name : 'error'}`);
@@ -114,11 +131,11 @@ export function openDatabases(deps: OpenDatabasesDeps): Databases {
               await core.update(rec.id, (r) => ({ ...r, status, lastError: e instanceof Error ? e.name : 'Error' })).catch(() => {});
             });
           }
-          await rewrapIfBehind(rec);
         } catch (e) {
           core.log(`db: ${rec.id}: ${e instanceof Error ? e.message : String(e)}`);
         }
       }
+      await checkKeys();
     },
     async close() {
       clearInterval(timer);

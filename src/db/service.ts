@@ -56,7 +56,7 @@ export class PostgresDbService implements DbService {
   }
 
   stop(id: string, ctx: DbCallContext): Promise<DbInstance> {
-    return this.transition(id, ['available'], 'stopping', 'db.stop', 'stopped', ctx, (r) => `Instance ${r.id} is not in available state.`);
+    return this.transition(id, ['available', 'inaccessible-encryption-credentials-recoverable'], 'stopping', 'db.stop', 'stopped', ctx, (r) => `Instance ${r.id} is not in available state.`);
   }
 
   start(id: string, ctx: DbCallContext): Promise<DbInstance> {
@@ -65,7 +65,7 @@ export class PostgresDbService implements DbService {
   }
 
   reboot(id: string, ctx: DbCallContext): Promise<DbInstance> {
-    return this.transition(id, ['available'], 'rebooting', 'db.reboot', 'available', ctx, (r) => `DB instance ${r.id} is not in available state.`);
+    return this.transition(id, ['available', 'inaccessible-encryption-credentials-recoverable'], 'rebooting', 'db.reboot', 'available', ctx, (r) => `DB instance ${r.id} is not in available state.`);
   }
 
   async delete(input: DeleteDbInstanceInput, ctx: DbCallContext): Promise<DbInstance> {
@@ -75,7 +75,7 @@ export class PostgresDbService implements DbService {
       throw new InvalidParameterCombination('FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.');
     }
     if (!input.skipFinalSnapshot) throw new InvalidParameterValue('rekey does not take final snapshots yet: specify SkipFinalSnapshot.');
-    return this.transition(input.id, ['available', 'stopped', 'failed', 'inaccessible-encryption-credentials'], 'deleting', 'db.delete', 'deleted', ctx,
+    return this.transition(input.id, ['available', 'stopped', 'failed', 'inaccessible-encryption-credentials', 'inaccessible-encryption-credentials-recoverable'], 'deleting', 'db.delete', 'deleted', ctx,
       (r) => `Instance ${r.id} is already being deleted or is in a state that does not allow deletion (${r.status}).`);
   }
 
