@@ -94,12 +94,24 @@ export function registerDbJobs(engine: JobEngine, h: JobHooks): void {
     return res;
   }, { backoff: { baseMs: 1000, maxMs: 30_000 } });
 
+  /** A step that keeps failing ends the operation with status `failed` (op cleared: the instance can be deleted or started). */
+  const orFailed = async (cur: { rec: InstanceRecord; version: number }, attempt: number, step: () => Promise<StepResult<DbJobData>>): Promise<StepResult<DbJobData>> => {
+    try {
+      return await step();
+    } catch (e) {
+      if (attempt >= MAX_ATTEMPTS) return { done: true, ops: [setStatus(cur, 'failed', { lastError: e instanceof Error ? e.name : 'Error' })] };
+      throw e;
+    }
+  };
+
   engine.registerKind<DbJobData>('db.stop', async (job, sc) => {
     const cur = await load(b, job.data);
     if (!cur) return { done: true };
     sc.progress(progress('stopping the server and locking the volume'));
-    await h.bringDown(cur.rec);
-    return { done: true, ops: [setStatus(cur, 'stopped')] };
+    return orFailed(cur, sc.attempt, async () => {
+      await h.bringDown(cur.rec);
+      return { done: true, ops: [setStatus(cur, 'stopped')] };
+    });
   }, { backoff: { baseMs: 1000, maxMs: 30_000 } });
 
   engine.registerKind<DbJobData>('db.reboot', async (job, sc) => {
@@ -110,16 +122,20 @@ export function registerDbJobs(engine: JobEngine, h: JobHooks): void {
       return startOrReport(cur, sc.attempt, () => h.bringUp(cur.rec));
     }
     sc.progress(progress('stopping the server and locking the volume'));
-    await h.bringDown(cur.rec);
-    return { next: 'up' };
+    return orFailed(cur, sc.attempt, async () => {
+      await h.bringDown(cur.rec);
+      return { next: 'up' };
+    });
   }, { backoff: { baseMs: 1000, maxMs: 30_000 } });
 
   engine.registerKind<DbJobData>('db.delete', async (job, sc) => {
     const cur = await load(b, job.data);
     if (!cur) return { done: true };
     sc.progress(progress('removing server, volume and key grant'));
-    await h.destroy(cur.rec);
-    return { done: true, ops: [{ type: 'delete', key: instancePath(cur.rec.id), expectVersion: cur.version }, { type: 'delete', key: pendingPasswordPath(cur.rec.id) }] };
+    return orFailed(cur, sc.attempt, async () => {
+      await h.destroy(cur.rec);
+      return { done: true, ops: [{ type: 'delete', key: instancePath(cur.rec.id), expectVersion: cur.version }, { type: 'delete', key: pendingPasswordPath(cur.rec.id) }] };
+    });
   }, { backoff: { baseMs: 1000, maxMs: 30_000 } });
 
   engine.registerKind<DbJobData>('db.rewrap', async (job, sc) => {
