@@ -3,7 +3,7 @@
 // never argv, environment or a file. Node's `stdio: 'pipe'` is a socket pair, which initdb cannot
 // open as /dev/stdin, so a `cat` in front turns it into a real pipe.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { zeroize } from '../crypto/index.ts';
 import type { ServerUser } from './os-user.ts';
@@ -123,4 +123,37 @@ export async function stopServer(pid: number, graceMs = 15_000): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/**
+ * Kills what a crashed rekey left working on a data directory that is about to be made again (an
+ * initdb and its bootstrap backend still running: they outlive their parent) and waits until they
+ * are gone. Found through /proc/<pid>/cmdline naming the directory.
+ */
+export async function killStrays(dataDir: string): Promise<number> {
+  const found: number[] = [];
+  let pids: string[] = [];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return 0;
+  }
+  for (const d of pids) {
+    const pid = Number(d);
+    if (pid === process.pid) continue;
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    const prog = argv[0]?.split('/').pop() ?? '';
+    if ((prog === 'initdb' || prog === 'postgres') && argv.some((a) => a === dataDir || a === `--pgdata=${dataDir}`)) found.push(pid);
+  }
+  for (const pid of found) {
+    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+  const end = Date.now() + 10_000;
+  while (found.some(alive) && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
+  return found.length;
 }

@@ -17,7 +17,7 @@ import { TcpForwarder } from '../proxy/tcp-forwarder.ts';
 import type { InstanceRecord } from './model.ts';
 import { sharedBuffersMiB } from './model.ts';
 import type { ServerUser } from './os-user.ts';
-import { initCluster, readPostmaster, runningPostmaster, startServer, stopServer } from './pg-server.ts';
+import { initCluster, killStrays, readPostmaster, runningPostmaster, startServer, stopServer } from './pg-server.ts';
 import { initVolume, isMounted, mountVolume, unmountVolume, volumePaths, type VolumeTools } from './volume.ts';
 
 export interface RuntimeOptions {
@@ -142,6 +142,7 @@ export class Runtime {
     }
     if (!existsSync(join(p.root, '.initdb'))) {
       if (!init) throw new Error(`instance ${rec.id}: the cluster was never initialized and no master password is at hand`);
+      if (await killStrays(p.dataDir)) this.o.log(`db: ${rec.id}: stopped what a crashed initdb left running`);
       rmSync(p.dataDir, { recursive: true, force: true });
       mkdirSync(p.dataDir, { mode: 0o700 });
       this.ownBy(p.dataDir);
