@@ -28,6 +28,7 @@ async function startNode(env: Record<string, string>): Promise<Node> {
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
   proc.stdout!.resume();
+  if (process.env.DBG) proc.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   await new Promise<void>((resolve, reject) => {
     proc.on('message', (m: { type?: string }) => { if (m.type === 'ready') resolve(); });
@@ -66,7 +67,7 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
 test('SIGKILL mid-create: the next node finishes the instance; delete frees the name', { timeout: 300_000 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'rekey-db-crash-'));
   const env = {
-    REKEY_TEST_CHILD_DATA_DIR: dataDir, REKEY_LOG_LEVEL: 'silent', REKEY_AUDIT_FILE: 'none', REKEY_QUOTAS: 'off',
+    REKEY_TEST_CHILD_DATA_DIR: dataDir, REKEY_LOG_LEVEL: process.env.DBG ? 'warn' : 'silent', REKEY_AUDIT_FILE: 'none', REKEY_QUOTAS: 'off',
     REKEY_DEV_ACCESS_KEY_ID: TEST_CREDS.accessKeyId, REKEY_DEV_SECRET_ACCESS_KEY: TEST_CREDS.secretAccessKey,
   };
   const password = 'crash-test-master-pw-1';
@@ -90,6 +91,9 @@ test('SIGKILL mid-create: the next node finishes the instance; delete frees the 
     const inst = await until('available', async () => {
       const i = await b!.call('get', 'crashy');
       return i.status === 'available' ? i : undefined;
+    }).catch(async (e: Error) => {
+      const jobs = (await b!.call('jobs')).jobs.filter((j: { kind: string }) => j.kind.startsWith('db.'));
+      throw new Error(`${e.message}: ${JSON.stringify((await b!.call('get', 'crashy')).status)} jobs ${JSON.stringify(jobs.map((j: { kind: string; state: string; step: string; lastError?: unknown; attempt?: number }) => [j.kind, j.state, j.step, j.attempt, j.lastError]))}`);
     });
     assert.equal(inst.resourceId, created.resourceId);
     const c = new pg.Client({ host: inst.endpoint.address, port: inst.endpoint.port, user: 'app', password, database: 'postgres' });

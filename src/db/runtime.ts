@@ -137,8 +137,10 @@ export class Runtime {
         } finally {
           zeroize(key);
         }
-        this.ownBy(p.mountDir);
       }
+      // the mount's root is the cipher directory's (root, 0700) until it is given to the server
+      // user; every time, as a crash may have come between mount and chown
+      this.ownBy(p.mountDir);
     }
     if (!existsSync(join(p.root, '.initdb'))) {
       if (!init) throw new Error(`instance ${rec.id}: the cluster was never initialized and no master password is at hand`);
