@@ -6,8 +6,8 @@
 // the name.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -110,5 +110,11 @@ test('SIGKILL mid-create: the next node finishes the instance; delete frees the 
       b.proc.kill('SIGTERM');
       await b.exited;
     }
+    // a failed run may leave the killed node's volume mounted: never leave mounts behind
+    for (const line of readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
+      const at = line.split(' ')[1];
+      if (at?.startsWith(dataDir)) spawnSync('fusermount3', ['-u', '-z', at]);
+    }
+    rmSync(dataDir, { recursive: true, force: true });
   }
 });

@@ -235,7 +235,9 @@ export class Runtime {
   async close(records: InstanceRecord[]): Promise<void> {
     this.closed = true;
     for (const rec of records) {
-      if (!this.running.has(rec.id)) continue;
+      // running, or a volume left mounted (a failed create, a crashed predecessor's mount)
+      const mounted = rec.storageEncrypted && isMounted(this.paths(rec).mountDir);
+      if (!this.running.has(rec.id) && !mounted) continue;
       await this.bringDown(rec).catch((e: unknown) => this.o.log(`db: stopping ${rec.id}: ${e instanceof Error ? e.message : String(e)}`));
     }
     for (const f of this.forwarders.values()) await f.close();
