@@ -27,6 +27,7 @@ import type { RotationStrategy } from './secrets/strategy.ts';
 import { registerSecretsAdmin } from './http/admin-secrets.ts';
 import { openProxy, type ProxySetup } from './proxy-setup.ts';
 import type { ProxyService } from './proxy/service.ts';
+import { openDatabases, type Databases } from './db/open.ts'; // [db]
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -47,6 +48,8 @@ export interface RunningServer {
   quotas: QuotaService;
   /** The PostgreSQL proxy (docs/PROXY.md) when proxy.targets is configured. */
   proxy?: ProxyService;
+  /** [db] Database instances (docs/DATABASES.md). */
+  db: Databases;
   warning?: string;
   close(): Promise<void>;
 }
@@ -132,16 +135,19 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     onSecretsJob = (e) => { secretsAudit(e); secrets.rotation.onJobEvent(e); proxyOpen?.onJobEvent(e); };
     registerSecretsAdmin(app, { webhooks: secrets.webhooks, iam, region: cfg.region, accountId: cfg.accountId, onCall: adminHook(audit, cfg.region, 'secretsmanager.amazonaws.com', cfg.accountId) });
     registerCertsAdmin(app, { ...(edge.certs ? { certs: edge.certs } : {}), iam, onCall: adminHook(audit, cfg.region, 'rekey.admin', cfg.accountId) });
+    // [db] database instances (docs/DATABASES.md): registers the db.* job kinds before jobs.start()
+    const databases = openDatabases({ barrier, kms, secrets, jobs, audit, region: cfg.region, accountId: cfg.accountId, dataDir: cfg.dataDir, ...(cfg.db ? { config: cfg.db } : {}), ...(opts.clock ? { clock: opts.clock } : {}), log: (m) => app.log.warn(m) });
     kms.lifecycle.addKeyEventListener(keyEventHook(audit, cfg.region, cfg.accountId, (m) => app.log.error(m)));
     await edge.attach(app, (m) => app.log.error(m));
     await app.listen({ host: cfg.host, port: cfg.port });
     jobs.start();
+    await databases.start(); // [db]
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
     const hostForUrl = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
     let closed = false;
     const result: RunningServer = {
-      app, url: `${edge.tls ? 'https' : 'http'}://${hostForUrl}:${port}`, port, backend, barrier, kms, iam, jobs, secrets, audit, bootstrap,
+      app, url: `${edge.tls ? 'https' : 'http'}://${hostForUrl}:${port}`, port, backend, barrier, kms, iam, jobs, secrets, audit, bootstrap, db: databases,
       quotas: edge.quotas, ...(edge.certs ? { certs: edge.certs } : {}), ...(proxyOpen ? { proxy: proxyOpen.proxy } : {}), ...(edge.caBundlePath ? { caBundlePath: edge.caBundlePath } : {}),
       ...(store.warning ? { warning: store.warning } : {}),
       async close() {
@@ -151,6 +157,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
         await app.close();
         await edgeOpen.close();
         await jobs.stop();
+        await databases.close(); // [db] after the jobs: no db job is mid-step
         await kms.lifecycle.close(); // flushes usage-budget tallies
         await audit.close();
         kms.close();

@@ -7,6 +7,7 @@ import sjson from 'secure-json-parse';
 import { ConfigurationError } from '../errors.ts';
 import type { RootKeyConfig } from '../storage/rootkey.ts';
 import { type QuotaConfig, QUOTA_CONFIG_SCHEMA, defaultQuotaConfig } from '../quotas/config.ts';
+import type { DbConfigInput } from '../db/config.ts';
 import { validateTargets, type ProxyTargetConfig, type ProxyTargetInput } from '../proxy/config.ts';
 
 export const DEFAULT_PORT = 8370;
@@ -58,6 +59,8 @@ export interface Config {
   kms: { onDemandRotationLimit: number };
   /** Secrets Manager (docs/SECRETS.md): webhookHttpLoopback allows http:// rotation webhooks to 127.0.0.1 (development and tests only). */
   secrets?: { webhookHttpLoopback?: boolean; switchWaitMs?: number };
+  /** Database instances (docs/DATABASES.md); every field has a default (src/db/config.ts). */
+  db?: DbConfigInput;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
   /** This process's name in the audit chain (default: generated once into <dataDir>/node-id). */
   nodeId?: string;
@@ -144,6 +147,14 @@ const schema = {
     secrets: {
       type: 'object', additionalProperties: false,
       properties: { webhookHttpLoopback: { type: 'boolean' }, switchWaitMs: { type: 'integer', minimum: 0, maximum: 60000 } },
+    },
+    db: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        dir: { type: 'string', minLength: 1 }, endpointHost: { type: 'string', minLength: 1 }, endpointAddress: { type: 'string', minLength: 1 },
+        maxInstances: { type: 'integer', minimum: 0, maximum: 1000 }, sharedBuffersCapMiB: { type: 'integer', minimum: 16, maximum: 1048576 },
+        serverUser: { type: 'string', pattern: '^[a-z_][a-z0-9_-]{0,31}$' },
+      },
     },
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'] },
     nodeId: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' },

@@ -37,6 +37,11 @@ export interface RequestFacts {
   userAgent?: string;
   /** The audit gate (src/kms/commit-gate.ts): passed once, right before a mutating call's first write. */
   beforeCommit?: CommitGate;
+  /**
+   * Set only by rekey components acting as an AWS service (src/db as RDS), never from the wire:
+   * Secrets Manager then accepts the service's reserved secret names (`rds!...`).
+   */
+  managingService?: 'rds';
 }
 
 /** Request members that become condition keys or select grants. */

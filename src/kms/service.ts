@@ -24,6 +24,7 @@ import type { LoadedKey } from './keystore.ts';
 import { requestAliasOf } from './resolve.ts';
 import type { Identity } from '../iam/identity.ts';
 import { KmsLifecycle, type Dependent, type DependentInput, type LifecycleOptions } from './lifecycle/index.ts';
+import { authorizeThroughService, createServiceGrant, retireServiceGrant, type ServiceGrantInput } from './service-grants.ts';
 
 export type { Caller } from './context.ts';
 
@@ -157,6 +158,26 @@ export class KmsService {
   /** The AWS managed key behind alias/aws/<service> (e.g. 'secretsmanager'), created on first use. */
   serviceKey(service: string): Promise<{ keyId: string; arn: string; aliasName: string }> {
     return this.lifecycle.serviceKey(service);
+  }
+
+  /** For src/db (as RDS): the caller may use the key through the service (src/kms/service-grants.ts). */
+  authorizeThroughService(keyIdent: string, actions: readonly string[], onBehalf: OnBehalf): Promise<{ keyId: string; arn: string; keyManager: string }> {
+    return authorizeThroughService(this.ctx, this.authzDeps, keyIdent, actions, onBehalf);
+  }
+
+  /** For src/db: the service's own grant on a key (visible in ListGrants), idempotent by name. */
+  createServiceGrant(keyId: string, input: ServiceGrantInput): Promise<string> {
+    return createServiceGrant(this.ctx, keyId, input);
+  }
+
+  retireServiceGrant(keyId: string, grantId: string): Promise<boolean> {
+    return retireServiceGrant(this.ctx, keyId, grantId);
+  }
+
+  /** The id of the key's current material (src/db re-wraps volume keys when it changes); null when the key is gone. */
+  async currentMaterialId(keyId: string): Promise<string | null> {
+    const key = await this.store.getKey(keyId);
+    return key ? key.record.currentMaterialId : null;
   }
 
   /** Which rekey resources use which key: DisableKey and ScheduleKeyDeletion refuse keys that have any. */

@@ -11,6 +11,8 @@ import { M, type CreateSecretRequest } from '../wire.ts';
 
 /** AWS: "The secret name can contain ASCII letters, numbers, and the following characters: /_+=.@-" */
 const NAME = /^[A-Za-z0-9/_+=.@-]+$/;
+/** Names of secrets a service manages (RDS: rds!db-<uuid>); only that service may create them. */
+const MANAGED_NAME = /^rds![A-Za-z0-9/_+=.@-]+$/;
 
 export function checkName(name: string): void {
   if (!NAME.test(name)) throw new InvalidParameterException('Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!');
@@ -24,7 +26,7 @@ export const createSecret = operation<CreateSecretRequest>({
     AddReplicaRegions: S.list(S.struct({ Region: S.string(), KmsKeyId: S.string() })),
   }, ['Name']),
   async run(ctx, req, call) {
-    checkName(req.Name);
+    if (!(call.request.managingService === 'rds' && MANAGED_NAME.test(req.Name))) checkName(req.Name);
     const value = valueOf(req, false);
     const tags = checkTags(req.Tags ?? []);
     const arn = ctx.newArn(req.Name);

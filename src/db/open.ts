@@ -1,0 +1,146 @@
+// Wiring of the databases component: openDatabases(deps) -> the DbService plus start/close for the
+// server. Call it before the job engine starts (it registers the db.* job kinds); start() then
+// re-adopts or restarts the instances of this node and resumes unfinished operations; close()
+// stops the servers and locks the volumes.
+import type { DbService } from './api.ts';
+import { DbCore, type DbDeps } from './core.ts';
+import { dbConfig, type DbConfigInput } from './config.ts';
+import { findEngines, type EngineSearch } from './engines.ts';
+import { isKeyInaccessible, registerDbJobs } from './jobs.ts';
+import { INSTANCES_PREFIX, type InstanceRecord } from './model.ts';
+import { serverUser } from './os-user.ts';
+import { Runtime } from './runtime.ts';
+import { PostgresDbService } from './service.ts';
+import { rewrapVolumeKey, unwrapVolumeKey, wrappedMaterialId } from './volume-key.ts';
+import { findVolumeTools } from './volume.ts';
+
+export interface OpenDatabasesDeps extends DbDeps {
+  /** rekey's data directory (volumes go to <dataDir>/db unless config.dir says otherwise). */
+  dataDir: string;
+  config?: DbConfigInput;
+  engineSearch?: EngineSearch;
+  /** How often checkKeys runs (default 60 s). */
+  keyCheckMs?: number;
+}
+
+export interface Databases {
+  service: DbService;
+  core: DbCore;
+  /** Re-adopts/starts this node's instances and resumes unfinished operations (after the job engine started). */
+  start(): Promise<void>;
+  /**
+   * The periodic key check (every keyCheckMs, and at start): enqueues db.rewrap for every encrypted
+   * instance whose volume key is wrapped under older material than its key's current one (on-demand
+   * rotations emit no event; automatic ones also trigger it at once), and moves running instances
+   * whose key is no longer Enabled to inaccessible-encryption-credentials-recoverable (and back to
+   * available when the key is Enabled again), as RDS reports them.
+   */
+  checkKeys(): Promise<void>;
+  /** Stops every server and unmounts every volume. */
+  close(): Promise<void>;
+}
+
+export function openDatabases(deps: OpenDatabasesDeps): Databases {
+  const cfg = dbConfig(deps.dataDir, deps.config);
+  const tools = findVolumeTools();
+  const user = serverUser(cfg.serverUser);
+  let core!: DbCore;
+  const runtime = new Runtime({
+    dir: cfg.dir, endpointHost: cfg.endpointHost, sharedBuffersCapMiB: cfg.sharedBuffersCapMiB, tools, user,
+    log: (m) => core.log(m),
+    unlock: (rec) => unwrapVolumeKey(core.keyDeps, rec),
+    onFailed: (id, reason) => {
+      core.log(`db: ${id} failed: ${reason}`);
+      void core.update(id, (r) => ({ ...r, status: 'failed', lastError: 'ServerExited' })).catch(() => {});
+    },
+  });
+  core = new DbCore(deps, cfg, () => findEngines(deps.engineSearch), tools, user, runtime);
+  registerDbJobs(deps.jobs, {
+    barrier: deps.barrier,
+    provision: (rec, pw) => core.provision(rec, pw),
+    bringUp: (rec) => runtime.bringUp(rec),
+    bringDown: (rec) => runtime.bringDown(rec),
+    destroy: async (rec) => {
+      await runtime.destroy(rec);
+      if (rec.kmsKeyId && rec.grantId) await deps.kms.retireServiceGrant(rec.kmsKeyId, rec.grantId).catch(() => false);
+      if (rec.kmsKeyArn) await deps.kms.dependents.unregister(rec.kmsKeyArn, rec.arn).catch(() => false);
+      if (rec.masterUserSecret) await core.deleteMasterSecret(rec.masterUserSecret.arn).catch(() => {});
+    },
+    rewrap: (rec) => rewrapVolumeKey(core.keyDeps, rec),
+    initialized: (rec) => runtime.initialized(rec),
+    log: (m) => core.log(m),
+  });
+
+  const all = async (): Promise<InstanceRecord[]> => {
+    const keys = await deps.barrier.list(INSTANCES_PREFIX);
+    const got = await Promise.all(keys.map((k) => deps.barrier.getJSON<InstanceRecord>(k)));
+    return got.flatMap((g) => (g ? [g.value] : []));
+  };
+
+  /** A rotation of an instance's key: re-wrap its volume key (db.rewrap, once per new material). */
+  const rewrapIfBehind = async (rec: InstanceRecord): Promise<void> => {
+    if (!rec.storageEncrypted || !rec.kmsKeyId || !rec.wrappedVolumeKey || rec.status === 'deleting') return;
+    const current = await deps.kms.currentMaterialId(rec.kmsKeyId);
+    if (!current || current === wrappedMaterialId(rec)) return;
+    await deps.jobs.enqueue({ kind: 'db.rewrap', target: rec.arn, data: { id: rec.id, resourceId: rec.resourceId, opId: current }, dedupeKey: `db/${rec.resourceId}/rewrap/${current}`, maxAttempts: 50 });
+  };
+  deps.kms.lifecycle.addKeyEventListener((e) => {
+    if (e.type !== 'RotateKey') return;
+    void all().then(async (recs) => {
+      for (const rec of recs) if (rec.kmsKeyId === e.keyId) await rewrapIfBehind(rec);
+    }).catch((err: unknown) => core.log(`db: re-wrap after rotation of ${e.keyId}: ${err instanceof Error ? err.message : String(err)}`));
+  });
+
+  const keyUsable = async (rec: InstanceRecord): Promise<boolean> => {
+    const key = rec.kmsKeyId ? await deps.kms.store.getKey(rec.kmsKeyId) : null;
+    return key !== null && key.record.state === 'Enabled';
+  };
+  const checkKeys = async (): Promise<void> => {
+    for (const rec of await all()) {
+      try {
+        if (!rec.storageEncrypted || rec.op) continue;
+        await rewrapIfBehind(rec);
+        const usable = await keyUsable(rec);
+        const next = rec.status === 'available' && !usable ? 'inaccessible-encryption-credentials-recoverable'
+          : rec.status === 'inaccessible-encryption-credentials-recoverable' && usable ? 'available' : null;
+        if (next) await core.update(rec.id, (r) => (r.status === rec.status && !r.op ? { ...r, status: next } : r));
+      } catch (e) {
+        core.log(`db: key check of ${rec.id}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  };
+  let timer: NodeJS.Timeout | undefined;
+
+  return {
+    service: new PostgresDbService(core),
+    core,
+    checkKeys,
+    async start() {
+      timer = setInterval(() => void checkKeys().catch(() => {}), deps.keyCheckMs ?? 60_000);
+      timer.unref();
+      for (const rec of await all()) {
+        try {
+          if (rec.status !== 'deleting') await runtime.endpoint(rec);
+          if (rec.op) {
+            await core.enqueue(rec); // resumes (or creates, after a crash before it) the operation's job
+          } else if (rec.status === 'available' || rec.status === 'inaccessible-encryption-credentials-recoverable') {
+            // re-adopt a server still running, else unlock and start it again
+            runtime.bringUp(rec).catch(async (e: unknown) => {
+              core.log(`db: could not start ${rec.id}: ${e instanceof Error ? e.name : 'error'}`);
+              const status = isKeyInaccessible(e) ? 'inaccessible-encryption-credentials' : 'failed';
+              await core.update(rec.id, (r) => ({ ...r, status, lastError: e instanceof Error ? e.name : 'Error' })).catch(() => {});
+            });
+          }
+        } catch (e) {
+          core.log(`db: ${rec.id}: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
+      await checkKeys();
+    },
+    async close() {
+      clearInterval(timer);
+      await runtime.close(await all().catch(() => []));
+    },
+  };
+}
+
