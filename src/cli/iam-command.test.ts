@@ -4,17 +4,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import Fastify from 'fastify';
 import { registerIamCommands, RemoteError } from './iam-command.ts';
-import { registerIamAdmin } from '../http/admin-iam.ts';
+import { iamRoutes } from '../http/admin-iam.ts';
+import { adminTestApp } from '../http/testing.ts';
 import { ACCOUNT, TestClock, testIam } from '../iam/testing.ts';
 
 async function setup() {
   const t = await testIam({ clock: new TestClock(Date.now()) });
-  const app = Fastify();
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-  registerIamAdmin(app, { iam: t.iam });
+  const { app } = await adminTestApp(t, iamRoutes(t.iam));
   await app.listen({ host: '127.0.0.1', port: 0 });
   after(() => app.close());
   const endpoint = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
