@@ -1,9 +1,13 @@
 // Builds the HTTP server: the AWS protocols on POST / (AWS JSON 1.1 and the Query protocol, both
 // through the one pipeline in pipeline.ts) and rekey's admin API under /v1 (admin-routes.ts).
 // This module only wires; all decisions live in the domain modules the services call.
+import { STATUS_CODES } from 'node:http';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from '../crypto/index.ts';
-import { RekeyError, RequestEntityTooLargeException, SerializationException, InternalFailure } from '../errors.ts';
+import {
+  RekeyError, RequestEntityTooLargeException, SerializationException, InternalFailure, RouteNotFoundException, RequestTimeoutException,
+  RequestUriTooLongException, RequestHeaderFieldsTooLargeException,
+} from '../errors.ts';
 import type { IamService } from '../iam/service.ts';
 import type { Identity } from '../iam/identity.ts';
 import type { JobsAdmin } from '../jobs/engine.ts';
@@ -56,12 +60,6 @@ export interface AppOptions {
   quotas?: { check(service: string, operation: string, caller: Identity): void };
 }
 
-/** A request for no route: answered in the shape of the protocol its path implies. */
-class NoSuchRoute extends RekeyError {
-  readonly code = 'UnknownOperationException';
-  readonly status = 404;
-}
-
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const json = new AwsJsonProtocol();
   for (const s of opts.services) json.register(s.targetPrefix, s);
@@ -83,7 +81,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new RequestEntityTooLargeException(`Request body exceeds the maximum of ${opts.bodyLimitBytes} bytes.`);
     if (e.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH' || e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return new SerializationException('The request body could not be read.');
     if (e.code === 'FST_ERR_BAD_URL') return new SerializationException('The request URL is not valid.');
-    if (e.code === 'FST_ERR_MAX_PARAM_LENGTH') return new UriTooLong('A path parameter of the request URL is too long.');
+    if (e.code === 'FST_ERR_MAX_PARAM_LENGTH') return new RequestUriTooLongException('A path parameter of the request URL is too long.');
     req.log.error({ err, requestId: req.id }, 'unexpected error');
     return new InternalFailure(`An internal error occurred. Request ID: ${req.id}`);
   };
@@ -103,14 +101,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // so no path is known; the answer is in AWS JSON's shape (the protocol of POST / by default)
     clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
       if (err.code === 'ECONNRESET' || socket.destroyed) return;
-      const [status, reason, code, message] = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? [408, 'Request Timeout', 'RequestTimeoutException', 'The request was not received in time.']
-        : err.code === 'HPE_HEADER_OVERFLOW'
-          ? [431, 'Request Header Fields Too Large', 'RequestHeaderFieldsTooLarge', 'The request headers exceed the maximum size.']
-          : [400, 'Bad Request', 'SerializationException', 'The HTTP request could not be parsed.'];
-      const body = JSON.stringify({ __type: code, message });
+      const rk = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? new RequestTimeoutException('The request was not received in time.')
+        : err.code === 'HPE_HEADER_OVERFLOW' ? new RequestHeaderFieldsTooLargeException('The request headers exceed the maximum size.')
+          : new SerializationException('The HTTP request could not be parsed.');
+      const body = JSON.stringify({ __type: rk.code, message: rk.message });
       if (socket.writable) {
-        socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-ErrorType: ${code}\r\nConnection: close\r\n\r\n${body}`);
+        socket.write(`HTTP/1.1 ${rk.status} ${STATUS_CODES[rk.status] ?? ''}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-ErrorType: ${rk.code}\r\nConnection: close\r\n\r\n${body}`);
       }
       socket.destroy(err);
     },
@@ -121,7 +117,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   app.setErrorHandler((err: unknown, req, reply) => sendEarlyError(req, reply, frameworkError(err, req)));
-  app.setNotFoundHandler((req, reply) => sendEarlyError(req, reply, new NoSuchRoute(`No route ${req.method} ${req.url.split('?')[0]!.slice(0, 256)}`)));
+  app.setNotFoundHandler((req, reply) => sendEarlyError(req, reply, new RouteNotFoundException(`No route ${req.method} ${req.url.split('?')[0]!.slice(0, 256)}`)));
 
   const tls = opts.tls;
   const pipeline = {
@@ -149,9 +145,4 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   }, routes);
   registerAdmin(app, { version: opts.version, extraPaths: adminOpenApiPaths(routes), schemas: { Job: JOB_SCHEMA } });
   return app;
-}
-
-class UriTooLong extends RekeyError {
-  readonly code = 'SerializationException';
-  readonly status = 414;
 }

@@ -10,7 +10,7 @@
 //   <ErrorResponse xmlns=ns><Error><Type>Sender|Receiver</Type><Code>..</Code><Message>..</Message></Error>
 //   <RequestId>..</RequestId></ErrorResponse>
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { RekeyError, RequestEntityTooLargeException } from '../errors.ts';
+import { InvalidAction, RekeyError, RequestEntityTooLargeException } from '../errors.ts';
 import type { Identity, RequestFacts } from '../iam/identity.ts';
 import type { ServiceName } from '../audit/event.ts';
 import type { AwsService, Protocol, WireRoute } from './pipeline.ts';
@@ -76,13 +76,7 @@ function parseForm(body: Buffer): QueryParams {
   return params;
 }
 
-class InvalidAction extends RekeyError {
-  readonly code = 'InvalidAction';
-  readonly status = 400;
-  constructor(action: string, version: string) {
-    super(`Could not find operation ${action.slice(0, 64)} for version ${version}`);
-  }
-}
+const invalidAction = (action: string, version: string) => new InvalidAction(`Could not find operation ${action.slice(0, 64)} for version ${version}`);
 
 /** An error under the name a protocol gives it on the wire (for the audit event). */
 class WireCodedError extends RekeyError {
@@ -120,7 +114,7 @@ export class QueryProtocol implements Protocol {
       signingName: svc.signingName, auditName: svc.auditName, regions: svc.regions ?? this.defaultRegions,
       call: async (operation, input, caller, request) => {
         const op = svc.operations.get(operation);
-        if (!op) throw new InvalidAction(operation, svc.version);
+        if (!op) throw invalidAction(operation, svc.version);
         return op(input as QueryParams, caller, request);
       },
     });
@@ -145,7 +139,7 @@ export class QueryProtocol implements Protocol {
     const params = parseForm(body);
     this.params.set(req, params);
     const svc = this.serviceOf(req, params);
-    if (!svc) throw new InvalidAction(params['Action'] ?? '', params['Version'] ?? '');
+    if (!svc) throw invalidAction(params['Action'] ?? '', params['Version'] ?? '');
     return { service: this.services.get(svc)!, operation: params['Action'] ?? '' };
   }
 
