@@ -60,6 +60,13 @@ export interface AppOptions {
   quotas?: { check(service: string, operation: string, caller: Identity): void };
 }
 
+const routeTables = new WeakMap<FastifyInstance, readonly AdminRoute[]>();
+
+/** The admin route table an app serves (tests walk it: every route refuses strangers and is audited). */
+export function adminRoutesOf(app: FastifyInstance): readonly AdminRoute[] {
+  return routeTables.get(app) ?? [];
+}
+
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const json = new AwsJsonProtocol();
   for (const s of opts.services) json.register(s.targetPrefix, s);
@@ -143,6 +150,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     authenticate: (req, signingName) => opts.iam.authenticate(req, signingName),
     authorize: (caller, action, resource, info) => void opts.iam.authorizeAdmin(caller, action, resource, info),
   }, routes);
+  routeTables.set(app, Object.freeze([...routes]));
   registerAdmin(app, { version: opts.version, extraPaths: adminOpenApiPaths(routes), schemas: { Job: JOB_SCHEMA } });
   return app;
 }
