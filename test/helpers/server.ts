@@ -10,7 +10,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { loadConfig } from '../../src/config/config.ts';
-import { startServer, type RunningServer } from '../../src/server.ts';
+import { startServer, type RunningServer } from '../../src/server/start.ts';
 import type { RotationStrategy } from '../../src/secrets/strategy.ts';
 
 export const TEST_CREDS = { accessKeyId: 'AKIAREKEYTEST0000001', secretAccessKey: 'test-secret-access-key-0000000000000001' };
