@@ -83,9 +83,10 @@ export async function serveAwsCall(req: FastifyRequest, reply: FastifyReply, pro
     input = protocol.input(req, body, route);
     const call = new AuditedCall(deps.audit, { ...ctx, input, caller });
     audited = call;
+    // the audit gate exists for mutating calls only: read-only calls get no gated view of the store
     const result = await service.call(operation, input, caller, {
       requestId, sourceIp: req.ip, secureTransport: req.protocol === 'https', userAgent: ua,
-      beforeCommit: (partial) => call.succeeded(partial),
+      ...(call.mutating ? { beforeCommit: (partial: unknown) => call.succeeded(partial) } : {}),
     });
     // read-only and data-plane calls: recorded before the result (a plaintext, a data key) leaves
     await call.succeeded(result);

@@ -6,6 +6,7 @@ import { InternalServiceError, RekeyError, UnknownOperationException } from '../
 import type { JobEngine } from '../jobs/engine.ts';
 import { partitionOf } from '../kms/ids.ts';
 import type { KmsService, RequestFacts } from '../kms/service.ts';
+import { WriteGate } from '../storage/gate.ts';
 import { compileRequest, type RequestValidator } from '../kms/validate.ts';
 import type { Identity } from '../iam/identity.ts';
 import type { Barrier } from '../storage/barrier.ts';
@@ -71,7 +72,7 @@ export class SecretsService {
     try {
       reg.validate ??= compileRequest(reg.op.input);
       const req = reg.validate(input);
-      return await reg.op.run(this.ctx.gated(request.beforeCommit), req, { caller, request });
+      return await reg.op.run(this.ctx.forCall(request.beforeCommit ? new WriteGate(request.beforeCommit) : undefined), req, { caller, request });
     } catch (e) {
       if (e instanceof RekeyError) throw e;
       const err = new InternalServiceError('An internal error occurred.');
