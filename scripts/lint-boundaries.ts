@@ -11,27 +11,29 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 
 /** Files directly under src/ (errors.ts, version.ts): shared by everyone. */
 const ROOT = '(root)';
-const DOMAINS = ['crypto', 'storage', 'config', 'audit', 'certs', 'iam', 'jobs', 'quotas', 'proxy', 'kms', 'secrets', 'db', 'rds'];
+const DOMAINS = ['crypto', 'validation', 'storage', 'config', 'audit', 'certs', 'iam', 'jobs', 'quotas', 'proxy', 'kms', 'secrets', 'db', 'rds'];
 
 /** Which folders each folder may import (besides itself and ROOT). */
 export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   crypto: [],
+  // request shapes and compiled validators shared by every AWS-protocol service
+  validation: [],
   storage: ['crypto'],
   // configuration validates the sections its components define
   config: ['storage', 'proxy', 'quotas'],
   audit: ['crypto', 'storage'],
   certs: ['crypto', 'storage'],
-  iam: ['crypto', 'storage'],
+  iam: ['crypto', 'validation', 'storage'],
   jobs: ['crypto', 'storage'],
   quotas: ['storage'],
   // the proxy reaches secrets, IAM and certificates through its ports only (src/proxy/ports.ts)
   proxy: ['crypto'],
-  kms: ['crypto', 'storage', 'iam', 'jobs'],
+  kms: ['crypto', 'validation', 'storage', 'iam', 'jobs'],
   // secrets implements the proxy's SecretSource port (src/secrets/proxy-source.ts)
-  secrets: ['crypto', 'storage', 'iam', 'jobs', 'kms', 'proxy/ports.ts'],
+  secrets: ['crypto', 'validation', 'storage', 'iam', 'jobs', 'kms', 'proxy/ports.ts'],
   // databases: the domain services they run on; never the adapters
-  db: ['crypto', 'storage', 'config', 'audit', 'certs', 'iam', 'jobs', 'quotas', 'proxy', 'kms', 'secrets', 'rds'],
-  rds: ['crypto', 'storage', 'config', 'audit', 'certs', 'iam', 'jobs', 'quotas', 'proxy', 'kms', 'secrets', 'db'],
+  db: ['crypto', 'validation', 'storage', 'config', 'audit', 'certs', 'iam', 'jobs', 'quotas', 'proxy', 'kms', 'secrets', 'rds'],
+  rds: ['crypto', 'validation', 'storage', 'config', 'audit', 'certs', 'iam', 'jobs', 'quotas', 'proxy', 'kms', 'secrets', 'db'],
   // the adapters
   http: [...DOMAINS],
   server: [...DOMAINS, 'http'],

@@ -16,7 +16,7 @@ import { GrantStore } from './grants/store.ts';
 import { GrantTokens } from './grants/token.ts';
 import type { IamService } from '../iam/service.ts';
 import { resolveKey } from './resolve.ts';
-import { compileRequest, type RequestValidator } from './validate.ts';
+import { compileRequest, type RequestValidator } from '../validation/request.ts';
 import type { WireResponse } from './wire.ts';
 import { OPERATIONS } from './operations/index.ts';
 import { encryptWith, decryptBlob } from './envelope.ts';

@@ -9,7 +9,7 @@ import {
 } from '../errors.ts';
 import type { KmsService, RequestFacts } from '../kms/service.ts';
 import type { Identity } from '../iam/identity.ts';
-import type { StructShape } from '../kms/validate.ts';
+import type { StructShape } from '../validation/request.ts';
 import { authorize, accessDeniedMessage } from '../iam/policy/evaluate.ts';
 import { globalContext, type ContextRecord } from '../iam/policy/context.ts';
 import { randomInt, zeroize } from '../crypto/index.ts';

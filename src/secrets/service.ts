@@ -7,7 +7,7 @@ import type { JobEngine } from '../jobs/engine.ts';
 import { partitionOf } from '../kms/ids.ts';
 import type { KmsService, RequestFacts } from '../kms/service.ts';
 import { WriteGate } from '../storage/gate.ts';
-import { compileRequest, type RequestValidator } from '../kms/validate.ts';
+import { compileRequest, type RequestValidator } from '../validation/request.ts';
 import type { Identity } from '../iam/identity.ts';
 import type { Barrier } from '../storage/barrier.ts';
 import { SecretsContext, type Operation } from './context.ts';

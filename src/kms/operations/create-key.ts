@@ -7,7 +7,7 @@ import { newKeyMaterial } from '../material.ts';
 import { KeyState, keyMetadata, type KeyRecord } from '../model.ts';
 import { defaultKeyPolicy, validatePolicy } from '../policy.ts';
 import { checkNewTags, mergeTags } from '../tags.ts';
-import { S, T, TagList } from '../validate.ts';
+import { S, T, TagList } from '../../validation/request.ts';
 import { CUSTOMER_MASTER_KEY_SPECS, KEY_SPECS, KEY_USAGES, ORIGINS, type CreateKeyRequest } from '../wire.ts';
 
 export const createKey = operation<CreateKeyRequest>({
