@@ -6,9 +6,8 @@ import { type Command, Option } from 'commander';
 import type { JobView } from '../http/admin-jobs.ts';
 import { ConfigurationError } from '../errors.ts';
 import type { SigningCredentials } from '../iam/sigv4-sign.ts';
-import { adminBase, adminRequest } from './admin-request.ts';
+import { adminCall, connection, DEFAULT_ENDPOINT } from './admin-client.ts';
 
-import { DEFAULT_ENDPOINT } from './admin-request.ts';
 export { DEFAULT_ENDPOINT };
 
 export interface JobsClient {
@@ -30,9 +29,9 @@ export type OpenJobsClient = (opts: JobsClientOptions) => JobsClient;
 
 /** The HTTP client for /v1/jobs. Server errors come back as the same RekeyError classes. */
 export const httpJobsClient: OpenJobsClient = ({ endpoint, region, credentials }) => {
-  const base = adminBase(endpoint);
+  const conn = { ...connection({ endpoint, region }, process.env), ...(credentials ? { credentials } : {}) };
   const call = <T>(method: 'GET' | 'POST', path: string, query: Record<string, string | number | undefined> = {}): Promise<T> =>
-    adminRequest<T>(base, { method, path, query, region, credentials, timeoutMs: 30_000 });
+    adminCall<T>(conn, { method, path, query, timeoutMs: 30_000 });
   const one = (id: string) => `/v1/jobs/${encodeURIComponent(id)}`;
   return {
     list: (q) => call('GET', '/v1/jobs', q),

@@ -20,7 +20,7 @@ async function setup() {
     let out = '';
     t.clock.ms = Date.now();
     const program = new Command().exitOverride();
-    registerKmsCommands(program, { out: { write: (s: string) => (out += s) }, env: { AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey, REKEY_ENDPOINT: endpoint }, fetch });
+    registerKmsCommands(program, { out: { write: (s: string) => (out += s) }, env: { AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey, REKEY_ENDPOINT: endpoint } });
     await program.parseAsync(['node', 'rekey', 'kms', ...args]);
     return JSON.parse(out) as Record<string, unknown>;
   };

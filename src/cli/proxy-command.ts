@@ -4,7 +4,7 @@
 import { type Command, Option } from 'commander';
 import type { SigningCredentials } from '../iam/sigv4-sign.ts';
 import type { TargetStatus } from '../proxy/service.ts';
-import { adminBase, adminRequest, DEFAULT_ENDPOINT } from './admin-request.ts';
+import { adminCall, connection, DEFAULT_ENDPOINT } from './admin-client.ts';
 import { ConfigurationError } from '../errors.ts';
 
 export interface ProxyClient {
@@ -15,10 +15,10 @@ export interface ProxyClient {
 }
 
 export function httpProxyClient(o: { endpoint: string; region: string; credentials?: SigningCredentials }): ProxyClient {
-  const base = adminBase(o.endpoint);
+  const conn = { ...connection({ endpoint: o.endpoint, region: o.region }, process.env), ...(o.credentials ? { credentials: o.credentials } : {}) };
   // pause waits for in-flight transactions (up to its timeout): a long request timeout
   const call = <T>(method: 'GET' | 'POST', path: string, body?: object): Promise<T> =>
-    adminRequest<T>(base, { method, path, ...(body ? { body } : {}), region: o.region, credentials: o.credentials, timeoutMs: 3_700_000 });
+    adminCall<T>(conn, { method, path, ...(body ? { body } : {}), timeoutMs: 3_700_000 });
   const t = (name: string) => `/v1/proxy/targets/${encodeURIComponent(name)}`;
   return {
     status: () => call('GET', '/v1/proxy/targets'),
