@@ -5,8 +5,7 @@
 import { type Command, Option } from 'commander';
 import type { JobView } from '../http/admin-jobs.ts';
 import { ConfigurationError } from '../errors.ts';
-import type { SigningCredentials } from '../iam/sigv4-sign.ts';
-import { adminCall, connection, DEFAULT_ENDPOINT } from './admin-client.ts';
+import { adminCall, connection, DEFAULT_ENDPOINT, type AdminConnection, type ConnectionFlags } from './admin-client.ts';
 
 export { DEFAULT_ENDPOINT };
 
@@ -17,19 +16,10 @@ export interface JobsClient {
   cancel(id: string): Promise<JobView>;
 }
 
-export interface JobsClientOptions {
-  endpoint: string;
-  /** Signing region. */
-  region: string;
-  /** Absent: requests go unsigned (a server with IAM refuses them). */
-  credentials?: SigningCredentials;
-}
-
-export type OpenJobsClient = (opts: JobsClientOptions) => JobsClient;
+export type OpenJobsClient = (conn: AdminConnection) => JobsClient;
 
 /** The HTTP client for /v1/jobs. Server errors come back as the same RekeyError classes. */
-export const httpJobsClient: OpenJobsClient = ({ endpoint, region, credentials }) => {
-  const conn = { ...connection({ endpoint, region }, process.env), ...(credentials ? { credentials } : {}) };
+export const httpJobsClient: OpenJobsClient = (conn) => {
   const call = <T>(method: 'GET' | 'POST', path: string, query: Record<string, string | number | undefined> = {}): Promise<T> =>
     adminCall<T>(conn, { method, path, query, timeoutMs: 30_000 });
   const one = (id: string) => `/v1/jobs/${encodeURIComponent(id)}`;
@@ -85,15 +75,7 @@ export function registerJobsCommands(program: Command, open: OpenJobsClient = ht
     .description('List and manage durable jobs (rotations, deletions) on a running server')
     .addOption(new Option('-e, --endpoint <url>', `server URL (env REKEY_ENDPOINT, default ${DEFAULT_ENDPOINT})`))
     .addOption(new Option('--region <region>', 'signing region (env AWS_REGION, default us-east-1)'));
-  const client = (cmd: Command) => {
-    const o = cmd.optsWithGlobals<{ endpoint?: string; region?: string }>();
-    const { AWS_ACCESS_KEY_ID: id, AWS_SECRET_ACCESS_KEY: secret, AWS_SESSION_TOKEN: token } = io.env;
-    return open({
-      endpoint: o.endpoint ?? io.env.REKEY_ENDPOINT ?? DEFAULT_ENDPOINT,
-      region: o.region ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-      ...(id && secret ? { credentials: { accessKeyId: id, secretAccessKey: secret, ...(token ? { sessionToken: token } : {}) } } : {}),
-    });
-  };
+  const client = (cmd: Command) => open(connection(cmd.optsWithGlobals<ConnectionFlags>(), io.env));
   const json = (v: unknown) => io.out(JSON.stringify(v, null, 2) + '\n');
 
   jobs
