@@ -157,7 +157,8 @@ async function serveAdminCall(req: FastifyRequest, reply: FastifyReply, route: A
     check(route.schema?.params, { ...(req.params as object) }, 'params');
     check(route.schema?.querystring, query, 'querystring');
     check(route.schema?.body, parsedBody, '');
-    if (route.schema?.querystring) Object.assign(input, query); // coerced types (limit: 10)
+    // coerced types (limit: 10); path parameters still win over query members of the same name
+    if (route.schema?.querystring) Object.assign(input, query, req.params as Record<string, string>);
     if (mutating && route.gate !== 'operation') await gate();
     result = await route.run(input, {
       caller,
