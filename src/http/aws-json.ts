@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import sjson from 'secure-json-parse';
 import { RekeyError, SerializationException, InternalFailure, UnknownOperationException } from '../errors.ts';
 import type { AwsService, Protocol, WireRoute } from './pipeline.ts';
+import { scopeService } from './signed-request.ts';
 
 export const AWS_JSON = 'application/x-amz-json-1.1';
 
@@ -100,6 +101,14 @@ export class AwsJsonProtocol implements Protocol {
     const service = dot > 0 ? this.byPrefix.get((target as string).slice(0, dot)) : undefined;
     if (!service) throw new UnknownOperationException(`Unknown operation ${typeof target === 'string' ? target.slice(0, 128) : '(missing X-Amz-Target)'}`);
     return { service, operation: (target as string).slice(dot + 1) };
+  }
+
+  /** A refused target is recorded under the service whose signing name the credential scope names. */
+  refusedService(req: FastifyRequest): AwsService | undefined {
+    const scope = scopeService(req);
+    if (scope === undefined) return undefined;
+    for (const s of this.byPrefix.values()) if (s.signingName === scope) return s;
+    return undefined;
   }
 
   input(_req: FastifyRequest, body: Buffer): unknown {

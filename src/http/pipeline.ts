@@ -45,6 +45,11 @@ export interface Protocol {
   route(req: FastifyRequest, body: Buffer): WireRoute;
   /** The input, parsed after authentication (strangers learn nothing about the parser). */
   input(req: FastifyRequest, body: Buffer, route: WireRoute): unknown;
+  /**
+   * When the parse stage fails (no such service or operation): the service the refused call is
+   * recorded under, from what the request claims (its SigV4 credential scope). None: not recorded.
+   */
+  refusedService?(req: FastifyRequest): AwsService | undefined;
   /** The error as this protocol's clients expect it, for the audit event (STS: AccessDenied). */
   auditError?(err: RekeyError, route: WireRoute | null): RekeyError;
   sendResult(reply: FastifyReply, route: WireRoute, result: Record<string, unknown>, requestId: string): FastifyReply;
@@ -95,6 +100,11 @@ export async function serveAwsCall(req: FastifyRequest, reply: FastifyReply, pro
     let rk = toRekeyError(err, requestId);
     if (!(err instanceof RekeyError)) req.log.error({ err, requestId }, 'unexpected error');
     else if (rk.fault === 'server' && rk.cause !== undefined) req.log.error({ err: rk.cause, requestId, code: rk.code }, 'internal error');
+    // refused at the parse stage: recorded under the service the credential scope names, if any
+    if (!ctx) {
+      const svc = protocol.refusedService?.(req);
+      if (svc) ctx = { service: svc.auditName, operation: 'UnknownOperation', requestId, sourceIp: req.ip, userAgent: ua, region: deps.region, now: new Date() };
+    }
     // a failed authentication is recorded under the access key id the request claimed
     const call = audited ?? (ctx ? new AuditedCall(deps.audit, { ...ctx, input, caller: caller ?? { accessKeyId: accessKeyIdOf(req.headers) ?? '' } }) : null);
     if (call) {

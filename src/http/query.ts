@@ -14,6 +14,7 @@ import { InvalidAction, RekeyError, RequestEntityTooLargeException } from '../er
 import type { Identity, RequestFacts } from '../iam/identity.ts';
 import type { ServiceName } from '../audit/event.ts';
 import type { AwsService, Protocol, WireRoute } from './pipeline.ts';
+import { scopeService } from './signed-request.ts';
 
 /** Request parameters of a Query call (no prototype: "constructor" is just a parameter name). */
 export type QueryParams = Readonly<Record<string, string>>;
@@ -61,13 +62,6 @@ function xmlValue(name: string, v: unknown): string {
 
 export function queryErrorXml(namespace: string, code: string, message: string, requestId: string, server = false): string {
   return `<ErrorResponse xmlns="${namespace}"><Error><Type>${server ? 'Receiver' : 'Sender'}</Type>${el('Code', code)}${el('Message', message)}</Error>${el('RequestId', requestId)}</ErrorResponse>`;
-}
-
-/** The credential scope's service of a SigV4 Authorization header, if any. */
-function scopeService(req: FastifyRequest): string | undefined {
-  const auth = req.headers.authorization;
-  if (typeof auth !== 'string') return undefined;
-  return /Credential=[^/,\s]+\/\d{8}\/[^/]+\/([^/]+)\//.exec(auth)?.[1];
 }
 
 function parseForm(body: Buffer): QueryParams {
