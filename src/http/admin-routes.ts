@@ -4,7 +4,7 @@
 // audit log are required: there is no open admin route (docs/ARCHITECTURE.md, "Request pipeline").
 //
 //   parse (JSON body + query + path params; path wins) -> authenticate (SigV4, route.signingName)
-//   -> authorize (route.action on route.resource, + extraPermissions) -> validate (schemas)
+//   -> quota -> authorize (route.action on route.resource, + extraPermissions) -> validate (schemas)
 //   -> audit gate (mutations: the event is recorded BEFORE run, so an unauditable call changes
 //      nothing; a run that then fails appends a correction event) -> run -> audit (read-only)
 //   -> respond ({ error, message, requestId } on failure)
@@ -64,6 +64,8 @@ export interface AdminPipelineDeps {
   authenticate(req: SignedRequest, signingName: string): Promise<Identity>;
   authorize(caller: Identity, action: string, resource: string, info: { sourceIp: string; secureTransport: boolean }): void;
   audit: Appender;
+  /** Quotas (src/quotas), by (signing name, action without its prefix): iam:* at 100/s by default. */
+  quotas?: { check(service: string, operation: string, caller: Identity): void };
 }
 
 const ajv = new Ajv({ allErrors: true, coerceTypes: true, strict: false });
@@ -143,6 +145,7 @@ async function serveAdminCall(req: FastifyRequest, reply: FastifyReply, route: A
   try {
     const body = bodyOf(req);
     caller = await deps.authenticate(signedRequestOf(req, body), route.signingName ?? 'iam');
+    deps.quotas?.check(route.signingName ?? 'iam', route.action.replace(/^[a-z0-9-]+:/, ''), caller);
     const query = rawQuery(req);
     const parsedBody = route.method === 'GET' || route.method === 'DELETE' ? {} : (parseBody(body) as Record<string, unknown>);
     Object.assign(input, parsedBody, query, req.params as Record<string, string>);

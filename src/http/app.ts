@@ -149,6 +149,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     region: opts.region, accountId: opts.iam.accountId, audit: opts.audit,
     authenticate: (req, signingName) => opts.iam.authenticate(req, signingName),
     authorize: (caller, action, resource, info) => void opts.iam.authorizeAdmin(caller, action, resource, info),
+    ...(opts.quotas ? { quotas: opts.quotas } : {}),
   }, routes);
   routeTables.set(app, Object.freeze([...routes]));
   registerAdmin(app, { version: opts.version, extraPaths: adminOpenApiPaths(routes), schemas: { Job: JOB_SCHEMA } });
