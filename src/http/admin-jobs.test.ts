@@ -45,7 +45,7 @@ test('GET /v1/jobs lists with filters and a nextToken; GET /v1/jobs/:id shows on
 });
 
 test('retry and cancel follow the job rules; errors are typed', async () => {
-  const { app, engine } = await setup();
+  const { app, engine, audit } = await setup();
   engine.registerKind('always.fails', async () => { throw new Error('upstream unavailable'); });
   const { job } = await engine.enqueue({ kind: 'always.fails', target: 't', data: null, maxAttempts: 1 });
   await engine.worker.runDueOnce();
@@ -83,6 +83,11 @@ test('retry and cancel follow the job rules; errors are typed', async () => {
     assert.equal(r.json().error, 'ValidationException');
     assert.match(r.json().message, new RegExp(`^Job ${ok.id} is succeeded; only`));
   }
+  // retry and cancel pass the audit gate right before the job's write: a refused call wrote nothing
+  // and has one event with its error, not a success event and a correction
+  const refused = audit.events.filter((e) => /^(RetryJob|CancelJob)$/.test(e.eventName) && e.errorCode !== undefined);
+  assert.deepEqual(refused.map((e) => [e.eventName, e.errorCode]), [['CancelJob', 'NotFoundException'], ['RetryJob', 'ValidationException'], ['CancelJob', 'ValidationException']]);
+  assert.ok(audit.events.every((e) => e.additionalEventData === undefined));
 });
 
 test('with IAM: every call is SigV4-signed and authorized per action and job', async () => {

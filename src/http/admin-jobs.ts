@@ -13,6 +13,8 @@
 import { NotFoundException } from '../errors.ts';
 import type { AdminInput, AdminRoute } from './admin-routes.ts';
 import type { JobsAdmin } from '../jobs/engine.ts';
+import type { RequestFacts } from '../iam/identity.ts';
+import { WriteGate } from '../storage/gate.ts';
 import { type Job, type JobStateName, JOB_STATES } from '../jobs/model.ts';
 
 /** A job as the admin API shows it: dates as ISO 8601 strings (inside rekey they are epoch ms). */
@@ -65,7 +67,13 @@ const listQuery = {
   },
 } as const;
 
-export function jobsRoutes(engine: JobsAdmin, scope: { region: string; accountId: string }): AdminRoute[] {
+/** The engine, and (JobEngine) its per-call view whose writes pass the call's audit gate. */
+export type JobsAdminWithGate = JobsAdmin & { forCall?(gate: WriteGate): JobsAdmin };
+
+export function jobsRoutes(engine: JobsAdminWithGate, scope: { region: string; accountId: string }): AdminRoute[] {
+  // retry / cancel: the event is recorded right before the job's write (none when the job refuses)
+  const gated = engine.forCall ? { gate: 'operation' as const } : {};
+  const forCall = (request: RequestFacts): JobsAdmin => (engine.forCall && request.beforeCommit ? engine.forCall(new WriteGate(request.beforeCommit)) : engine);
   const arn = (id: string) => `arn:aws:rekey:${scope.region}:${scope.accountId}:job/${id}`;
   const id = (input: AdminInput) => String(input['id'] ?? '');
   const one = { params: idParams };
@@ -91,11 +99,11 @@ export function jobsRoutes(engine: JobsAdmin, scope: { region: string; accountId
     },
     {
       method: 'POST', url: '/v1/jobs/:id/retry', action: 'rekey:RetryJob', summary: 'Resume a failed or cancelled job at the step where it stopped (or run a waiting job now)',
-      schema: one, audit: ['id'], resource: (i) => arn(id(i)), run: async (i) => jobView(await engine.retry(id(i))),
+      schema: one, audit: ['id'], resource: (i) => arn(id(i)), ...gated, run: async (i, { request }) => jobView(await forCall(request).retry(id(i))),
     },
     {
       method: 'POST', url: '/v1/jobs/:id/cancel', action: 'rekey:CancelJob', summary: 'Cancel a queued or running job; a running job stops before its next step',
-      schema: one, audit: ['id'], resource: (i) => arn(id(i)), run: async (i) => jobView(await engine.cancel(id(i))),
+      schema: one, audit: ['id'], resource: (i) => arn(id(i)), ...gated, run: async (i, { request }) => jobView(await forCall(request).cancel(id(i))),
     },
   ];
 }
