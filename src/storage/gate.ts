@@ -25,7 +25,7 @@ export class WriteGate {
 export type BarrierView = Pick<Barrier, 'get' | 'getJSON' | 'put' | 'putJSON' | 'delete' | 'list' | 'transaction'>;
 
 /** The barrier as one mutating call sees it: reads unchanged, every write first passes the call's gate. */
-export function gatedBarrier(barrier: Barrier, gate: WriteGate): BarrierView {
+export function gatedBarrier(barrier: BarrierView, gate: WriteGate): BarrierView {
   return {
     get: (path) => barrier.get(path),
     getJSON: (path) => barrier.getJSON(path),
