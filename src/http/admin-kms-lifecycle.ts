@@ -13,6 +13,8 @@
 //   rekey:PutKeyUsageBudget; and rekey:OverrideKeyDependencies in addition when `force` is true.
 import { ValidationException } from '../errors.ts';
 import type { LifecycleAdmin } from '../kms/lifecycle/admin.ts';
+import type { RequestFacts } from '../iam/identity.ts';
+import { WriteGate } from '../storage/gate.ts';
 import type { AdminInput, AdminRoute } from './admin-routes.ts';
 
 export type KmsLifecycleAction =
@@ -51,6 +53,8 @@ export function kmsLifecycleRoutes(admin: LifecycleAdmin, scope: { region: strin
   const body = (properties: Record<string, object>) => ({ type: 'object', additionalProperties: false, properties });
   const forceProp = { force: { type: 'boolean' } };
   const eventSource = 'kms.amazonaws.com';
+  // mutations record their event right before the key's write (none when the key refuses)
+  const of = (request: RequestFacts): LifecycleAdmin => (request.beforeCommit ? admin.forCall(new WriteGate(request.beforeCommit)) : admin);
   return [
     {
       method: 'GET', url: '/v1/kms/keys/:keyId/dependents', action: 'rekey:ListKeyDependents', eventSource, summary: 'The rekey resources that use the key',
@@ -60,14 +64,14 @@ export function kmsLifecycleRoutes(admin: LifecycleAdmin, scope: { region: strin
       method: 'POST', url: '/v1/kms/keys/:keyId/schedule-deletion', action: 'rekey:ScheduleKeyDeletion', eventSource,
       summary: `ScheduleKeyDeletion, optionally overriding the dependency guard (force also requires ${OVERRIDE_PERMISSION})`,
       schema: { body: body({ pendingWindowInDays: { type: 'integer' }, ...forceProp }) }, audit: ['keyId', 'pendingWindowInDays', 'force'],
-      resource: keyArnOf, extraPermissions: force,
-      run: (i) => admin.scheduleDeletion(keyArnOf(i), optInt(i, 'pendingWindowInDays') ?? 30, optBool(i, 'force')),
+      resource: keyArnOf, extraPermissions: force, gate: 'operation',
+      run: (i, { request }) => of(request).scheduleDeletion(keyArnOf(i), optInt(i, 'pendingWindowInDays') ?? 30, optBool(i, 'force')),
     },
     {
       method: 'POST', url: '/v1/kms/keys/:keyId/disable', action: 'rekey:DisableKey', eventSource,
       summary: `DisableKey, optionally overriding the dependency guard (force also requires ${OVERRIDE_PERMISSION})`,
-      schema: { body: body(forceProp) }, audit: ['keyId', 'force'], resource: keyArnOf, extraPermissions: force,
-      run: (i) => admin.disableKey(keyArnOf(i), optBool(i, 'force')),
+      schema: { body: body(forceProp) }, audit: ['keyId', 'force'], resource: keyArnOf, extraPermissions: force, gate: 'operation',
+      run: (i, { request }) => of(request).disableKey(keyArnOf(i), optBool(i, 'force')),
     },
     {
       method: 'GET', url: '/v1/kms/keys/:keyId/usage-budget', action: 'rekey:GetKeyUsageBudget', eventSource,
@@ -76,11 +80,11 @@ export function kmsLifecycleRoutes(admin: LifecycleAdmin, scope: { region: strin
     {
       method: 'POST', url: '/v1/kms/keys/:keyId/usage-budget', action: 'rekey:PutKeyUsageBudget', eventSource, summary: 'Set the usage budget (neither member: remove it)',
       schema: { body: body({ maxEncryptions: { type: 'integer' }, maxBytes: { type: 'integer' } }) }, audit: ['keyId', 'maxEncryptions', 'maxBytes'],
-      resource: keyArnOf,
-      run: (i) => {
+      resource: keyArnOf, gate: 'operation',
+      run: (i, { request }) => {
         const maxEncryptions = optInt(i, 'maxEncryptions');
         const maxBytes = optInt(i, 'maxBytes');
-        return admin.setUsageBudget(keyArnOf(i), { ...(maxEncryptions !== undefined ? { maxEncryptions } : {}), ...(maxBytes !== undefined ? { maxBytes } : {}) });
+        return of(request).setUsageBudget(keyArnOf(i), { ...(maxEncryptions !== undefined ? { maxEncryptions } : {}), ...(maxBytes !== undefined ? { maxBytes } : {}) });
       },
     },
   ];
