@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { loadConfig } from '../src/config/config.ts';
-import { startServer } from '../src/server.ts';
+import { startServer } from '../src/server/start.ts';
 import { startPostgres } from '../test/helpers/pg.ts';
 import { createRole } from '../test/helpers/proxy.ts';
 

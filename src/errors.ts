@@ -37,6 +37,11 @@ export const InvalidSignatureException = define('InvalidSignatureException', 400
 export const AccessDeniedException = define('AccessDeniedException', 400);
 export const ThrottlingException = define('ThrottlingException', 400);
 export const ExpiredTokenException = define('ExpiredTokenException', 400);
+// ---- HTTP-level refusals before any operation runs (answered in the protocol's error shape)
+export const RouteNotFoundException = define('RouteNotFoundException', 404);
+export const RequestTimeoutException = define('RequestTimeoutException', 408);
+export const RequestUriTooLongException = define('RequestUriTooLongException', 414);
+export const RequestHeaderFieldsTooLargeException = define('RequestHeaderFieldsTooLargeException', 431);
 
 // ---- IAM admin API
 export const DeleteConflictException = define('DeleteConflictException', 409);
@@ -107,11 +112,13 @@ export const InstanceQuotaExceededFault = define('InstanceQuotaExceeded', 400);
 export type RekeyErrorClass = ReturnType<typeof define>;
 
 /** Every error class, by code. The catalogue test compares this list with docs/errors.md. */
-export const ALL_ERRORS: Record<string, RekeyErrorClass> = Object.fromEntries(
+// null prototype: a wire code of "constructor" or "__proto__" finds no class
+export const ALL_ERRORS: Record<string, RekeyErrorClass> = Object.assign(Object.create(null) as Record<string, RekeyErrorClass>, Object.fromEntries(
   [
     SerializationException, UnknownOperationException, ValidationException, RequestEntityTooLargeException,
     MissingAuthenticationTokenException, IncompleteSignatureException, UnrecognizedClientException,
     InvalidSignatureException, AccessDeniedException, ThrottlingException, ExpiredTokenException,
+    RouteNotFoundException, RequestTimeoutException, RequestUriTooLongException, RequestHeaderFieldsTooLargeException,
     DeleteConflictException, InvalidAuthenticationCodeException,
     NotFoundException, AlreadyExistsException, DisabledException, KMSInvalidStateException,
     InvalidCiphertextException, IncorrectKeyException, InvalidKeyUsageException, InvalidArnException,
@@ -126,7 +133,7 @@ export const ALL_ERRORS: Record<string, RekeyErrorClass> = Object.fromEntries(
     InvalidParameterCombination, InvalidParameterValue, MissingParameter, InvalidAction, StorageQuotaExceededFault,
     InstanceQuotaExceededFault,
   ].map((c) => [c.name, c]),
-);
+));
 
 /** Invariant check (AWS Encryption SDK's `needs`): throws an internal error when a precondition fails. */
 export function needs(condition: unknown, message: string): asserts condition {

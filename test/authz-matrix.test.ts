@@ -186,8 +186,8 @@ test('REKEY_AUTH=off (benchmarks only) is refused without REKEY_BENCH_UNSAFE_NO_
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const { loadConfig } = await import('../src/config/config.ts');
-  const { startServer } = await import('../src/server.ts');
-  const { authSwitch } = await import('../src/unsafe-no-auth.ts');
+  const { startServer } = await import('../src/server/start.ts');
+  const { authSwitch } = await import('../src/server/unsafe-no-auth.ts');
   assert.equal(authSwitch({}), 'on');
   assert.equal(authSwitch({ REKEY_AUTH: 'off' }), 'off');
   assert.throws(() => authSwitch({ REKEY_AUTH: 'no' }), (e: Error) => e.name === 'ConfigurationError' && e.message === 'REKEY_AUTH must be "on" or "off", not "no"');

@@ -22,7 +22,7 @@ const ROOT_ADMIN = `arn:aws:iam::${ACCOUNT}:user/`; // the bootstrap administrat
 async function rekey(args: string[], creds: { accessKeyId: string; secretAccessKey: string } = TEST_CREDS): Promise<string> {
   let out = '';
   const program = new Command().exitOverride();
-  registerKmsLifecycleCommands(program, { out: { write: (x: string) => (out += x) }, env: { AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey, REKEY_ENDPOINT: s.url }, fetch });
+  registerKmsLifecycleCommands(program, { out: { write: (x: string) => (out += x) }, env: { AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey, REKEY_ENDPOINT: s.url } });
   await program.parseAsync(['node', 'rekey', 'kms', ...args]);
   return out;
 }

@@ -62,7 +62,7 @@ test('a node SIGKILLed inside setSecret: another node takes the rotation over an
   try {
     const a = await startNode(env);
     const program = new Command().exitOverride();
-    registerSecretsCommands(program, { out: { write: () => {} }, env: { AWS_ACCESS_KEY_ID: TEST_CREDS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDS.secretAccessKey, REKEY_ENDPOINT: a.url }, fetch });
+    registerSecretsCommands(program, { out: { write: () => {} }, env: { AWS_ACCESS_KEY_ID: TEST_CREDS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDS.secretAccessKey, REKEY_ENDPOINT: a.url } });
     await program.parseAsync(['node', 'rekey', 'secrets', 'webhooks', 'add', 'crash-hook', hookUrl]);
     const smA = new SecretsManagerClient({ endpoint: a.url, region: 'us-east-1', credentials: TEST_CREDS, maxAttempts: 1 });
     const c = await smA.send(new CreateSecretCommand({ Name: 'crash/db', SecretString: JSON.stringify({ username: 'u', password: 'before' }) }));

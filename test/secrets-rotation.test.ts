@@ -62,7 +62,7 @@ const LAMBDA = (fn: string) => `arn:aws:lambda:us-east-1:111122223333:function:$
 async function rekey(args: string[]): Promise<string> {
   let out = '';
   const program = new Command().exitOverride();
-  registerSecretsCommands(program, { out: { write: (x: string) => (out += x) }, env: { AWS_ACCESS_KEY_ID: TEST_CREDS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDS.secretAccessKey, REKEY_ENDPOINT: s.url }, fetch });
+  registerSecretsCommands(program, { out: { write: (x: string) => (out += x) }, env: { AWS_ACCESS_KEY_ID: TEST_CREDS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDS.secretAccessKey, REKEY_ENDPOINT: s.url } });
   await program.parseAsync(['node', 'rekey', 'secrets', ...args]);
   return out;
 }

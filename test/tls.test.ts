@@ -12,7 +12,7 @@ import { KMSClient, CreateKeyCommand, EncryptCommand, DecryptCommand, DescribeKe
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startTestServer, TEST_CREDS, type TestServer } from './helpers/server.ts';
 import { loadConfig } from '../src/config/config.ts';
-import { startServer } from '../src/server.ts';
+import { startServer } from '../src/server/start.ts';
 import { parseCertificate, generateCa, issueCertificate } from '../src/crypto/x509.ts';
 
 let s: TestServer;

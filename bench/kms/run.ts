@@ -3,7 +3,7 @@
 // pre-signed request bytes (SigV4 signatures stay valid for the 5-minute window).
 // Usage: npm run bench:kms   (BENCH_SECONDS=5 per cell by default)
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -37,12 +37,26 @@ async function sign(port: number, target: string, body: string): Promise<Record<
   return signed.headers as Record<string, string>;
 }
 
-interface Cell { rps: number; p50: number; p99: number; errors: number }
+interface Cell { rps: number; p50: number; p99: number; errors: number; cpuUsPerReq?: number }
 
-async function load(port: number, headers: Record<string, string>, body: string, connections: number, scheme: 'http' | 'https' = 'http'): Promise<Cell> {
+/** user + system CPU of a process in ms, from /proc (Linux; clock ticks of 10 ms). */
+function cpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14, 15 of stat)
+  } catch {
+    return undefined;
+  }
+}
+
+async function load(port: number, headers: Record<string, string>, body: string, connections: number, scheme: 'http' | 'https' = 'http', pid?: number): Promise<Cell> {
   // autocannon keeps its connections alive (as the SDKs do), so HTTPS costs one handshake per connection plus record encryption
+  const cpu0 = cpuMs(pid);
   const r = await autocannon({ url: `${scheme}://127.0.0.1:${port}/`, method: 'POST', headers, body, connections, duration: SECONDS, pipelining: 1 });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.non2xx + r.errors };
+  const cpu1 = cpuMs(pid);
+  const cpuUsPerReq = cpu0 !== undefined && cpu1 !== undefined && r.requests.total > 0 ? ((cpu1 - cpu0) * 1000) / r.requests.total : undefined;
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.non2xx + r.errors, ...(cpuUsPerReq !== undefined ? { cpuUsPerReq } : {}) };
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'rekey-bench-'));
@@ -113,17 +127,17 @@ try {
   // Audited (store + JSON-lines file, fsync per group commit) vs unaudited (goal >= 0.8).
   const auditRows = LINES.has('audit') ? await featureLine('audited vs unaudited', 'audited', 'unaudited', noAudit.port, noAuditKeyId) : [];
   const rows: string[] = [];
-  const head = '| operation | conc | rekey req/s | p50 ms | p99 ms | bare req/s | bare p50 | bare p99 | ratio |';
-  rows.push(head, '|---|---|---|---|---|---|---|---|---|');
+  const head = '| operation | conc | rekey req/s | p50 ms | p99 ms | rekey CPU µs/req | bare req/s | bare p50 | bare p99 | ratio |';
+  rows.push(head, '|---|---|---|---|---|---|---|---|---|---|');
   process.stderr.write(`bench/kms: ${SECONDS}s per cell, concurrency ${CONCURRENCY.join(', ')}\n`);
   for (const c of LINES.has('bare') ? CONCURRENCY : []) {
     // bare server measured once per concurrency, with the Encrypt request bytes
     const [, t0, b0] = ops[0]!;
     const bareCell = await load(bare.port, await sign(bare.port, t0, b0), b0, c);
     for (const [name, target, body] of ops) {
-      const cell = await load(rekey.port, await sign(rekey.port, target, body), body, c);
+      const cell = await load(rekey.port, await sign(rekey.port, target, body), body, c, 'http', rekey.child.pid);
       if (cell.errors > 0) process.stderr.write(`WARNING: ${name} c=${c}: ${cell.errors} errors\n`);
-      rows.push(`| ${name} | ${c} | ${cell.rps.toFixed(0)} | ${cell.p50} | ${cell.p99} | ${bareCell.rps.toFixed(0)} | ${bareCell.p50} | ${bareCell.p99} | ${(cell.rps / bareCell.rps).toFixed(2)} |`);
+      rows.push(`| ${name} | ${c} | ${cell.rps.toFixed(0)} | ${cell.p50} | ${cell.p99} | ${cell.cpuUsPerReq?.toFixed(0) ?? 'n/a'} | ${bareCell.rps.toFixed(0)} | ${bareCell.p50} | ${bareCell.p99} | ${(cell.rps / bareCell.rps).toFixed(2)} |`);
       process.stderr.write(rows[rows.length - 1] + '\n');
     }
   }

@@ -4,8 +4,8 @@
 // REKEY_BENCH_UNSAFE_NO_AUDIT=1) without auditing, for the audit-cost line. Only this benchmark
 // process honours them.
 import { loadConfig } from '../../src/config/config.ts';
-import { startServer } from '../../src/server.ts';
-import { authSwitch } from '../../src/unsafe-no-auth.ts';
+import { startServer } from '../../src/server/start.ts';
+import { authSwitch } from '../../src/server/unsafe-no-auth.ts';
 
 const s = await startServer(loadConfig(), { unsafeNoAuth: authSwitch(process.env) === 'off', unsafeNoAudit: process.env['REKEY_AUDIT'] === 'off' });
 process.send?.({ port: s.port });

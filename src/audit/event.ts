@@ -111,8 +111,14 @@ export function eventTimeOf(d: Date): string {
 }
 
 /** Whether an operation changes state: such calls must be audited before the change is committed. */
+/** The allowlist entry of an operation: own members only ("constructor", "__proto__" are not operations). */
+function operationSpec(service: ServiceName, operation: string): OperationSpec | undefined {
+  const ops: Readonly<Record<string, OperationSpec>> = SERVICES[service].ops;
+  return Object.hasOwn(ops, operation) ? ops[operation] : undefined;
+}
+
 export function isMutating(service: ServiceName, operation: string): boolean {
-  const spec: OperationSpec | undefined = SERVICES[service].ops[operation];
+  const spec = operationSpec(service, operation);
   return !(spec?.readOnly ?? false);
 }
 
@@ -196,7 +202,7 @@ function resourceArns(service: ServiceName, call: ApiCall, accountId: string | u
 /** An AWS API call (allowed or denied) as CloudTrail would record it. */
 export function awsApiEvent(service: ServiceName, call: ApiCall): AuditEvent {
   const svc = SERVICES[service];
-  const spec: OperationSpec | undefined = svc.ops[call.operation];
+  const spec = operationSpec(service, call.operation);
   const accountId = call.accountId ?? call.caller?.accountId;
   const ev: AuditEvent = {
     eventVersion: EVENT_VERSION,

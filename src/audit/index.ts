@@ -1,6 +1,6 @@
 // The audit trail's public surface, for the server, the CLI and the admin API.
 export { AuditLog, type AuditLogOptions, type AuditStats } from './log.ts';
-export { AuditedCall, type CallContext } from './call.ts';
+export { AuditedCall, type CallContext, type Appender } from './call.ts';
 export {
   type AuditEvent, type AuditCaller, type ApiCall, type AdminCall, type ServiceCall, type UserIdentity, type AuditResource,
   kmsApiEvent, secretsApiEvent, stsApiEvent, awsApiEvent, adminEvent, serviceEvent, isMutating, eventTimeOf,

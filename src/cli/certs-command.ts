@@ -1,16 +1,14 @@
 // `rekey certs status|rotate|rotate-ca|bundle|issue`: the API's certificates on a running server (/v1/certs).
 // Thin: one SigV4-signed request per call (credential scope "iam", the caller's AWS_* variables),
 // over HTTPS trusting --ca-bundle (env AWS_CA_BUNDLE, as the AWS CLI) when given.
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
-import { ALL_ERRORS, ConfigurationError, InternalFailure } from '../errors.ts';
-import { signRequest } from '../iam/sigv4-sign.ts';
+import { ConfigurationError } from '../errors.ts';
+import { adminCall, connection } from './admin-client.ts';
 import type { CertStatus } from '../certs/service.ts';
 import type { CertView } from '../certs/model.ts';
 import type { CaRotationView } from '../certs/ca-rotation.ts';
-import { DEFAULT_ENDPOINT } from './jobs-command.ts';
+import { DEFAULT_ENDPOINT } from './admin-client.ts';
 
 export interface CertsCommandIo {
   out(text: string): void;
@@ -19,40 +17,9 @@ export interface CertsCommandIo {
 
 interface Conn { endpoint: string; region: string; caBundle?: string; env: NodeJS.ProcessEnv }
 
-async function call<T>(c: Conn, method: 'GET' | 'POST', path: string, body = ''): Promise<T> {
-  let url: URL;
-  try {
-    url = new URL(path, c.endpoint);
-  } catch {
-    throw new ConfigurationError(`invalid endpoint ${JSON.stringify(c.endpoint)}: expected a URL such as ${DEFAULT_ENDPOINT}`);
-  }
-  let headers: Record<string, string> = { accept: 'application/json', ...(body ? { 'content-type': 'application/json' } : {}) };
-  const { AWS_ACCESS_KEY_ID: id, AWS_SECRET_ACCESS_KEY: secret, AWS_SESSION_TOKEN: token } = c.env;
-  if (id && secret) headers = signRequest({ method, host: url.host, path: url.pathname, query: '', headers, body }, { accessKeyId: id, secretAccessKey: secret, ...(token ? { sessionToken: token } : {}) }, { region: c.region, service: 'iam' });
-  let ca: Buffer | undefined;
-  if (c.caBundle) {
-    try { ca = readFileSync(c.caBundle); } catch (e) { throw new ConfigurationError(`cannot read the CA bundle ${c.caBundle}: ${(e as Error).message}`); }
-  }
-  const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const rq = send(url, { method, headers, timeout: 30_000, ...(ca ? { ca } : {}) }, (r) => {
-      const chunks: Buffer[] = [];
-      r.on('data', (d: Buffer) => chunks.push(d));
-      r.on('end', () => resolve({ status: r.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-      r.on('error', reject);
-    });
-    rq.on('timeout', () => rq.destroy(new Error('timed out')));
-    rq.on('error', (e: Error & { code?: string }) => reject(new ConfigurationError(`cannot reach the rekey server at ${url.origin} (${e.code ?? e.message}); is it running? Set --endpoint or REKEY_ENDPOINT${url.protocol === 'https:' ? ', and --ca-bundle for a rekey-generated CA' : ''}.`)));
-    rq.end(body);
-  });
-  let parsed: unknown;
-  try { parsed = res.text ? JSON.parse(res.text) : undefined; } catch { parsed = undefined; }
-  if (res.status >= 400) {
-    const b = parsed as { error?: string; message?: string } | undefined;
-    const Err = (b?.error && ALL_ERRORS[b.error]) || InternalFailure;
-    throw new Err(b?.message ?? `HTTP ${res.status} from ${url.pathname}`);
-  }
-  return parsed as T;
+function call<T>(c: Conn, method: 'GET' | 'POST', path: string, body = ''): Promise<T> {
+  const conn = connection({ endpoint: c.endpoint, region: c.region, caBundle: c.caBundle }, c.env);
+  return adminCall<T>(conn, { method, path, ...(body ? { body: JSON.parse(body) as object } : {}) });
 }
 
 function formatCert(title: string, v: CertView): string[] {

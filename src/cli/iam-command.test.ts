@@ -4,17 +4,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import Fastify from 'fastify';
 import { registerIamCommands, RemoteError } from './iam-command.ts';
-import { registerIamAdmin } from '../http/admin-iam.ts';
+import { iamRoutes } from '../http/admin-iam.ts';
+import { adminTestApp } from '../http/testing.ts';
 import { ACCOUNT, TestClock, testIam } from '../iam/testing.ts';
 
 async function setup() {
   const t = await testIam({ clock: new TestClock(Date.now()) });
-  const app = Fastify();
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-  registerIamAdmin(app, { iam: t.iam });
+  const { app } = await adminTestApp(t, iamRoutes(t.iam));
   await app.listen({ host: '127.0.0.1', port: 0 });
   after(() => app.close());
   const endpoint = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
@@ -22,7 +19,7 @@ async function setup() {
     let out = '';
     t.clock.ms = Date.now();
     const program = new Command().exitOverride();
-    registerIamCommands(program, { out: { write: (s: string) => (out += s) }, env: { AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey, REKEY_ENDPOINT: endpoint }, fetch });
+    registerIamCommands(program, { out: { write: (s: string) => (out += s) }, env: { AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey, REKEY_ENDPOINT: endpoint } });
     await program.parseAsync(['node', 'rekey', 'iam', ...args]);
     return out ? (JSON.parse(out) as Record<string, unknown>) : {};
   };
@@ -65,7 +62,7 @@ test('rekey iam: users, keys, policies (file://), roles, errors', async () => {
 test('rekey iam key-policy prints the separation-of-duties policy without a server', async () => {
   let out = '';
   const program = new Command().exitOverride();
-  registerIamCommands(program, { out: { write: (s: string) => (out += s) }, env: {}, fetch });
+  registerIamCommands(program, { out: { write: (s: string) => (out += s) }, env: {} });
   await program.parseAsync(['node', 'rekey', 'iam', 'key-policy', '--account-id', ACCOUNT, '--administrators', `arn:aws:iam::${ACCOUNT}:user/a`, '--users', `arn:aws:iam::${ACCOUNT}:role/r,arn:aws:iam::${ACCOUNT}:user/b`, '--no-iam-user-permissions']);
   const doc = JSON.parse(out) as { Statement: { Sid: string; Principal: { AWS: string | string[] } }[] };
   assert.deepEqual(doc.Statement.map((s) => s.Sid), ['Allow access for Key Administrators', 'Allow use of the key', 'Allow attachment of persistent resources']);
@@ -74,6 +71,6 @@ test('rekey iam key-policy prints the separation-of-duties policy without a serv
 
 test('missing credentials are a clear error', async () => {
   const program = new Command().exitOverride();
-  registerIamCommands(program, { out: { write: () => 0 }, env: {}, fetch });
+  registerIamCommands(program, { out: { write: () => 0 }, env: {} });
   await assert.rejects(program.parseAsync(['node', 'rekey', 'iam', 'list-users']), { name: 'ValidationException', message: /^Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/ });
 });

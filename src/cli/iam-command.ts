@@ -4,23 +4,15 @@
 // as file://path. `key-policy` writes the separation-of-duties key policy locally.
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { RekeyError, ValidationException } from '../errors.ts';
-import { signRequest } from '../iam/sigv4-sign.ts';
+import { ValidationException } from '../errors.ts';
 import { defaultKeyPolicy } from '../iam/policy/key-policy.ts';
+import { adminCall, connection, DEFAULT_ENDPOINT, RemoteError, type AdminRequest } from './admin-client.ts';
 
-export const DEFAULT_ENDPOINT = 'http://127.0.0.1:8370';
+export { DEFAULT_ENDPOINT, RemoteError };
 
 export interface IamCliIo {
   out: { write(s: string): unknown };
   env: Record<string, string | undefined>;
-  fetch: typeof fetch;
-}
-
-/** An error answered by the server, re-raised with its code so `rekey` prints "rekey: <code>: <message>". */
-export class RemoteError extends RekeyError {
-  constructor(readonly code: string, readonly status: number, message: string) {
-    super(message);
-  }
 }
 
 type Opt = readonly [flag: string, member: string, description: string, kind?: 'doc' | 'int' | 'bool'];
@@ -97,27 +89,12 @@ function value(o: Opt, raw: unknown): unknown {
   return raw;
 }
 
-/** Sends one signed admin API call; returns the parsed JSON body (or {} for 204). */
-export async function callAdmin(io: IamCliIo, endpoint: string, region: string, method: string, path: string, body?: Record<string, unknown>): Promise<unknown> {
-  const accessKeyId = io.env['AWS_ACCESS_KEY_ID'];
-  const secretAccessKey = io.env['AWS_SECRET_ACCESS_KEY'];
-  if (!accessKeyId || !secretAccessKey) throw new ValidationException('Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials).');
-  const url = new URL(path, endpoint);
-  const payload = body === undefined ? '' : JSON.stringify(body);
-  const token = io.env['AWS_SESSION_TOKEN'];
-  const headers = signRequest(
-    { method, host: url.host, path: url.pathname, query: url.search.slice(1), headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: payload },
-    { accessKeyId, secretAccessKey, ...(token ? { sessionToken: token } : {}) }, { region, service: 'iam' },
-  );
-  delete headers['host']; // fetch sets it (to the same value)
-  const res = await io.fetch(url, { method, headers, ...(body === undefined ? {} : { body: payload }) });
-  const text = await res.text();
-  const parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-  if (!res.ok) throw new RemoteError(String(parsed['error'] ?? `HTTP${res.status}`), res.status, String(parsed['message'] ?? text));
-  return parsed;
+/** Sends one signed admin API call (src/cli/admin-client.ts); returns the parsed JSON body (or {} for 204). */
+export function callAdmin(io: IamCliIo, endpoint: string, region: string, method: AdminRequest['method'], path: string, body?: Record<string, unknown>, service = 'iam'): Promise<unknown> {
+  return adminCall(connection({ endpoint, region }, io.env, { requireCredentials: true }), { method, path, service, ...(body === undefined ? {} : { body }) });
 }
 
-export function registerIamCommands(program: Command, io: IamCliIo = { out: process.stdout, env: process.env, fetch }): Command {
+export function registerIamCommands(program: Command, io: IamCliIo = { out: process.stdout, env: process.env }): Command {
   const iam = program.command('iam').description('Manage identities: users, access keys, roles, policies, MFA devices (through the admin API)');
   const common = (c: Command) => c
     .addOption(new Option('--endpoint <url>', `rekey server (env REKEY_ENDPOINT, default ${DEFAULT_ENDPOINT})`))

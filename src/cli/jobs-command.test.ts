@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { Command } from 'commander';
-import Fastify from 'fastify';
 import { RekeyError } from '../errors.ts';
-import { registerJobsAdmin } from '../http/admin-jobs.ts';
+import { jobsRoutes } from '../http/admin-jobs.ts';
+import { adminTestApp } from '../http/testing.ts';
 import { TestClock, testIam } from '../iam/testing.ts';
 import { ManualClock } from '../jobs/clock.ts';
 import { JobEngine } from '../jobs/engine.ts';
@@ -19,15 +19,8 @@ test('rekey jobs ls|show|retry|cancel against a real server', async (tc) => {
   // The CLI signs with the real time, so the server's IAM clock is the real time too.
   const t = await testIam({ clock: new TestClock(Date.now()) });
   const creds = { AWS_ACCESS_KEY_ID: t.admin.accessKeyId, AWS_SECRET_ACCESS_KEY: t.admin.secretAccessKey };
-  // src/http/app.ts's body parser and /v1 error mapping around the jobs routes.
-  const app = Fastify();
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-  app.setErrorHandler((err, req, reply) => {
-    const rk = err instanceof RekeyError ? err : null;
-    return reply.code(rk?.status ?? 500).send({ error: rk?.code ?? 'InternalFailure', message: rk?.message ?? 'internal', requestId: req.id });
-  });
-  registerJobsAdmin(app, engine, { iam: t.iam });
+  // the one admin pipeline (src/http/admin-routes.ts) around the jobs routes
+  const { app } = await adminTestApp(t, jobsRoutes(engine, { region: t.iam.region, accountId: t.iam.accountId }));
   await app.listen({ host: '127.0.0.1', port: 0 });
   tc.after(() => app.close());
   const addr = app.server.address();

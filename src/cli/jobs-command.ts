@@ -5,10 +5,8 @@
 import { type Command, Option } from 'commander';
 import type { JobView } from '../http/admin-jobs.ts';
 import { ConfigurationError } from '../errors.ts';
-import type { SigningCredentials } from '../iam/sigv4-sign.ts';
-import { adminBase, adminRequest } from './admin-request.ts';
+import { adminCall, connection, DEFAULT_ENDPOINT, type AdminConnection, type ConnectionFlags } from './admin-client.ts';
 
-import { DEFAULT_ENDPOINT } from './admin-request.ts';
 export { DEFAULT_ENDPOINT };
 
 export interface JobsClient {
@@ -18,21 +16,12 @@ export interface JobsClient {
   cancel(id: string): Promise<JobView>;
 }
 
-export interface JobsClientOptions {
-  endpoint: string;
-  /** Signing region. */
-  region: string;
-  /** Absent: requests go unsigned (a server with IAM refuses them). */
-  credentials?: SigningCredentials;
-}
-
-export type OpenJobsClient = (opts: JobsClientOptions) => JobsClient;
+export type OpenJobsClient = (conn: AdminConnection) => JobsClient;
 
 /** The HTTP client for /v1/jobs. Server errors come back as the same RekeyError classes. */
-export const httpJobsClient: OpenJobsClient = ({ endpoint, region, credentials }) => {
-  const base = adminBase(endpoint);
+export const httpJobsClient: OpenJobsClient = (conn) => {
   const call = <T>(method: 'GET' | 'POST', path: string, query: Record<string, string | number | undefined> = {}): Promise<T> =>
-    adminRequest<T>(base, { method, path, query, region, credentials, timeoutMs: 30_000 });
+    adminCall<T>(conn, { method, path, query, timeoutMs: 30_000 });
   const one = (id: string) => `/v1/jobs/${encodeURIComponent(id)}`;
   return {
     list: (q) => call('GET', '/v1/jobs', q),
@@ -86,15 +75,7 @@ export function registerJobsCommands(program: Command, open: OpenJobsClient = ht
     .description('List and manage durable jobs (rotations, deletions) on a running server')
     .addOption(new Option('-e, --endpoint <url>', `server URL (env REKEY_ENDPOINT, default ${DEFAULT_ENDPOINT})`))
     .addOption(new Option('--region <region>', 'signing region (env AWS_REGION, default us-east-1)'));
-  const client = (cmd: Command) => {
-    const o = cmd.optsWithGlobals<{ endpoint?: string; region?: string }>();
-    const { AWS_ACCESS_KEY_ID: id, AWS_SECRET_ACCESS_KEY: secret, AWS_SESSION_TOKEN: token } = io.env;
-    return open({
-      endpoint: o.endpoint ?? io.env.REKEY_ENDPOINT ?? DEFAULT_ENDPOINT,
-      region: o.region ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-      ...(id && secret ? { credentials: { accessKeyId: id, secretAccessKey: secret, ...(token ? { sessionToken: token } : {}) } } : {}),
-    });
-  };
+  const client = (cmd: Command) => open(connection(cmd.optsWithGlobals<ConnectionFlags>(), io.env));
   const json = (v: unknown) => io.out(JSON.stringify(v, null, 2) + '\n');
 
   jobs

@@ -1,21 +1,18 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Command } from 'commander';
-import Fastify from 'fastify';
 import { registerKmsCommands } from './kms-command.ts';
 import { RemoteError } from './iam-command.ts';
-import { registerKmsAdmin, type KmsAdminCall } from '../http/admin-kms.ts';
+import { kmsAdminRoutes } from '../http/admin-kms.ts';
+import { adminTestApp } from '../http/testing.ts';
 import { KmsService } from '../kms/service.ts';
 import { ACCOUNT, REGION, TestClock, testIam } from '../iam/testing.ts';
 
 async function setup() {
   const t = await testIam({ clock: new TestClock(Date.now()) });
   const kms = new KmsService({ barrier: t.barrier, region: REGION, accountId: ACCOUNT, iam: t.iam });
-  const calls: KmsAdminCall[] = [];
-  const app = Fastify();
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-  registerKmsAdmin(app, { kms, iam: t.iam, onCall: (c) => void calls.push(c) });
+  const { app, audit } = await adminTestApp(t, kmsAdminRoutes(kms, ACCOUNT));
+  const calls = audit.events;
   await app.listen({ host: '127.0.0.1', port: 0 });
   after(() => app.close());
   const endpoint = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
@@ -23,7 +20,7 @@ async function setup() {
     let out = '';
     t.clock.ms = Date.now();
     const program = new Command().exitOverride();
-    registerKmsCommands(program, { out: { write: (s: string) => (out += s) }, env: { AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey, REKEY_ENDPOINT: endpoint }, fetch });
+    registerKmsCommands(program, { out: { write: (s: string) => (out += s) }, env: { AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey, REKEY_ENDPOINT: endpoint } });
     await program.parseAsync(['node', 'rekey', 'kms', ...args]);
     return JSON.parse(out) as Record<string, unknown>;
   };
@@ -46,9 +43,9 @@ test('rekey kms create-key writes the separation-of-duties key policy through PO
   const root = { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:root`, accessKeyId: 'x', type: 'Root' as const, principalId: ACCOUNT, identityPolicies: [] };
   assert.equal((await kms.call('GetKeyPolicy', { KeyId: md.KeyId }, root))['Policy'], r['Policy']);
   assert.equal(calls.length, 1);
-  assert.equal(calls[0]!.identity?.accessKeyId, admin.accessKeyId);
-  assert.equal(calls[0]!.error, undefined);
-  assert.equal(calls[0]!.resource, md.Arn);
+  assert.equal(calls[0]!.userIdentity.accessKeyId, admin.accessKeyId);
+  assert.equal(calls[0]!.errorCode, undefined);
+  assert.deepEqual(calls[0]!.resources.map((r) => r.ARN), [md.Arn]);
   // --no-iam-user-permissions leaves the key to the named principals alone
   const only = await run(['create-key', '--administrators', admins, '--users', users[0]!, '--no-iam-user-permissions'], admin).catch((e: unknown) => e);
   assert.ok(only instanceof RemoteError);

@@ -4,34 +4,18 @@
 // the AWS CLI's job (`aws kms ... --endpoint-url`).
 import { Option, type Command } from 'commander';
 import { ValidationException } from '../errors.ts';
-import { signRequest } from '../iam/sigv4-sign.ts';
-import { DEFAULT_ENDPOINT, RemoteError, type IamCliIo } from './iam-command.ts';
+import { callAdmin, DEFAULT_ENDPOINT, type IamCliIo } from './iam-command.ts';
 
 export type KmsCliIo = IamCliIo;
 
 /** Sends one signed admin API call with credential scope service "kms"; returns the parsed JSON body. */
-export async function callKmsAdmin(io: KmsCliIo, endpoint: string, region: string, path: string, body: Record<string, unknown>): Promise<unknown> {
-  const accessKeyId = io.env['AWS_ACCESS_KEY_ID'];
-  const secretAccessKey = io.env['AWS_SECRET_ACCESS_KEY'];
-  if (!accessKeyId || !secretAccessKey) throw new ValidationException('Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials).');
-  const url = new URL(path, endpoint);
-  const payload = JSON.stringify(body);
-  const token = io.env['AWS_SESSION_TOKEN'];
-  const headers = signRequest(
-    { method: 'POST', host: url.host, path: url.pathname, query: url.search.slice(1), headers: { 'content-type': 'application/json' }, body: payload },
-    { accessKeyId, secretAccessKey, ...(token ? { sessionToken: token } : {}) }, { region, service: 'kms' },
-  );
-  delete headers['host']; // fetch sets it (to the same value)
-  const res = await io.fetch(url, { method: 'POST', headers, body: payload });
-  const text = await res.text();
-  const parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-  if (!res.ok) throw new RemoteError(String(parsed['error'] ?? `HTTP${res.status}`), res.status, String(parsed['message'] ?? text));
-  return parsed;
+export function callKmsAdmin(io: KmsCliIo, endpoint: string, region: string, path: string, body: Record<string, unknown>): Promise<unknown> {
+  return callAdmin(io, endpoint, region, 'POST', path, body, 'kms');
 }
 
 const list = (s: string | undefined): string[] => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 
-export function registerKmsCommands(program: Command, io: KmsCliIo = { out: process.stdout, env: process.env, fetch }): Command {
+export function registerKmsCommands(program: Command, io: KmsCliIo = { out: process.stdout, env: process.env }): Command {
   // `rekey kms` may already exist (the key lifecycle commands register under it too)
   const kms = program.commands.find((c) => c.name() === 'kms') ?? program.command('kms').description('KMS keys through the admin API (use the AWS CLI with --endpoint-url for the KMS API itself)');
   kms.command('create-key')

@@ -30,7 +30,7 @@ function int(flag: string, v: string | undefined): number | undefined {
 }
 
 /** Adds the lifecycle commands to `rekey kms` (creating the group when no other module did). */
-export function registerKmsLifecycleCommands(program: Command, io: IamCliIo = { out: process.stdout, env: process.env, fetch }): Command {
+export function registerKmsLifecycleCommands(program: Command, io: IamCliIo = { out: process.stdout, env: process.env }): Command {
   const kms = program.commands.find((c) => c.name() === 'kms') ?? program.command('kms').description('KMS keys through the admin API');
   const common = (c: Command) => c
     .addOption(new Option('--endpoint <url>', `rekey server (env REKEY_ENDPOINT, default ${DEFAULT_ENDPOINT})`))

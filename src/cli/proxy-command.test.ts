@@ -1,9 +1,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Command } from 'commander';
-import Fastify, { type FastifyInstance } from 'fastify';
-import { RekeyError } from '../errors.ts';
-import { registerProxyAdmin } from '../http/admin-proxy.ts';
+import type { FastifyInstance } from 'fastify';
+import { proxyRoutes } from '../http/admin-proxy.ts';
+import { adminTestApp } from '../http/testing.ts';
+import { TestClock, testIam } from '../iam/testing.ts';
 import { validateTargets } from '../proxy/config.ts';
 import { ProxyService } from '../proxy/service.ts';
 import { registerProxyCommands } from './proxy-command.ts';
@@ -11,6 +12,7 @@ import { registerProxyCommands } from './proxy-command.ts';
 let proxy: ProxyService;
 let app: FastifyInstance;
 let endpoint: string;
+let env: Record<string, string>;
 
 before(async () => {
   proxy = new ProxyService({
@@ -18,14 +20,10 @@ before(async () => {
     targets: validateTargets([{ name: 'app', listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: 5432 }, secretIds: ['s'], mode: 'transaction' }]),
   });
   await proxy.start();
-  app = Fastify();
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-  app.setErrorHandler((err, req, reply) => {
-    const rk = err instanceof RekeyError ? err : null;
-    return reply.code(rk?.status ?? 500).send({ error: rk?.code ?? 'InternalFailure', message: rk?.message ?? 'internal', requestId: req.id });
-  });
-  registerProxyAdmin(app, proxy);
+  // the CLI signs with the real time
+  const t = await testIam({ clock: { now: () => new Date() } as TestClock });
+  env = { AWS_ACCESS_KEY_ID: t.admin.accessKeyId, AWS_SECRET_ACCESS_KEY: t.admin.secretAccessKey };
+  app = (await adminTestApp(t, proxyRoutes(proxy, { region: t.iam.region, accountId: t.iam.accountId }))).app;
   endpoint = await app.listen({ host: '127.0.0.1', port: 0 });
 });
 
@@ -37,7 +35,7 @@ after(async () => {
 async function rekey(...args: string[]): Promise<string> {
   let out = '';
   const program = new Command().exitOverride();
-  registerProxyCommands(program, undefined, { out: (t) => (out += t), env: {} });
+  registerProxyCommands(program, undefined, { out: (t) => (out += t), env });
   await program.parseAsync(['node', 'rekey', 'proxy', '--endpoint', endpoint, ...args]);
   return out;
 }

@@ -2,9 +2,8 @@
 // Thin, like `rekey jobs`: one request per call, SigV4-signed (service "iam") with the caller's
 // AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN when set.
 import { type Command, Option } from 'commander';
-import type { SigningCredentials } from '../iam/sigv4-sign.ts';
 import type { TargetStatus } from '../proxy/service.ts';
-import { adminBase, adminRequest, DEFAULT_ENDPOINT } from './admin-request.ts';
+import { adminCall, connection, DEFAULT_ENDPOINT, type AdminConnection, type ConnectionFlags } from './admin-client.ts';
 import { ConfigurationError } from '../errors.ts';
 
 export interface ProxyClient {
@@ -14,11 +13,10 @@ export interface ProxyClient {
   resume(name: string): Promise<{ target: TargetStatus }>;
 }
 
-export function httpProxyClient(o: { endpoint: string; region: string; credentials?: SigningCredentials }): ProxyClient {
-  const base = adminBase(o.endpoint);
+export function httpProxyClient(conn: AdminConnection): ProxyClient {
   // pause waits for in-flight transactions (up to its timeout): a long request timeout
   const call = <T>(method: 'GET' | 'POST', path: string, body?: object): Promise<T> =>
-    adminRequest<T>(base, { method, path, ...(body ? { body } : {}), region: o.region, credentials: o.credentials, timeoutMs: 3_700_000 });
+    adminCall<T>(conn, { method, path, ...(body ? { body } : {}), timeoutMs: 3_700_000 });
   const t = (name: string) => `/v1/proxy/targets/${encodeURIComponent(name)}`;
   return {
     status: () => call('GET', '/v1/proxy/targets'),
@@ -50,15 +48,7 @@ export function registerProxyCommands(program: Command, open = httpProxyClient, 
     .description('Status and cutover (pause / switch / resume) of the PostgreSQL proxy on a running server')
     .addOption(new Option('-e, --endpoint <url>', `server URL (env REKEY_ENDPOINT, default ${DEFAULT_ENDPOINT})`))
     .addOption(new Option('--region <region>', 'signing region (env AWS_REGION, default us-east-1)'));
-  const client = (cmd: Command) => {
-    const o = cmd.optsWithGlobals<{ endpoint?: string; region?: string }>();
-    const { AWS_ACCESS_KEY_ID: id, AWS_SECRET_ACCESS_KEY: secret, AWS_SESSION_TOKEN: token } = io.env;
-    return open({
-      endpoint: o.endpoint ?? io.env.REKEY_ENDPOINT ?? DEFAULT_ENDPOINT,
-      region: o.region ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-      ...(id && secret ? { credentials: { accessKeyId: id, secretAccessKey: secret, ...(token ? { sessionToken: token } : {}) } } : {}),
-    });
-  };
+  const client = (cmd: Command) => open(connection(cmd.optsWithGlobals<ConnectionFlags>(), io.env));
   const int = (name: string, min: number, max: number) => (v: string) => {
     const n = Number(v);
     if (!(Number.isInteger(n) && n >= min && n <= max)) throw new ConfigurationError(`${name} must be an integer from ${min} to ${max}`);

@@ -10,13 +10,13 @@ import { callAdmin, DEFAULT_ENDPOINT, type IamCliIo } from './iam-command.ts';
 
 interface Common { endpoint?: string; region?: string; json?: boolean }
 
-export function registerSecretsCommands(program: Command, io: IamCliIo = { out: process.stdout, env: process.env, fetch }): Command {
+export function registerSecretsCommands(program: Command, io: IamCliIo = { out: process.stdout, env: process.env }): Command {
   const secrets = program.commands.find((c) => c.name() === 'secrets') ?? program.command('secrets').description('Secrets Manager administration');
   const webhooks = secrets.command('webhooks').description('Rotation webhooks: RotationLambdaARN arn:aws:lambda:<region>:<account>:function:<name> (docs/SECRETS.md)');
   const common = (c: Command) => c
     .addOption(new Option('--endpoint <url>', `rekey server (env REKEY_ENDPOINT, default ${DEFAULT_ENDPOINT})`))
     .addOption(new Option('--region <region>', 'signing region (env AWS_REGION, default us-east-1)'));
-  const call = (o: Common, method: string, path: string, body?: Record<string, unknown>) => {
+  const call = (o: Common, method: 'GET' | 'POST' | 'DELETE', path: string, body?: Record<string, unknown>) => {
     const endpoint = o.endpoint ?? io.env['REKEY_ENDPOINT'] ?? DEFAULT_ENDPOINT;
     const region = o.region ?? io.env['AWS_REGION'] ?? io.env['AWS_DEFAULT_REGION'] ?? 'us-east-1';
     return callAdmin(io, endpoint, region, method, path, body);

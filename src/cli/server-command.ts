@@ -1,6 +1,6 @@
 // `rekey server`: starts everything, prints where to connect, shuts down cleanly on signals.
 import type { Config } from '../config/config.ts';
-import { startServer } from '../server.ts';
+import { startServer } from '../server/start.ts';
 import { VERSION } from '../version.ts';
 
 export async function runServer(cfg: Readonly<Config>): Promise<void> {

@@ -1,25 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import Fastify from 'fastify';
-import { RekeyError } from '../errors.ts';
+import { REGION, testIam } from '../iam/testing.ts';
 import { AuditLog } from '../audit/log.ts';
 import { eventPath } from '../audit/paths.ts';
 import { StoreSink } from '../audit/sinks/store.ts';
 import { sampleEvent, testBarrier } from '../audit/testing.ts';
-import { registerAuditAdmin } from './admin-audit.ts';
+import { auditRoutes } from './admin-audit.ts';
+import { adminTestApp } from './testing.ts';
 
 async function setup() {
   const { barrier } = await testBarrier();
   const audit = await AuditLog.open({ node: 'n1', barrier, sinks: [new StoreSink(barrier)], digestPeriodMs: 0 });
   for (let i = 1; i <= 5; i++) await audit.append(sampleEvent(i));
-  const app = Fastify();
-  // the same mapping app.ts uses for /v1 errors
-  app.setErrorHandler((err, _req, reply) => {
-    const rk = err instanceof RekeyError ? err : null;
-    return reply.code(rk?.status ?? 500).send({ error: rk?.code ?? 'InternalFailure', message: rk?.message ?? 'internal' });
-  });
-  registerAuditAdmin(app, audit);
-  await app.ready();
+  const t = await testIam();
+  const h = await adminTestApp(t, auditRoutes(audit, { region: REGION, accountId: t.iam.accountId }));
+  const app = { inject: h.inject, close: () => h.app.close() };
   return { app, audit, barrier };
 }
 

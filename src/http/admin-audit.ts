@@ -1,26 +1,10 @@
-// Admin API for the audit trail (/v1/audit/...). Adapts AuditLog; decides nothing itself.
-// These routes expose who-did-what: the server must put them behind the same admin
-// authentication as the rest of /v1, and should audit calls to them (adminEvent 'LookupAuditEvents').
-import type { FastifyInstance } from 'fastify';
+// Admin routes for the audit trail (/v1/audit/...), as data (admin-routes.ts). Adapts AuditLog.
+// They show who did what: rekey:LookupAuditEvents, rekey:GetAuditPublicKey, rekey:VerifyAuditTrail
+// on arn:aws:rekey:<region>:<account>:audit-trail; each call is itself audited.
 import { ValidationException } from '../errors.ts';
 import type { AuditLog } from '../audit/log.ts';
 import { MAX_RESULTS } from '../audit/lookup.ts';
-
-interface EventsQuery {
-  eventName?: string;
-  principal?: string;
-  resource?: string;
-  startTime?: string;
-  endTime?: string;
-  maxResults?: number;
-  nextToken?: string;
-}
-
-interface VerifyQuery {
-  from?: string;
-  to?: string;
-  node?: string;
-}
+import type { AdminInput, AdminRoute } from './admin-routes.ts';
 
 const TIME = { type: 'string', minLength: 1, maxLength: 64 } as const;
 
@@ -55,62 +39,40 @@ function time(name: string, v: string | undefined): Date | undefined {
   return d;
 }
 
-/** OpenAPI path items for these routes, to merge into /v1/openapi.json. */
-export const auditOpenApiPaths: Record<string, unknown> = {
-  '/v1/audit/events': { get: { summary: 'Look up audit events, newest first (CloudTrail LookupEvents filters)', parameters: Object.keys(eventsSchema.querystring.properties).map((name) => ({ name, in: 'query', required: false })), responses: { '200': { description: '{ events: AuditRecord[], nextToken?: string }' } } } },
-  '/v1/audit/public-key': { get: { summary: 'The Ed25519 public key that verifies audit digests', responses: { '200': { description: '{ publicKeyPem, fingerprint }' } } } },
-  '/v1/audit/verify': { get: { summary: 'Verify hash chains and signed digests over a time range', parameters: ['from', 'to', 'node'].map((name) => ({ name, in: 'query', required: false })), responses: { '200': { description: 'VerifyResult; ok=false names the first broken event' } } } },
-};
-
-/**
- * fastify's validator silently drops unknown members (removeAdditional); a misspelled filter
- * would then widen the query without a word, so unknown parameters are refused before validation.
- */
-function onlyKnown(names: readonly string[]) {
-  const known = new Set(names);
-  return async (req: { query: unknown }): Promise<void> => {
-    for (const k of Object.keys((req.query ?? {}) as object)) {
-      if (!known.has(k)) throw new ValidationException(`Unknown query parameter: ${k.slice(0, 64)}`);
-    }
-  };
-}
-
-export function registerAuditAdmin(app: FastifyInstance, audit: AuditLog): void {
-  // Schema failures must surface as the project's ValidationException, not fastify's own error.
-  const onSchemaError = (message: string): never => {
-    throw new ValidationException(message);
-  };
-
-  app.get<{ Querystring: EventsQuery }>('/v1/audit/events', {
-    schema: eventsSchema,
-    attachValidation: true,
-    preValidation: onlyKnown(Object.keys(eventsSchema.querystring.properties)),
-  }, async (req) => {
-    if (req.validationError) onSchemaError(`Invalid query: ${req.validationError.message}`);
-    const q = req.query;
-    const startTime = time('startTime', q.startTime);
-    const endTime = time('endTime', q.endTime);
-    return audit.lookup({
-      ...(q.eventName !== undefined ? { eventName: q.eventName } : {}),
-      ...(q.principal !== undefined ? { principal: q.principal } : {}),
-      ...(q.resource !== undefined ? { resource: q.resource } : {}),
-      ...(startTime ? { startTime } : {}),
-      ...(endTime ? { endTime } : {}),
-      ...(q.maxResults !== undefined ? { maxResults: q.maxResults } : {}),
-      ...(q.nextToken !== undefined ? { nextToken: q.nextToken } : {}),
-    });
-  });
-
-  app.get('/v1/audit/public-key', async () => ({ publicKeyPem: audit.publicKey.pem, fingerprint: audit.publicKey.fingerprint }));
-
-  app.get<{ Querystring: VerifyQuery }>('/v1/audit/verify', {
-    schema: verifySchema,
-    attachValidation: true,
-    preValidation: onlyKnown(Object.keys(verifySchema.querystring.properties)),
-  }, async (req) => {
-    if (req.validationError) onSchemaError(`Invalid query: ${req.validationError.message}`);
-    const from = time('from', req.query.from);
-    const to = time('to', req.query.to);
-    return audit.verify({ ...(from ? { from } : {}), ...(to ? { to } : {}), ...(req.query.node ? { node: req.query.node } : {}) });
-  });
+export function auditRoutes(audit: AuditLog, scope: { region: string; accountId: string }): AdminRoute[] {
+  const trail = () => `arn:aws:rekey:${scope.region}:${scope.accountId}:audit-trail`;
+  const str = (i: AdminInput, k: string) => (i[k] === undefined ? undefined : String(i[k]));
+  return [
+    {
+      method: 'GET', url: '/v1/audit/events', action: 'rekey:LookupAuditEvents', summary: 'Look up audit events, newest first (CloudTrail LookupEvents filters)',
+      schema: { querystring: eventsSchema.querystring }, audit: Object.keys(eventsSchema.querystring.properties), resource: trail,
+      run: (q) => {
+        const startTime = time('startTime', str(q, 'startTime'));
+        const endTime = time('endTime', str(q, 'endTime'));
+        const eventName = str(q, 'eventName');
+        const principal = str(q, 'principal');
+        const resource = str(q, 'resource');
+        const nextToken = str(q, 'nextToken');
+        return audit.lookup({
+          ...(eventName !== undefined ? { eventName } : {}), ...(principal !== undefined ? { principal } : {}),
+          ...(resource !== undefined ? { resource } : {}), ...(startTime ? { startTime } : {}), ...(endTime ? { endTime } : {}),
+          ...(q['maxResults'] !== undefined ? { maxResults: q['maxResults'] as number } : {}), ...(nextToken !== undefined ? { nextToken } : {}),
+        });
+      },
+    },
+    {
+      method: 'GET', url: '/v1/audit/public-key', action: 'rekey:GetAuditPublicKey', summary: 'The Ed25519 public key that verifies audit digests',
+      audit: [], resource: trail, run: () => ({ publicKeyPem: audit.publicKey.pem, fingerprint: audit.publicKey.fingerprint }),
+    },
+    {
+      method: 'GET', url: '/v1/audit/verify', action: 'rekey:VerifyAuditTrail', summary: 'Verify hash chains and signed digests over a time range; ok=false names the first broken event',
+      schema: { querystring: verifySchema.querystring }, audit: ['from', 'to', 'node'], resource: trail,
+      run: (q) => {
+        const from = time('from', str(q, 'from'));
+        const to = time('to', str(q, 'to'));
+        const node = str(q, 'node');
+        return audit.verify({ ...(from ? { from } : {}), ...(to ? { to } : {}), ...(node ? { node } : {}) });
+      },
+    },
+  ];
 }

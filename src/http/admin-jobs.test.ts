@@ -1,34 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import Fastify, { type FastifyInstance } from 'fastify';
-import { NotFoundException, RekeyError } from '../errors.ts';
-import { signRequest, type SigningCredentials } from '../iam/sigv4-sign.ts';
+import { NotFoundException } from '../errors.ts';
+import type { SigningCredentials } from '../iam/sigv4-sign.ts';
 import { REGION, TestClock, testIam } from '../iam/testing.ts';
 import { ManualClock } from '../jobs/clock.ts';
 import { JobEngine } from '../jobs/engine.ts';
 import { barrierOver } from '../jobs/testdata/fixtures.ts';
 import { MemoryBackend } from '../storage/memory.ts';
-import { type JobsAdminCall, type JobsAdminOptions, registerJobsAdmin } from './admin-jobs.ts';
+import { jobsRoutes } from './admin-jobs.ts';
+import { adminTestApp } from './testing.ts';
 
-/** An app with src/http/app.ts's body parser and /v1 error mapping around our routes. */
-async function jobsApp(engine: JobEngine, opts: JobsAdminOptions = {}): Promise<FastifyInstance> {
-  const app = Fastify();
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-  app.setErrorHandler((err, req, reply) => {
-    const rk = err instanceof RekeyError ? err : null;
-    return reply.code(rk?.status ?? 500).send({ error: rk?.code ?? 'InternalFailure', message: rk?.message ?? 'internal', requestId: req.id });
-  });
-  registerJobsAdmin(app, engine, opts);
-  await app.ready();
-  return app;
-}
-
-async function setup(opts: JobsAdminOptions = {}) {
+async function setup() {
+  const t = await testIam({ clock: new TestClock(Date.UTC(2030, 0, 1)) });
   const clock = new ManualClock('2030-01-01T00:00:00Z');
   const barrier = await barrierOver(new MemoryBackend());
   const engine = new JobEngine({ barrier, clock, nodeId: 'n1', worker: { random: () => 0 } });
-  return { app: await jobsApp(engine, opts), engine, clock };
+  const h = await adminTestApp(t, jobsRoutes(engine, { region: REGION, accountId: t.iam.accountId }));
+  return { app: h, audit: h.audit, engine, clock, t };
 }
 
 test('GET /v1/jobs lists with filters and a nextToken; GET /v1/jobs/:id shows one job with ISO dates', async () => {
@@ -57,7 +45,7 @@ test('GET /v1/jobs lists with filters and a nextToken; GET /v1/jobs/:id shows on
 });
 
 test('retry and cancel follow the job rules; errors are typed', async () => {
-  const { app, engine } = await setup();
+  const { app, engine, audit } = await setup();
   engine.registerKind('always.fails', async () => { throw new Error('upstream unavailable'); });
   const { job } = await engine.enqueue({ kind: 'always.fails', target: 't', data: null, maxAttempts: 1 });
   await engine.worker.runDueOnce();
@@ -95,17 +83,18 @@ test('retry and cancel follow the job rules; errors are typed', async () => {
     assert.equal(r.json().error, 'ValidationException');
     assert.match(r.json().message, new RegExp(`^Job ${ok.id} is succeeded; only`));
   }
+  // retry and cancel pass the audit gate right before the job's write: a refused call wrote nothing
+  // and has one event with its error, not a success event and a correction
+  const refused = audit.events.filter((e) => /^(RetryJob|CancelJob)$/.test(e.eventName) && e.errorCode !== undefined);
+  assert.deepEqual(refused.map((e) => [e.eventName, e.errorCode]), [['CancelJob', 'NotFoundException'], ['RetryJob', 'ValidationException'], ['CancelJob', 'ValidationException']]);
+  assert.ok(audit.events.every((e) => e.additionalEventData === undefined));
 });
 
 test('with IAM: every call is SigV4-signed and authorized per action and job', async () => {
-  const t = await testIam({ clock: new TestClock(Date.UTC(2030, 0, 1)) });
-  const calls: JobsAdminCall[] = [];
-  const { app, engine } = await setup({ iam: t.iam, onCall: (c) => void calls.push(c) });
+  const { app, engine, t, audit } = await setup();
   const { job } = await engine.enqueue({ kind: 'kms.rotate', target: 'k', data: null });
   const call = async (creds: SigningCredentials | null, method: 'GET' | 'POST', path: string) => {
-    const q = path.indexOf('?');
-    const headers = creds ? signRequest({ method, host: 'localhost:80', path: q < 0 ? path : path.slice(0, q), query: q < 0 ? '' : path.slice(q + 1), headers: {}, body: '' }, creds, { region: REGION, service: 'iam', now: t.clock.now() }) : {};
-    const r = await app.inject({ method, url: path, headers });
+    const r = await app.inject({ method, url: path, creds });
     return { status: r.statusCode, body: r.json() as Record<string, unknown> };
   };
   const unsigned = await call(null, 'GET', '/v1/jobs');
@@ -124,11 +113,11 @@ test('with IAM: every call is SigV4-signed and authorized per action and job', a
   assert.match(String(denied.body['message']), new RegExp(`^User: arn:aws:iam::${t.iam.accountId}:user/oncall is not authorized to perform: rekey:CancelJob on resource: ${arn}`));
   assert.equal((await engine.get(job.id))?.state, 'queued'); // nothing happened
   assert.equal((await call(t.admin, 'POST', `/v1/jobs/${job.id}/cancel`)).body['state'], 'cancelled');
-  // One onCall record per call, with who, what and the outcome.
-  assert.deepEqual(calls.map((c) => [c.action, c.error?.code ?? 'ok']), [
-    ['rekey:ListJobs', 'MissingAuthenticationTokenException'], ['rekey:ListJobs', 'ok'], ['rekey:GetJob', 'ok'], ['rekey:ListJobs', 'ok'],
-    ['rekey:CancelJob', 'AccessDeniedException'], ['rekey:CancelJob', 'ok'],
+  // One audit event per call, with who, what and the outcome.
+  assert.deepEqual(audit.events.map((e) => [e.eventName, e.errorCode ?? 'ok']), [
+    ['ListJobs', 'MissingAuthenticationTokenException'], ['ListJobs', 'ok'], ['GetJob', 'ok'], ['ListJobs', 'ok'],
+    ['CancelJob', 'AccessDeniedException'], ['CancelJob', 'ok'],
   ]);
-  assert.equal(calls[5]!.resource, arn);
-  assert.equal(calls[4]!.identity?.arn, `arn:aws:iam::${t.iam.accountId}:user/oncall`);
+  assert.deepEqual(audit.events[5]!.resources.map((r) => r.ARN), [arn]);
+  assert.equal(audit.events[4]!.userIdentity.arn, `arn:aws:iam::${t.iam.accountId}:user/oncall`);
 });

@@ -1,11 +1,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import Fastify, { type FastifyInstance } from 'fastify';
-import { RekeyError } from '../errors.ts';
+import { REGION, testIam } from '../iam/testing.ts';
 import { validateTargets } from '../proxy/config.ts';
 import type { SecretSource } from '../proxy/ports.ts';
 import { ProxyService } from '../proxy/service.ts';
-import { type ProxyAdminCall, registerProxyAdmin } from './admin-proxy.ts';
+import { proxyRoutes } from './admin-proxy.ts';
+import { adminTestApp, type AdminTestApp } from './testing.ts';
 
 const secrets: SecretSource = {
   current: async () => ({ versionId: 'v1', username: 'app', password: 'unused-in-these-tests' }),
@@ -13,29 +13,21 @@ const secrets: SecretSource = {
   onRotated: () => () => {},
 };
 let proxy: ProxyService;
-let app: FastifyInstance;
-const calls: ProxyAdminCall[] = [];
+let app: AdminTestApp;
 
 before(async () => {
   proxy = new ProxyService({ secrets, targets: validateTargets([{ name: 'app', listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: 5432 }, secretIds: ['s'] }]) });
   await proxy.start();
-  app = Fastify();
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-  app.setErrorHandler((err, req, reply) => {
-    const rk = err instanceof RekeyError ? err : null;
-    return reply.code(rk?.status ?? 500).send({ error: rk?.code ?? 'InternalFailure', message: rk?.message ?? 'internal', requestId: req.id });
-  });
-  registerProxyAdmin(app, proxy, { onCall: (c) => void calls.push(c) });
-  await app.ready();
+  const t = await testIam();
+  app = await adminTestApp(t, proxyRoutes(proxy, { region: REGION, accountId: t.iam.accountId }));
 });
 
 after(async () => {
-  await app?.close();
+  await app?.app.close();
   await proxy?.close();
 });
 
-const post = (url: string, body?: object) => app.inject({ method: 'POST', url, payload: body ? JSON.stringify(body) : '', headers: { 'content-type': 'application/json' } });
+const post = (url: string, body?: object) => app.inject({ method: 'POST', url, ...(body ? { body } : {}) });
 
 test('GET /v1/proxy/targets: status and pool metrics', async () => {
   const r = await app.inject({ method: 'GET', url: '/v1/proxy/targets' });
@@ -48,7 +40,7 @@ test('GET /v1/proxy/targets: status and pool metrics', async () => {
 });
 
 test('pause, switch, resume; each call recorded for the audit trail', async () => {
-  calls.length = 0;
+  app.audit.events.length = 0;
   let r = await post('/v1/proxy/targets/app/pause', { timeoutMs: 1000 });
   assert.equal(r.statusCode, 200);
   assert.equal((r.json() as { target: { paused: boolean } }).target.paused, true);
@@ -57,20 +49,21 @@ test('pause, switch, resume; each call recorded for the audit trail', async () =
   assert.deepEqual((r.json() as { target: { upstream: object; generation: number } }).target.upstream, { host: '127.0.0.1', port: 6543 });
   r = await post('/v1/proxy/targets/app/resume');
   assert.equal((r.json() as { target: { paused: boolean; generation: number } }).target.paused, false);
-  assert.deepEqual(calls.map((c) => [c.action, c.resource, c.error?.name]), [
-    ['rekey:PauseProxy', 'arn:aws:rekey:::proxy/app', undefined],
-    ['rekey:SwitchProxy', 'arn:aws:rekey:::proxy/app', undefined],
-    ['rekey:ResumeProxy', 'arn:aws:rekey:::proxy/app', undefined],
+  const arn = `arn:aws:rekey:${REGION}:111122223333:proxy/app`;
+  assert.deepEqual(app.audit.events.map((e) => [e.eventName, e.resources.map((r) => r.ARN), e.errorCode]), [
+    ['PauseProxy', [arn], undefined],
+    ['SwitchProxy', [arn], undefined],
+    ['ResumeProxy', [arn], undefined],
   ]);
-  assert.deepEqual(calls[1]!.parameters, { name: 'app', host: '127.0.0.1', port: 6543 });
+  assert.deepEqual(app.audit.events[1]!.requestParameters, { name: 'app', host: '127.0.0.1', port: 6543 });
 });
 
 test('errors are typed: unknown target, switch without pause, bad input', async () => {
   const cases: [string, object | undefined, number, string, string][] = [
     ['/v1/proxy/targets/nope/pause', undefined, 400, 'NotFoundException', 'proxy target nope does not exist'],
     ['/v1/proxy/targets/app/switch', { host: '127.0.0.1', port: 1 }, 400, 'ValidationException', 'switch needs a paused target (pause first)'],
-    ['/v1/proxy/targets/app/pause', { timeoutMs: -1 }, 400, 'ValidationException', 'timeoutMs must be an integer in [1, 3600000]'],
-    ['/v1/proxy/targets/app/switch', { host: '', port: 1 }, 400, 'ValidationException', 'endpoint must be {host, port} with port in [1, 65535]'],
+    ['/v1/proxy/targets/app/pause', { timeoutMs: -1 }, 400, 'ValidationException', 'Invalid request: /timeoutMs must be >= 1'],
+    ['/v1/proxy/targets/app/switch', { host: '', port: 1 }, 400, 'ValidationException', 'Invalid request: /host must NOT have fewer than 1 characters'],
   ];
   for (const [url, body, status, error, message] of cases) {
     const r = await post(url, body);
@@ -79,6 +72,6 @@ test('errors are typed: unknown target, switch without pause, bad input', async 
   }
   const bad = await post('/v1/proxy/targets/bad%20name/resume');
   assert.equal(bad.json().error, 'ValidationException');
-  const notJson = await app.inject({ method: 'POST', url: '/v1/proxy/targets/app/pause', payload: '{', headers: { 'content-type': 'application/json' } });
+  const notJson = await app.inject({ method: 'POST', url: '/v1/proxy/targets/app/pause', payload: '{' });
   assert.equal(notJson.json().error, 'SerializationException');
 });

@@ -1,51 +1,35 @@
-// Builds the HTTP server: the AWS JSON 1.1 endpoint on POST / and rekey's admin API under /v1.
-// This module only adapts; all decisions live in the domain modules it calls.
-import { signedRequestOf } from './signed-request.ts';
-import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+// Builds the HTTP server: the AWS protocols on POST / (AWS JSON 1.1 and the Query protocol, both
+// through the one pipeline in pipeline.ts) and rekey's admin API under /v1 (admin-routes.ts).
+// This module only wires; all decisions live in the domain modules the services call.
+import { STATUS_CODES } from 'node:http';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from '../crypto/index.ts';
 import {
-  RekeyError, UnknownOperationException, RequestEntityTooLargeException, SerializationException,
-  InternalFailure,
+  RekeyError, RequestEntityTooLargeException, SerializationException, InternalFailure, RouteNotFoundException, RequestTimeoutException,
+  RequestUriTooLongException, RequestHeaderFieldsTooLargeException,
 } from '../errors.ts';
 import type { IamService } from '../iam/service.ts';
 import type { Identity } from '../iam/identity.ts';
-import { registerSts } from './sts.ts';
-import { registerIamAdmin, iamOpenApiPaths } from './admin-iam.ts';
-import { registerJobsAdmin, jobsOpenApiPaths, JOB_SCHEMA } from './admin-jobs.ts';
 import type { JobsAdmin } from '../jobs/engine.ts';
-import { AuditedCall, type AuditLog, type CallContext } from '../audit/index.ts';
-import { accessKeyIdOf } from '../iam/sigv4.ts';
-import { registerAuditAdmin, auditOpenApiPaths } from './admin-audit.ts';
-import { stsHook, adminHook, guardAuditAdmin } from './audit-hooks.ts';
-import { parseBody, sendAwsError, sendAwsResult, toRekeyError } from './aws-json.ts';
+import type { AuditLog } from '../audit/index.ts';
+import { AwsJsonProtocol, sendAwsError } from './aws-json.ts';
+import { QueryProtocol, type QueryService } from './query.ts';
+import { serveAwsCall, type AwsService, type Protocol } from './pipeline.ts';
+import { stsService } from './sts.ts';
+import { registerAdminRoutes, adminOpenApiPaths, type AdminRoute } from './admin-routes.ts';
+import { iamRoutes } from './admin-iam.ts';
+import { jobsRoutes, JOB_SCHEMA } from './admin-jobs.ts';
+import { auditRoutes } from './admin-audit.ts';
+import { proxyRoutes, type ProxyAdmin } from './admin-proxy.ts';
 import { registerAdmin } from './admin.ts';
-import { registerProxyAdmin, type ProxyAdmin } from './admin-proxy.ts';
-import { kmsOpenApiPaths } from './admin-kms.ts';
-import { kmsLifecycleOpenApiPaths } from './admin-kms-lifecycle.ts';
-import { secretsOpenApiPaths } from './admin-secrets.ts';
-import { certsOpenApiPaths } from './admin-certs.ts';
 import { serverOptions, guardConnections, checkClientCertificate, type EdgeLimits, type EdgeTls } from './edge.ts';
 
-/** An AWS-protocol service: its X-Amz-Target prefix, its SigV4 service name and its dispatcher. */
-export interface AwsService {
-  targetPrefix: string;
-  signingName: string;
-  /** The audit trail's name for the service. */
-  auditName: 'kms' | 'secretsmanager';
-  call(operation: string, input: unknown, caller: Identity, request: RequestFacts): Promise<Record<string, unknown>>;
-}
+export type { AwsService } from './pipeline.ts';
+export type { RequestFacts } from '../iam/identity.ts';
 
-/** Facts about the connection that policies can test (aws:SourceIp, aws:SecureTransport). */
-export interface RequestFacts {
-  requestId: string;
-  sourceIp: string;
-  secureTransport: boolean;
-  userAgent: string;
-  /**
-   * Mutating operations call this once, after their outcome is decided and before their first
-   * write; it records the call's audit event and rejects (so nothing is written) when it cannot.
-   */
-  beforeCommit?: (partialOutput?: unknown) => Promise<void>;
+/** An AWS JSON service and its X-Amz-Target prefix (TrentService, secretsmanager). */
+export interface AwsJsonService extends AwsService {
+  targetPrefix: string;
 }
 
 export interface AppOptions {
@@ -54,14 +38,19 @@ export interface AppOptions {
   iam: IamService;
   jobs: JobsAdmin;
   audit: AuditLog;
-  services: AwsService[];
+  /** AWS JSON 1.1 services (KMS, Secrets Manager). */
+  services: AwsJsonService[];
+  /** Query-protocol services besides STS (which is always served), e.g. RDS. */
+  queryServices?: QueryService[];
+  /** Admin routes besides IAM, jobs, audit and proxy (KMS, key lifecycle, webhooks, certificates). */
+  adminRoutes?: AdminRoute[];
   logLevel: string;
   version: string;
   /** The PostgreSQL proxy, when this process runs one: /v1/proxy (admin-proxy.ts). */
   proxy?: ProxyAdmin;
-  /** BENCHMARKS ONLY (src/unsafe-no-auth.ts): AWS API calls are not recorded (the audit-cost line of bench/kms). */
+  /** BENCHMARKS ONLY (src/server/unsafe-no-auth.ts): AWS API calls are not recorded (the audit-cost line of bench/kms). */
   unsafeNoAudit?: boolean;
-  /** BENCHMARKS ONLY (src/unsafe-no-auth.ts): AWS requests are not authenticated and run as this identity. */
+  /** BENCHMARKS ONLY (src/server/unsafe-no-auth.ts): AWS requests are not authenticated and run as this identity. */
   unsafeUnauthenticated?: Identity;
   /** Connection hardening (src/http/edge.ts); absent: Node's defaults. */
   limits?: EdgeLimits;
@@ -71,7 +60,39 @@ export interface AppOptions {
   quotas?: { check(service: string, operation: string, caller: Identity): void };
 }
 
+const routeTables = new WeakMap<FastifyInstance, readonly AdminRoute[]>();
+
+/** The admin route table an app serves (tests walk it: every route refuses strangers and is audited). */
+export function adminRoutesOf(app: FastifyInstance): readonly AdminRoute[] {
+  return routeTables.get(app) ?? [];
+}
+
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const json = new AwsJsonProtocol();
+  for (const s of opts.services) json.register(s.targetPrefix, s);
+  const query = new QueryProtocol([opts.iam.region]);
+  query.register(stsService(opts.iam));
+  for (const s of opts.queryServices ?? []) query.register(s);
+  // the order matters: the first protocol that accepts a POST / request serves it; AWS JSON last
+  const protocols: Protocol[] = [query, json];
+
+  /** Errors raised before a route runs (body limit, bad URL, no route) in the request's protocol shape. */
+  const sendEarlyError = (req: FastifyRequest, reply: FastifyReply, rk: RekeyError): FastifyReply => {
+    if (req.url.startsWith('/v1')) return reply.code(rk.status).send({ error: rk.code, message: rk.message, requestId: req.id });
+    if (req.method === 'POST' && query.accepts(req)) return query.sendError(reply, rk, req.id, null);
+    return sendAwsError(reply, rk, req.id);
+  };
+  const frameworkError = (err: unknown, req: FastifyRequest): RekeyError => {
+    const e = err as { code?: string };
+    if (err instanceof RekeyError) return err;
+    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new RequestEntityTooLargeException(`Request body exceeds the maximum of ${opts.bodyLimitBytes} bytes.`);
+    if (e.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH' || e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return new SerializationException('The request body could not be read.');
+    if (e.code === 'FST_ERR_BAD_URL') return new SerializationException('The request URL is not valid.');
+    if (e.code === 'FST_ERR_MAX_PARAM_LENGTH') return new RequestUriTooLongException('A path parameter of the request URL is too long.');
+    req.log.error({ err, requestId: req.id }, 'unexpected error');
+    return new InternalFailure(`An internal error occurred. Request ID: ${req.id}`);
+  };
+
   const edge = opts.limits ? serverOptions(opts.limits, opts.tls) : { keepAliveTimeout: 65_000, requestTimeout: 30_000 };
   const app = Fastify({
     ...edge,
@@ -81,83 +102,56 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => randomUUID(),
     return503OnClosing: true,
+    // bad URL (400) and over-long path parameter (414): the protocol's error shape, not fastify's
+    frameworkErrors: (err, req, reply) => sendEarlyError(req, reply, frameworkError(err, req)),
+    // malformed HTTP (400), slow request (408), headers too large (431): the request never parsed,
+    // so no path is known; the answer is in AWS JSON's shape (the protocol of POST / by default)
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      const rk = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? new RequestTimeoutException('The request was not received in time.')
+        : err.code === 'HPE_HEADER_OVERFLOW' ? new RequestHeaderFieldsTooLargeException('The request headers exceed the maximum size.')
+          : new SerializationException('The HTTP request could not be parsed.');
+      const body = JSON.stringify({ __type: rk.code, message: rk.message });
+      if (socket.writable) {
+        socket.write(`HTTP/1.1 ${rk.status} ${STATUS_CODES[rk.status] ?? ''}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-ErrorType: ${rk.code}\r\nConnection: close\r\n\r\n${body}`);
+      }
+      socket.destroy(err);
+    },
   });
   if (opts.limits) guardConnections(app.server, opts.limits);
 
-  // Every body is read as raw bytes: SigV4 hashes the exact payload, and JSON is parsed by us.
+  // Every body is read as raw bytes: SigV4 hashes the exact payload, and each protocol parses it.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.setErrorHandler((err: unknown, req, reply) => sendEarlyError(req, reply, frameworkError(err, req)));
+  app.setNotFoundHandler((req, reply) => sendEarlyError(req, reply, new RouteNotFoundException(`No route ${req.method} ${req.url.split('?')[0]!.slice(0, 256)}`)));
 
-  app.setErrorHandler((err: unknown, req, reply) => {
-    const e = err as { code?: string; statusCode?: number };
-    let rk: RekeyError;
-    if (err instanceof RekeyError) rk = err;
-    else if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') rk = new RequestEntityTooLargeException(`Request body exceeds the maximum of ${opts.bodyLimitBytes} bytes.`);
-    else if (e.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH' || e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') rk = new SerializationException('The request body could not be read.');
-    else {
-      req.log.error({ err, requestId: req.id }, 'unexpected error');
-      rk = new InternalFailure(`An internal error occurred. Request ID: ${req.id}`);
-    }
-    if (req.url.startsWith('/v1')) return reply.code(rk.status).send({ error: rk.code, message: rk.message, requestId: req.id });
-    return sendAwsError(reply, rk, req.id);
-  });
+  const tls = opts.tls;
+  const pipeline = {
+    region: opts.region,
+    authenticate: (req: Parameters<IamService['authenticate']>[0], signingName: string, regions?: readonly string[]) => opts.iam.authenticate(req, signingName, regions),
+    ...(tls ? { checkClient: (req: FastifyRequest, caller: Identity) => checkClientCertificate(req.raw, caller, tls.clientAuth) } : {}),
+    ...(opts.quotas ? { quotas: opts.quotas } : {}),
+    audit: opts.unsafeNoAudit ? { append: async () => {} } : opts.audit,
+    ...(opts.unsafeUnauthenticated ? { unauthenticatedAs: opts.unsafeUnauthenticated } : {}),
+  };
+  app.post('/', (req, reply) => serveAwsCall(req, reply, protocols.find((p) => p.accepts(req))!, pipeline));
 
-  const byPrefix = new Map(opts.services.map((s) => [s.targetPrefix, s]));
-  const recorder = opts.unsafeNoAudit ? { append: async () => {} } : opts.audit;
-
-  app.post('/', async (req: FastifyRequest, reply) => {
-    const requestId = req.id;
-    const now = new Date();
-    const ua = typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : '';
-    // What is known so far, for the one audit event of this call (failed calls included).
-    let ctx: Omit<CallContext, 'input' | 'caller'> | null = null;
-    let caller: Identity | null = null;
-    let input: unknown = {};
-    let audited: AuditedCall | null = null;
-    try {
-      const target = req.headers['x-amz-target'];
-      const dot = typeof target === 'string' ? target.indexOf('.') : -1;
-      const service = dot > 0 ? byPrefix.get((target as string).slice(0, dot)) : undefined;
-      if (!service) throw new UnknownOperationException(`Unknown operation ${typeof target === 'string' ? target.slice(0, 128) : '(missing X-Amz-Target)'}`);
-      const operation = (target as string).slice(dot + 1);
-      const body = (req.body as Buffer | undefined) ?? Buffer.alloc(0);
-      ctx = { service: service.auditName, operation: operation.slice(0, 64), requestId, sourceIp: req.ip, userAgent: ua, region: opts.region, now };
-      caller = opts.unsafeUnauthenticated ?? await opts.iam.authenticate(signedRequestOf(req, body), service.signingName);
-      if (opts.tls) checkClientCertificate(req.raw, caller, opts.tls.clientAuth);
-      opts.quotas?.check(service.signingName, operation, caller);
-      input = parseBody(body);
-      const call = new AuditedCall(recorder, { ...ctx, input, caller });
-      audited = call;
-      const result = await service.call(operation, input, caller, {
-        requestId, sourceIp: req.ip, secureTransport: req.protocol === 'https', userAgent: ua,
-        beforeCommit: (partial) => call.succeeded(partial),
-      });
-      // read-only and data-plane calls: recorded before the result (a plaintext, a data key) leaves
-      await call.succeeded(result);
-      return sendAwsResult(reply, result, requestId);
-    } catch (err) {
-      let rk = toRekeyError(err, requestId);
-      if (!(err instanceof RekeyError)) req.log.error({ err, requestId }, 'unexpected error');
-      // a failed authentication is recorded under the access key id the request claimed
-      const call = audited ?? (ctx ? new AuditedCall(recorder, { ...ctx, input, caller: caller ?? { accessKeyId: accessKeyIdOf(req.headers) ?? '' } }) : null);
-      if (call) {
-        try {
-          await call.failed(rk);
-        } catch (auditErr) {
-          rk = toRekeyError(auditErr, requestId);
-        }
-      }
-      return sendAwsError(reply, rk, requestId);
-    }
-  });
-
-  const accountId = opts.iam.accountId;
-  registerSts(app, { iam: opts.iam, onCall: stsHook(opts.audit, opts.region) });
-  registerIamAdmin(app, { iam: opts.iam, onCall: adminHook(opts.audit, opts.region, 'iam.amazonaws.com', accountId) });
-  registerJobsAdmin(app, opts.jobs, { iam: opts.iam, onCall: adminHook(opts.audit, opts.region, 'rekey.admin', accountId) });
-  if (opts.proxy) registerProxyAdmin(app, opts.proxy, { iam: opts.iam, onCall: adminHook(opts.audit, opts.region, 'rekey.admin', accountId) });
-  guardAuditAdmin(app, opts.iam, opts.audit, opts.region);
-  registerAuditAdmin(app, opts.audit);
-  registerAdmin(app, { version: opts.version, extraPaths: { ...iamOpenApiPaths(), ...jobsOpenApiPaths(), ...auditOpenApiPaths, ...kmsOpenApiPaths(), ...kmsLifecycleOpenApiPaths(), ...certsOpenApiPaths(), ...secretsOpenApiPaths() }, schemas: { Job: JOB_SCHEMA } });
+  const scope = { region: opts.region, accountId: opts.iam.accountId };
+  const routes: AdminRoute[] = [
+    ...iamRoutes(opts.iam),
+    ...jobsRoutes(opts.jobs, scope),
+    ...auditRoutes(opts.audit, scope),
+    ...(opts.proxy ? proxyRoutes(opts.proxy, scope) : []),
+    ...(opts.adminRoutes ?? []),
+  ];
+  registerAdminRoutes(app, {
+    region: opts.region, accountId: opts.iam.accountId, audit: opts.audit,
+    authenticate: (req, signingName) => opts.iam.authenticate(req, signingName),
+    authorize: (caller, action, resource, info) => void opts.iam.authorizeAdmin(caller, action, resource, info),
+    ...(opts.quotas ? { quotas: opts.quotas } : {}),
+  }, routes);
+  routeTables.set(app, Object.freeze([...routes]));
+  registerAdmin(app, { version: opts.version, extraPaths: adminOpenApiPaths(routes), schemas: { Job: JOB_SCHEMA } });
   return app;
 }

@@ -19,3 +19,10 @@ export function signedRequestOf(req: FastifyRequest, body: Buffer = bodyOf(req))
     body,
   };
 }
+
+/** The credential scope's service of a SigV4 Authorization header, if any. */
+export function scopeService(req: FastifyRequest): string | undefined {
+  const auth = req.headers.authorization;
+  if (typeof auth !== 'string') return undefined;
+  return /Credential=[^/,\s]+\/\d{8}\/[^/]+\/([^/]+)\//.exec(auth)?.[1];
+}

@@ -2,20 +2,29 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import Fastify from 'fastify';
-import { registerSts, stsErrorXml, type StsCall } from './sts.ts';
+import { stsErrorXml, stsService } from './sts.ts';
+import { QueryProtocol } from './query.ts';
+import { AwsJsonProtocol } from './aws-json.ts';
+import { serveAwsCall, type Protocol } from './pipeline.ts';
+import { MemoryAudit } from './testing.ts';
 import { signRequest, type SigningCredentials } from '../iam/sigv4-sign.ts';
 import { ACCOUNT, REGION, TestClock, testIam } from '../iam/testing.ts';
 import { base32Decode, hotp, timeStep } from '../iam/totp.ts';
 
 async function server(clock = new TestClock()) {
   const t = await testIam({ clock });
-  const calls: StsCall[] = [];
+  const audit = new MemoryAudit();
   const app = Fastify();
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-  // stands in for the AWS JSON route of src/http/app.ts
-  app.post('/', async () => ({ json: true }));
-  registerSts(app, { iam: t.iam, onCall: (c) => void calls.push(c) });
+  // the two protocols of POST / as src/http/app.ts wires them, with a stand-in JSON service
+  const query = new QueryProtocol([REGION]);
+  query.register(stsService(t.iam));
+  const json = new AwsJsonProtocol();
+  json.register('Test', { signingName: 'kms', auditName: 'kms', call: async () => ({ json: true }) });
+  const protocols: Protocol[] = [query, json];
+  const deps = { region: REGION, audit, authenticate: t.iam.authenticate.bind(t.iam) };
+  app.post('/', (req, reply) => serveAwsCall(req, reply, protocols.find((p) => p.accepts(req))!, deps));
   await app.listen({ host: '127.0.0.1', port: 0 });
   after(() => app.close());
   const port = (app.server.address() as { port: number }).port;
@@ -25,13 +34,13 @@ async function server(clock = new TestClock()) {
     const res = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', headers, body });
     return { status: res.status, type: res.headers.get('content-type'), text: await res.text() };
   }
-  return { ...t, app, port, sts, calls };
+  return { ...t, app, port, sts, events: audit.events };
 }
 
 const tag = (xml: string, name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1];
 
 test('GetSessionToken, GetCallerIdentity and AssumeRole answer in AWS Query-protocol XML', async () => {
-  const { sts, admin, iam, calls } = await server();
+  const { sts, admin, iam, events } = await server();
   const r = await sts(admin, { Action: 'GetSessionToken', DurationSeconds: '900' });
   assert.equal(r.status, 200);
   assert.equal(r.type, 'text/xml');
@@ -47,7 +56,7 @@ test('GetSessionToken, GetCallerIdentity and AssumeRole answer in AWS Query-prot
   assert.equal(ar.status, 200, ar.text);
   assert.equal(tag(ar.text, 'Arn'), `arn:aws:sts::${ACCOUNT}:assumed-role/app/deploy`);
   assert.match(tag(ar.text, 'AssumedRoleId')!, /^AROA[A-Z2-7]{17}:deploy$/);
-  assert.ok(calls.some((c) => c.action === 'AssumeRole' && c.identity?.userName === 'rekey-admin' && c.errorCode === undefined));
+  assert.ok(events.some((e) => e.eventName === 'AssumeRole' && e.eventSource === 'sts.amazonaws.com' && e.userIdentity.arn === `arn:aws:iam::${ACCOUNT}:user/rekey-admin` && e.errorCode === undefined));
 });
 
 test('errors use STS codes, statuses and the ErrorResponse envelope', async () => {
@@ -75,8 +84,18 @@ test('errors use STS codes, statuses and the ErrorResponse envelope', async () =
 
 test('JSON requests on POST / still reach the AWS JSON route', async () => {
   const { port } = await server();
-  const res = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.1' }, body: '{}' });
-  assert.deepEqual(await res.json(), { json: true });
+  const res = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'Test.Op' }, body: '{}' });
+  // the JSON protocol answered (unsigned: its error shape), not the Query one
+  assert.match(res.headers.get('content-type') ?? '', /^application\/x-amz-json-1.1/);
+  assert.equal(((await res.json()) as { __type: string }).__type, 'MissingAuthenticationTokenException');
+});
+
+test('STS audit events carry the STS error code the client saw', async () => {
+  const { sts, admin, events } = await server();
+  await sts(admin, { Action: 'GetSessionToken', SerialNumber: `arn:aws:iam::${ACCOUNT}:mfa/none`, TokenCode: '123456' });
+  const e = events.at(-1)!;
+  assert.deepEqual([e.eventName, e.errorCode], ['GetSessionToken', 'AccessDenied']);
+  assert.equal(JSON.stringify(e).includes('123456'), false, 'the MFA code is not recorded');
 });
 
 // The real AWS CLI, when installed: `aws sts get-session-token --endpoint-url ...` with an MFA code.

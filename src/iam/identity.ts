@@ -48,3 +48,25 @@ export function assumedRoleArn(accountId: string, role: string, session: string,
 export function mfaDeviceArn(accountId: string, name: string, partition = 'aws'): string {
   return `arn:${partition}:iam::${accountId}:mfa/${name}`;
 }
+
+/**
+ * Facts about one request that policies test (aws:SourceIp, aws:SecureTransport) and that the
+ * audit trail records; the one definition every service and the HTTP pipeline share.
+ */
+export interface RequestFacts {
+  requestId?: string;
+  sourceIp?: string;
+  secureTransport?: boolean;
+  userAgent?: string;
+  /**
+   * The audit gate: mutating operations call this once, after their outcome is decided and before
+   * their first write; it records the call's event and rejects (so nothing is written) when it cannot.
+   * `partialOutput` is what is already known of the response (CreateKey's key).
+   */
+  beforeCommit?: (partialOutput?: unknown) => Promise<void>;
+  /**
+   * Set only by rekey components acting as an AWS service (src/db as RDS), never from the wire:
+   * Secrets Manager then accepts the service's reserved secret names (`rds!...`).
+   */
+  managingService?: 'rds';
+}

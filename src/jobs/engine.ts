@@ -11,6 +11,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from '../crypto/index.ts';
 import type { Barrier } from '../storage/barrier.ts';
+import type { WriteGate } from '../storage/gate.ts';
 import { type Clock, SystemClock } from './clock.ts';
 import type { KindOptions, StepHandler } from './kinds.ts';
 import type { Job } from './model.ts';
@@ -85,6 +86,25 @@ export class JobEngine implements JobsAdmin {
 
   cancel(id: string): Promise<Job> {
     return this.store.cancel(id);
+  }
+
+  /**
+   * The admin operations as one mutating admin call sees them: writes go through the call's gated
+   * barrier view (src/storage/gate.ts), so the call's audit event is recorded right before the first
+   * write, and a refused call (a job in the wrong state) writes nothing and records only its error.
+   */
+  forCall(gate: WriteGate): JobsAdmin {
+    const store = new JobStore(this.store.barrier, this.clock, gate);
+    return {
+      get: async (id) => (await store.get(id))?.job ?? null,
+      list: (q) => store.list(q),
+      retry: async (id) => {
+        const job = await store.retry(id);
+        this.worker.wake();
+        return job;
+      },
+      cancel: (id) => store.cancel(id),
+    };
   }
 
   /** One deterministic round: scan schedule sources, then run what is due. For tests and tools. */

@@ -5,6 +5,7 @@
 import type { Op } from '../storage/backend.ts';
 import { CasConflict } from '../storage/backend.ts';
 import { Barrier } from '../storage/barrier.ts';
+import { gatedBarrier, type BarrierView, type WriteGate } from '../storage/gate.ts';
 import { NotFoundException, ValidationException } from '../errors.ts';
 import type { Clock } from './clock.ts';
 import {
@@ -54,7 +55,12 @@ const LIST_SCAN_BUDGET = 1000;
 const CAS_RETRIES = 20;
 
 export class JobStore {
-  constructor(readonly barrier: Barrier, readonly clock: Clock) {}
+  /** Reads and writes go through this: the barrier, or one admin call's gated view of it (src/storage/gate.ts). */
+  private readonly rw: BarrierView;
+
+  constructor(readonly barrier: Barrier, readonly clock: Clock, gate?: WriteGate) {
+    this.rw = gate ? gatedBarrier(barrier, gate) : barrier;
+  }
 
   /** The ops that create a job; callers may commit them with their own writes in one transaction. */
   createOps<D>(input: EnqueueInput<D>): { job: Job<D>; ops: Op[] } {
@@ -91,7 +97,7 @@ export class JobStore {
     }
     const { job, ops } = this.createOps(input);
     try {
-      await this.barrier.transaction(ops);
+      await this.rw.transaction(ops);
       return { job, created: true };
     } catch (e) {
       if (!(e instanceof CasConflict) || input.dedupeKey === undefined) throw e;
@@ -103,13 +109,13 @@ export class JobStore {
 
   async byDedupeKey<D>(key: string): Promise<Stored<D> | null> {
     checkDedupeKey(key);
-    const d = await this.barrier.getJSON<{ id: string }>(dedupePath(key));
+    const d = await this.rw.getJSON<{ id: string }>(dedupePath(key));
     return d ? this.get<D>(d.value.id) : null;
   }
 
   async get<D = unknown>(id: string): Promise<Stored<D> | null> {
     if (!JOB_ID.test(id)) return null;
-    const e = await this.barrier.getJSON<Job<D>>(jobPath(id));
+    const e = await this.rw.getJSON<Job<D>>(jobPath(id));
     return e ? { job: e.value, version: e.version } : null;
   }
 
@@ -126,7 +132,7 @@ export class JobStore {
    */
   async write<D>(prev: Stored<D>, next: Job<D>, extra: Op[] = []): Promise<Stored<D>> {
     const path = jobPath(prev.job.id);
-    await this.barrier.transaction([Barrier.putOp(path, next, prev.version), ...indexOps(prev.job, next), ...extra]);
+    await this.rw.transaction([Barrier.putOp(path, next, prev.version), ...indexOps(prev.job, next), ...extra]);
     return { job: next, version: prev.version + 1 };
   }
 
@@ -138,7 +144,7 @@ export class JobStore {
    */
   async scanDue(now: number, opts: { index: 'due' | 'lease'; after?: string; limit: number }): Promise<{ refs: DueRef[]; more: boolean }> {
     const bound = sortableTime(now);
-    const keys = await this.barrier.list(PREFIX[opts.index], { ...(opts.after !== undefined ? { after: opts.after } : {}), limit: opts.limit });
+    const keys = await this.rw.list(PREFIX[opts.index], { ...(opts.after !== undefined ? { after: opts.after } : {}), limit: opts.limit });
     const refs: DueRef[] = [];
     for (const key of keys) {
       const p = parseDuePath(key);
@@ -161,7 +167,7 @@ export class JobStore {
     let scanned = 0;
     for (;;) {
       const page = Math.min(limit - jobs.length, 200);
-      const keys = await this.barrier.list(prefix, { ...(after !== undefined ? { after } : {}), limit: page });
+      const keys = await this.rw.list(prefix, { ...(after !== undefined ? { after } : {}), limit: page });
       const read = await Promise.all(keys.map((k) => this.get(k.slice(prefix.length))));
       for (const s of read) {
         // A job missing here was deleted between list and get; one in another state just moved.

@@ -27,22 +27,9 @@ import type { GrantTokens, TokenClaims } from './grants/token.ts';
 import { GRANT_OPERATIONS, type GrantTerms } from './grants/model.ts';
 import { coversOperation, principalMatch } from './grants/match.ts';
 
-/** Facts about the connection that policies can test (aws:SourceIp, aws:SecureTransport), and for the record. */
-import type { CommitGate } from './commit-gate.ts';
-
-export interface RequestFacts {
-  requestId?: string;
-  sourceIp?: string;
-  secureTransport?: boolean;
-  userAgent?: string;
-  /** The audit gate (src/kms/commit-gate.ts): passed once, right before a mutating call's first write. */
-  beforeCommit?: CommitGate;
-  /**
-   * Set only by rekey components acting as an AWS service (src/db as RDS), never from the wire:
-   * Secrets Manager then accepts the service's reserved secret names (`rds!...`).
-   */
-  managingService?: 'rds';
-}
+/** Facts about the request (the one definition: src/iam/identity.ts). */
+import type { RequestFacts } from '../iam/identity.ts';
+export type { RequestFacts };
 
 /** Request members that become condition keys or select grants. */
 export interface KeyRequestFacts {

@@ -1,7 +1,7 @@
 // What every KMS operation receives: where it runs (account, region), the key store, the clock and
 // the limits; plus the error constructors and key-state rules the operations share.
 import { DisabledException, KMSInvalidStateException, NotFoundException } from '../errors.ts';
-import type { StructShape } from './validate.ts';
+import type { StructShape } from '../validation/request.ts';
 import type { KeyStore } from './keystore.ts';
 import { aliasArn, keyArn, type Scope } from './ids.ts';
 import { KeyState, type KeyRecord } from './model.ts';

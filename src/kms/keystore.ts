@@ -12,6 +12,7 @@ import { zeroize } from '../crypto/index.ts';
 import { needs, KMSInternalException } from '../errors.ts';
 import { CasConflict, type Op } from '../storage/backend.ts';
 import type { Barrier } from '../storage/barrier.ts';
+import { gatedBarrier, type BarrierView, type WriteGate } from '../storage/gate.ts';
 import { compilePolicy, compileSpec, type CompiledPolicy } from '../iam/policy/compile.ts';
 import type { AliasRecord, KeyRecord } from './model.ts';
 import { uuidToBytes } from './ids.ts';
@@ -119,43 +120,62 @@ interface CachedKey {
   fetchedAt: number;
 }
 
-export class KeyStore {
-  private readonly ttl: number;
-  private readonly mono: () => number;
-  private readonly keys = new Map<string, CachedKey>();
-  private readonly inflight = new Map<string, Promise<LoadedKey | null>>();
+/** The caches one KeyStore and its per-call views share. */
+class KeyCache {
+  readonly keys = new Map<string, CachedKey>();
+  readonly inflight = new Map<string, Promise<LoadedKey | null>>();
   /** Bumped on every local invalidation so a load that started earlier does not re-insert old data. */
-  private readonly generation = new Map<string, number>();
-  private readonly aliases = new Map<string, { target: string; fetchedAt: number }>();
-  private readonly retired = new Map<LoadedKey, NodeJS.Timeout>();
+  readonly generation = new Map<string, number>();
+  readonly aliases = new Map<string, { target: string; fetchedAt: number }>();
+  readonly retired = new Map<LoadedKey, NodeJS.Timeout>();
+  constructor(readonly barrier: Barrier, readonly ttl: number, readonly mono: () => number) {}
+}
 
-  constructor(private readonly barrier: Barrier, opts: KeyStoreOptions = {}) {
-    this.ttl = opts.ttlMs ?? TTL_MS;
-    this.mono = opts.monotonic ?? (() => performance.now());
+export class KeyStore {
+  private readonly c: KeyCache;
+  /** Reads and writes go through this: the barrier, or one mutating call's gated view of it. */
+  private readonly barrier: BarrierView;
+
+  constructor(barrier: Barrier, opts: KeyStoreOptions = {}, view?: { shared: KeyCache; gate: WriteGate }) {
+    this.c = view?.shared ?? new KeyCache(barrier, opts.ttlMs ?? TTL_MS, opts.monotonic ?? (() => performance.now()));
+    this.gate = view?.gate;
+    this.barrier = view ? gatedBarrier(this.c.barrier, view.gate) : barrier;
+  }
+
+  /** The call's audit gate, in a per-call view. */
+  private readonly gate: WriteGate | undefined;
+
+  /**
+   * The store as one mutating call sees it (src/storage/gate.ts): the same caches, every write through
+   * the call's gated barrier view, so the first write waits for the call's audit event. Created once
+   * per mutating call; read-only calls use the store itself.
+   */
+  forCall(gate: WriteGate): KeyStore {
+    return new KeyStore(this.c.barrier, {}, { shared: this.c, gate });
   }
 
   // ---- cached reads (hot path)
 
   /** The key ready for use, from the cache when it is younger than the TTL. null when it does not exist. */
   getKey(keyId: string): Promise<LoadedKey | null> {
-    const c = this.keys.get(keyId);
-    if (c && this.mono() - c.fetchedAt < this.ttl) return Promise.resolve(c.key);
-    let p = this.inflight.get(keyId);
+    const c = this.c.keys.get(keyId);
+    if (c && this.c.mono() - c.fetchedAt < this.c.ttl) return Promise.resolve(c.key);
+    let p = this.c.inflight.get(keyId);
     if (!p) {
       p = this.load(keyId).finally(() => {
-        if (this.inflight.get(keyId) === p) this.inflight.delete(keyId);
+        if (this.c.inflight.get(keyId) === p) this.c.inflight.delete(keyId);
       });
-      this.inflight.set(keyId, p);
+      this.c.inflight.set(keyId, p);
     }
     return p;
   }
 
   private async load(keyId: string): Promise<LoadedKey | null> {
-    const gen = this.generation.get(keyId) ?? 0;
-    const started = this.mono();
+    const gen = this.c.generation.get(keyId) ?? 0;
+    const started = this.c.mono();
     const got = await this.barrier.getJSON<KeyRecord>(keyPath(keyId));
-    const stale = (this.generation.get(keyId) ?? 0) !== gen;
-    const cached = this.keys.get(keyId);
+    const stale = (this.c.generation.get(keyId) ?? 0) !== gen;
+    const cached = this.c.keys.get(keyId);
     if (!got) {
       if (!stale && cached) this.evict(keyId);
       return null;
@@ -171,23 +191,23 @@ export class KeyStore {
       return key;
     }
     if (cached) this.retire(cached.key);
-    this.keys.set(keyId, { key, fetchedAt: started });
+    this.c.keys.set(keyId, { key, fetchedAt: started });
     return key;
   }
 
   /** The key id an alias points to, cached like keys. null when the alias does not exist. */
   async aliasTarget(name: string): Promise<string | null> {
-    const c = this.aliases.get(name);
-    if (c && this.mono() - c.fetchedAt < this.ttl) return c.target;
-    const gen = this.generation.get(aliasPath(name)) ?? 0;
-    const started = this.mono();
+    const c = this.c.aliases.get(name);
+    if (c && this.c.mono() - c.fetchedAt < this.c.ttl) return c.target;
+    const gen = this.c.generation.get(aliasPath(name)) ?? 0;
+    const started = this.c.mono();
     const got = await this.barrier.getJSON<AliasRecord>(aliasPath(name));
-    if ((this.generation.get(aliasPath(name)) ?? 0) !== gen) return got ? got.value.targetKeyId : null;
+    if ((this.c.generation.get(aliasPath(name)) ?? 0) !== gen) return got ? got.value.targetKeyId : null;
     if (!got) {
-      this.aliases.delete(name);
+      this.c.aliases.delete(name);
       return null;
     }
-    this.aliases.set(name, { target: got.value.targetKeyId, fetchedAt: started });
+    this.c.aliases.set(name, { target: got.value.targetKeyId, fetchedAt: started });
     return got.value.targetKeyId;
   }
 
@@ -215,15 +235,9 @@ export class KeyStore {
 
   // ---- writes
 
-  /**
-   * Awaited right before every write, after the caller's state checks decided the outcome. A no-op
-   * here; a per-call view (src/kms/commit-gate.ts) overrides it to record the call's audit event.
-   */
-  beforeWrite(): Promise<void> {
-    return Promise.resolve();
-  }
-
   async createKey(rec: KeyRecord): Promise<void> {
+    // CreateKey's event names the key it creates, so its gate is passed with that much of the output.
+    await this.gate?.pass({ KeyMetadata: { KeyId: rec.keyId, Arn: rec.arn, AWSAccountId: rec.accountId, KeyState: rec.state, KeyUsage: rec.keyUsage, KeySpec: rec.keySpec } });
     await this.putKeyWithIndex(rec, 0, []);
     this.invalidateKey(rec.keyId);
   }
@@ -249,7 +263,6 @@ export class KeyStore {
    * transaction so the rotation and deletion schedules never disagree with the record.
    */
   private async putKeyWithIndex(rec: KeyRecord, expectVersion: number, indexBefore: readonly string[]): Promise<void> {
-    await this.beforeWrite();
     const value = Buffer.from(JSON.stringify(rec));
     try {
       await this.barrier.transaction([{ type: 'put', key: keyPath(rec.keyId), value, expectVersion }, ...indexMoveOps(indexBefore, lifecycleIndexPaths(rec))]);
@@ -263,7 +276,6 @@ export class KeyStore {
    * must not change what lifecycleIndexPaths depends on (state, rotation, deletionDate): use updateKey.
    */
   async commit(writes: Write[]): Promise<void> {
-    await this.beforeWrite();
     const ops: Op[] = writes.map((w): Op => {
       if (w.type === 'key') return { type: 'put', key: keyPath(w.rec.keyId), value: Buffer.from(JSON.stringify(w.rec)), expectVersion: w.expectVersion };
       if (w.type === 'alias') return { type: 'put', key: aliasPath(w.rec.aliasName), value: Buffer.from(JSON.stringify(w.rec)), expectVersion: w.expectVersion };
@@ -303,43 +315,43 @@ export class KeyStore {
   // ---- cache control
 
   invalidateKey(keyId: string): void {
-    this.generation.set(keyId, (this.generation.get(keyId) ?? 0) + 1);
-    this.inflight.delete(keyId);
+    this.c.generation.set(keyId, (this.c.generation.get(keyId) ?? 0) + 1);
+    this.c.inflight.delete(keyId);
     this.evict(keyId);
   }
 
   invalidateAlias(name: string): void {
     const p = aliasPath(name);
-    this.generation.set(p, (this.generation.get(p) ?? 0) + 1);
-    this.aliases.delete(name);
+    this.c.generation.set(p, (this.c.generation.get(p) ?? 0) + 1);
+    this.c.aliases.delete(name);
   }
 
   private evict(keyId: string): void {
-    const c = this.keys.get(keyId);
+    const c = this.c.keys.get(keyId);
     if (!c) return;
-    this.keys.delete(keyId);
+    this.c.keys.delete(keyId);
     this.retire(c.key);
   }
 
   private retire(key: LoadedKey): void {
-    if (this.retired.has(key)) return;
+    if (this.c.retired.has(key)) return;
     const t = setTimeout(() => {
-      this.retired.delete(key);
+      this.c.retired.delete(key);
       key.dispose();
     }, RETIRE_MS);
     t.unref();
-    this.retired.set(key, t);
+    this.c.retired.set(key, t);
   }
 
   /** Zeroes every cached key material now (shutdown). */
   close(): void {
-    for (const [key, t] of this.retired) {
+    for (const [key, t] of this.c.retired) {
       clearTimeout(t);
       key.dispose();
     }
-    this.retired.clear();
-    for (const c of this.keys.values()) c.key.dispose();
-    this.keys.clear();
-    this.aliases.clear();
+    this.c.retired.clear();
+    for (const c of this.c.keys.values()) c.key.dispose();
+    this.c.keys.clear();
+    this.c.aliases.clear();
   }
 }

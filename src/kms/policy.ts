@@ -1,29 +1,9 @@
-// Key policies: the default policy AWS KMS gives a key created without one, the policy name rule,
-// and validation (src/iam/policy parses and compiles; src/kms/authz.ts evaluates).
+// Key policies: the policy name rule and validation (the default policy a key created without one
+// gets is src/iam/policy/key-policy.ts defaultKeyPolicy) (src/iam/policy parses and compiles; src/kms/authz.ts evaluates).
 // AWS KMS: "The key policy document size quota is 32 kilobytes (32768 bytes)" (MAX_POLICY_BYTES.resource).
 import { NotFoundException } from '../errors.ts';
 import { compilePolicy, type CompiledPolicy } from '../iam/policy/compile.ts';
-import type { Scope } from './ids.ts';
 export const DEFAULT_POLICY_NAME = 'default';
-
-/**
- * AWS KMS's default key policy: it gives the account (its root principal) full access to the key,
- * which lets IAM policies in the account grant access.
- */
-export function defaultKeyPolicy(scope: Scope): string {
-  const doc = {
-    Version: '2012-10-17',
-    Id: 'key-default-1',
-    Statement: [{
-      Sid: 'Enable IAM User Permissions',
-      Effect: 'Allow',
-      Principal: { AWS: `arn:${scope.partition}:iam::${scope.accountId}:root` },
-      Action: 'kms:*',
-      Resource: '*',
-    }],
-  };
-  return JSON.stringify(doc, null, 2);
-}
 
 /** AWS KMS: "The only valid policy name is default." */
 export function checkPolicyName(name: string | undefined): void {

@@ -4,7 +4,7 @@
 // acts.
 // Only RekeyError subclasses leave call(): anything unexpected becomes KMSInternalException, with
 // the original error attached as `cause` for the adapter's log (never for the client).
-import { gatedStore } from './commit-gate.ts';
+import { WriteGate } from '../storage/gate.ts';
 import { KMSInternalException, NotFoundException, RekeyError, UnknownOperationException } from '../errors.ts';
 import { reportInternalError } from '../diagnostics.ts';
 import type { Barrier } from '../storage/barrier.ts';
@@ -16,7 +16,7 @@ import { GrantStore } from './grants/store.ts';
 import { GrantTokens } from './grants/token.ts';
 import type { IamService } from '../iam/service.ts';
 import { resolveKey } from './resolve.ts';
-import { compileRequest, type RequestValidator } from './validate.ts';
+import { compileRequest, type RequestValidator } from '../validation/request.ts';
 import type { WireResponse } from './wire.ts';
 import { OPERATIONS } from './operations/index.ts';
 import { encryptWith, decryptBlob } from './envelope.ts';
@@ -103,7 +103,7 @@ export class KmsService {
       reg.validate ??= compileRequest(reg.op.input);
       const req = reg.validate(input);
       // a mutating call's writes first pass the audit gate: unaudited, it changes nothing
-      const ctx = request.beforeCommit ? Object.freeze({ ...this.ctx, store: gatedStore(this.store, request.beforeCommit) }) : this.ctx;
+      const ctx = request.beforeCommit ? Object.freeze({ ...this.ctx, store: this.store.forCall(new WriteGate(request.beforeCommit)) }) : this.ctx;
       return await reg.op.run(ctx, req, { caller, request, authz: new Authz(this.authzDeps, caller, request) });
     } catch (e) {
       if (e instanceof RekeyError) throw e;

@@ -3,12 +3,13 @@
 // rotation hooks. Errors carry AWS Secrets Manager's exception names and messages.
 import { CasConflict, isValidKey, type Op } from '../storage/backend.ts';
 import type { Barrier } from '../storage/barrier.ts';
+import { gatedBarrier, type BarrierView, type WriteGate } from '../storage/gate.ts';
 import {
   AccessDeniedException, DecryptionFailure, EncryptionFailure, InvalidRequestException, RekeyError, ResourceNotFoundException,
 } from '../errors.ts';
 import type { KmsService, RequestFacts } from '../kms/service.ts';
 import type { Identity } from '../iam/identity.ts';
-import type { StructShape } from '../kms/validate.ts';
+import type { StructShape } from '../validation/request.ts';
 import { authorize, accessDeniedMessage } from '../iam/policy/evaluate.ts';
 import { globalContext, type ContextRecord } from '../iam/policy/context.ts';
 import { randomInt, zeroize } from '../crypto/index.ts';
@@ -83,17 +84,16 @@ export interface Loaded {
 }
 
 export class SecretsContext {
-  private gatePassed: Promise<void> | null = null;
+  /** What this context reads and writes through: the barrier, or a mutating call's gated view of it. */
+  readonly barrier: BarrierView;
 
-  constructor(readonly deps: SecretsDeps, private readonly gate?: (partial?: unknown) => Promise<void>) {}
-
-  /** A view whose writes first pass the call's audit gate (once). */
-  gated(gate: ((partial?: unknown) => Promise<void>) | undefined): SecretsContext {
-    return gate ? new SecretsContext(this.deps, gate) : this;
+  constructor(readonly deps: SecretsDeps, private readonly gate?: WriteGate) {
+    this.barrier = gate ? gatedBarrier(deps.barrier, gate) : deps.barrier;
   }
 
-  get barrier(): Barrier {
-    return this.deps.barrier;
+  /** The context of one mutating call: its writes first pass the call's audit gate (src/storage/gate.ts). */
+  forCall(gate: WriteGate | undefined): SecretsContext {
+    return gate ? new SecretsContext(this.deps, gate) : this;
   }
 
   now(): number {
@@ -158,8 +158,7 @@ export class SecretsContext {
 
   /** Passes the call's audit gate (once); every write of a mutating call comes after it. */
   async passGate(partial?: unknown): Promise<void> {
-    if (!this.gate) return;
-    await (this.gatePassed ??= this.gate(partial));
+    await this.gate?.pass(partial);
   }
 
   /** Writes the record (CAS on `expect`; 0 = must not exist) with extra ops, after the audit gate. */
@@ -169,7 +168,7 @@ export class SecretsContext {
     if (rec) ops.push({ type: 'put', key: secretPath(name), value: Buffer.from(JSON.stringify(rec)), expectVersion: expect });
     else ops.push({ type: 'delete', key: secretPath(name), expectVersion: expect });
     ops.push(...extra, ...this.deps.rotation.indexOps(before, rec));
-    await this.deps.barrier.transaction(ops);
+    await this.barrier.transaction(ops);
   }
 
   /** Runs `fn` again when a concurrent write won the compare-and-swap. */

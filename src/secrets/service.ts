@@ -7,7 +7,8 @@ import { reportInternalError } from '../diagnostics.ts';
 import type { JobEngine } from '../jobs/engine.ts';
 import { partitionOf } from '../kms/ids.ts';
 import type { KmsService, RequestFacts } from '../kms/service.ts';
-import { compileRequest, type RequestValidator } from '../kms/validate.ts';
+import { WriteGate } from '../storage/gate.ts';
+import { compileRequest, type RequestValidator } from '../validation/request.ts';
 import type { Identity } from '../iam/identity.ts';
 import type { Barrier } from '../storage/barrier.ts';
 import { SecretsContext, type Operation } from './context.ts';
@@ -72,7 +73,7 @@ export class SecretsService {
     try {
       reg.validate ??= compileRequest(reg.op.input);
       const req = reg.validate(input);
-      return await reg.op.run(this.ctx.gated(request.beforeCommit), req, { caller, request });
+      return await reg.op.run(this.ctx.forCall(request.beforeCommit ? new WriteGate(request.beforeCommit) : undefined), req, { caller, request });
     } catch (e) {
       if (e instanceof RekeyError) throw e;
       const err = new InternalServiceError('An internal error occurred.');

@@ -1,6 +1,6 @@
 // AWS Secrets Manager (2017-10-17) request shapes, with AWS's PascalCase member names. Responses
 // are built as plain objects by each operation; dates are epoch seconds, as in the JSON protocol.
-import { S } from '../kms/validate.ts';
+import { S } from '../validation/request.ts';
 import type { RotationRules, Tag } from './model.ts';
 
 /** Member shapes of the Secrets Manager service model that several operations share. */

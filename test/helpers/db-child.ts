@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/config.ts';
-import { startServer } from '../../src/server.ts';
+import { startServer } from '../../src/server/start.ts';
 import type { Identity } from '../../src/iam/identity.ts';
 
 let offset = 0;

@@ -10,7 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/config.ts';
-import { startServer } from '../../src/server.ts';
+import { startServer } from '../../src/server/start.ts';
 import type { RotationStrategy } from '../../src/secrets/strategy.ts';
 import { strategiesWithKillPoint, type KillPoint } from './crash-strategies.ts';
 

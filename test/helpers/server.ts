@@ -10,7 +10,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { loadConfig } from '../../src/config/config.ts';
-import { startServer, type RunningServer } from '../../src/server.ts';
+import { startServer, type RunningServer } from '../../src/server/start.ts';
 import type { RotationStrategy } from '../../src/secrets/strategy.ts';
 
 export const TEST_CREDS = { accessKeyId: 'AKIAREKEYTEST0000001', secretAccessKey: 'test-secret-access-key-0000000000000001' };
@@ -44,7 +44,7 @@ export async function startTestServer(o: StartOptions = {}): Promise<TestServer>
   const ca = s.certs?.caBundle();
   // over HTTPS the SDK trusts rekey's CA, as a user passes --ca-bundle / an https.Agent with `ca`
   const tlsHandler = () => (ca ? { requestHandler: new NodeHttpHandler({ httpsAgent: new HttpsAgent({ ca, keepAlive: true }) }) } : {});
-  const signer = (creds: typeof TEST_CREDS) => new SignatureV4({ credentials: creds, region: cfg.region, service: 'kms', sha256: Sha256 });
+  const signer = (creds: typeof TEST_CREDS, service = 'kms') => new SignatureV4({ credentials: creds, region: cfg.region, service, sha256: Sha256 });
   const t: TestServer = Object.assign(s, {
     dataDir,
     ...(ca ? { ca } : {}),
@@ -58,7 +58,8 @@ export async function startTestServer(o: StartOptions = {}): Promise<TestServer>
       const u = new URL(s.url);
       const headers: Record<string, string> = { host: u.host, 'content-type': 'application/x-amz-json-1.1', ...(target ? { 'x-amz-target': target } : {}), ...ro.headers };
       let req = new HttpRequest({ method: 'POST', protocol: u.protocol, hostname: u.hostname, port: Number(u.port), path: '/', headers, body });
-      if (ro.sign !== false) req = (await signer(ro.creds ?? TEST_CREDS).sign(req)) as HttpRequest;
+      // signed for the service the target names (secretsmanager.* -> secretsmanager), KMS otherwise
+      if (ro.sign !== false) req = (await signer(ro.creds ?? TEST_CREDS, target?.startsWith('secretsmanager.') ? 'secretsmanager' : 'kms').sign(req)) as HttpRequest;
       const h = { ...req.headers };
       delete h.host;
       if (ca) {

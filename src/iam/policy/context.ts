@@ -6,7 +6,8 @@ import type { Identity } from '../identity.ts';
 
 export type ContextRecord = Record<string, ContextValue>;
 
-export interface RequestFacts {
+/** What a policy condition can test about one request (global condition keys). */
+export interface ConditionFacts {
   principal: Pick<Identity, 'arn' | 'accountId' | 'type' | 'principalId'> & Partial<Pick<Identity, 'roleArn' | 'userName' | 'mfaAuthenticated' | 'mfaAuthenticatedAt' | 'sessionIssuedAt'>>;
   now: Date;
   /** The client's address as the server sees it (IPv4-mapped IPv6 is fine). */
@@ -29,7 +30,7 @@ function isoSeconds(ms: number): string {
 }
 
 /** Global keys: aws:PrincipalArn, aws:PrincipalAccount, aws:PrincipalType, aws:userid, aws:username, aws:SourceIp, aws:SecureTransport, aws:CurrentTime, aws:EpochTime, aws:MultiFactorAuthPresent, aws:MultiFactorAuthAge, aws:TokenIssueTime. */
-export function globalContext(f: RequestFacts): ContextRecord {
+export function globalContext(f: ConditionFacts): ContextRecord {
   const p = f.principal;
   const ctx: ContextRecord = {
     // AWS: for a role session, aws:PrincipalArn is the role's ARN, not the session's.
@@ -50,7 +51,7 @@ export function globalContext(f: RequestFacts): ContextRecord {
   return ctx;
 }
 
-export interface KmsFacts extends RequestFacts {
+export interface KmsFacts extends ConditionFacts {
   /** The request's EncryptionContext (Encrypt, Decrypt, GenerateDataKey*, ReEncrypt, CreateGrant constraints). */
   encryptionContext?: Readonly<Record<string, string>>;
   /** CreateGrant: the Operations of the grant being created. */

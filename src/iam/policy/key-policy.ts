@@ -22,8 +22,9 @@ export const KEY_USER_GRANT_ACTIONS = ['kms:CreateGrant', 'kms:ListGrants', 'kms
 
 export interface KeyPolicyOptions {
   accountId: string;
-  administrators: readonly string[];
-  users: readonly string[];
+  /** Key administrators and users (the console's policy). Both absent: the API's default policy. */
+  administrators?: readonly string[];
+  users?: readonly string[];
   partition?: string;
   /**
    * Include the console's "Enable IAM User Permissions" statement (the account root may use kms:*),
@@ -35,9 +36,22 @@ export interface KeyPolicyOptions {
 
 const principal = (arns: readonly string[]) => ({ AWS: arns.length === 1 ? arns[0]! : [...arns] });
 
-/** Writes the key policy (pretty-printed JSON, as the console shows it). */
+/**
+ * The one default key policy writer. Without administrators and users: the policy AWS KMS gives a key
+ * created through the API without one (Id key-default-1: the account root may use kms:*, so IAM
+ * policies grant access). With them: the console's separation-of-duties policy (pretty-printed
+ * JSON, as the console shows it).
+ */
 export function defaultKeyPolicy(o: KeyPolicyOptions): string {
   const partition = o.partition ?? 'aws';
+  if (o.administrators === undefined && o.users === undefined) {
+    return JSON.stringify({
+      Version: '2012-10-17', Id: 'key-default-1',
+      Statement: [{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:${partition}:iam::${o.accountId}:root` }, Action: 'kms:*', Resource: '*' }],
+    }, null, 2);
+  }
+  const administrators = o.administrators ?? [];
+  const users = o.users ?? [];
   const statements: Record<string, unknown>[] = [];
   if (o.enableIamUserPermissions ?? true) {
     statements.push({
@@ -45,13 +59,13 @@ export function defaultKeyPolicy(o: KeyPolicyOptions): string {
       Principal: { AWS: `arn:${partition}:iam::${o.accountId}:root` }, Action: 'kms:*', Resource: '*',
     });
   }
-  if (o.administrators.length > 0) {
-    statements.push({ Sid: 'Allow access for Key Administrators', Effect: 'Allow', Principal: principal(o.administrators), Action: [...KEY_ADMIN_ACTIONS], Resource: '*' });
+  if (administrators.length > 0) {
+    statements.push({ Sid: 'Allow access for Key Administrators', Effect: 'Allow', Principal: principal(administrators), Action: [...KEY_ADMIN_ACTIONS], Resource: '*' });
   }
-  if (o.users.length > 0) {
-    statements.push({ Sid: 'Allow use of the key', Effect: 'Allow', Principal: principal(o.users), Action: [...KEY_USER_ACTIONS], Resource: '*' });
+  if (users.length > 0) {
+    statements.push({ Sid: 'Allow use of the key', Effect: 'Allow', Principal: principal(users), Action: [...KEY_USER_ACTIONS], Resource: '*' });
     statements.push({
-      Sid: 'Allow attachment of persistent resources', Effect: 'Allow', Principal: principal(o.users),
+      Sid: 'Allow attachment of persistent resources', Effect: 'Allow', Principal: principal(users),
       Action: [...KEY_USER_GRANT_ACTIONS], Resource: '*', Condition: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
     });
   }

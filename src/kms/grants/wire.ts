@@ -3,7 +3,7 @@
 import { InvalidGrantIdException, NotFoundException, ValidationException } from '../../errors.ts';
 import { keyArn, type Scope } from '../ids.ts';
 import { wireDate } from '../model.ts';
-import { S } from '../validate.ts';
+import { S } from '../../validation/request.ts';
 import type { GrantConstraints, GrantListEntry } from '../wire.ts';
 import { GRANT_ID, GRANT_OPERATIONS, type GrantConstraintsRecord, type GrantRecord } from './model.ts';
 

@@ -3,7 +3,9 @@
 // and set a key's usage budget. The callers are authorized by IamService.authorizeAdmin (identity
 // policies) in the adapter, not by key policies: these are operator actions, not AWS API calls.
 import { ValidationException } from '../../errors.ts';
-import { keyNotFound, requireNotPendingDeletion } from '../context.ts';
+import { keyNotFound, requireNotPendingDeletion, type KmsContext } from '../context.ts';
+import type { KeyStore } from '../keystore.ts';
+import type { WriteGate } from '../../storage/gate.ts';
 import { KeyState, type KeyRecord, type UsageBudget } from '../model.ts';
 import type { Dependent } from './hooks.ts';
 import type { KmsLifecycle } from './index.ts';
@@ -45,7 +47,17 @@ function checkBudget(b: UsageBudget): UsageBudget {
 }
 
 export class LifecycleAdmin {
-  constructor(private readonly lc: KmsLifecycle) {}
+  constructor(private readonly lc: KmsLifecycle, private readonly gate?: WriteGate) {}
+
+  /** The admin operations as one mutating call sees them: key writes pass the call's audit gate first. */
+  forCall(gate: WriteGate): LifecycleAdmin {
+    return new LifecycleAdmin(this.lc, gate);
+  }
+
+  /** The key store this call writes through (the gated per-call view when there is a gate). */
+  private storeOf(ctx: KmsContext): KeyStore {
+    return this.gate ? ctx.store.forCall(this.gate) : ctx.store;
+  }
 
   async dependents(ident: string): Promise<KeyRef & { dependents: Dependent[] }> {
     const { keyId, dependents } = await this.lc.dependents.list(ident);
@@ -63,7 +75,7 @@ export class LifecycleAdmin {
     const ctx = this.lc.context();
     const keyId = await this.lc.resolveExisting(ident);
     const known = await this.lc.dependents.listByKeyId(keyId);
-    const rec = await ctx.store.updateKey(keyId, (r) => {
+    const rec = await this.storeOf(ctx).updateKey(keyId, (r) => {
       this.lc.guard(r, 'ScheduleKeyDeletion', known, force);
       requireNotPendingDeletion(r);
       r.state = KeyState.PendingDeletion;
@@ -78,7 +90,7 @@ export class LifecycleAdmin {
     const ctx = this.lc.context();
     const keyId = await this.lc.resolveExisting(ident);
     const known = await this.lc.dependents.listByKeyId(keyId);
-    const rec = await ctx.store.updateKey(keyId, (r) => {
+    const rec = await this.storeOf(ctx).updateKey(keyId, (r) => {
       this.lc.guard(r, 'DisableKey', known, force);
       requireNotPendingDeletion(r);
       if (r.state === KeyState.Disabled) return false;
@@ -93,7 +105,7 @@ export class LifecycleAdmin {
     const b = checkBudget(budget);
     const ctx = this.lc.context();
     const keyId = await this.lc.resolveExisting(ident);
-    const rec = await ctx.store.updateKey(keyId, (r) => {
+    const rec = await this.storeOf(ctx).updateKey(keyId, (r) => {
       if (b.maxEncryptions === undefined && b.maxBytes === undefined) delete r.usageBudget;
       else r.usageBudget = b;
     }, () => keyNotFound(ctx, keyId));

@@ -4,7 +4,7 @@ import { KMSInvalidStateException } from '../../errors.ts';
 import { keyNotFound, operation } from '../context.ts';
 import { KeyState } from '../model.ts';
 import { resolveKey } from '../resolve.ts';
-import { S, T } from '../validate.ts';
+import { S, T } from '../../validation/request.ts';
 import type { KeyIdRequest } from '../wire.ts';
 
 export const cancelKeyDeletion = operation<KeyIdRequest>({

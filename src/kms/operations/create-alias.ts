@@ -4,7 +4,7 @@ import { AlreadyExistsException, ValidationException } from '../../errors.ts';
 import { keyNotFound, nowMs, operation, requireNotPendingDeletion } from '../context.ts';
 import { aliasArn, checkAliasNameForWrite } from '../ids.ts';
 import { resolveKey } from '../resolve.ts';
-import { S, T } from '../validate.ts';
+import { S, T } from '../../validation/request.ts';
 import type { CreateAliasRequest } from '../wire.ts';
 
 /** AWS KMS: an alias must point to a key, given by key id or key ARN. */

@@ -6,7 +6,7 @@ import { DryRunOperationException, LimitExceededException, ValidationException }
 import { rootArn } from '../../iam/identity.ts';
 import { keyNotFound, nowMs, operation, requireNotPendingDeletion } from '../context.ts';
 import { resolveKey } from '../resolve.ts';
-import { S, T } from '../validate.ts';
+import { S, T } from '../../validation/request.ts';
 import type { CreateGrantRequest } from '../wire.ts';
 import { MAX_GRANTS_PER_KEY, SYMMETRIC_GRANT_OPERATIONS, type GrantConstraintsRecord, type GrantRecord } from '../grants/model.ts';
 import { checkPrincipal, noBroaderThan } from '../grants/match.ts';

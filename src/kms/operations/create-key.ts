@@ -5,9 +5,10 @@ import { nowMs, operation } from '../context.ts';
 import { keyArn } from '../ids.ts';
 import { newKeyMaterial } from '../material.ts';
 import { KeyState, keyMetadata, type KeyRecord } from '../model.ts';
-import { defaultKeyPolicy, validatePolicy } from '../policy.ts';
+import { validatePolicy } from '../policy.ts';
+import { defaultKeyPolicy } from '../../iam/policy/key-policy.ts';
 import { checkNewTags, mergeTags } from '../tags.ts';
-import { S, T, TagList } from '../validate.ts';
+import { S, T, TagList } from '../../validation/request.ts';
 import { CUSTOMER_MASTER_KEY_SPECS, KEY_SPECS, KEY_USAGES, ORIGINS, type CreateKeyRequest } from '../wire.ts';
 
 export const createKey = operation<CreateKeyRequest>({
@@ -74,7 +75,7 @@ export const createKey = operation<CreateKeyRequest>({
       creationDate: now,
       deletionDate: null,
       pendingWindowInDays: null,
-      policy: req.Policy ?? defaultKeyPolicy(ctx),
+      policy: req.Policy ?? defaultKeyPolicy({ accountId: ctx.accountId, partition: ctx.partition }),
       tags,
       aliases: [],
       rotation: { enabled: false, periodDays: null, nextRotationDate: null, onDemandCount: 0, onDemandStartDate: null },

@@ -5,7 +5,7 @@ import { operation } from '../context.ts';
 import { checkAlgorithm, ciphertextOrDryRun, decryptBlob, rejectRecipient } from '../envelope.ts';
 import type { LoadedKey } from '../keystore.ts';
 import { requestAliasOf } from '../resolve.ts';
-import { S, T } from '../validate.ts';
+import { S, T } from '../../validation/request.ts';
 import type { DecryptRequest } from '../wire.ts';
 import { DRY_RUN_MESSAGE } from './encrypt.ts';
 

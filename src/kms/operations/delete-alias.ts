@@ -2,7 +2,7 @@
 import { aliasNotFound, operation } from '../context.ts';
 import { aliasArn, checkAliasNameForWrite } from '../ids.ts';
 import type { Write } from '../keystore.ts';
-import { S, T } from '../validate.ts';
+import { S, T } from '../../validation/request.ts';
 import type { DeleteAliasRequest } from '../wire.ts';
 
 export const deleteAlias = operation<DeleteAliasRequest>({

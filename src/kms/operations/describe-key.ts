@@ -2,7 +2,7 @@
 import { operation } from '../context.ts';
 import { keyMetadata } from '../model.ts';
 import { requestAliasOf, resolveKey } from '../resolve.ts';
-import { S, T } from '../validate.ts';
+import { S, T } from '../../validation/request.ts';
 import type { DescribeKeyRequest } from '../wire.ts';
 
 export const describeKey = operation<DescribeKeyRequest>({

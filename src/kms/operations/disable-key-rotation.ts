@@ -1,7 +1,7 @@
 // DisableKeyRotation: turns automatic rotation off (on-demand rotation stays available).
 import { keyNotFound, operation, requireEnabled } from '../context.ts';
 import { resolveKey } from '../resolve.ts';
-import { S, T } from '../validate.ts';
+import { S, T } from '../../validation/request.ts';
 import type { KeyIdRequest } from '../wire.ts';
 
 export const disableKeyRotation = operation<KeyIdRequest>({

@@ -3,7 +3,7 @@
 // rotates the key on its NextRotationDate (src/kms/lifecycle, docs/ROTATION.md).
 import { keyNotFound, nowMs, operation, requireEnabled } from '../context.ts';
 import { resolveKey } from '../resolve.ts';
-import { S, T } from '../validate.ts';
+import { S, T } from '../../validation/request.ts';
 import type { EnableKeyRotationRequest } from '../wire.ts';
 
 export const DAY_MS = 86_400_000;

@@ -2,7 +2,7 @@
 import { keyNotFound, operation, requireNotPendingDeletion } from '../context.ts';
 import { KeyState } from '../model.ts';
 import { resolveKey } from '../resolve.ts';
-import { S, T } from '../validate.ts';
+import { S, T } from '../../validation/request.ts';
 import type { KeyIdRequest } from '../wire.ts';
 
 export const enableKey = operation<KeyIdRequest>({

@@ -4,7 +4,7 @@ import { DryRunOperationException } from '../../errors.ts';
 import { operation, requireEnabled } from '../context.ts';
 import { checkAlgorithm, encryptWith } from '../envelope.ts';
 import { requestAliasOf, resolveKey } from '../resolve.ts';
-import { S, T } from '../validate.ts';
+import { S, T } from '../../validation/request.ts';
 import type { EncryptRequest } from '../wire.ts';
 
 export const DRY_RUN_MESSAGE = 'The request would have succeeded, but the DryRun option is set.';

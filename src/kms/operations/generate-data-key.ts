@@ -5,7 +5,7 @@ import { operation, requireEnabled, type KmsCall, type KmsContext } from '../con
 import { encryptWith, rejectRecipient, type Sealed } from '../envelope.ts';
 import type { LoadedKey } from '../keystore.ts';
 import { requestAliasOf, resolveKey } from '../resolve.ts';
-import { S, T } from '../validate.ts';
+import { S, T } from '../../validation/request.ts';
 import { DATA_KEY_SPECS, type GenerateDataKeyRequest } from '../wire.ts';
 import { DRY_RUN_MESSAGE } from './encrypt.ts';
 

@@ -3,7 +3,7 @@ import { randomBytes, zeroize } from '../../crypto/index.ts';
 import { UnsupportedOperationException, ValidationException } from '../../errors.ts';
 import { operation } from '../context.ts';
 import { rejectRecipient } from '../envelope.ts';
-import { S, T } from '../validate.ts';
+import { S, T } from '../../validation/request.ts';
 import type { GenerateRandomRequest } from '../wire.ts';
 
 export const generateRandom = operation<GenerateRandomRequest>({

@@ -2,7 +2,7 @@
 import { operation } from '../context.ts';
 import { checkPolicyName, DEFAULT_POLICY_NAME } from '../policy.ts';
 import { resolveKey } from '../resolve.ts';
-import { S, T } from '../validate.ts';
+import { S, T } from '../../validation/request.ts';
 import type { GetKeyPolicyRequest } from '../wire.ts';
 
 export const getKeyPolicy = operation<GetKeyPolicyRequest>({

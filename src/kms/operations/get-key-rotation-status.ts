@@ -2,7 +2,7 @@
 import { operation } from '../context.ts';
 import { wireDate } from '../model.ts';
 import { resolveKey } from '../resolve.ts';
-import { S, T } from '../validate.ts';
+import { S, T } from '../../validation/request.ts';
 import type { KeyIdRequest } from '../wire.ts';
 
 export const getKeyRotationStatus = operation<KeyIdRequest>({

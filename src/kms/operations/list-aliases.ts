@@ -5,7 +5,7 @@ import { aliasArn } from '../ids.ts';
 import { wireDate } from '../model.ts';
 import { decodeMarker, pageSize, pageSorted, pageTail } from '../pagination.ts';
 import { resolveKeyId } from '../resolve.ts';
-import { S, T } from '../validate.ts';
+import { S, T } from '../../validation/request.ts';
 import type { AliasListEntry, ListAliasesRequest } from '../wire.ts';
 
 export const listAliases = operation<ListAliasesRequest>({

@@ -3,7 +3,7 @@
 import { operation } from '../context.ts';
 import { decodeMarker, pageSize, pageSorted, pageTail } from '../pagination.ts';
 import { resolveKey } from '../resolve.ts';
-import { S, T } from '../validate.ts';
+import { S, T } from '../../validation/request.ts';
 import type { ListGrantsRequest } from '../wire.ts';
 import type { GrantRecord } from '../grants/model.ts';
 import { checkGrantId, G, grantEntry } from '../grants/wire.ts';

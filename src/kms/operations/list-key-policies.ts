@@ -3,7 +3,7 @@ import { operation } from '../context.ts';
 import { DEFAULT_POLICY_NAME } from '../policy.ts';
 import { decodeMarker, pageSize, pageSorted, pageTail } from '../pagination.ts';
 import { resolveKey } from '../resolve.ts';
-import { S, T } from '../validate.ts';
+import { S, T } from '../../validation/request.ts';
 import type { ListKeyPoliciesRequest } from '../wire.ts';
 
 export const listKeyPolicies = operation<ListKeyPoliciesRequest>({

@@ -4,7 +4,7 @@ import { wireDate, type KeyMaterialRecord } from '../model.ts';
 import { InvalidMarkerException } from '../../errors.ts';
 import { decodeMarker, INVALID_MARKER_MESSAGE, pageSize, pageTail } from '../pagination.ts';
 import { resolveKey } from '../resolve.ts';
-import { S, T } from '../validate.ts';
+import { S, T } from '../../validation/request.ts';
 import { INCLUDE_KEY_MATERIAL, type ListKeyRotationsRequest, type RotationsListEntry } from '../wire.ts';
 
 export const listKeyRotations = operation<ListKeyRotationsRequest>({

@@ -2,7 +2,7 @@
 import { operation } from '../context.ts';
 import { keyArn } from '../ids.ts';
 import { decodeMarker, pageSize, pageTail } from '../pagination.ts';
-import { S, T } from '../validate.ts';
+import { S, T } from '../../validation/request.ts';
 import type { ListKeysRequest } from '../wire.ts';
 
 export const listKeys = operation<ListKeysRequest>({

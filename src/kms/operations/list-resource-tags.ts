@@ -3,7 +3,7 @@ import { operation } from '../context.ts';
 import { decodeMarker, pageSize, pageSorted, pageTail } from '../pagination.ts';
 import { resolveKey } from '../resolve.ts';
 import { toWireTags } from '../tags.ts';
-import { S, T } from '../validate.ts';
+import { S, T } from '../../validation/request.ts';
 import type { ListResourceTagsRequest } from '../wire.ts';
 
 export const listResourceTags = operation<ListResourceTagsRequest>({

@@ -2,7 +2,7 @@
 // given principal, from the retiring-principal index written with each grant.
 import { operation } from '../context.ts';
 import { decodeMarker, pageSize, pageTail } from '../pagination.ts';
-import { S, T } from '../validate.ts';
+import { S, T } from '../../validation/request.ts';
 import type { GrantListEntry, ListRetirableGrantsRequest } from '../wire.ts';
 import type { GrantRecord } from '../grants/model.ts';
 import { checkPrincipal } from '../grants/match.ts';

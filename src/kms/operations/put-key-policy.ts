@@ -3,7 +3,7 @@
 import { keyNotFound, operation } from '../context.ts';
 import { checkPolicyName, validatePolicy } from '../policy.ts';
 import { resolveKey } from '../resolve.ts';
-import { S, T } from '../validate.ts';
+import { S, T } from '../../validation/request.ts';
 import type { PutKeyPolicyRequest } from '../wire.ts';
 
 export const putKeyPolicy = operation<PutKeyPolicyRequest>({

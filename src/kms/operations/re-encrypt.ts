@@ -6,7 +6,7 @@ import { operation, requireEnabled } from '../context.ts';
 import { checkAlgorithm, ciphertextOrDryRun, decryptBlob, encryptWith } from '../envelope.ts';
 import type { LoadedKey } from '../keystore.ts';
 import { requestAliasOf, resolveKey } from '../resolve.ts';
-import { S, T } from '../validate.ts';
+import { S, T } from '../../validation/request.ts';
 import type { ReEncryptRequest } from '../wire.ts';
 import { DRY_RUN_MESSAGE } from './encrypt.ts';
 

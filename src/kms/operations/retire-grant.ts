@@ -4,7 +4,7 @@
 import { DryRunOperationException, ValidationException } from '../../errors.ts';
 import { keyNotFound, operation } from '../context.ts';
 import { resolveKeyId } from '../resolve.ts';
-import { S, T } from '../validate.ts';
+import { S, T } from '../../validation/request.ts';
 import type { RetireGrantRequest } from '../wire.ts';
 import { checkGrantId, G, grantNotFound } from '../grants/wire.ts';
 import { DRY_RUN_MESSAGE } from './encrypt.ts';

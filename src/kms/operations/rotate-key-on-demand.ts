@@ -5,7 +5,7 @@ import { keyNotFound, nowMs, operation, requireEnabled } from '../context.ts';
 import { newKeyMaterial } from '../material.ts';
 import { RotationType } from '../model.ts';
 import { resolveKey } from '../resolve.ts';
-import { S, T } from '../validate.ts';
+import { S, T } from '../../validation/request.ts';
 import type { KeyIdRequest } from '../wire.ts';
 
 export const rotateKeyOnDemand = operation<KeyIdRequest>({

@@ -5,7 +5,7 @@ import { ValidationException } from '../../errors.ts';
 import { keyNotFound, nowMs, operation, requireNotPendingDeletion } from '../context.ts';
 import { KeyState, wireDate } from '../model.ts';
 import { resolveKey } from '../resolve.ts';
-import { S, T } from '../validate.ts';
+import { S, T } from '../../validation/request.ts';
 import type { ScheduleKeyDeletionRequest } from '../wire.ts';
 
 const DAY_MS = 86_400_000;

@@ -2,7 +2,7 @@
 import { keyNotFound, operation, requireNotPendingDeletion } from '../context.ts';
 import { resolveKey } from '../resolve.ts';
 import { checkNewTags, mergeTags } from '../tags.ts';
-import { S, T, TagList } from '../validate.ts';
+import { S, T, TagList } from '../../validation/request.ts';
 import type { TagResourceRequest } from '../wire.ts';
 
 export const tagResource = operation<TagResourceRequest>({

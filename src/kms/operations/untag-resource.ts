@@ -2,7 +2,7 @@
 import { keyNotFound, operation, requireNotPendingDeletion } from '../context.ts';
 import { resolveKey } from '../resolve.ts';
 import { checkTagKeys } from '../tags.ts';
-import { S, T } from '../validate.ts';
+import { S, T } from '../../validation/request.ts';
 import type { UntagResourceRequest } from '../wire.ts';
 
 export const untagResource = operation<UntagResourceRequest>({

@@ -3,7 +3,7 @@ import { keyNotFound, aliasNotFound, nowMs, operation, requireNotPendingDeletion
 import { aliasArn, checkAliasNameForWrite } from '../ids.ts';
 import type { Write } from '../keystore.ts';
 import { resolveKey } from '../resolve.ts';
-import { S, T } from '../validate.ts';
+import { S, T } from '../../validation/request.ts';
 import type { UpdateAliasRequest } from '../wire.ts';
 import { checkTargetIsKey } from './create-alias.ts';
 

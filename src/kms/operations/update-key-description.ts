@@ -1,7 +1,7 @@
 // UpdateKeyDescription: replaces the description; Enabled or Disabled keys; key id or key ARN.
 import { keyNotFound, operation, requireNotPendingDeletion } from '../context.ts';
 import { resolveKey } from '../resolve.ts';
-import { S, T } from '../validate.ts';
+import { S, T } from '../../validation/request.ts';
 import type { UpdateKeyDescriptionRequest } from '../wire.ts';
 
 export const updateKeyDescription = operation<UpdateKeyDescriptionRequest>({

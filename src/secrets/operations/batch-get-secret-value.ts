@@ -1,7 +1,7 @@
 // BatchGetSecretValue: the AWSCURRENT values of several secrets, by SecretIdList or by Filters.
 // Per-secret failures are reported in Errors, as AWS does; the call itself succeeds.
 import { InvalidParameterException, RekeyError } from '../../errors.ts';
-import { S } from '../../kms/validate.ts';
+import { S } from '../../validation/request.ts';
 import { operation } from '../context.ts';
 import { FILTERS, matchesFilters, pageOf, type Filter } from './list-secrets.ts';
 import { readValue } from './get-secret-value.ts';

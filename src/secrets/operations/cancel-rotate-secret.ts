@@ -1,7 +1,7 @@
 // CancelRotateSecret: turn rotation off and cancel a rotation in flight. rekey also removes the
 // AWSPENDING label of the cancelled rotation (AWS leaves that to the caller; docs/SECRETS.md), so
 // the next RotateSecret starts cleanly; AWSCURRENT is never touched.
-import { S } from '../../kms/validate.ts';
+import { S } from '../../validation/request.ts';
 import { operation, requireNotDeleted } from '../context.ts';
 import { AWSCURRENT, AWSPENDING } from '../model.ts';
 import { M, type SecretIdRequest } from '../wire.ts';

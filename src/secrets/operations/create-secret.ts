@@ -1,7 +1,7 @@
 // CreateSecret: a new secret, with its first version (AWSCURRENT) when a value is given.
 import { randomBytes, randomUUID } from '../../crypto/index.ts';
 import { InvalidParameterException, InvalidRequestException, ResourceExistsException } from '../../errors.ts';
-import { S } from '../../kms/validate.ts';
+import { S } from '../../validation/request.ts';
 import { kmsFailure, operation } from '../context.ts';
 import { addVersion } from '../labels.ts';
 import type { SecretRecord } from '../model.ts';

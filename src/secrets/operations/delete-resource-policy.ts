@@ -1,5 +1,5 @@
 // DeleteResourcePolicy: remove the resource policy.
-import { S } from '../../kms/validate.ts';
+import { S } from '../../validation/request.ts';
 import { operation } from '../context.ts';
 import { M, type SecretIdRequest } from '../wire.ts';
 

@@ -1,7 +1,7 @@
 // DeleteSecret: schedule deletion after a recovery window (7-30 days, default 30), or delete at once.
 // The deletion due index (secrets/del/) feeds the secrets.delete job (src/secrets/rotation/jobs.ts).
 import { InvalidParameterException, InvalidRequestException } from '../../errors.ts';
-import { S } from '../../kms/validate.ts';
+import { S } from '../../validation/request.ts';
 import { epochSeconds, MARKED_FOR_DELETION, operation, type SecretsContext } from '../context.ts';
 import { valuePath, type SecretRecord } from '../model.ts';
 import { M, type DeleteSecretRequest } from '../wire.ts';

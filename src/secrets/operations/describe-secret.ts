@@ -1,5 +1,5 @@
 // DescribeSecret: metadata, rotation settings and version labels (works on secrets scheduled for deletion).
-import { S } from '../../kms/validate.ts';
+import { S } from '../../validation/request.ts';
 import { operation } from '../context.ts';
 import { describeOf } from './describe.ts';
 import { M, type SecretIdRequest } from '../wire.ts';

@@ -1,5 +1,5 @@
 // GetRandomPassword: a random password (never recorded in the audit trail).
-import { S } from '../../kms/validate.ts';
+import { S } from '../../validation/request.ts';
 import { operation } from '../context.ts';
 import { randomPassword, type PasswordOptions } from '../password.ts';
 

@@ -1,5 +1,5 @@
 // GetResourcePolicy: the secret's resource policy, if any.
-import { S } from '../../kms/validate.ts';
+import { S } from '../../validation/request.ts';
 import { operation } from '../context.ts';
 import { M, type SecretIdRequest } from '../wire.ts';
 

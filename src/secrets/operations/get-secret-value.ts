@@ -1,6 +1,6 @@
 // GetSecretValue: a version's value by VersionId and/or VersionStage (default AWSCURRENT).
 import { InvalidRequestException, ResourceNotFoundException } from '../../errors.ts';
-import { S } from '../../kms/validate.ts';
+import { S } from '../../validation/request.ts';
 import { epochSeconds, operation, requireNotDeleted, type Loaded, type SecretsCall, type SecretsContext } from '../context.ts';
 import { AWSCURRENT, type SecretRecord, type VersionMeta } from '../model.ts';
 import { M, type GetSecretValueRequest } from '../wire.ts';

@@ -1,6 +1,6 @@
 // ListSecretVersionIds: the versions of a secret with their labels (deprecated ones on request).
 import { InvalidNextTokenException } from '../../errors.ts';
-import { S } from '../../kms/validate.ts';
+import { S } from '../../validation/request.ts';
 import { epochSeconds, operation } from '../context.ts';
 import { versionsNewestFirst } from '../model.ts';
 import { M } from '../wire.ts';

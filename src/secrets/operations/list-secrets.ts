@@ -1,6 +1,6 @@
 // ListSecrets: metadata of the account's secrets, with AWS's filters and NextToken pagination.
 import { InvalidNextTokenException, InvalidParameterException } from '../../errors.ts';
-import { S } from '../../kms/validate.ts';
+import { S } from '../../validation/request.ts';
 import { operation, type SecretsContext } from '../context.ts';
 import type { SecretRecord } from '../model.ts';
 import { describeOf } from './describe.ts';

@@ -1,6 +1,6 @@
 // PutResourcePolicy: attach a resource policy (BlockPublicPolicy refuses one that allows anyone).
 import { PublicPolicyException } from '../../errors.ts';
-import { S } from '../../kms/validate.ts';
+import { S } from '../../validation/request.ts';
 import { operation, requireNotDeleted } from '../context.ts';
 import { isPublic, parse } from '../policy.ts';
 import { M } from '../wire.ts';

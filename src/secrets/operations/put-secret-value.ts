@@ -1,6 +1,6 @@
 // PutSecretValue: a new version; AWSCURRENT moves to it unless VersionStages says otherwise.
 import { randomUUID } from '../../crypto/index.ts';
-import { S } from '../../kms/validate.ts';
+import { S } from '../../validation/request.ts';
 import { operation, requireNotDeleted, type SecretsCall, type SecretsContext } from '../context.ts';
 import { addVersion, pruneVersions } from '../labels.ts';
 import { valuePath } from '../model.ts';

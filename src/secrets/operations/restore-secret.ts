@@ -1,5 +1,5 @@
 // RestoreSecret: cancel a scheduled deletion (the deletion due entry goes with the same write).
-import { S } from '../../kms/validate.ts';
+import { S } from '../../validation/request.ts';
 import { operation } from '../context.ts';
 import { M, type SecretIdRequest } from '../wire.ts';
 

@@ -2,7 +2,7 @@
 // RotateImmediately is false, start a rotation job now (src/secrets/rotation/job.ts).
 import { randomUUID } from '../../crypto/index.ts';
 import { InvalidRequestException } from '../../errors.ts';
-import { S } from '../../kms/validate.ts';
+import { S } from '../../validation/request.ts';
 import { operation, requireNotDeleted } from '../context.ts';
 import { AWSCURRENT, versionWithStage } from '../model.ts';
 import { checkRules, nextRotation } from '../rotation/schedule.ts';

@@ -1,6 +1,6 @@
 // TagResource: add or overwrite tags of a secret (also usable as secretsmanager:ResourceTag/<key> conditions).
 import { InvalidParameterException } from '../../errors.ts';
-import { S } from '../../kms/validate.ts';
+import { S } from '../../validation/request.ts';
 import { operation } from '../context.ts';
 import type { Tag } from '../model.ts';
 import { M } from '../wire.ts';

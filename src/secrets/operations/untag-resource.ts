@@ -1,5 +1,5 @@
 // UntagResource: remove tags from a secret.
-import { S } from '../../kms/validate.ts';
+import { S } from '../../validation/request.ts';
 import { operation } from '../context.ts';
 import { M } from '../wire.ts';
 

@@ -1,5 +1,5 @@
 // UpdateSecretVersionStage: move or remove a staging label (AWSCURRENT drags AWSPREVIOUS along).
-import { S } from '../../kms/validate.ts';
+import { S } from '../../validation/request.ts';
 import { operation, requireNotDeleted } from '../context.ts';
 import { updateStage } from '../labels.ts';
 import { AWSCURRENT } from '../model.ts';

@@ -1,5 +1,5 @@
 // UpdateSecret: description, KMS key and/or a new value (a new AWSCURRENT version).
-import { S } from '../../kms/validate.ts';
+import { S } from '../../validation/request.ts';
 import { kmsFailure, operation, requireNotDeleted } from '../context.ts';
 import { valueOf } from '../values.ts';
 import { putVersion } from './put-secret-value.ts';

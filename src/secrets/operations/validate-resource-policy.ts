@@ -1,5 +1,5 @@
 // ValidateResourcePolicy: check a policy's grammar and the broad-access check without attaching it.
-import { S } from '../../kms/validate.ts';
+import { S } from '../../validation/request.ts';
 import { operation } from '../context.ts';
 import { isPublic, parse } from '../policy.ts';
 import { M } from '../wire.ts';

@@ -83,7 +83,7 @@ export class SecretRotation {
 
   // Sources offer only entries already due, so their jobs may run at once (no runAt).
   private rotationSource(): ScheduleSource {
-    const barrier = this.ctx.barrier;
+    const barrier = this.ctx.deps.barrier;
     return {
       name: 'secrets.rotation',
       async *due({ now }): AsyncGenerator<DueItem<RotateJobData>> {
@@ -99,7 +99,7 @@ export class SecretRotation {
   }
 
   private deletionSource(): ScheduleSource {
-    const barrier = this.ctx.barrier;
+    const barrier = this.ctx.deps.barrier;
     return {
       name: 'secrets.deletion',
       async *due({ now }): AsyncGenerator<DueItem<DeleteJobData>> {

@@ -9,7 +9,7 @@
 //   secrets/webhooks/<name>   WebhookRecord (the signing secret is stored through the barrier only)
 import { hmacSha256, randomBytes } from '../../crypto/index.ts';
 import { InvalidParameterException, ResourceExistsException, ResourceNotFoundException } from '../../errors.ts';
-import type { Barrier } from '../../storage/barrier.ts';
+import { gatedBarrier, type BarrierView, type WriteGate } from '../../storage/gate.ts';
 
 export const WEBHOOK_PREFIX = 'secrets/webhooks/';
 const NAME = /^[a-zA-Z0-9_-]{1,64}$/;
@@ -47,7 +47,12 @@ export function signature(secret: string, timestamp: string, body: string): stri
 }
 
 export class WebhookStore {
-  constructor(private readonly barrier: Barrier, readonly opts: WebhookOptions = {}, private readonly clock: () => Date = () => new Date()) {}
+  constructor(private readonly barrier: BarrierView, readonly opts: WebhookOptions = {}, private readonly clock: () => Date = () => new Date()) {}
+
+  /** The store as one mutating admin call sees it: writes pass the call's audit gate first (src/storage/gate.ts). */
+  forCall(gate: WriteGate): WebhookStore {
+    return new WebhookStore(gatedBarrier(this.barrier, gate), this.opts, this.clock);
+  }
 
   async add(name: string, url: string): Promise<WebhookRecord> {
     if (!NAME.test(name)) throw new InvalidParameterException('A webhook name is 1 to 64 letters, digits, "-" or "_".');

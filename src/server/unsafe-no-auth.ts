@@ -4,8 +4,8 @@
 // Only the benchmark's server process reads REKEY_AUTH (bench/kms/server-child.ts); `rekey server`
 // never does. Even then the server refuses to start unless REKEY_BENCH_UNSAFE_NO_AUTH=1 is also
 // set, and says so loudly on stderr: every request then runs as the account root, unsigned.
-import { ConfigurationError } from './errors.ts';
-import { rootArn, type Identity } from './iam/identity.ts';
+import { ConfigurationError } from '../errors.ts';
+import { rootArn, type Identity } from '../iam/identity.ts';
 
 export const NO_AUTH_BANNER = [
   '',

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { S, T, TagList, compileRequest } from './validate.ts';
+import { S, T, TagList, compileRequest } from './request.ts';
 
 const v = compileRequest<Record<string, unknown>>(S.struct({
   KeyId: T.KeyId, Plaintext: T.Plaintext, Blob: T.Ciphertext, EncryptionContext: T.EncryptionContext, Tags: TagList,

@@ -1,10 +1,10 @@
 // Opens the audit trail the configuration describes: its sinks, this node's chain name, digests.
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Config } from './config/config.ts';
-import type { Barrier } from './storage/barrier.ts';
-import { AuditLog, StoreSink, FileSink, StdoutSink, SyslogSink, type AuditSink } from './audit/index.ts';
-import { randomBytes } from './crypto/index.ts';
+import type { Config } from '../config/config.ts';
+import type { Barrier } from '../storage/barrier.ts';
+import { AuditLog, StoreSink, FileSink, StdoutSink, SyslogSink, type AuditSink } from '../audit/index.ts';
+import { randomBytes } from '../crypto/index.ts';
 
 /** A stable chain name per data directory, so a restart continues the same chain. */
 export function nodeIdFor(cfg: Readonly<Config>): string {

@@ -5,14 +5,14 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { Config } from './config/config.ts';
-import type { Barrier } from './storage/barrier.ts';
-import { ConfigurationError } from './errors.ts';
-import { CertService, type CertEvent } from './certs/service.ts';
-import { QuotaService } from './quotas/service.ts';
-import { NodeRegistry } from './quotas/cluster.ts';
-import { type AuditLog, serviceEvent } from './audit/index.ts';
-import { setServerContext, type EdgeTls } from './http/edge.ts';
+import type { Config } from '../config/config.ts';
+import type { Barrier } from '../storage/barrier.ts';
+import { ConfigurationError } from '../errors.ts';
+import { CertService, type CertEvent } from '../certs/service.ts';
+import { QuotaService } from '../quotas/service.ts';
+import { NodeRegistry } from '../quotas/cluster.ts';
+import { type AuditLog, serviceEvent } from '../audit/index.ts';
+import { setServerContext, type EdgeTls } from '../http/edge.ts';
 
 export interface Edge {
   certs?: CertService;

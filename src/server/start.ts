@@ -1,33 +1,33 @@
 // Composition root: configuration -> storage + barrier -> domain services -> HTTP.
 import type { FastifyInstance } from 'fastify';
-import type { Config } from './config/config.ts';
-import { openStore } from './storage/open.ts';
-import type { Backend } from './storage/backend.ts';
-import type { Barrier } from './storage/barrier.ts';
-import type { AccessKeyRecord } from './iam/access-keys.ts';
-import { IamService } from './iam/service.ts';
-import { KmsService } from './kms/service.ts';
-import { buildApp } from './http/app.ts';
-import { registerKmsAdmin } from './http/admin-kms.ts';
-import { adminHook, keyEventHook, secretsJobHook } from './http/audit-hooks.ts';
-import type { JobEvent } from './jobs/runner.ts';
+import type { Config } from '../config/config.ts';
+import { openStore } from '../storage/open.ts';
+import type { Backend } from '../storage/backend.ts';
+import type { Barrier } from '../storage/barrier.ts';
+import type { AccessKeyRecord } from '../iam/access-keys.ts';
+import { IamService } from '../iam/service.ts';
+import { KmsService } from '../kms/service.ts';
+import { buildApp } from '../http/app.ts';
+import { kmsAdminRoutes } from '../http/admin-kms.ts';
+import { keyEventHook, secretsJobHook } from '../http/job-events.ts';
+import type { JobEvent } from '../jobs/runner.ts';
 import { NO_AUTH_BANNER, noAuthIdentity, requireUnsafeNoAuthConsent, requireUnsafeNoAuditConsent } from './unsafe-no-auth.ts';
-import { JobEngine } from './jobs/engine.ts';
-import { registerKmsLifecycleAdmin } from './http/admin-kms-lifecycle.ts';
-import { registerCertsAdmin } from './http/admin-certs.ts';
-import { openAuditLog, nodeIdFor } from './audit-setup.ts';
-import { openEdge, requireTlsOrConsent, type Edge } from './edge-setup.ts';
-import type { CertService } from './certs/service.ts';
-import type { QuotaService } from './quotas/service.ts';
-import type { AuditLog } from './audit/index.ts';
-import { BUILTIN_STRATEGIES } from './secrets/strategies/index.ts';
-import { VERSION } from './version.ts';
-import { SecretsService } from './secrets/service.ts';
-import type { RotationStrategy } from './secrets/strategy.ts';
-import { registerSecretsAdmin } from './http/admin-secrets.ts';
-import { openProxy, type ProxySetup } from './proxy-setup.ts';
-import type { ProxyService } from './proxy/service.ts';
-import { openDatabases, type Databases } from './db/open.ts'; // [db]
+import { JobEngine } from '../jobs/engine.ts';
+import { kmsLifecycleRoutes } from '../http/admin-kms-lifecycle.ts';
+import { certsRoutes } from '../http/admin-certs.ts';
+import { openAuditLog, nodeIdFor } from './audit.ts';
+import { openEdge, requireTlsOrConsent, type Edge } from './edge.ts';
+import type { CertService } from '../certs/service.ts';
+import type { QuotaService } from '../quotas/service.ts';
+import type { AuditLog } from '../audit/index.ts';
+import { BUILTIN_STRATEGIES } from '../secrets/strategies/index.ts';
+import { VERSION } from '../version.ts';
+import { SecretsService } from '../secrets/service.ts';
+import type { RotationStrategy } from '../secrets/strategy.ts';
+import { webhookRoutes } from '../http/admin-secrets.ts';
+import { openProxy, type ProxySetup } from './proxy.ts';
+import type { ProxyService } from '../proxy/service.ts';
+import { openDatabases, type Databases } from '../db/open.ts'; // [db]
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -112,6 +112,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     // the proxy (docs/PROXY.md, "Wiring"): before the app, which serves /v1/proxy for it
     proxySetup = await openProxy({ cfg, secrets, iam, audit, certs: edge.certs, log: (m) => process.stderr.write(`rekey: ${m}\n`) });
     const proxyOpen = proxySetup;
+    const scope = { region: cfg.region, accountId: cfg.accountId };
     const app = await buildApp({
       ...(proxySetup ? { proxy: proxySetup.proxy } : {}),
       limits: cfg.http, quotas: edge.quotas, ...(edge.tls ? { tls: edge.tls } : {}),
@@ -123,18 +124,20 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
         { targetPrefix: 'TrentService', signingName: 'kms', auditName: 'kms', call: (op, input, caller, request) => kms.call(op, input, caller, request) },
         { targetPrefix: 'secretsmanager', signingName: 'secretsmanager', auditName: 'secretsmanager', call: (op, input, caller, request) => secrets.call(op, input, caller, request) },
       ],
+      adminRoutes: [
+        ...kmsAdminRoutes(kms, cfg.accountId),
+        ...kmsLifecycleRoutes(kms.lifecycle.admin(), scope),
+        ...webhookRoutes(secrets.webhooks, scope),
+        ...certsRoutes(edge.certs, scope),
+      ],
     });
-    registerKmsAdmin(app, { kms, iam, onCall: adminHook(audit, cfg.region, 'kms.amazonaws.com', cfg.accountId) });
     // Key lifecycle (docs/ROTATION.md): kms.rotate / kms.delete kinds and their schedule sources.
     kms.lifecycle.register(jobs);
     await kms.lifecycle.reindex();
-    registerKmsLifecycleAdmin(app, { admin: kms.lifecycle.admin(), iam, region: cfg.region, accountId: cfg.accountId, onCall: adminHook(audit, cfg.region, 'kms.amazonaws.com', cfg.accountId) });
     // Secret rotation and deletion jobs (docs/SECRETS.md) and the rotation-webhook admin API.
     secrets.register(jobs);
     const secretsAudit = secretsJobHook(audit, cfg.region, cfg.accountId, (m) => app.log.error(m));
     onSecretsJob = (e) => { secretsAudit(e); secrets.rotation.onJobEvent(e); proxyOpen?.onJobEvent(e); };
-    registerSecretsAdmin(app, { webhooks: secrets.webhooks, iam, region: cfg.region, accountId: cfg.accountId, onCall: adminHook(audit, cfg.region, 'secretsmanager.amazonaws.com', cfg.accountId) });
-    registerCertsAdmin(app, { ...(edge.certs ? { certs: edge.certs } : {}), iam, onCall: adminHook(audit, cfg.region, 'rekey.admin', cfg.accountId) });
     // [db] database instances (docs/DATABASES.md): registers the db.* job kinds before jobs.start()
     const databases = openDatabases({ barrier, kms, secrets, jobs, audit, region: cfg.region, accountId: cfg.accountId, dataDir: cfg.dataDir, ...(cfg.db ? { config: cfg.db } : {}), ...(opts.clock ? { clock: opts.clock } : {}), log: (m) => app.log.warn(m) });
     kms.lifecycle.addKeyEventListener(keyEventHook(audit, cfg.region, cfg.accountId, (m) => app.log.error(m)));

@@ -1,5 +1,6 @@
-// Input validation at the edge of the KMS domain: each operation declares its request shape with
-// the constraints of the AWS KMS service model; the shape compiles once to an ajv validator.
+// Request validation shared by every AWS-protocol service (KMS, Secrets Manager, and any other):
+// each operation declares its request shape with the constraints of its service model; the shape
+// compiles once to an ajv validator.
 //
 // Errors follow AWS's coral service framework:
 //  - a member with the wrong JSON type -> SerializationException, e.g.

@@ -11,57 +11,24 @@
 //   - audit: client-auth and cutover events as AwsServiceEvents (eventSource rekey.proxy).
 import { readFileSync, statSync } from 'node:fs';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import type { Config } from './config/config.ts';
-import type { CertService } from './certs/service.ts';
-import type { IamService } from './iam/service.ts';
-import type { JobEvent } from './jobs/runner.ts';
-import type { SecretsService } from './secrets/service.ts';
-import { parseDbSecret, readStageInternal } from './secrets/internal-read.ts';
-import { AWSCURRENT, AWSPREVIOUS } from './secrets/model.ts';
-import { KIND_ROTATE, type RotateJobData } from './secrets/rotation/job.ts';
-import { type AuditLog, serviceEvent } from './audit/index.ts';
-import { ConfigurationError } from './errors.ts';
-import { ProxyService, type ProxyEvent } from './proxy/service.ts';
-import type { IamTokenVerifier, SecretCredentials, SecretSource } from './proxy/ports.ts';
-import { TLS_POLICY } from './crypto/tls-policy.ts';
+import type { Config } from '../config/config.ts';
+import type { CertService } from '../certs/service.ts';
+import type { IamService } from '../iam/service.ts';
+import type { JobEvent } from '../jobs/runner.ts';
+import type { SecretsService } from '../secrets/service.ts';
+import { SecretsSource } from '../secrets/proxy-source.ts';
+import { KIND_ROTATE, type RotateJobData } from '../secrets/rotation/job.ts';
+import { type AuditLog, serviceEvent } from '../audit/index.ts';
+import { ConfigurationError } from '../errors.ts';
+import { ProxyService, type ProxyEvent } from '../proxy/service.ts';
+import type { IamTokenVerifier } from '../proxy/ports.ts';
+import { TLS_POLICY } from '../crypto/tls-policy.ts';
 
 export interface ProxySetup {
   proxy: ProxyService;
   /** Feed the job engine's events (secrets.rotate finishes tell the proxy at once). */
   onJobEvent(e: JobEvent): void;
   close(): Promise<void>;
-}
-
-export class SecretsSource implements SecretSource {
-  private readonly listeners = new Set<(arn: string) => void>();
-
-  constructor(private readonly secrets: SecretsService) {}
-
-  private async read(id: string, stage: typeof AWSCURRENT | typeof AWSPREVIOUS): Promise<SecretCredentials | undefined> {
-    const v = await readStageInternal(this.secrets.ctx, id, stage);
-    if (!v) return undefined;
-    return { versionId: v.versionId, ...parseDbSecret(v.value), ...(v.demotedAt ? { demotedAt: v.demotedAt } : {}) };
-  }
-
-  async current(id: string): Promise<SecretCredentials> {
-    const c = await this.read(id, AWSCURRENT);
-    if (!c) throw new Error(`secret ${id} has no AWSCURRENT version`);
-    return c;
-  }
-
-  previous(id: string): Promise<SecretCredentials | undefined> {
-    return this.read(id, AWSPREVIOUS);
-  }
-
-  onRotated(listener: (arn: string) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  /** A rotation finished on this node (AWSCURRENT moved). */
-  rotated(arn: string): void {
-    for (const l of this.listeners) l(arn);
-  }
 }
 
 export function iamVerifier(iam: IamService): IamTokenVerifier {

@@ -1,0 +1,120 @@
+// The one request pipeline for AWS-protocol calls on POST / (docs/ARCHITECTURE.md, "Request
+// pipeline"). Every call, whatever its wire protocol, crosses the same stages in this order:
+//
+//   parse (protocol.route)  ->  authenticate (SigV4, scoped to the service's signing name)
+//   -> mTLS principal check -> quota -> parse input (protocol.input)
+//   -> service.call: authorize + validate + operation (the domain; mutations pass the audit gate
+//      `beforeCommit` right before their first write) -> audit (read-only calls: before the result
+//      leaves) -> respond (protocol.sendResult / protocol.sendError)
+//
+// A protocol is one adapter (wire in: service, operation, input; wire out: result, error shape):
+// src/http/aws-json.ts (X-Amz-Target, JSON 1.1) and src/http/query.ts (Action=...&Version=..., XML).
+// A service is an operation table behind a signing name (KMS, Secrets Manager, STS, RDS...).
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RekeyError } from '../errors.ts';
+import type { Identity, RequestFacts } from '../iam/identity.ts';
+import { AuditedCall, type Appender, type CallContext } from '../audit/index.ts';
+import type { ServiceName } from '../audit/event.ts';
+import { accessKeyIdOf, type SignedRequest } from '../iam/sigv4.ts';
+import { bodyOf, signedRequestOf } from './signed-request.ts';
+import { toRekeyError } from './aws-json.ts';
+
+/** A service behind an AWS protocol: its SigV4 signing name, its audit name and its dispatcher. */
+export interface AwsService {
+  /** The SigV4 credential scope's service name ("kms", "secretsmanager", "sts", "rds"). */
+  signingName: string;
+  /** The audit trail's name for the service (src/audit/event.ts SERVICES). */
+  auditName: ServiceName;
+  /** Credential-scope regions accepted (default: the server's region). */
+  regions?: readonly string[];
+  call(operation: string, input: unknown, caller: Identity, request: RequestFacts): Promise<Record<string, unknown>>;
+}
+
+/** What the parse stage found: which service and operation the request names. */
+export interface WireRoute {
+  service: AwsService;
+  operation: string;
+}
+
+/** One wire protocol: how a request names its operation and input, and how results and errors look. */
+export interface Protocol {
+  readonly name: string;
+  /** Whether this POST / request speaks this protocol (content type, headers). */
+  accepts(req: FastifyRequest): boolean;
+  /** Parse stage: the service and operation; throws a typed error (answered in this protocol's shape). */
+  route(req: FastifyRequest, body: Buffer): WireRoute;
+  /** The input, parsed after authentication (strangers learn nothing about the parser). */
+  input(req: FastifyRequest, body: Buffer, route: WireRoute): unknown;
+  /**
+   * When the parse stage fails (no such service or operation): the service the refused call is
+   * recorded under, from what the request claims (its SigV4 credential scope). None: not recorded.
+   */
+  refusedService?(req: FastifyRequest): AwsService | undefined;
+  /** The error as this protocol's clients expect it, for the audit event (STS: AccessDenied). */
+  auditError?(err: RekeyError, route: WireRoute | null): RekeyError;
+  sendResult(reply: FastifyReply, route: WireRoute, result: Record<string, unknown>, requestId: string): FastifyReply;
+  sendError(reply: FastifyReply, err: RekeyError, requestId: string, route: WireRoute | null): FastifyReply;
+}
+
+export interface PipelineDeps {
+  region: string;
+  authenticate(req: SignedRequest, signingName: string, regions?: readonly string[]): Promise<Identity>;
+  /** mTLS: the client certificate must name the signer (src/http/edge.ts). */
+  checkClient?(req: FastifyRequest, caller: Identity): void;
+  /** Quotas (src/quotas): throws ThrottlingException. */
+  quotas?: { check(service: string, operation: string, caller: Identity): void };
+  audit: Appender;
+  /** BENCHMARKS ONLY (src/server/unsafe-no-auth.ts): requests run as this identity without SigV4. */
+  unauthenticatedAs?: Identity;
+}
+
+/** Runs one AWS-protocol request through every stage. Always answers (never throws). */
+export async function serveAwsCall(req: FastifyRequest, reply: FastifyReply, protocol: Protocol, deps: PipelineDeps): Promise<FastifyReply> {
+  const requestId = req.id;
+  const ua = typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : '';
+  const body = bodyOf(req);
+  let route: WireRoute | null = null;
+  let ctx: Omit<CallContext, 'input' | 'caller'> | null = null;
+  let caller: Identity | null = null;
+  let input: unknown = {};
+  let audited: AuditedCall | null = null;
+  try {
+    route = protocol.route(req, body);
+    const { service, operation } = route;
+    ctx = { service: service.auditName, operation: operation.slice(0, 64), requestId, sourceIp: req.ip, userAgent: ua, region: deps.region, now: new Date() };
+    caller = deps.unauthenticatedAs ?? await deps.authenticate(signedRequestOf(req, body), service.signingName, service.regions);
+    deps.checkClient?.(req, caller);
+    deps.quotas?.check(service.signingName, operation, caller);
+    input = protocol.input(req, body, route);
+    const call = new AuditedCall(deps.audit, { ...ctx, input, caller });
+    audited = call;
+    // the audit gate exists for mutating calls only: read-only calls get no gated view of the store
+    const result = await service.call(operation, input, caller, {
+      requestId, sourceIp: req.ip, secureTransport: req.protocol === 'https', userAgent: ua,
+      ...(call.mutating ? { beforeCommit: (partial: unknown) => call.succeeded(partial) } : {}),
+    });
+    // read-only and data-plane calls: recorded before the result (a plaintext, a data key) leaves
+    await call.succeeded(result);
+    return protocol.sendResult(reply, route, result, requestId);
+  } catch (err) {
+    let rk = toRekeyError(err, requestId);
+    if (!(err instanceof RekeyError)) req.log.error({ err, requestId }, 'unexpected error');
+    else if (rk.fault === 'server' && rk.cause !== undefined) req.log.error({ err: rk.cause, requestId, code: rk.code }, 'internal error');
+    // refused at the parse stage: recorded under the service the credential scope names, if any
+    if (!ctx) {
+      const svc = protocol.refusedService?.(req);
+      if (svc) ctx = { service: svc.auditName, operation: 'UnknownOperation', requestId, sourceIp: req.ip, userAgent: ua, region: deps.region, now: new Date() };
+    }
+    // a failed authentication is recorded under the access key id the request claimed
+    const call = audited ?? (ctx ? new AuditedCall(deps.audit, { ...ctx, input, caller: caller ?? { accessKeyId: accessKeyIdOf(req.headers) ?? '' } }) : null);
+    if (call) {
+      try {
+        await call.failed(protocol.auditError ? protocol.auditError(rk, route) : rk);
+      } catch (auditErr) {
+        req.log.error({ err: auditErr, requestId }, 'call could not be audited');
+        rk = toRekeyError(auditErr, requestId);
+      }
+    }
+    return protocol.sendError(reply, rk, requestId, route);
+  }
+}

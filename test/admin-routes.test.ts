@@ -1,0 +1,140 @@
+// The admin route table (src/http/admin-routes.ts) walked on a real server (issue 12, "must show"):
+// every route refuses a caller without credentials and a principal without its permission, and
+// each refusal is an audit event; with the audit sink failing, no route answers with anything but
+// InternalFailure, and the mutations (IAM CreateUser, jobs cancel, certs rotate, proxy switch)
+// change nothing.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { request as httpsRequest } from 'node:https';
+import { startTestServer, TEST_CREDS, type TestServer } from './helpers/server.ts';
+import { adminRoutesOf } from '../src/http/app.ts';
+import { isMutatingRoute, type AdminRoute } from '../src/http/admin-routes.ts';
+import { signRequest, type SigningCredentials } from '../src/iam/sigv4-sign.ts';
+import { proxyRoutes } from '../src/http/admin-proxy.ts';
+import { adminTestApp } from '../src/http/testing.ts';
+import { testIam } from '../src/iam/testing.ts';
+import { ProxyService } from '../src/proxy/service.ts';
+import { validateTargets } from '../src/proxy/config.ts';
+
+/** Values for path parameters that pass every route's pattern, so refusals come from IAM, not validation. */
+const PARAMS: Record<string, string> = {
+  id: '01890000-0000-7000-8000-000000000000', keyId: '11111111-2222-3333-4444-555555555555', name: 'walk',
+  UserName: 'walk-user', RoleName: 'walk-role', PolicyName: 'walk-policy', AccessKeyId: 'AKIAWALK000000000000',
+};
+const BODY = { UserName: 'walk-user', RoleName: 'walk-role', VirtualMFADeviceName: 'walk-mfa', name: 'walk', url: 'https://example.com/hook', commonName: 'walk', usage: 'server' };
+/** Routes any authenticated caller may use: read-only, answer about the caller or compute a template. */
+const ANY_AUTHENTICATED = ['GET /v1/iam/whoami', 'POST /v1/iam/key-policy'];
+
+const urlOf = (r: AdminRoute) => r.url.replace(/:(\w+)/g, (_m, p: string) => encodeURIComponent(PARAMS[p] ?? 'x'))
+  + (r.method === 'DELETE' && r.url.includes('mfa-devices') ? `?SerialNumber=${encodeURIComponent('arn:aws:iam::111122223333:mfa/walk-mfa')}` : '');
+
+interface Reply { status: number; body: Record<string, unknown> }
+
+async function call(s: TestServer, creds: SigningCredentials | null, method: string, url: string, body?: unknown, service = 'iam'): Promise<Reply> {
+  const u = new URL(s.url + url);
+  const payload = body === undefined || method === 'GET' || method === 'DELETE' ? '' : JSON.stringify(body);
+  const base: Record<string, string> = payload ? { 'content-type': 'application/json' } : {};
+  const headers = creds ? signRequest({ method, host: u.host, path: u.pathname, query: u.search.slice(1), headers: base, body: payload }, creds, { region: 'us-east-1', service, now: new Date() }) : base;
+  if (!s.ca) {
+    const res = await fetch(u, { method, headers, ...(payload ? { body: payload } : {}) });
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+  }
+  return new Promise((resolve, reject) => {
+    const rq = httpsRequest(u, { method, headers, ca: s.ca }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} }));
+    });
+    rq.on('error', reject);
+    rq.end(payload);
+  });
+}
+
+async function eventFor(s: TestServer, requestId: unknown): Promise<{ eventName: string; errorCode?: string } | undefined> {
+  const page = await s.audit.lookup({ maxResults: 20 });
+  return page.events.map((r) => r.event).find((e) => e.requestID === requestId);
+}
+
+let s: TestServer;
+before(async () => { s = await startTestServer({ env: { REKEY_TLS: 'generated' } }); });
+after(async () => { await s.cleanup(); });
+
+test('every admin route refuses strangers and principals without its permission, and audits the refusal', async () => {
+  const routes = adminRoutesOf(s.app);
+  assert.ok(routes.length >= 40, `the whole table is registered (${routes.length} routes)`);
+  const user = await s.iam.principals.createUser('powerless');
+  const k = await s.iam.accessKeys.create(user);
+  const powerless = { accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey };
+  const open: string[] = [];
+  for (const r of routes) {
+    const where = `${r.method} ${r.url}`;
+    const service = r.signingName ?? 'iam';
+    const none = await call(s, null, r.method, urlOf(r), BODY, service);
+    assert.deepEqual([none.status, none.body['error']], [403, 'MissingAuthenticationTokenException'], where);
+    assert.equal((await eventFor(s, none.body['requestId']))?.errorCode, 'MissingAuthenticationTokenException', `${where}: unauthenticated call audited`);
+
+    const denied = await call(s, powerless, r.method, urlOf(r), BODY, service);
+    if (ANY_AUTHENTICATED.includes(where)) {
+      assert.equal(r.permission, null, where);
+      assert.equal(isMutatingRoute(r), false, `${where} must not change anything`);
+      open.push(where);
+      continue;
+    }
+    assert.equal(denied.body['error'], 'AccessDeniedException', `${where}: ${JSON.stringify(denied.body)}`);
+    assert.match(String(denied.body['message']), /is not authorized to perform/, where);
+    assert.equal((await eventFor(s, denied.body['requestId']))?.errorCode, 'AccessDeniedException', `${where}: denied call audited`);
+  }
+  assert.deepEqual(open.sort(), [...ANY_AUTHENTICATED].sort());
+});
+
+test('with the audit sink failing, every admin route answers InternalFailure and the mutations change nothing', async () => {
+  const f = await startTestServer({ env: { REKEY_TLS: 'generated', REKEY_AUDIT_STORE: 'false', REKEY_AUDIT_FILE: '/dev/full' } });
+  try {
+    const refused = { error: 'InternalFailure', message: 'The request could not be audited; it was not performed.' };
+    for (const r of adminRoutesOf(f.app)) {
+      const res = await call(f, TEST_CREDS, r.method, urlOf(r), BODY, r.signingName ?? 'iam');
+      assert.deepEqual([res.status, res.body['error'], res.body['message']], [500, refused.error, refused.message], `${r.method} ${r.url}`);
+    }
+    // IAM CreateUser: no user
+    const created = await call(f, TEST_CREDS, 'POST', '/v1/iam/users', { UserName: 'ghost' });
+    assert.deepEqual([created.status, created.body['error']], [500, 'InternalFailure']);
+    await assert.rejects(f.iam.principals.getUser('ghost'), { name: 'NotFoundException', message: 'The user with name ghost cannot be found.' });
+    // jobs cancel: the job is still queued
+    const { job } = await f.jobs.enqueue({ kind: 'kms.rotate', target: 'k', data: null, runAt: Date.now() + 3_600_000 });
+    const cancelled = await call(f, TEST_CREDS, 'POST', `/v1/jobs/${job.id}/cancel`);
+    assert.deepEqual([cancelled.status, cancelled.body['error']], [500, 'InternalFailure']);
+    assert.equal((await f.jobs.get(job.id))?.state, 'queued');
+    // certs rotate: the same certificate
+    const serial = (await f.certs!.status()).server?.serial;
+    assert.ok(serial);
+    const rotated = await call(f, TEST_CREDS, 'POST', '/v1/certs/rotate');
+    assert.deepEqual([rotated.status, rotated.body['error']], [500, 'InternalFailure']);
+    assert.equal((await f.certs!.status()).server?.serial, serial);
+  } finally {
+    await f.cleanup();
+  }
+});
+
+test('proxy switch with the audit sink failing: the upstream does not change', async () => {
+  const proxy = new ProxyService({
+    secrets: { current: async () => ({ versionId: 'v', username: 'app', password: 'x' }), previous: async () => undefined, onRotated: () => () => {} },
+    targets: validateTargets([{ name: 'app', listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: 5432 }, secretIds: ['s'] }]),
+  });
+  await proxy.start();
+  try {
+    const t = await testIam();
+    const h = await adminTestApp(t, proxyRoutes(proxy, { region: t.iam.region, accountId: t.iam.accountId }));
+    assert.equal((await h.inject({ method: 'POST', url: '/v1/proxy/targets/app/pause', body: { timeoutMs: 1000 } })).statusCode, 200);
+    h.audit.failing = true;
+    const r = await h.inject({ method: 'POST', url: '/v1/proxy/targets/app/switch', body: { host: '127.0.0.1', port: 6543 } });
+    assert.deepEqual([r.statusCode, r.json().error, r.json().message], [500, 'InternalFailure', 'The request could not be audited; it was not performed.']);
+    assert.deepEqual(proxy.status()[0]!.upstream, { host: '127.0.0.1', port: 5432 });
+    h.audit.failing = false;
+    assert.equal((await h.inject({ method: 'POST', url: '/v1/proxy/targets/app/switch', body: { host: '127.0.0.1', port: 6543 } })).statusCode, 200);
+    assert.deepEqual(proxy.status()[0]!.upstream, { host: '127.0.0.1', port: 6543 });
+    await h.app.close();
+  } finally {
+    await proxy.close();
+  }
+});
