@@ -10,6 +10,8 @@ import {
 import type { IamService } from '../iam/service.ts';
 import type { Identity } from '../iam/identity.ts';
 import { registerSts } from './sts.ts';
+import { registerRds } from './rds-query.ts';
+import type { DbService } from '../db/api.ts';
 import { registerIamAdmin, iamOpenApiPaths } from './admin-iam.ts';
 import { registerJobsAdmin, jobsOpenApiPaths, JOB_SCHEMA } from './admin-jobs.ts';
 import type { JobsAdmin } from '../jobs/engine.ts';
@@ -69,6 +71,8 @@ export interface AppOptions {
   tls?: EdgeTls;
   /** Request quotas (src/quotas): throws ThrottlingException for a call over quota. */
   quotas?: { check(service: string, operation: string, caller: Identity): void };
+  /** Database instances (src/db): the RDS Query API on POST / (src/http/rds-query.ts) when present. */
+  db?: DbService;
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -153,6 +157,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   const accountId = opts.iam.accountId;
   registerSts(app, { iam: opts.iam, onCall: stsHook(opts.audit, opts.region) });
+  if (opts.db) {
+    registerRds(app, {
+      db: opts.db, iam: opts.iam, audit: recorder, region: opts.region,
+      afterAuthenticate: (req, caller, action) => {
+        if (opts.tls) checkClientCertificate(req.raw, caller, opts.tls.clientAuth);
+        opts.quotas?.check('rds', action, caller);
+      },
+    });
+  }
   registerIamAdmin(app, { iam: opts.iam, onCall: adminHook(opts.audit, opts.region, 'iam.amazonaws.com', accountId) });
   registerJobsAdmin(app, opts.jobs, { iam: opts.iam, onCall: adminHook(opts.audit, opts.region, 'rekey.admin', accountId) });
   if (opts.proxy) registerProxyAdmin(app, opts.proxy, { iam: opts.iam, onCall: adminHook(opts.audit, opts.region, 'rekey.admin', accountId) });
