@@ -109,9 +109,14 @@ export function eventTimeOf(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/** An operation's allowlist entry; an own property only, so "constructor" or "__proto__" as an operation name finds nothing. */
+function specOf(ops: Readonly<Record<string, OperationSpec>>, operation: string): OperationSpec | undefined {
+  return Object.prototype.hasOwnProperty.call(ops, operation) ? ops[operation] : undefined;
+}
+
 /** Whether an operation changes state: such calls must be audited before the change is committed. */
 export function isMutating(service: ServiceName, operation: string): boolean {
-  const spec: OperationSpec | undefined = SERVICES[service].ops[operation];
+  const spec = specOf(SERVICES[service].ops, operation);
   return !(spec?.readOnly ?? false);
 }
 
@@ -195,7 +200,7 @@ function resourceArns(service: ServiceName, call: ApiCall, accountId: string | u
 /** An AWS API call (allowed or denied) as CloudTrail would record it. */
 export function awsApiEvent(service: ServiceName, call: ApiCall): AuditEvent {
   const svc = SERVICES[service];
-  const spec: OperationSpec | undefined = svc.ops[call.operation];
+  const spec = specOf(svc.ops, call.operation);
   const accountId = call.accountId ?? call.caller?.accountId;
   const ev: AuditEvent = {
     eventVersion: EVENT_VERSION,

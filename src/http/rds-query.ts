@@ -20,7 +20,7 @@ import { accessKeyIdOf } from '../iam/sigv4.ts';
 import { AuditedCall, type CallContext } from '../audit/index.ts';
 import type { Appender } from '../audit/call.ts';
 import { parseForm, type QueryParams } from '../rds/form.ts';
-import { RdsApi, type PreparedCall } from '../rds/api.ts';
+import { RdsApi, auditOutputOf, type PreparedCall } from '../rds/api.ts';
 import type { RdsResult } from '../rds/wire.ts';
 import { bodyOf, signedRequestOf } from './signed-request.ts';
 import { stsError } from './sts.ts';
@@ -92,6 +92,19 @@ export interface RdsQueryDeps {
   afterAuthenticate?: (req: FastifyRequest, caller: Identity, action: string) => void;
 }
 
+/** An error carrying the RDS Query code of another rekey error (for the audit record). */
+class WireCodedError extends RekeyError {
+  constructor(readonly code: string, readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+function asWireCode(e: RekeyError): RekeyError {
+  if (e.fault === 'server') return e;
+  const w = rdsError(e);
+  return w.code === e.code ? e : new WireCodedError(w.code, w.status, e.message);
+}
+
 const INTERNAL = (id: string) => `An internal error occurred. Request ID: ${id}`;
 
 /** Handles one RDS Query request. Always sends a response; every call (allowed, denied, invalid) is audited once. */
@@ -114,7 +127,7 @@ export async function handleRdsRequest(req: FastifyRequest, reply: FastifyReply,
     api.authorize(prepared, caller, facts);
     const call = new AuditedCall(deps.audit, { ...ctx, input: prepared.input, caller, resources: prepared.resource === '*' ? [] : [prepared.resource] });
     audited = call;
-    const result = await api.run(prepared, { caller, requestId, ...facts, userAgent: ua, beforeCommit: (partial) => call.succeeded(partial) });
+    const result = await api.run(prepared, { caller, requestId, ...facts, userAgent: ua, beforeCommit: (partial) => call.succeeded(auditOutputOf(partial)) });
     await call.succeeded(result);
     return reply.code(200).header('content-type', 'text/xml').header('x-amzn-requestid', requestId).send(rdsResultXml(prepared.operation.name, result, requestId));
   } catch (err) {
@@ -125,7 +138,8 @@ export async function handleRdsRequest(req: FastifyRequest, reply: FastifyReply,
     const resources = prepared && prepared.resource !== '*' ? [prepared.resource] : [];
     const call = audited ?? new AuditedCall(deps.audit, { ...ctx, input, resources, caller: caller ?? { accessKeyId: accessKeyIdOf(req.headers) ?? '' } });
     try {
-      await call.failed(rk ?? err);
+      // recorded under the code the caller sees (AccessDenied, InvalidClientTokenId), as CloudTrail does
+      await call.failed(rk ? asWireCode(rk) : err);
     } catch (auditErr) {
       rk = auditErr instanceof RekeyError ? auditErr : null;
     }

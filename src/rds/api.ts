@@ -9,7 +9,8 @@ import type { Identity } from '../iam/identity.ts';
 import type { QueryParams } from './form.ts';
 import type { AnyRdsOperation, RdsEnv } from './operation.ts';
 import { RDS_OPERATION_TABLE } from './operations/index.ts';
-import { RDS_API_VERSION, type RdsResult } from './wire.ts';
+import { RDS_API_VERSION, toWireInstance, type RdsResult } from './wire.ts';
+import type { DbInstance } from '../db/api.ts';
 import { clip } from './validate.ts';
 
 /** The authorization entry point rekey's IAM offers (IamService.authorizeAdmin: identity policies, throws AccessDeniedException). */
@@ -54,4 +55,17 @@ export class RdsApi {
   run(call: PreparedCall, ctx: DbCallContext): Promise<RdsResult> {
     return call.operation.run(call.input, this.env, ctx);
   }
+}
+
+/**
+ * What the audit gate records as a mutating call's response when the DbService passes its
+ * partial output to beforeCommit: a DbInstance becomes { DBInstance } in wire shape; anything else
+ * is recorded without response elements.
+ */
+export function auditOutputOf(partial: unknown): RdsResult {
+  const p = partial as Partial<DbInstance> | null | undefined;
+  if (p && typeof p === 'object' && typeof p.id === 'string' && typeof p.arn === 'string' && typeof p.resourceId === 'string' && p.createdAt instanceof Date) {
+    return { DBInstance: toWireInstance(p as DbInstance) };
+  }
+  return {};
 }

@@ -13,7 +13,12 @@ export function rdsClient(s: TestServer, creds: Creds = TEST_CREDS): RDSClient {
 
 export interface RawResponse { status: number; text: string; code?: string; message?: string; type?: string; requestId?: string }
 
-const tag = (xml: string, name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1];
+const ENTITIES: Record<string, string> = { '&lt;': '<', '&gt;': '>', '&quot;': '"', '&apos;': "'", '&amp;': '&' };
+const unescape = (s: string) => s.replace(/&(?:lt|gt|quot|apos|amp);/g, (m) => ENTITIES[m]!);
+const tag = (xml: string, name: string) => {
+  const v = new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1];
+  return v === undefined ? undefined : unescape(v);
+};
 
 /** POSTs `body` as a form, SigV4-signed with credential scope `service` (default rds) unless sign is false. */
 export async function rdsRaw(s: TestServer, body: string, o: { creds?: Creds; service?: string; sign?: boolean; contentType?: string } = {}): Promise<RawResponse> {
