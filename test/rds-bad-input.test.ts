@@ -104,6 +104,12 @@ test('authentication errors in the RDS Query shape', async () => {
   await expectRaw(createForm('anon'), 403, 'InvalidClientTokenId', /.+/, { creds: { accessKeyId: 'AKIAUNKNOWNUNKNOWN00', secretAccessKey: 'x'.repeat(40) } });
   const wrong = { accessKeyId: 'AKIAREKEYTEST0000001', secretAccessKey: 'not-the-secret-access-key-000000000000000' };
   await expectRaw(createForm('forged'), 403, 'SignatureDoesNotMatch', /.+/, { creds: wrong });
+  // unsigned: RDS's shape (Version=2014-10-31), not STS's
+  await expectRaw(createForm('unsigned'), 403, 'MissingAuthenticationToken', /.+/, { sign: false });
+  // signed for another service with RDS's Version: STS keeps it (and answers in its namespace)
+  const sts = await rdsRaw(s, createForm('sts-scoped'), { service: 'sts' });
+  assert.match(sts.text, /xmlns="https:\/\/sts\.amazonaws\.com\/doc\/2011-06-15\/"/);
+  assert.equal(sts.code, 'InvalidAction');
 });
 
 test('IAM: without rds:CreateDBInstance -> AccessDenied 403 and nothing created; rds:* in a policy allows', async () => {

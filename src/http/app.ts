@@ -156,7 +156,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   const accountId = opts.iam.accountId;
-  registerSts(app, { iam: opts.iam, onCall: stsHook(opts.audit, opts.region) });
+  // RDS before STS: an unsigned form request with Version=2014-10-31 is refused in RDS's shape
   if (opts.db) {
     registerRds(app, {
       db: opts.db, iam: opts.iam, audit: recorder, region: opts.region,
@@ -166,6 +166,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       },
     });
   }
+  registerSts(app, { iam: opts.iam, onCall: stsHook(opts.audit, opts.region) });
   registerIamAdmin(app, { iam: opts.iam, onCall: adminHook(opts.audit, opts.region, 'iam.amazonaws.com', accountId) });
   registerJobsAdmin(app, opts.jobs, { iam: opts.iam, onCall: adminHook(opts.audit, opts.region, 'rekey.admin', accountId) });
   if (opts.proxy) registerProxyAdmin(app, opts.proxy, { iam: opts.iam, onCall: adminHook(opts.audit, opts.region, 'rekey.admin', accountId) });

@@ -72,12 +72,18 @@ export function rdsError(e: RekeyError): { code: string; status: number } {
   return stsError(e);
 }
 
-/** Whether a POST / request is an RDS Query call: form-encoded and signed with credential scope service "rds". */
+const RDS_VERSION_PARAM = /(?:^|&)Version=2014-10-31(?:&|$)/;
+
+/**
+ * Whether a POST / request is an RDS Query call: form-encoded and signed with credential scope
+ * service "rds"; or unsigned with Version=2014-10-31 in the body (so that it is refused as
+ * MissingAuthenticationToken in RDS's shape, not STS's).
+ */
 export function isRdsRequest(req: FastifyRequest): boolean {
   const ct = req.headers['content-type'];
   if (typeof ct !== 'string' || !ct.toLowerCase().startsWith('application/x-www-form-urlencoded')) return false;
   const auth = req.headers.authorization;
-  if (typeof auth !== 'string') return false;
+  if (typeof auth !== 'string') return RDS_VERSION_PARAM.test(bodyOf(req).toString('latin1'));
   const m = /Credential=[^/,\s]+\/\d{8}\/[^/]+\/([^/]+)\//.exec(auth);
   return m?.[1] === 'rds';
 }
@@ -152,7 +158,8 @@ export async function handleRdsRequest(req: FastifyRequest, reply: FastifyReply,
 /**
  * Serves RDS on POST / next to the AWS JSON services and STS: a preHandler hook takes form-encoded
  * requests signed for "rds" (STS keeps the others: isStsRequest). Call after app.ts installs the
- * body parser that reads every body as a Buffer.
+ * body parser that reads every body as a Buffer, and before registerSts (an unsigned request with
+ * Version=2014-10-31 is RDS's to refuse).
  */
 export function registerRds(app: FastifyInstance, deps: RdsQueryDeps): RdsApi {
   const api = new RdsApi({ db: deps.db, partition: deps.iam.partition, region: deps.iam.region, accountId: deps.iam.accountId }, deps.iam);
