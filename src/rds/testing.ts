@@ -189,3 +189,21 @@ export class InMemoryDbServiceForTests implements DbService {
     i.tags = i.tags.filter((t) => !keys.includes(t.key));
   }
 }
+
+/** An RdsEnv over a test double (account 111122223333, us-east-1). */
+export function testEnv(db: DbService): { db: DbService; partition: string; region: string; accountId: string } {
+  return { db, partition: 'aws', region: 'us-east-1', accountId: '111122223333' };
+}
+
+/** A DbCallContext whose audit gate records each call (and can be made to refuse). */
+export function testContext(gate: { calls: unknown[]; refuse?: boolean; onGate?: () => Promise<void> | void } = { calls: [] }): DbCallContext {
+  return {
+    caller: { accountId: '111122223333', arn: 'arn:aws:iam::111122223333:root', accessKeyId: 'AKIATEST', type: 'Root', principalId: '111122223333', identityPolicies: [] },
+    requestId: 'test-request', sourceIp: '127.0.0.1', secureTransport: false, userAgent: 'test',
+    beforeCommit: async (partial) => {
+      await gate.onGate?.();
+      if (gate.refuse) throw new Error('audit refused');
+      gate.calls.push(partial);
+    },
+  };
+}
