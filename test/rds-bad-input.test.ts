@@ -56,6 +56,8 @@ test('malformed form bodies -> MalformedQueryString (404, as AWS)', async () => 
   await expectRaw(createForm('badlist', { 'Tags.Bogus.1.Key': 'k' }), 404, 'MalformedQueryString', 'Unexpected parameter Tags.Bogus.1.Key.');
   await expectRaw(createForm('badindex', { 'Tags.Tag.0.Key': 'k' }), 404, 'MalformedQueryString', 'The list index in Tags.Tag.0.Key must be between 1 and 1000.');
   await expectRaw(createForm('noname') + '&=x', 404, 'MalformedQueryString', 'The request body contains a parameter without a name.');
+  // larger than the body limit: refused before the handler, still in RDS's shape
+  await expectRaw(createForm('huge', { DBName: 'x'.repeat(2_000_000) }), 413, 'RequestEntityTooLargeException', /^Request body exceeds the maximum of \d+ bytes\.$/);
 });
 
 test('invalid identifiers and values -> InvalidParameterValue / MissingParameter, nothing created', async () => {

@@ -10,7 +10,7 @@ import {
 import type { IamService } from '../iam/service.ts';
 import type { Identity } from '../iam/identity.ts';
 import { registerSts } from './sts.ts';
-import { registerRds } from './rds-query.ts';
+import { registerRds, isRdsRequest, sendRdsError } from './rds-query.ts';
 import type { DbService } from '../db/api.ts';
 import { registerIamAdmin, iamOpenApiPaths } from './admin-iam.ts';
 import { registerJobsAdmin, jobsOpenApiPaths, JOB_SCHEMA } from './admin-jobs.ts';
@@ -103,6 +103,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       rk = new InternalFailure(`An internal error occurred. Request ID: ${req.id}`);
     }
     if (req.url.startsWith('/v1')) return reply.code(rk.status).send({ error: rk.code, message: rk.message, requestId: req.id });
+    if (opts.db && isRdsRequest(req)) return sendRdsError(reply, rk, req.id);
     return sendAwsError(reply, rk, req.id);
   });
 

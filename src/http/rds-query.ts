@@ -12,7 +12,7 @@
 //   <ErrorResponse xmlns="..."><Error><Type>Sender</Type><Code>..</Code><Message>..</Message></Error><RequestId>..</RequestId></ErrorResponse>
 import { XMLBuilder } from 'fast-xml-parser';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { RekeyError } from '../errors.ts';
+import { InternalFailure, RekeyError } from '../errors.ts';
 import type { DbService } from '../db/api.ts';
 import type { IamService } from '../iam/service.ts';
 import type { Identity } from '../iam/identity.ts';
@@ -113,6 +113,13 @@ function asWireCode(e: RekeyError): RekeyError {
 
 const INTERNAL = (id: string) => `An internal error occurred. Request ID: ${id}`;
 
+/** Sends a rekey error in RDS's shape (for errors raised before the handler runs: body too large, unreadable). */
+export function sendRdsError(reply: FastifyReply, e: RekeyError, requestId: string): FastifyReply {
+  const { code, status } = e.fault !== 'server' ? rdsError(e) : { code: 'InternalFailure', status: 500 };
+  const message = e.fault !== 'server' ? e.message : INTERNAL(requestId);
+  return reply.code(status).header('content-type', 'text/xml').header('x-amzn-requestid', requestId).send(rdsErrorXml(code, message, requestId, status >= 500));
+}
+
 /** Handles one RDS Query request. Always sends a response; every call (allowed, denied, invalid) is audited once. */
 export async function handleRdsRequest(req: FastifyRequest, reply: FastifyReply, api: RdsApi, deps: RdsQueryDeps): Promise<FastifyReply> {
   const requestId = req.id;
@@ -149,9 +156,7 @@ export async function handleRdsRequest(req: FastifyRequest, reply: FastifyReply,
     } catch (auditErr) {
       rk = auditErr instanceof RekeyError ? auditErr : null;
     }
-    const { code, status } = rk && rk.fault !== 'server' ? rdsError(rk) : { code: 'InternalFailure', status: 500 };
-    const message = rk && rk.fault !== 'server' ? rk.message : INTERNAL(requestId);
-    return reply.code(status).header('content-type', 'text/xml').header('x-amzn-requestid', requestId).send(rdsErrorXml(code, message, requestId, status >= 500));
+    return sendRdsError(reply, rk ?? new InternalFailure(INTERNAL(requestId)), requestId);
   }
 }
 
