@@ -11,14 +11,14 @@ import assert from 'node:assert/strict';
 import * as R from '@aws-sdk/client-rds';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { createForm, rdsClient, rdsRaw } from './helpers/rds.ts';
-import { allow, makeUser } from './helpers/sts.ts';
+import { allow, getSessionToken, makeUser } from './helpers/sts.ts';
 import { InMemoryDbServiceForTests } from '../src/rds/testing.ts';
 
 let s: TestServer;
 let db: InMemoryDbServiceForTests;
 let rds: R.RDSClient;
 before(async () => {
-  db = new InMemoryDbServiceForTests({ accountId: '111122223333', instant: true });
+  db = new InMemoryDbServiceForTests({ accountId: '111122223333', instant: true, usableKeys: ['alias/app'] });
   s = await startTestServer({ db });
   rds = rdsClient(s);
 });
@@ -168,4 +168,25 @@ test('audit: one rds.amazonaws.com event per call; MasterUserPassword never reco
   assert.ok(events.some((e) => e.eventSource === 'rds.amazonaws.com' && e.errorCode === 'AccessDenied' && e.eventName === 'CreateDBInstance'));
   // the gate: a mutating call offered its event before its first write
   assert.ok(db.calls.every((c) => typeof c.ctx.beforeCommit === 'function'));
+});
+
+test('a KMS key the database component refuses -> KMSKeyNotAccessibleFault in RDS shape, nothing created', async () => {
+  // the check itself is src/db's (DbService); the double refuses keys it was not given
+  await expectRaw(createForm('nokey', { StorageEncrypted: 'true', KmsKeyId: 'alias/not-mine' }), 400, 'KMSKeyNotAccessibleFault',
+    'The specified KMS key [alias/not-mine] does not exist, is not enabled or you do not have permissions to access it.');
+  await assert.rejects(rds.send(new R.CreateDBInstanceCommand({
+    DBInstanceIdentifier: 'nokey', Engine: 'postgres', DBInstanceClass: 'db.t3.micro', AllocatedStorage: 20, MasterUsername: 'app', ManageMasterUserPassword: true,
+    StorageEncrypted: true, KmsKeyId: 'alias/not-mine',
+  })), (e: Error) => e.name === 'KMSKeyNotAccessibleFault' && /alias\/not-mine/.test(e.message));
+  await assert.rejects(db.get('nokey'), (e: Error) => e.name === 'DBInstanceNotFound');
+});
+
+test('temporary credentials (STS GetSessionToken) work with the RDS client; policies of the user apply', async () => {
+  const u = await makeUser(s.iam, 'rds-session', allow('rds:DescribeDBEngineVersions'));
+  const session = await getSessionToken(s.url, u.creds);
+  const c = rdsClient(s, session);
+  assert.ok((await c.send(new R.DescribeDBEngineVersionsCommand({}))).DBEngineVersions!.length > 0);
+  await assert.rejects(c.send(new R.DescribeDBInstancesCommand({})), (e: Error) => e.name === 'AccessDenied' && /rds:DescribeDBInstances on resource: \*/.test(e.message));
+  const noToken = rdsClient(s, { accessKeyId: session.accessKeyId, secretAccessKey: session.secretAccessKey });
+  await assert.rejects(noToken.send(new R.DescribeDBEngineVersionsCommand({})), (e: Error) => e.name === 'InvalidClientTokenId');
 });

@@ -2,7 +2,7 @@
 // database processes, volumes or KMS. State transitions (creating -> available, stopping ->
 // stopped, ...) happen when the test calls settle(), or at once with { instant: true }. The real
 // implementation lives in src/db; never wire this double into a server outside tests.
-import { DBInstanceAlreadyExistsFault, DBInstanceNotFoundFault, InvalidDBInstanceStateFault, InvalidParameterCombination } from '../errors.ts';
+import { DBInstanceAlreadyExistsFault, DBInstanceNotFoundFault, InvalidDBInstanceStateFault, InvalidParameterCombination, KMSKeyNotAccessibleFault } from '../errors.ts';
 import type {
   CreateDbInstanceInput, DbCallContext, DbEngineVersion, DbInstance, DbInstanceStatus, DbService, DeleteDbInstanceInput, ModifyDbInstanceInput, Tag,
 } from '../db/api.ts';
@@ -19,6 +19,8 @@ export interface FakeDbOptions {
   /** Transitions complete inside the call (no settle() needed). */
   instant?: boolean;
   versions?: DbEngineVersion[];
+  /** KmsKeyId values the double accepts; any other is KMSKeyNotAccessibleFault (absent: every key). */
+  usableKeys?: readonly string[];
 }
 
 export class InMemoryDbServiceForTests implements DbService {
@@ -29,12 +31,14 @@ export class InMemoryDbServiceForTests implements DbService {
   private readonly accountId: string;
   private readonly instant: boolean;
   private readonly versions: DbEngineVersion[];
+  private readonly usableKeys: readonly string[] | undefined;
   private seq = 0;
 
   constructor(o: FakeDbOptions = {}) {
     this.region = o.region ?? 'us-east-1';
     this.accountId = o.accountId ?? '000000000000';
     this.instant = o.instant ?? false;
+    this.usableKeys = o.usableKeys;
     this.versions = o.versions ?? [
       { engine: 'postgres', engineVersion: '16.4', dbParameterGroupFamily: 'postgres16', description: 'PostgreSQL 16.4', binDir: '/nonexistent' },
       { engine: 'postgres', engineVersion: '17.2', dbParameterGroupFamily: 'postgres17', description: 'PostgreSQL 17.2', binDir: '/nonexistent' },
@@ -84,6 +88,9 @@ export class InMemoryDbServiceForTests implements DbService {
 
   async create(input: CreateDbInstanceInput, ctx: DbCallContext): Promise<DbInstance> {
     if (this.instances.has(input.id)) throw new DBInstanceAlreadyExistsFault('DB instance already exists');
+    if (input.kmsKeyId !== undefined && this.usableKeys && !this.usableKeys.includes(input.kmsKeyId)) {
+      throw new KMSKeyNotAccessibleFault(`The specified KMS key [${input.kmsKeyId}] does not exist, is not enabled or you do not have permissions to access it.`);
+    }
     const version = input.engineVersion ?? this.versions.filter((v) => v.engine === input.engine).at(-1)?.engineVersion ?? '0';
     this.seq += 1;
     let rid = 'db-';
