@@ -39,3 +39,17 @@ test('a filter matching few instances pages correctly across the DbService pages
   assert.equal(all.Marker, undefined);
   assert.equal((all.DBInstances as unknown[]).length, 1);
 });
+
+test('an instance named by ARN must be in this account and region', async () => {
+  const db = new InMemoryDbServiceForTests({ instant: true, accountId: '111122223333' });
+  await db.create({ id: 'a', engine: 'postgres', instanceClass: 'db.t3.micro', allocatedStorageGiB: 20, masterUsername: 'app', manageMasterUserPassword: true, storageEncrypted: false, deletionProtection: false, tags: [] }, testContext());
+  const env = testEnv(db);
+  const decode = (arn: string) => describeDBInstances.decode(parseForm(new URLSearchParams({ DBInstanceIdentifier: arn }).toString()));
+  const ok = decode('arn:aws:rds:us-east-1:111122223333:db:A');
+  assert.equal(describeDBInstances.resource(ok, env), 'arn:aws:rds:us-east-1:111122223333:db:a');
+  assert.equal(((await describeDBInstances.run(ok, env, testContext())).DBInstances as unknown[]).length, 1);
+  await assert.rejects(describeDBInstances.run(decode('arn:aws:rds:eu-west-1:111122223333:db:a'), env, testContext()),
+    (e: Error) => e.name === 'DBInstanceNotFound' && e.message === 'DBInstance arn:aws:rds:eu-west-1:111122223333:db:a not found.');
+  await assert.rejects(describeDBInstances.run(decode('arn:aws:rds:us-east-1:444455556666:db:a'), env, testContext()), (e: Error) => e.name === 'DBInstanceNotFound');
+  assert.throws(() => decode('arn:aws:rds:us-east-1:111122223333:snapshot:a'), (e: Error) => e.name === 'InvalidParameterValue' && /not a valid DB instance ARN/.test(e.message));
+});

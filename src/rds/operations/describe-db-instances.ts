@@ -2,7 +2,7 @@
 // them, with Filters db-instance-id (identifiers or ARNs), dbi-resource-id and engine, and
 // Marker/MaxRecords (RDS: MaxRecords default 100, minimum 20, maximum 100). The Marker is opaque:
 // base64url of the last identifier returned.
-import { InvalidParameterValue } from '../../errors.ts';
+import { DBInstanceNotFoundFault, InvalidParameterValue } from '../../errors.ts';
 import type { DbInstance } from '../../db/api.ts';
 import { defineOperation } from '../operation.ts';
 import { checkIdentifier, clip, filtersOf, optInt, optString, type WireFilter } from '../validate.ts';
@@ -10,6 +10,8 @@ import { idFromInstanceArn, instanceArn, toWireInstance } from '../wire.ts';
 
 export interface DescribeDBInstancesRequest {
   DBInstanceIdentifier?: string;
+  /** When the caller named the instance by ARN: it must be this account's and region's. */
+  DBInstanceArn?: string;
   Filters?: WireFilter[];
   MaxRecords: number;
   Marker?: string;
@@ -69,14 +71,17 @@ export const describeDBInstances = defineOperation<DescribeDBInstancesRequest>({
     return {
       MaxRecords: maxRecordsOf(optInt(p, 'MaxRecords')),
       ...(id !== undefined ? { DBInstanceIdentifier: idOrArn(id, 'DBInstanceIdentifier') } : {}),
+      ...(id !== undefined && id.startsWith('arn:') ? { DBInstanceArn: id.slice(0, id.lastIndexOf(':') + 1) + idOrArn(id, 'DBInstanceIdentifier') } : {}),
       ...(filters ? { Filters: filters } : {}),
       ...(marker !== undefined && marker !== '' ? { Marker: marker } : {}),
     };
   },
-  resource: (r, env) => (r.DBInstanceIdentifier ? instanceArn(env.partition, env.region, env.accountId, r.DBInstanceIdentifier) : '*'),
+  resource: (r, env) => r.DBInstanceArn ?? (r.DBInstanceIdentifier ? instanceArn(env.partition, env.region, env.accountId, r.DBInstanceIdentifier) : '*'),
   async run(r, env) {
     const match = matcher(r.Filters ?? []);
     if (r.DBInstanceIdentifier !== undefined) {
+      const expected = instanceArn(env.partition, env.region, env.accountId, r.DBInstanceIdentifier);
+      if (r.DBInstanceArn !== undefined && r.DBInstanceArn !== expected) throw new DBInstanceNotFoundFault(`DBInstance ${r.DBInstanceArn} not found.`);
       const one = await env.db.get(r.DBInstanceIdentifier);
       return { DBInstances: match(one) ? [toWireInstance(one)] : [] };
     }

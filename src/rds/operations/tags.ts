@@ -1,11 +1,12 @@
 // AddTagsToResource / ListTagsForResource / RemoveTagsFromResource on an instance ARN
 // (ResourceName). RDS tags resources by ARN only; another resource type (snapshot, cluster) is
 // InvalidParameterValue until rekey has it.
-import { InvalidParameterValue, MissingParameter } from '../../errors.ts';
+import { DBInstanceNotFoundFault, InvalidParameterValue, MissingParameter } from '../../errors.ts';
+import type { RdsEnv } from '../operation.ts';
 import { defineOperation } from '../operation.ts';
 import { stringListOf } from '../form.ts';
 import { clip, filtersOf, reqString, tagsOf, MAX_TAGS } from '../validate.ts';
-import { fromWireTags, idFromInstanceArn, toWireTags, type WireTag } from '../wire.ts';
+import { fromWireTags, idFromInstanceArn, instanceArn, toWireTags, type WireTag } from '../wire.ts';
 
 function resourceName(p: Parameters<typeof reqString>[0]): string {
   const arn = reqString(p, 'ResourceName');
@@ -17,6 +18,12 @@ function resourceName(p: Parameters<typeof reqString>[0]): string {
 function canonical(arn: string): string {
   const id = idFromInstanceArn(arn)!;
   return arn.slice(0, arn.lastIndexOf(':') + 1) + id;
+}
+
+/** An ARN of another account, region or partition names no instance here (RDS: DBInstanceNotFound). */
+function inScope(arn: string, env: RdsEnv): string {
+  if (arn !== instanceArn(env.partition, env.region, env.accountId, idFromInstanceArn(arn)!)) throw new DBInstanceNotFoundFault(`DBInstance ${arn} not found.`);
+  return arn;
 }
 
 export interface AddTagsToResourceRequest {
@@ -35,7 +42,7 @@ export const addTagsToResource = defineOperation<AddTagsToResourceRequest>({
   },
   resource: (r) => r.ResourceName,
   async run(r, env, ctx) {
-    await env.db.addTags(r.ResourceName, fromWireTags(r.Tags), ctx);
+    await env.db.addTags(inScope(r.ResourceName, env), fromWireTags(r.Tags), ctx);
     return {};
   },
 });
@@ -52,7 +59,7 @@ export const listTagsForResource = defineOperation<ListTagsForResourceRequest>({
     return { ResourceName: canonical(resourceName(p)) };
   },
   resource: (r) => r.ResourceName,
-  run: async (r, env) => ({ TagList: toWireTags(await env.db.listTags(r.ResourceName)) }),
+  run: async (r, env) => ({ TagList: toWireTags(await env.db.listTags(inScope(r.ResourceName, env))) }),
 });
 
 export interface RemoveTagsFromResourceRequest {
@@ -72,7 +79,7 @@ export const removeTagsFromResource = defineOperation<RemoveTagsFromResourceRequ
   },
   resource: (r) => r.ResourceName,
   async run(r, env, ctx) {
-    await env.db.removeTags(r.ResourceName, r.TagKeys, ctx);
+    await env.db.removeTags(inScope(r.ResourceName, env), r.TagKeys, ctx);
     return {};
   },
 });
