@@ -4,12 +4,12 @@
 import { randomUUID } from '../crypto/index.ts';
 import { RekeyError } from '../errors.ts';
 import {
-  KMS_OPERATIONS, SECRETS_OPERATIONS, STS_OPERATIONS, type OperationSpec, excludedStrings, lowerFirst, sanitizeMembers,
+  KMS_OPERATIONS, SECRETS_OPERATIONS, STS_OPERATIONS, RDS_OPERATIONS, type OperationSpec, excludedStrings, lowerFirst, sanitizeMembers,
 } from './allowlist.ts';
 
 export const EVENT_VERSION = '1.11';
 
-export type ResourceType = 'AWS::KMS::Key' | 'AWS::SecretsManager::Secret' | 'AWS::IAM::Role' | 'Rekey::Admin::Resource' | 'Rekey::Certs::Certificate' | 'Rekey::Proxy::Target' | 'Rekey::Audit::Sink';
+export type ResourceType = 'AWS::KMS::Key' | 'AWS::RDS::DBInstance' | 'AWS::SecretsManager::Secret' | 'AWS::IAM::Role' | 'Rekey::Admin::Resource' | 'Rekey::Certs::Certificate' | 'Rekey::Proxy::Target' | 'Rekey::Audit::Sink';
 
 export interface AuditResource {
   accountId: string;
@@ -96,6 +96,7 @@ export const SERVICES = {
   kms: { source: 'kms.amazonaws.com', ops: KMS_OPERATIONS, resourceType: 'AWS::KMS::Key' },
   secretsmanager: { source: 'secretsmanager.amazonaws.com', ops: SECRETS_OPERATIONS, resourceType: 'AWS::SecretsManager::Secret' },
   sts: { source: 'sts.amazonaws.com', ops: STS_OPERATIONS, resourceType: 'AWS::IAM::Role' },
+  rds: { source: 'rds.amazonaws.com', ops: RDS_OPERATIONS, resourceType: 'AWS::RDS::DBInstance' },
   // rekey's certificate authority (src/certs): service events only (issuance, rotation)
   certs: { source: 'rekey.certs', ops: {} as Readonly<Record<string, OperationSpec>>, resourceType: 'Rekey::Certs::Certificate' },
   // the PostgreSQL proxy (src/proxy): service events only (client authentication, cutover)

@@ -10,7 +10,8 @@
 //   <ErrorResponse xmlns=ns><Error><Type>Sender|Receiver</Type><Code>..</Code><Message>..</Message></Error>
 //   <RequestId>..</RequestId></ErrorResponse>
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { InvalidAction, RekeyError, RequestEntityTooLargeException } from '../errors.ts';
+import { InvalidAction, MissingAction, RekeyError, RequestEntityTooLargeException } from '../errors.ts';
+import { parseForm as parseStrictForm } from '../rds/form.ts';
 import type { Identity, RequestFacts } from '../iam/identity.ts';
 import type { ServiceName } from '../audit/event.ts';
 import type { AwsService, Protocol, WireRoute } from './pipeline.ts';
@@ -64,9 +65,10 @@ export function queryErrorXml(namespace: string, code: string, message: string, 
   return `<ErrorResponse xmlns="${namespace}"><Error><Type>${server ? 'Receiver' : 'Sender'}</Type>${el('Code', code)}${el('Message', message)}</Error>${el('RequestId', requestId)}</ErrorResponse>`;
 }
 
+/** The form body as parameters; MalformedQueryString for bad percent-encoding, repeated names, too many pairs. */
 function parseForm(body: Buffer): QueryParams {
   const params = Object.create(null) as Record<string, string>;
-  for (const [k, v] of new URLSearchParams(body.toString('utf8'))) params[k] = v;
+  for (const [k, v] of parseStrictForm(body.toString('utf8'))) params[k] = v;
   return params;
 }
 
@@ -107,6 +109,7 @@ export class QueryProtocol implements Protocol {
     this.services.set(svc, {
       signingName: svc.signingName, auditName: svc.auditName, regions: svc.regions ?? this.defaultRegions,
       call: async (operation, input, caller, request) => {
+        if (operation === '') throw new MissingAction('The request must contain the parameter Action.');
         const op = svc.operations.get(operation);
         if (!op) throw invalidAction(operation, svc.version);
         return op(input as QueryParams, caller, request);

@@ -8,8 +8,8 @@ import { queryErrorXml, type QueryOperation, type QueryParams, type QueryService
 export const STS_NAMESPACE = 'https://sts.amazonaws.com/doc/2011-06-15/';
 export const STS_VERSION = '2011-06-15';
 
-/** STS Query-protocol error codes and statuses for rekey's errors (STS API Reference, "Common Errors"). */
-function stsError(e: RekeyError): { code: string; status: number } {
+/** Query-protocol error codes and statuses for rekey's errors (STS API Reference, "Common Errors"); the RDS Query adapter (rds-query.ts) uses it too. */
+export function stsError(e: RekeyError): { code: string; status: number } {
   switch (e.code) {
     case 'AccessDeniedException': return { code: 'AccessDenied', status: 403 };
     case 'ValidationException': return { code: 'ValidationError', status: 400 };

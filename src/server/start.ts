@@ -27,7 +27,9 @@ import type { RotationStrategy } from '../secrets/strategy.ts';
 import { webhookRoutes } from '../http/admin-secrets.ts';
 import { openProxy, type ProxySetup } from './proxy.ts';
 import type { ProxyService } from '../proxy/service.ts';
-import { openDatabases, type Databases } from '../db/open.ts'; // [db]
+import { openDatabases, type Databases } from '../db/open.ts';
+import type { DbService } from '../db/api.ts';
+import { rdsQueryService } from '../http/rds-query.ts';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -48,7 +50,7 @@ export interface RunningServer {
   quotas: QuotaService;
   /** The PostgreSQL proxy (docs/PROXY.md) when proxy.targets is configured. */
   proxy?: ProxyService;
-  /** [db] Database instances (docs/DATABASES.md). */
+  /** Database instances (docs/DATABASES.md). */
   db: Databases;
   warning?: string;
   close(): Promise<void>;
@@ -62,6 +64,8 @@ export interface StartOptions {
   unsafeNoAudit?: boolean;
   /** Built-in secret-rotation strategies (RotationLambdaARN function:rekey-<name>; docs/SECRETS.md). */
   secretStrategies?: readonly RotationStrategy[];
+  /** Database instances behind the RDS Query API (src/db; tests pass src/rds/testing.ts's double). */
+  db?: DbService;
 }
 
 export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}): Promise<RunningServer> {
@@ -112,11 +116,17 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     // the proxy (docs/PROXY.md, "Wiring"): before the app, which serves /v1/proxy for it
     proxySetup = await openProxy({ cfg, secrets, iam, audit, certs: edge.certs, log: (m) => process.stderr.write(`rekey: ${m}\n`) });
     const proxyOpen = proxySetup;
+    // database instances (docs/DATABASES.md): registers the db.* job kinds before jobs.start(); its
+    // warnings go to the app's log once the app exists
+    let dbWarn = (m: string): void => { process.stderr.write(`rekey: ${m}\n`); };
+    const databases = openDatabases({ barrier, kms, secrets, jobs, audit, region: cfg.region, accountId: cfg.accountId, dataDir: cfg.dataDir, ...(cfg.db ? { config: cfg.db } : {}), ...(opts.clock ? { clock: opts.clock } : {}), log: (m) => dbWarn(m) });
     const scope = { region: cfg.region, accountId: cfg.accountId };
     const app = await buildApp({
       ...(proxySetup ? { proxy: proxySetup.proxy } : {}),
       limits: cfg.http, quotas: edge.quotas, ...(edge.tls ? { tls: edge.tls } : {}),
       jobs, audit,
+      // the RDS Query API over the instances (tests may pass src/rds/testing.ts's double)
+      queryServices: [rdsQueryService({ db: opts.db ?? databases.service, iam })],
       region: cfg.region, bodyLimitBytes: cfg.http.bodyLimitBytes, iam, logLevel: cfg.logLevel, version: VERSION,
       ...(opts.unsafeNoAuth ? { unsafeUnauthenticated: noAuthIdentity(cfg.accountId) } : {}),
       ...(opts.unsafeNoAudit ? { unsafeNoAudit: true } : {}),
@@ -131,6 +141,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
         ...certsRoutes(edge.certs, scope),
       ],
     });
+    dbWarn = (m) => app.log.warn(m);
     // Key lifecycle (docs/ROTATION.md): kms.rotate / kms.delete kinds and their schedule sources.
     kms.lifecycle.register(jobs);
     await kms.lifecycle.reindex();
@@ -138,13 +149,11 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     secrets.register(jobs);
     const secretsAudit = secretsJobHook(audit, cfg.region, cfg.accountId, (m) => app.log.error(m));
     onSecretsJob = (e) => { secretsAudit(e); secrets.rotation.onJobEvent(e); proxyOpen?.onJobEvent(e); };
-    // [db] database instances (docs/DATABASES.md): registers the db.* job kinds before jobs.start()
-    const databases = openDatabases({ barrier, kms, secrets, jobs, audit, region: cfg.region, accountId: cfg.accountId, dataDir: cfg.dataDir, ...(cfg.db ? { config: cfg.db } : {}), ...(opts.clock ? { clock: opts.clock } : {}), log: (m) => app.log.warn(m) });
     kms.lifecycle.addKeyEventListener(keyEventHook(audit, cfg.region, cfg.accountId, (m) => app.log.error(m)));
     await edge.attach(app, (m) => app.log.error(m));
     await app.listen({ host: cfg.host, port: cfg.port });
     jobs.start();
-    await databases.start(); // [db]
+    await databases.start();
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
     const hostForUrl = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
@@ -160,7 +169,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
         await app.close();
         await edgeOpen.close();
         await jobs.stop();
-        await databases.close(); // [db] after the jobs: no db job is mid-step
+        await databases.close(); // after the jobs: no db job is mid-step
         await kms.lifecycle.close(); // flushes usage-budget tallies
         await audit.close();
         kms.close();
