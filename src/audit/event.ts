@@ -194,6 +194,12 @@ function resourceArns(service: ServiceName, call: ApiCall, accountId: string | u
   } else if (service === 'secretsmanager') {
     add(out.ARN);
     add(inp.SecretId);
+  } else if (service === 'rds') {
+    // RDS: the instance named by DBInstanceIdentifier (stored lower-case, as RDS does) or the ARN of a tag call
+    const id = inp.DBInstanceIdentifier;
+    if (typeof id === 'string' && /^[A-Za-z][A-Za-z0-9-]{0,62}$/.test(id) && accountId) found.push(`arn:aws:rds:${call.region}:${accountId}:db:${id.toLowerCase()}`);
+    const name = inp.ResourceName;
+    if (typeof name === 'string' && /^arn:[^:]+:rds:[^:]*:\d{12}:db:[a-z][a-z0-9-]{0,62}$/.test(name)) found.push(name);
   } else if (typeof inp.RoleArn === 'string' && /^arn:[^:]+:iam::\d{12}:role\//.test(inp.RoleArn)) {
     found.push(inp.RoleArn);
   }
