@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 
-const DOMAIN = ['crypto', 'storage', 'kms', 'iam', 'secrets', 'jobs', 'audit', 'proxy', 'certs', 'quotas'];
+const DOMAIN = ['crypto', 'storage', 'kms', 'iam', 'secrets', 'jobs', 'audit', 'proxy', 'certs', 'quotas', 'rds'];
 
 function walk(dir: string, out: string[] = []): string[] {
   for (const n of readdirSync(dir)) {

@@ -91,8 +91,11 @@ export const CertificateAuthorityRotationStateException = define('CertificateAut
 export const DatabaseLoginFailedException = define('DatabaseLoginFailedException', 400);
 export const DatabaseOperationException = define('DatabaseOperationException', 500, 'server');
 
-// ---- Amazon RDS (Query protocol; the wire `Code` in the XML error). Statuses from the botocore
-// rds service model's httpError traits; src/rds owns these lines (check them against the model).
+// ---- Amazon RDS (Query protocol; the wire `Code` in the XML error). Statuses checked against the
+// botocore rds model (data/rds/2014-10-31/service-2.json `error` traits: DBInstanceNotFound 404, the
+// others 400); the codes without a model shape (InvalidParameterValue, InvalidParameterCombination,
+// MissingParameter, MissingAction, InvalidAction, MalformedQueryString) from the RDS API Reference's
+// "Common Errors" (MalformedQueryString is 404 there). src/rds owns these lines.
 export const DBInstanceNotFoundFault = define('DBInstanceNotFound', 404);
 export const DBInstanceAlreadyExistsFault = define('DBInstanceAlreadyExists', 400);
 export const InvalidDBInstanceStateFault = define('InvalidDBInstanceState', 400);
@@ -101,6 +104,8 @@ export const InvalidParameterCombination = define('InvalidParameterCombination',
 export const InvalidParameterValue = define('InvalidParameterValue', 400);
 export const MissingParameter = define('MissingParameter', 400);
 export const InvalidAction = define('InvalidAction', 400);
+export const MissingAction = define('MissingAction', 400);
+export const MalformedQueryString = define('MalformedQueryString', 404);
 export const StorageQuotaExceededFault = define('StorageQuotaExceeded', 400);
 export const InstanceQuotaExceededFault = define('InstanceQuotaExceeded', 400);
 
@@ -123,7 +128,7 @@ export const ALL_ERRORS: Record<string, RekeyErrorClass> = Object.fromEntries(
     InternalFailure, ConfigurationError, SealedException, CertificateAuthorityRotationStateException,
     DatabaseLoginFailedException, DatabaseOperationException,
     DBInstanceNotFoundFault, DBInstanceAlreadyExistsFault, InvalidDBInstanceStateFault, KMSKeyNotAccessibleFault,
-    InvalidParameterCombination, InvalidParameterValue, MissingParameter, InvalidAction, StorageQuotaExceededFault,
+    InvalidParameterCombination, InvalidParameterValue, MissingParameter, InvalidAction, MissingAction, MalformedQueryString, StorageQuotaExceededFault,
     InstanceQuotaExceededFault,
   ].map((c) => [c.name, c]),
 );

@@ -24,6 +24,7 @@ import { BUILTIN_STRATEGIES } from './secrets/strategies/index.ts';
 import { VERSION } from './version.ts';
 import { SecretsService } from './secrets/service.ts';
 import type { RotationStrategy } from './secrets/strategy.ts';
+import type { DbService } from './db/api.ts';
 import { registerSecretsAdmin } from './http/admin-secrets.ts';
 import { openProxy, type ProxySetup } from './proxy-setup.ts';
 import type { ProxyService } from './proxy/service.ts';
@@ -62,6 +63,8 @@ export interface StartOptions {
   unsafeNoAudit?: boolean;
   /** Built-in secret-rotation strategies (RotationLambdaARN function:rekey-<name>; docs/SECRETS.md). */
   secretStrategies?: readonly RotationStrategy[];
+  /** Database instances behind the RDS Query API (src/db; tests pass src/rds/testing.ts's double). */
+  db?: DbService;
 }
 
 export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}): Promise<RunningServer> {
@@ -115,7 +118,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     const app = await buildApp({
       ...(proxySetup ? { proxy: proxySetup.proxy } : {}),
       limits: cfg.http, quotas: edge.quotas, ...(edge.tls ? { tls: edge.tls } : {}),
-      jobs, audit,
+      jobs, audit, ...(opts.db ? { db: opts.db } : {}),
       region: cfg.region, bodyLimitBytes: cfg.http.bodyLimitBytes, iam, logLevel: cfg.logLevel, version: VERSION,
       ...(opts.unsafeNoAuth ? { unsafeUnauthenticated: noAuthIdentity(cfg.accountId) } : {}),
       ...(opts.unsafeNoAudit ? { unsafeNoAudit: true } : {}),

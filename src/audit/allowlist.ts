@@ -179,6 +179,55 @@ export const STS_OPERATIONS: Readonly<Record<string, OperationSpec>> = {
   GetCallerIdentity: { request: {}, readOnly: true },
 };
 
+const DB_INSTANCE = { DBInstanceIdentifier: 'string' } as const;
+const DB_INSTANCE_RESPONSE: Shape = {
+  DBInstance: {
+    DBInstanceIdentifier: 'string', DBInstanceArn: 'string', DbiResourceId: 'string', DBInstanceStatus: 'string', Engine: 'string',
+    EngineVersion: 'string', KmsKeyId: 'string', StorageEncrypted: 'boolean', DeletionProtection: 'boolean',
+    MasterUserSecret: { SecretArn: 'string', SecretStatus: 'string', KmsKeyId: 'string' },
+  },
+};
+
+/**
+ * Amazon RDS (Query API; requests as src/rds decodes them). MasterUserPassword is never listed, so
+ * it never reaches the trail; CloudTrail likewise records "masterUserPassword": "HIDDEN_DUE_TO_SECURITY_REASONS".
+ */
+export const RDS_OPERATIONS: Readonly<Record<string, OperationSpec>> = {
+  CreateDBInstance: {
+    request: {
+      DBInstanceIdentifier: 'string', DBInstanceClass: 'string', Engine: 'string', EngineVersion: 'string', AllocatedStorage: 'number',
+      MasterUsername: 'string', ManageMasterUserPassword: 'boolean', MasterUserSecretKmsKeyId: 'string', StorageEncrypted: 'boolean',
+      KmsKeyId: 'string', DBName: 'string', Port: 'number', DeletionProtection: 'boolean', Tags: 'keyValueTags',
+    },
+    response: DB_INSTANCE_RESPONSE,
+  },
+  DescribeDBInstances: {
+    request: { DBInstanceIdentifier: 'string', MaxRecords: 'number', Marker: 'string' },
+    readOnly: true,
+  },
+  ModifyDBInstance: {
+    request: {
+      DBInstanceIdentifier: 'string', ManageMasterUserPassword: 'boolean', MasterUserSecretKmsKeyId: 'string',
+      RotateMasterUserPassword: 'boolean', DeletionProtection: 'boolean', ApplyImmediately: 'boolean',
+    },
+    response: DB_INSTANCE_RESPONSE,
+  },
+  StopDBInstance: { request: DB_INSTANCE, response: DB_INSTANCE_RESPONSE },
+  StartDBInstance: { request: DB_INSTANCE, response: DB_INSTANCE_RESPONSE },
+  RebootDBInstance: { request: DB_INSTANCE, response: DB_INSTANCE_RESPONSE },
+  DeleteDBInstance: {
+    request: { DBInstanceIdentifier: 'string', SkipFinalSnapshot: 'boolean', FinalDBSnapshotIdentifier: 'string', DeleteAutomatedBackups: 'boolean' },
+    response: DB_INSTANCE_RESPONSE,
+  },
+  DescribeDBEngineVersions: {
+    request: { Engine: 'string', EngineVersion: 'string', DBParameterGroupFamily: 'string', DefaultOnly: 'boolean', MaxRecords: 'number', Marker: 'string' },
+    readOnly: true,
+  },
+  AddTagsToResource: { request: { ResourceName: 'string', Tags: 'keyValueTags' } },
+  ListTagsForResource: { request: { ResourceName: 'string' }, readOnly: true },
+  RemoveTagsFromResource: { request: { ResourceName: 'string', TagKeys: 'stringList' } },
+};
+
 const MAX_STRING = 4096;
 const MAX_ITEMS = 64;
 

@@ -163,3 +163,12 @@ test('admin actions named as permissions become CloudTrail event names', () => {
   assert.deepEqual([iam.eventName, iam.eventSource, iam.readOnly], ['CreateUser', 'iam.amazonaws.com', false]);
   assert.equal(adminEvent({ ...base, action: 'iam:Create User' }).eventName, 'UnknownAdminAction');
 });
+
+test('an operation named like an Object.prototype member ("constructor", "__proto__") is an unknown operation, not a crash', () => {
+  for (const operation of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+    const e = kmsApiEvent({ operation, input: { KeyId: KEY_ID }, caller: CALLER, requestId: 'r', sourceIp: '10.0.0.1', userAgent: 'ua', region: 'us-east-1', now: new Date(), error: new ValidationException('no such operation') });
+    assert.equal(e.requestParameters, null);
+    assert.equal(e.readOnly, false);
+    assert.equal(isMutating('rds', operation), true);
+  }
+});

@@ -4,12 +4,12 @@
 import { randomUUID } from '../crypto/index.ts';
 import { RekeyError } from '../errors.ts';
 import {
-  KMS_OPERATIONS, SECRETS_OPERATIONS, STS_OPERATIONS, type OperationSpec, excludedStrings, lowerFirst, sanitizeMembers,
+  KMS_OPERATIONS, SECRETS_OPERATIONS, STS_OPERATIONS, RDS_OPERATIONS, type OperationSpec, excludedStrings, lowerFirst, sanitizeMembers,
 } from './allowlist.ts';
 
 export const EVENT_VERSION = '1.11';
 
-export type ResourceType = 'AWS::KMS::Key' | 'AWS::SecretsManager::Secret' | 'AWS::IAM::Role' | 'Rekey::Admin::Resource' | 'Rekey::Certs::Certificate' | 'Rekey::Proxy::Target';
+export type ResourceType = 'AWS::KMS::Key' | 'AWS::RDS::DBInstance' | 'AWS::SecretsManager::Secret' | 'AWS::IAM::Role' | 'Rekey::Admin::Resource' | 'Rekey::Certs::Certificate' | 'Rekey::Proxy::Target';
 
 export interface AuditResource {
   accountId: string;
@@ -96,6 +96,7 @@ export const SERVICES = {
   kms: { source: 'kms.amazonaws.com', ops: KMS_OPERATIONS, resourceType: 'AWS::KMS::Key' },
   secretsmanager: { source: 'secretsmanager.amazonaws.com', ops: SECRETS_OPERATIONS, resourceType: 'AWS::SecretsManager::Secret' },
   sts: { source: 'sts.amazonaws.com', ops: STS_OPERATIONS, resourceType: 'AWS::IAM::Role' },
+  rds: { source: 'rds.amazonaws.com', ops: RDS_OPERATIONS, resourceType: 'AWS::RDS::DBInstance' },
   // rekey's certificate authority (src/certs): service events only (issuance, rotation)
   certs: { source: 'rekey.certs', ops: {} as Readonly<Record<string, OperationSpec>>, resourceType: 'Rekey::Certs::Certificate' },
   // the PostgreSQL proxy (src/proxy): service events only (client authentication, cutover)
@@ -108,9 +109,14 @@ export function eventTimeOf(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/** An operation's allowlist entry; an own property only, so "constructor" or "__proto__" as an operation name finds nothing. */
+function specOf(ops: Readonly<Record<string, OperationSpec>>, operation: string): OperationSpec | undefined {
+  return Object.prototype.hasOwnProperty.call(ops, operation) ? ops[operation] : undefined;
+}
+
 /** Whether an operation changes state: such calls must be audited before the change is committed. */
 export function isMutating(service: ServiceName, operation: string): boolean {
-  const spec: OperationSpec | undefined = SERVICES[service].ops[operation];
+  const spec = specOf(SERVICES[service].ops, operation);
   return !(spec?.readOnly ?? false);
 }
 
@@ -194,7 +200,7 @@ function resourceArns(service: ServiceName, call: ApiCall, accountId: string | u
 /** An AWS API call (allowed or denied) as CloudTrail would record it. */
 export function awsApiEvent(service: ServiceName, call: ApiCall): AuditEvent {
   const svc = SERVICES[service];
-  const spec: OperationSpec | undefined = svc.ops[call.operation];
+  const spec = specOf(svc.ops, call.operation);
   const accountId = call.accountId ?? call.caller?.accountId;
   const ev: AuditEvent = {
     eventVersion: EVENT_VERSION,

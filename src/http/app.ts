@@ -10,6 +10,8 @@ import {
 import type { IamService } from '../iam/service.ts';
 import type { Identity } from '../iam/identity.ts';
 import { registerSts } from './sts.ts';
+import { registerRds, isRdsRequest, sendRdsError } from './rds-query.ts';
+import type { DbService } from '../db/api.ts';
 import { registerIamAdmin, iamOpenApiPaths } from './admin-iam.ts';
 import { registerJobsAdmin, jobsOpenApiPaths, JOB_SCHEMA } from './admin-jobs.ts';
 import type { JobsAdmin } from '../jobs/engine.ts';
@@ -69,6 +71,8 @@ export interface AppOptions {
   tls?: EdgeTls;
   /** Request quotas (src/quotas): throws ThrottlingException for a call over quota. */
   quotas?: { check(service: string, operation: string, caller: Identity): void };
+  /** Database instances (src/db): the RDS Query API on POST / (src/http/rds-query.ts) when present. */
+  db?: DbService;
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -99,6 +103,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       rk = new InternalFailure(`An internal error occurred. Request ID: ${req.id}`);
     }
     if (req.url.startsWith('/v1')) return reply.code(rk.status).send({ error: rk.code, message: rk.message, requestId: req.id });
+    if (opts.db && isRdsRequest(req)) return sendRdsError(reply, rk, req.id);
     return sendAwsError(reply, rk, req.id);
   });
 
@@ -152,6 +157,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   const accountId = opts.iam.accountId;
+  // RDS before STS: an unsigned form request with Version=2014-10-31 is refused in RDS's shape
+  if (opts.db) {
+    registerRds(app, {
+      db: opts.db, iam: opts.iam, audit: recorder, region: opts.region,
+      afterAuthenticate: (req, caller, action) => {
+        if (opts.tls) checkClientCertificate(req.raw, caller, opts.tls.clientAuth);
+        opts.quotas?.check('rds', action, caller);
+      },
+    });
+  }
   registerSts(app, { iam: opts.iam, onCall: stsHook(opts.audit, opts.region) });
   registerIamAdmin(app, { iam: opts.iam, onCall: adminHook(opts.audit, opts.region, 'iam.amazonaws.com', accountId) });
   registerJobsAdmin(app, opts.jobs, { iam: opts.iam, onCall: adminHook(opts.audit, opts.region, 'rekey.admin', accountId) });

@@ -44,8 +44,8 @@ export function isStsRequest(req: FastifyRequest): boolean {
   return !m || m[1] === 'sts';
 }
 
-/** STS Query-protocol error codes and statuses for rekey's errors (STS API Reference, "Common Errors"). */
-function stsError(e: RekeyError): { code: string; status: number } {
+/** Query-protocol error codes and statuses for rekey's errors (STS API Reference, "Common Errors"); the RDS Query adapter (rds-query.ts) uses it too. */
+export function stsError(e: RekeyError): { code: string; status: number } {
   switch (e.code) {
     case 'AccessDeniedException': return { code: 'AccessDenied', status: 403 };
     case 'ValidationException': return { code: 'ValidationError', status: 400 };

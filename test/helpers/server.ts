@@ -12,6 +12,7 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { loadConfig } from '../../src/config/config.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import type { RotationStrategy } from '../../src/secrets/strategy.ts';
+import type { DbService } from '../../src/db/api.ts';
 
 export const TEST_CREDS = { accessKeyId: 'AKIAREKEYTEST0000001', secretAccessKey: 'test-secret-access-key-0000000000000001' };
 
@@ -32,6 +33,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Built-in secret-rotation strategies (src/secrets/strategy.ts). */
   secretStrategies?: readonly RotationStrategy[];
+  /** Database instances behind the RDS Query API (test/rds-*.test.ts pass src/rds/testing.ts's double). */
+  db?: DbService;
 }
 
 export async function startTestServer(o: StartOptions = {}): Promise<TestServer> {
@@ -40,7 +43,7 @@ export async function startTestServer(o: StartOptions = {}): Promise<TestServer>
     // quotas (AWS's CreateKey 5/s, ...) are tested in test/quotas.test.ts; elsewhere they would only slow the suite
     REKEY_QUOTAS: 'off', ...o.env };
   const cfg = loadConfig({ dataDir, port: 0 }, env);
-  const s = await startServer(cfg, o.secretStrategies ? { secretStrategies: o.secretStrategies } : {});
+  const s = await startServer(cfg, { ...(o.secretStrategies ? { secretStrategies: o.secretStrategies } : {}), ...(o.db ? { db: o.db } : {}) });
   const ca = s.certs?.caBundle();
   // over HTTPS the SDK trusts rekey's CA, as a user passes --ca-bundle / an https.Agent with `ca`
   const tlsHandler = () => (ca ? { requestHandler: new NodeHttpHandler({ httpsAgent: new HttpsAgent({ ca, keepAlive: true }) }) } : {});
