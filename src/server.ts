@@ -115,10 +115,14 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     // the proxy (docs/PROXY.md, "Wiring"): before the app, which serves /v1/proxy for it
     proxySetup = await openProxy({ cfg, secrets, iam, audit, certs: edge.certs, log: (m) => process.stderr.write(`rekey: ${m}\n`) });
     const proxyOpen = proxySetup;
+    // [db] database instances (docs/DATABASES.md): registers the db.* job kinds before jobs.start();
+    // opened before the app so the RDS Query API serves them ([snapshots]: the real DbService, unless a test passes its own)
+    let dbLog: (m: string) => void = (m) => process.stderr.write(`rekey: ${m}\n`);
+    const databases = openDatabases({ barrier, kms, secrets, jobs, audit, region: cfg.region, accountId: cfg.accountId, dataDir: cfg.dataDir, ...(cfg.db ? { config: cfg.db } : {}), ...(opts.clock ? { clock: opts.clock } : {}), log: (m) => dbLog(m) });
     const app = await buildApp({
       ...(proxySetup ? { proxy: proxySetup.proxy } : {}),
       limits: cfg.http, quotas: edge.quotas, ...(edge.tls ? { tls: edge.tls } : {}),
-      jobs, audit, ...(opts.db ? { db: opts.db } : {}),
+      jobs, audit, db: opts.db ?? databases.service,
       region: cfg.region, bodyLimitBytes: cfg.http.bodyLimitBytes, iam, logLevel: cfg.logLevel, version: VERSION,
       ...(opts.unsafeNoAuth ? { unsafeUnauthenticated: noAuthIdentity(cfg.accountId) } : {}),
       ...(opts.unsafeNoAudit ? { unsafeNoAudit: true } : {}),
@@ -138,8 +142,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     onSecretsJob = (e) => { secretsAudit(e); secrets.rotation.onJobEvent(e); proxyOpen?.onJobEvent(e); };
     registerSecretsAdmin(app, { webhooks: secrets.webhooks, iam, region: cfg.region, accountId: cfg.accountId, onCall: adminHook(audit, cfg.region, 'secretsmanager.amazonaws.com', cfg.accountId) });
     registerCertsAdmin(app, { ...(edge.certs ? { certs: edge.certs } : {}), iam, onCall: adminHook(audit, cfg.region, 'rekey.admin', cfg.accountId) });
-    // [db] database instances (docs/DATABASES.md): registers the db.* job kinds before jobs.start()
-    const databases = openDatabases({ barrier, kms, secrets, jobs, audit, region: cfg.region, accountId: cfg.accountId, dataDir: cfg.dataDir, ...(cfg.db ? { config: cfg.db } : {}), ...(opts.clock ? { clock: opts.clock } : {}), log: (m) => app.log.warn(m) });
+    dbLog = (m) => app.log.warn(m);
     kms.lifecycle.addKeyEventListener(keyEventHook(audit, cfg.region, cfg.accountId, (m) => app.log.error(m)));
     await edge.attach(app, (m) => app.log.error(m));
     await app.listen({ host: cfg.host, port: cfg.port });

@@ -88,7 +88,7 @@ export async function backupTo(t: BackupTarget, out: Writable, signal?: AbortSig
   const c = new pg.Client({ host: t.host, port: t.port, user: t.user, password: t.password, database: 'postgres', application_name: 'rekey-snapshot' });
   await c.connect();
   try {
-    const version = Number((await c.query<{ v: string }>('SHOW server_version_num')).rows[0]!.v);
+    const version = Number((await c.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v);
     const slot = `rekey_snapshot_${randomBytes(6).toString('hex')}`;
     await c.query('SELECT pg_create_physical_replication_slot($1, true, true)', [slot]);
     const label = `rekey snapshot ${new Date().toISOString()}`;
