@@ -59,6 +59,7 @@ export const describeDBSnapshots = defineOperation<DescribeDBSnapshotsRequest>({
     if (type !== undefined && !SNAPSHOT_TYPES.includes(type)) throw new InvalidParameterValue(`Invalid value ${clip(type)} for SnapshotType. Must be one of: ${SNAPSHOT_TYPES.join(', ')}`);
     const filters = filtersOf(p);
     const marker = optString(p, 'Marker');
+    if (marker !== undefined && marker !== '') decodeMarker(marker);
     return {
       MaxRecords: maxRecordsOf(optInt(p, 'MaxRecords')),
       ...(ref ? { DBSnapshotIdentifier: ref.id, ...(ref.arn ? { DBSnapshotArn: ref.arn } : {}) } : {}),
