@@ -49,11 +49,12 @@ export function tarEntry(name: string, data: Buffer, mode = 0o600): Buffer {
 export const TAR_END = Buffer.alloc(1024);
 
 /** Runs tar, its stdout into `out` (not ended). GNU tar exits 1 when a file changed while read: expected here (WAL replay repairs it). */
-function tarInto(args: string[], out: Writable, signal?: AbortSignal): Promise<void> {
+function tarInto(args: string[], out: Writable, signal?: AbortSignal, onBytes?: (n: number) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn('tar', args, { stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? { signal } : {}) });
     let err = '';
     child.stderr!.on('data', (d: Buffer) => { if (err.length < 2000) err += d.toString('utf8'); });
+    if (onBytes) child.stdout!.on('data', (d: Buffer) => onBytes(d.length));
     child.stdout!.pipe(out, { end: false });
     child.on('error', reject);
     child.on('close', (code) => {
@@ -84,7 +85,7 @@ export async function estimateBytes(t: BackupTarget): Promise<number> {
 }
 
 /** Writes the backup's tar stream into `out` (and ends it). */
-export async function backupTo(t: BackupTarget, out: Writable, signal?: AbortSignal): Promise<void> {
+export async function backupTo(t: BackupTarget, out: Writable, signal?: AbortSignal, count?: { add(n: number): void; end(): void }): Promise<void> {
   const c = new pg.Client({ host: t.host, port: t.port, user: t.user, password: t.password, database: 'postgres', application_name: 'rekey-snapshot' });
   await c.connect();
   try {
@@ -97,7 +98,7 @@ export async function backupTo(t: BackupTarget, out: Writable, signal?: AbortSig
       : await c.query<{ lsn: string }>('SELECT pg_start_backup($1, true, false) AS lsn', [label]);
     const startWal = (await c.query<{ f: string }>('SELECT pg_walfile_name($1) AS f', [start.rows[0]!.lsn])).rows[0]!.f;
     const excludes = [...EXCLUDED_CONTENTS.map((d) => `--exclude=./${d}/*`), ...EXCLUDED_FILES.map((f) => `--exclude=./${f}`), '--exclude=pgsql_tmp*', '--exclude=pg_internal.init'];
-    await tarInto(['-c', '-f', '-', '--ignore-failed-read', '--warning=no-file-changed', '--warning=no-file-removed', ...excludes, '-C', t.dataDir, '.'], out, signal);
+    await tarInto(['-c', '-f', '-', '--ignore-failed-read', '--warning=no-file-changed', '--warning=no-file-removed', ...excludes, '-C', t.dataDir, '.'], out, signal, count ? (n) => count.add(n) : undefined);
     const stop = version >= 150000
       ? await c.query<{ lsn: string; labelfile: string; spcmapfile: string | null }>('SELECT lsn, labelfile, spcmapfile FROM pg_backup_stop(false)')
       : await c.query<{ lsn: string; labelfile: string; spcmapfile: string | null }>('SELECT lsn, labelfile, spcmapfile FROM pg_stop_backup(false, false)');
@@ -107,9 +108,10 @@ export async function backupTo(t: BackupTarget, out: Writable, signal?: AbortSig
     const timeline = startWal.slice(0, 8);
     const segments = readdirSync(join(t.dataDir, 'pg_wal')).filter((f) => /^[0-9A-F]{24}$/.test(f) && f.startsWith(timeline) && f >= startWal && f <= stopWal).sort();
     if (!segments.includes(stopWal)) throw new Error(`the WAL segment ${stopWal} that ends the backup is missing from pg_wal`);
-    await tarInto(['-c', '-f', '-', '-C', t.dataDir, ...segments.map((s) => `./pg_wal/${s}`)], out, signal);
+    await tarInto(['-c', '-f', '-', '-C', t.dataDir, ...segments.map((s) => `./pg_wal/${s}`)], out, signal, count ? (n) => count.add(n) : undefined);
     const extra = [tarEntry('./backup_label', Buffer.from(row.labelfile, 'utf8'))];
     if (row.spcmapfile) extra.push(tarEntry('./tablespace_map', Buffer.from(row.spcmapfile, 'utf8')));
+    count?.end(); // the final report
     await new Promise<void>((resolve, reject) => out.end(Buffer.concat([...extra, TAR_END]), () => resolve()).once('error', reject));
   } finally {
     await c.end().catch(() => {});
