@@ -73,8 +73,15 @@ export async function writeSnapshot(d: KeyDeps, dbDir: string, rec: SnapshotReco
     // tar writes straight into the sealing stream (no stage between: each one costs throughput)
     const seal = sealStream(key ? { dataKey: key } : {});
     const count = counter(total, meter);
-    const written = pipeline(seal, createWriteStream(f.partial, { mode: 0o600, highWaterMark: 1 << 20 }), ...(signal ? [{ signal }] : []));
-    await Promise.all([backupTo(target, seal, signal, count).catch((e: unknown) => { seal.destroy(e as Error); throw e; }), written]);
+    // a failed write (disk full) stops tar and ends the backup session too: nothing is left running
+    const stop = new AbortController();
+    const both = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
+    const written = pipeline(seal, createWriteStream(f.partial, { mode: 0o600, highWaterMark: 1 << 20 }), { signal: both });
+    let first: unknown;
+    const backup = backupTo(target, seal, both, count).catch((e: unknown) => { first ??= e; seal.destroy(e as Error); throw e; });
+    const wrote = written.catch((e: unknown) => { first ??= e; stop.abort(); throw e; });
+    const [w, b] = await Promise.allSettled([wrote, backup]);
+    if (w.status === 'rejected' || b.status === 'rejected') throw first;
   } catch (e) {
     rmSync(f.partial, { force: true });
     throw e;
