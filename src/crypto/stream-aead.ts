@@ -105,6 +105,14 @@ class Pending {
     if (b.length) { this.parts.push(b); this.length += b.length; }
   }
   take(n: number): Buffer {
+    const head = this.parts[0];
+    if (head && head.length >= n) {
+      // the common case (writes larger than a chunk): a view, no copy
+      if (head.length === n) this.parts.shift();
+      else this.parts[0] = head.subarray(n);
+      this.length -= n;
+      return head.subarray(0, n);
+    }
     const out = Buffer.allocUnsafe(n);
     let o = 0;
     while (o < n) {
@@ -145,11 +153,12 @@ export function sealStream(o: SealOptions = {}): Transform {
     if (key) {
       const c = nc.createCipheriv('aes-256-gcm', key, ivOf(index), { authTagLength: STREAM_TAG_BYTES });
       c.setAAD(a);
-      const body = c.update(data);
+      t.push(c.update(data));
       c.final();
-      t.push(Buffer.concat([body, c.getAuthTag()]));
+      t.push(c.getAuthTag());
     } else {
-      t.push(Buffer.concat([data, plainTag(a, data)]));
+      t.push(data);
+      t.push(plainTag(a, data));
     }
     index++;
   };
