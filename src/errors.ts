@@ -113,6 +113,11 @@ export const MissingAction = define('MissingAction', 400);
 export const MalformedQueryString = define('MalformedQueryString', 404);
 export const StorageQuotaExceededFault = define('StorageQuotaExceeded', 400);
 export const InstanceQuotaExceededFault = define('InstanceQuotaExceeded', 400);
+// snapshots (issue 14; botocore rds model: DBSnapshotNotFound 404, the others 400)
+export const DBSnapshotNotFoundFault = define('DBSnapshotNotFound', 404);
+export const DBSnapshotAlreadyExistsFault = define('DBSnapshotAlreadyExists', 400);
+export const InvalidDBSnapshotStateFault = define('InvalidDBSnapshotState', 400);
+export const SnapshotQuotaExceededFault = define('SnapshotQuotaExceeded', 400);
 
 export type RekeyErrorClass = ReturnType<typeof define>;
 
@@ -137,6 +142,7 @@ export const ALL_ERRORS: Record<string, RekeyErrorClass> = Object.assign(Object.
     DBInstanceNotFoundFault, DBInstanceAlreadyExistsFault, InvalidDBInstanceStateFault, KMSKeyNotAccessibleFault,
     InvalidParameterCombination, InvalidParameterValue, MissingParameter, InvalidAction, MissingAction, MalformedQueryString, StorageQuotaExceededFault,
     InstanceQuotaExceededFault,
+    DBSnapshotNotFoundFault, DBSnapshotAlreadyExistsFault, InvalidDBSnapshotStateFault, SnapshotQuotaExceededFault,
   ].map((c) => [c.name, c]),
 ));
 

@@ -188,6 +188,13 @@ const DB_INSTANCE_RESPONSE: Shape = {
   },
 };
 
+const DB_SNAPSHOT_RESPONSE: Shape = {
+  DBSnapshot: {
+    DBSnapshotIdentifier: 'string', DBSnapshotArn: 'string', DBInstanceIdentifier: 'string', DbiResourceId: 'string', Status: 'string',
+    Encrypted: 'boolean', KmsKeyId: 'string', SourceDBSnapshotIdentifier: 'string',
+  },
+};
+
 /**
  * Amazon RDS (Query API; requests as src/rds decodes them). MasterUserPassword is never listed, so
  * it never reaches the trail; CloudTrail likewise records "masterUserPassword": "HIDDEN_DUE_TO_SECURITY_REASONS".
@@ -226,6 +233,18 @@ export const RDS_OPERATIONS: Readonly<Record<string, OperationSpec>> = {
   AddTagsToResource: { request: { ResourceName: 'string', Tags: 'keyValueTags' } },
   ListTagsForResource: { request: { ResourceName: 'string' }, readOnly: true },
   RemoveTagsFromResource: { request: { ResourceName: 'string', TagKeys: 'stringList' } },
+  // snapshots (issue 14)
+  CreateDBSnapshot: { request: { DBSnapshotIdentifier: 'string', DBInstanceIdentifier: 'string', Tags: 'keyValueTags' }, response: DB_SNAPSHOT_RESPONSE },
+  DescribeDBSnapshots: { request: { DBSnapshotIdentifier: 'string', DBInstanceIdentifier: 'string', SnapshotType: 'string', MaxRecords: 'number', Marker: 'string' }, readOnly: true },
+  DeleteDBSnapshot: { request: { DBSnapshotIdentifier: 'string' }, response: DB_SNAPSHOT_RESPONSE },
+  CopyDBSnapshot: {
+    request: { SourceDBSnapshotIdentifier: 'string', TargetDBSnapshotIdentifier: 'string', KmsKeyId: 'string', CopyTags: 'boolean', Tags: 'keyValueTags' },
+    response: DB_SNAPSHOT_RESPONSE,
+  },
+  RestoreDBInstanceFromDBSnapshot: {
+    request: { DBInstanceIdentifier: 'string', DBSnapshotIdentifier: 'string', DBInstanceClass: 'string', Port: 'number', DeletionProtection: 'boolean', Tags: 'keyValueTags' },
+    response: DB_INSTANCE_RESPONSE,
+  },
 };
 
 const MAX_STRING = 4096;

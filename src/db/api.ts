@@ -144,4 +144,72 @@ export interface DbService {
   addTags(arn: string, tags: Tag[], ctx: DbCallContext): Promise<void>;
   listTags(arn: string): Promise<Tag[]>;
   removeTags(arn: string, keys: string[], ctx: DbCallContext): Promise<void>;
+  // ---- snapshots (issue 14; src/db/snapshots)
+  createSnapshot(input: CreateDbSnapshotInput, ctx: DbCallContext): Promise<DbSnapshot>;
+  /** One snapshot (DBSnapshotNotFound when absent) or a page in identifier order after `after`. */
+  describeSnapshots(opts: { id?: string; instanceId?: string; after?: string; limit: number }): Promise<{ snapshots: DbSnapshot[]; next?: string }>;
+  deleteSnapshot(id: string, ctx: DbCallContext): Promise<DbSnapshot>;
+  copySnapshot(input: CopyDbSnapshotInput, ctx: DbCallContext): Promise<DbSnapshot>;
+  restoreFromSnapshot(input: RestoreDbInstanceInput, ctx: DbCallContext): Promise<DbInstance>;
+}
+
+// ---- snapshots (issue 14)
+
+/** RDS's snapshot statuses (DescribeDBSnapshots Status), the subset rekey uses. */
+export type DbSnapshotStatus = 'creating' | 'available' | 'copying' | 'deleting' | 'failed';
+
+export interface DbSnapshot {
+  /** DBSnapshotIdentifier, stored lower-case. */
+  id: string;
+  arn: string;
+  /** The source instance's identifier and DbiResourceId (kept after the instance is deleted). */
+  instanceId: string;
+  resourceId: string;
+  snapshotType: 'manual';
+  status: DbSnapshotStatus;
+  engine: DbEngine;
+  engineVersion: string;
+  allocatedStorageGiB: number;
+  masterUsername: string;
+  dbName?: string;
+  port: number;
+  instanceCreatedAt: Date;
+  /** SnapshotCreateTime: when the backup started (the data is as of a moment during the backup). */
+  createdAt: Date;
+  encrypted: boolean;
+  /** The snapshot key's ARN. */
+  kmsKeyId?: string;
+  /** 0-100 while creating or copying. */
+  percentProgress: number;
+  /** Copies: the source snapshot's ARN. */
+  sourceSnapshotArn?: string;
+  tags: Tag[];
+  /** Size of the stored snapshot file (bytes), when made. */
+  bytes?: number;
+}
+
+export interface CreateDbSnapshotInput {
+  id: string;
+  instanceId: string;
+  tags: Tag[];
+}
+
+export interface CopyDbSnapshotInput {
+  /** Identifier or ARN of the source snapshot. */
+  sourceId: string;
+  targetId: string;
+  /** Absent: the source's key (an unencrypted source stays unencrypted). Given: the copy is (re-)encrypted under it. */
+  kmsKeyId?: string;
+  copyTags: boolean;
+  tags: Tag[];
+}
+
+export interface RestoreDbInstanceInput {
+  /** The new instance. */
+  id: string;
+  snapshotId: string;
+  instanceClass?: string;
+  port?: number;
+  deletionProtection: boolean;
+  tags: Tag[];
 }

@@ -108,7 +108,7 @@ export class DbCore {
   }
 
   /** db.create's work: the service's grant and the volume key (first run), then volume, cluster, server, admin role, database. */
-  async provision(rec: InstanceRecord, masterPassword: Buffer | null): Promise<void> {
+  async provision(rec: InstanceRecord, masterPassword: Buffer | null, restore?: (dataDir: string) => Promise<void>): Promise<void> {
     try {
       if (rec.storageEncrypted && rec.kmsKeyId && rec.kmsKeyArn) {
         rec.grantId = await this.kms.createServiceGrant(rec.kmsKeyId, {
@@ -123,7 +123,7 @@ export class DbCore {
           await this.update(rec.id, (r) => ({ ...r, wrappedVolumeKey: rec.wrappedVolumeKey, grantId: rec.grantId }));
         }
       }
-      await this.runtime.bringUp(rec, masterPassword ? { masterPassword } : undefined);
+      await this.runtime.bringUp(rec, masterPassword ? { masterPassword } : restore ? { restore } : undefined); // [snapshots] restore
       const port = this.runtime.serverPort(rec);
       if (!port || !masterPassword) return;
       const c = new pg.Client({ host: '127.0.0.1', port, user: rec.masterUsername, password: masterPassword.toString('utf8'), database: 'postgres' });

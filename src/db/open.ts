@@ -11,6 +11,8 @@ import { INSTANCES_PREFIX, type InstanceRecord } from './model.ts';
 import { serverUser } from './os-user.ts';
 import { Runtime } from './runtime.ts';
 import { PostgresDbService } from './service.ts';
+import { SnapshotOps } from './snapshots/ops.ts';
+import { registerSnapshotJobs } from './snapshots/jobs.ts';
 import { rewrapVolumeKey, unwrapVolumeKey, wrappedMaterialId } from './volume-key.ts';
 import { findVolumeTools } from './volume.ts';
 
@@ -55,6 +57,8 @@ export function openDatabases(deps: OpenDatabasesDeps): Databases {
     },
   });
   core = new DbCore(deps, cfg, () => findEngines(deps.engineSearch), tools, user, runtime);
+  const snapshots = new SnapshotOps(core); // [snapshots]
+  registerSnapshotJobs(deps.jobs, core, snapshots);
   registerDbJobs(deps.jobs, {
     barrier: deps.barrier,
     provision: (rec, pw) => core.provision(rec, pw),
@@ -112,7 +116,7 @@ export function openDatabases(deps: OpenDatabasesDeps): Databases {
   let timer: NodeJS.Timeout | undefined;
 
   return {
-    service: new PostgresDbService(core),
+    service: new PostgresDbService(core, snapshots),
     core,
     checkKeys,
     async start() {
@@ -135,6 +139,7 @@ export function openDatabases(deps: OpenDatabasesDeps): Databases {
           core.log(`db: ${rec.id}: ${e instanceof Error ? e.message : String(e)}`);
         }
       }
+      await snapshots.resume(); // [snapshots]
       await checkKeys();
     },
     async close() {

@@ -33,6 +33,9 @@ export interface RuntimeOptions {
   onFailed: (id: string, reason: string) => void;
 }
 
+/** How a new cluster is made: initdb with the master password, or (restores) files written into the empty data directory. */
+export type ClusterSource = { masterPassword: Buffer } | { restore: (dataDir: string) => Promise<void> };
+
 interface Running {
   pid: number;
   child?: ChildProcess;
@@ -117,7 +120,7 @@ export class Runtime {
    * Volume mounted (KMS unlock), cluster made (first time, with the master password), server up,
    * endpoint pointing at it. Idempotent: re-adopts what is already there.
    */
-  async bringUp(rec: InstanceRecord, init?: { masterPassword: Buffer }): Promise<void> {
+  async bringUp(rec: InstanceRecord, init?: ClusterSource): Promise<void> {
     const user = this.requireUser();
     this.ensureDir();
     const p = this.paths(rec);
@@ -148,7 +151,8 @@ export class Runtime {
       rmSync(p.dataDir, { recursive: true, force: true });
       mkdirSync(p.dataDir, { mode: 0o700 });
       this.ownBy(p.dataDir);
-      await initCluster({ binDir: rec.binDir, dataDir: p.dataDir, user, masterUsername: rec.masterUsername, masterPassword: Buffer.from(init.masterPassword), logFile: p.logFile });
+      if ('restore' in init) await init.restore(p.dataDir); // [snapshots] a restore: the snapshot's files instead of initdb
+      else await initCluster({ binDir: rec.binDir, dataDir: p.dataDir, user, masterUsername: rec.masterUsername, masterPassword: Buffer.from(init.masterPassword), logFile: p.logFile });
       writeFileSync(join(p.root, '.initdb'), '');
     }
     const fwd = await this.endpoint(rec);

@@ -2,7 +2,7 @@
 // (src/db/jobs.ts). Creation is in create.ts.
 import { randomBytes, randomUUID } from '../crypto/index.ts';
 import {
-  DBInstanceNotFoundFault, InvalidDBInstanceStateFault, InvalidParameterCombination, InvalidParameterValue,
+  DBInstanceNotFoundFault, InvalidDBInstanceStateFault, InvalidParameterCombination,
 } from '../errors.ts';
 import { passwordClause, ident } from '../secrets/strategies/pg-client.ts';
 import type {
@@ -12,12 +12,25 @@ import type {
 import { createInstance } from './create.ts';
 import type { DbCore } from './core.ts';
 import { INSTANCES_PREFIX, instancePath, toApi, type InstanceRecord } from './model.ts';
+import { SnapshotOps } from './snapshots/ops.ts';
+import type { CopyDbSnapshotInput, CreateDbSnapshotInput, DbSnapshot, RestoreDbInstanceInput } from './api.ts';
 
 const notFound = (id: string) => new DBInstanceNotFoundFault(`DBInstance ${id} not found.`);
 const ARN = /^arn:[\w-]+:rds:[^:]+:\d{12}:db:([a-z][a-z0-9-]{0,62})$/;
 
 export class PostgresDbService implements DbService {
-  constructor(private readonly core: DbCore) {}
+  private readonly snapshots: SnapshotOps;
+
+  constructor(private readonly core: DbCore, snapshots?: SnapshotOps) {
+    this.snapshots = snapshots ?? new SnapshotOps(core);
+  }
+
+  // ---- snapshots (src/db/snapshots/ops.ts)
+  createSnapshot(input: CreateDbSnapshotInput, ctx: DbCallContext): Promise<DbSnapshot> { return this.snapshots.create(input, ctx); }
+  describeSnapshots(opts: { id?: string; instanceId?: string; after?: string; limit: number }): Promise<{ snapshots: DbSnapshot[]; next?: string }> { return this.snapshots.describe(opts); }
+  deleteSnapshot(id: string, ctx: DbCallContext): Promise<DbSnapshot> { return this.snapshots.delete(id, ctx); }
+  copySnapshot(input: CopyDbSnapshotInput, ctx: DbCallContext): Promise<DbSnapshot> { return this.snapshots.copy(input, ctx); }
+  restoreFromSnapshot(input: RestoreDbInstanceInput, ctx: DbCallContext): Promise<DbInstance> { return this.snapshots.restore(input, ctx); }
 
   create(input: CreateDbInstanceInput, ctx: DbCallContext): Promise<DbInstance> {
     return createInstance(this.core, input, ctx);
@@ -74,7 +87,7 @@ export class PostgresDbService implements DbService {
     if (!input.skipFinalSnapshot && input.finalDbSnapshotIdentifier === undefined) {
       throw new InvalidParameterCombination('FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.');
     }
-    if (!input.skipFinalSnapshot) throw new InvalidParameterValue('rekey does not take final snapshots yet: specify SkipFinalSnapshot.');
+    if (!input.skipFinalSnapshot && input.finalDbSnapshotIdentifier !== undefined) return this.snapshots.deleteWithFinalSnapshot(input.id, input.finalDbSnapshotIdentifier, ctx); // [snapshots]
     return this.transition(input.id, ['available', 'stopped', 'failed', 'inaccessible-encryption-credentials', 'inaccessible-encryption-credentials-recoverable'], 'deleting', 'db.delete', 'deleted', ctx,
       (r) => `Instance ${r.id} is already being deleted or is in a state that does not allow deletion (${r.status}).`);
   }

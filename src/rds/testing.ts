@@ -2,9 +2,13 @@
 // database processes, volumes or KMS. State transitions (creating -> available, stopping ->
 // stopped, ...) happen when the test calls settle(), or at once with { instant: true }. The real
 // implementation lives in src/db; never wire this double into a server outside tests.
-import { DBInstanceAlreadyExistsFault, DBInstanceNotFoundFault, InvalidDBInstanceStateFault, InvalidParameterCombination, KMSKeyNotAccessibleFault } from '../errors.ts';
+import {
+  DBInstanceAlreadyExistsFault, DBInstanceNotFoundFault, DBSnapshotAlreadyExistsFault, DBSnapshotNotFoundFault, InvalidDBInstanceStateFault,
+  InvalidDBSnapshotStateFault, InvalidParameterCombination, KMSKeyNotAccessibleFault,
+} from '../errors.ts';
 import type {
-  CreateDbInstanceInput, DbCallContext, DbEngineVersion, DbInstance, DbInstanceStatus, DbService, DeleteDbInstanceInput, ModifyDbInstanceInput, Tag,
+  CopyDbSnapshotInput, CreateDbInstanceInput, CreateDbSnapshotInput, DbCallContext, DbEngineVersion, DbInstance, DbInstanceStatus, DbService, DbSnapshot,
+  DeleteDbInstanceInput, ModifyDbInstanceInput, RestoreDbInstanceInput, Tag,
 } from '../db/api.ts';
 
 const SETTLED: Partial<Record<DbInstanceStatus, DbInstanceStatus | 'gone'>> = {
@@ -25,6 +29,7 @@ export interface FakeDbOptions {
 
 export class InMemoryDbServiceForTests implements DbService {
   private readonly instances = new Map<string, DbInstance>();
+  private readonly snapshots = new Map<string, DbSnapshot>();
   /** Every context passed to a mutating call, so tests can see the audit gate was offered. */
   readonly calls: { method: string; ctx: DbCallContext }[] = [];
   private readonly region: string;
@@ -47,6 +52,10 @@ export class InMemoryDbServiceForTests implements DbService {
 
   /** Completes every pending transition (what the real component's jobs do over time). */
   settle(): void {
+    for (const [id, sn] of this.snapshots) {
+      if (sn.status === 'deleting') this.snapshots.delete(id);
+      else if (sn.status === 'creating' || sn.status === 'copying') Object.assign(sn, { status: 'available', percentProgress: 100 });
+    }
     for (const [id, i] of this.instances) {
       const next = SETTLED[i.status];
       if (next === 'gone') this.instances.delete(id);
@@ -167,9 +176,100 @@ export class InMemoryDbServiceForTests implements DbService {
   async delete(input: DeleteDbInstanceInput, ctx: DbCallContext): Promise<DbInstance> {
     const i = this.find(input.id);
     if (i.deletionProtection) throw new InvalidParameterCombination('Cannot delete protected DB Instance, please disable deletion protection and try again.');
-    if (!input.skipFinalSnapshot) throw new InvalidParameterCombination('rekey cannot take a final snapshot yet: use SkipFinalSnapshot.');
+    if (!input.skipFinalSnapshot && input.finalDbSnapshotIdentifier !== undefined) {
+      if (this.snapshots.has(input.finalDbSnapshotIdentifier)) throw new DBSnapshotAlreadyExistsFault(`Cannot create the snapshot because a snapshot with the identifier ${input.finalDbSnapshotIdentifier} already exists.`);
+      await this.gate('delete', ctx);
+      this.snapshots.set(input.finalDbSnapshotIdentifier, this.snapshotOf(i, input.finalDbSnapshotIdentifier, []));
+      return this.move(i, 'deleting');
+    }
     await this.gate('delete', ctx);
     return this.move(i, 'deleting');
+  }
+
+  // ---- snapshots
+  private snapshotOf(i: DbInstance, id: string, tags: Tag[]): DbSnapshot {
+    return {
+      id, arn: `arn:aws:rds:${this.region}:${this.accountId}:snapshot:${id}`, instanceId: i.id, resourceId: i.resourceId, snapshotType: 'manual',
+      status: this.instant ? 'available' : 'creating', engine: i.engine, engineVersion: i.engineVersion, allocatedStorageGiB: i.allocatedStorageGiB,
+      masterUsername: i.masterUsername, ...(i.dbName !== undefined ? { dbName: i.dbName } : {}), port: i.endpoint?.port ?? 5432,
+      instanceCreatedAt: i.createdAt, createdAt: new Date(), encrypted: i.storageEncrypted, ...(i.kmsKeyId ? { kmsKeyId: i.kmsKeyId } : {}),
+      percentProgress: this.instant ? 100 : 0, tags: tags.map((t) => ({ ...t })),
+    };
+  }
+
+  private snap(id: string): DbSnapshot {
+    const name = (id.startsWith('arn:') ? id.slice(id.lastIndexOf(':') + 1) : id).toLowerCase();
+    const s = this.snapshots.get(name);
+    if (!s) throw new DBSnapshotNotFoundFault(`DBSnapshot ${id} not found.`);
+    return s;
+  }
+
+  private newSnapshotId(id: string): void {
+    if (this.snapshots.has(id)) throw new DBSnapshotAlreadyExistsFault(`Cannot create the snapshot because a snapshot with the identifier ${id} already exists.`);
+  }
+
+  async createSnapshot(input: CreateDbSnapshotInput, ctx: DbCallContext): Promise<DbSnapshot> {
+    const i = this.find(input.instanceId);
+    if (i.status !== 'available') throw new InvalidDBInstanceStateFault(`Cannot create a snapshot because the database instance ${i.id} is not currently in the available state.`);
+    this.newSnapshotId(input.id);
+    await this.gate('createSnapshot', ctx);
+    const s = this.snapshotOf(i, input.id, input.tags);
+    this.snapshots.set(s.id, s);
+    return structuredClone(s);
+  }
+
+  async describeSnapshots(o: { id?: string; instanceId?: string; after?: string; limit: number }): Promise<{ snapshots: DbSnapshot[]; next?: string }> {
+    if (o.id !== undefined) return { snapshots: [structuredClone(this.snap(o.id))].filter((s) => o.instanceId === undefined || s.instanceId === o.instanceId) };
+    const all = [...this.snapshots.values()].filter((s) => (o.after === undefined || s.id > o.after) && (o.instanceId === undefined || s.instanceId === o.instanceId)).sort((a, b) => (a.id < b.id ? -1 : 1));
+    const page = all.slice(0, o.limit);
+    return { snapshots: page.map((s) => structuredClone(s)), ...(all.length > o.limit ? { next: page[page.length - 1]!.id } : {}) };
+  }
+
+  async deleteSnapshot(id: string, ctx: DbCallContext): Promise<DbSnapshot> {
+    const s = this.snap(id);
+    if (s.status !== 'available' && s.status !== 'failed') throw new InvalidDBSnapshotStateFault(`Cannot delete the snapshot ${s.id} while it is ${s.status}.`);
+    await this.gate('deleteSnapshot', ctx);
+    s.status = this.instant ? 'available' : 'deleting';
+    const out = structuredClone({ ...s, status: 'deleting' as const });
+    if (this.instant) this.snapshots.delete(s.id);
+    return out;
+  }
+
+  async copySnapshot(input: CopyDbSnapshotInput, ctx: DbCallContext): Promise<DbSnapshot> {
+    const src = this.snap(input.sourceId);
+    if (src.status !== 'available') throw new InvalidDBSnapshotStateFault(`Snapshot ${src.id} is not in available state.`);
+    this.newSnapshotId(input.targetId);
+    if (input.kmsKeyId !== undefined && this.usableKeys && !this.usableKeys.includes(input.kmsKeyId)) {
+      throw new KMSKeyNotAccessibleFault(`The specified KMS key [${input.kmsKeyId}] does not exist, is not enabled or you do not have permissions to access it.`);
+    }
+    await this.gate('copySnapshot', ctx);
+    const keyArn = input.kmsKeyId === undefined ? src.kmsKeyId : input.kmsKeyId.startsWith('arn:') ? input.kmsKeyId : `arn:aws:kms:${this.region}:${this.accountId}:key/${input.kmsKeyId}`;
+    const { kmsKeyId: _k, ...base } = src;
+    const s: DbSnapshot = {
+      ...base, id: input.targetId, arn: `arn:aws:rds:${this.region}:${this.accountId}:snapshot:${input.targetId}`, status: this.instant ? 'available' : 'copying',
+      percentProgress: this.instant ? 100 : 0, encrypted: keyArn !== undefined, ...(keyArn ? { kmsKeyId: keyArn } : {}), sourceSnapshotArn: src.arn,
+      createdAt: new Date(), tags: [...(input.copyTags ? src.tags : []), ...input.tags].map((t) => ({ ...t })),
+    };
+    this.snapshots.set(s.id, s);
+    return structuredClone(s);
+  }
+
+  async restoreFromSnapshot(input: RestoreDbInstanceInput, ctx: DbCallContext): Promise<DbInstance> {
+    const s = this.snap(input.snapshotId);
+    if (s.status !== 'available') throw new InvalidDBSnapshotStateFault(`Snapshot ${s.id} is not in available state.`);
+    if (this.instances.has(input.id)) throw new DBInstanceAlreadyExistsFault('DB instance already exists');
+    await this.gate('restoreFromSnapshot', ctx);
+    this.seq++;
+    const i: DbInstance = {
+      id: input.id, resourceId: `db-${B32.repeat(2).slice(this.seq % 6, (this.seq % 6) + 26)}`, arn: `arn:aws:rds:${this.region}:${this.accountId}:db:${input.id}`,
+      engine: s.engine, engineVersion: s.engineVersion, instanceClass: input.instanceClass ?? 'db.t3.micro', allocatedStorageGiB: s.allocatedStorageGiB,
+      status: this.instant ? 'available' : 'creating', masterUsername: s.masterUsername, ...(s.dbName !== undefined ? { dbName: s.dbName } : {}),
+      storageEncrypted: s.encrypted, ...(s.kmsKeyId ? { kmsKeyId: s.kmsKeyId } : {}), deletionProtection: input.deletionProtection,
+      createdAt: new Date(), tags: input.tags.map((t) => ({ ...t })), pendingModifiedValues: {},
+      ...(this.instant ? { endpoint: { address: '127.0.0.1', port: input.port ?? 15432 + this.seq } } : {}),
+    };
+    this.instances.set(i.id, i);
+    return structuredClone(i);
   }
 
   async engineVersions(filter?: { engine?: string; engineVersion?: string }): Promise<DbEngineVersion[]> {

@@ -9,11 +9,17 @@ import { rebootDBInstance } from './reboot-db-instance.ts';
 import { deleteDBInstance } from './delete-db-instance.ts';
 import { describeDBEngineVersions } from './describe-db-engine-versions.ts';
 import { addTagsToResource, listTagsForResource, removeTagsFromResource } from './tags.ts';
+import { createDBSnapshot } from './create-db-snapshot.ts';
+import { describeDBSnapshots } from './describe-db-snapshots.ts';
+import { deleteDBSnapshot } from './delete-db-snapshot.ts';
+import { copyDBSnapshot } from './copy-db-snapshot.ts';
+import { restoreDBInstanceFromDBSnapshot } from './restore-db-instance-from-db-snapshot.ts';
 
 /** A Map, so that "constructor" or "__proto__" as an Action finds nothing. */
 export const RDS_OPERATION_TABLE: ReadonlyMap<string, AnyRdsOperation> = new Map(
   [
     createDBInstance, describeDBInstances, modifyDBInstance, stopDBInstance, startDBInstance, rebootDBInstance, deleteDBInstance,
     describeDBEngineVersions, addTagsToResource, listTagsForResource, removeTagsFromResource,
+    createDBSnapshot, describeDBSnapshots, deleteDBSnapshot, copyDBSnapshot, restoreDBInstanceFromDBSnapshot,
   ].map((op): [string, AnyRdsOperation] => [op.name, op]),
 );

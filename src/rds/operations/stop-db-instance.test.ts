@@ -13,5 +13,5 @@ test('StopDBInstance: decode, resource, run; a snapshot on stop is refused', asy
   assert.equal(((await stopDBInstance.run(r, testEnv(db), testContext(gate))).DBInstance as { DBInstanceStatus: string }).DBInstanceStatus, 'stopped');
   assert.equal(gate.calls.length, 1);
   assert.throws(() => stopDBInstance.decode(parseForm('DBInstanceIdentifier=a&DBSnapshotIdentifier=s')),
-    (e: Error) => e.name === 'InvalidParameterValue' && e.message === 'rekey does not support DBSnapshotIdentifier on StopDBInstance (snapshots are not available yet).');
+    (e: Error) => e.name === 'InvalidParameterValue' && e.message === 'rekey does not support DBSnapshotIdentifier on StopDBInstance: take the snapshot with CreateDBSnapshot before stopping.');
 });

@@ -9,7 +9,7 @@ export const stopDBInstance = defineOperation<InstanceRequest>({
   name: 'StopDBInstance',
   mutating: true,
   decode(p) {
-    if (p.has('DBSnapshotIdentifier')) throw new InvalidParameterValue('rekey does not support DBSnapshotIdentifier on StopDBInstance (snapshots are not available yet).');
+    if (p.has('DBSnapshotIdentifier')) throw new InvalidParameterValue('rekey does not support DBSnapshotIdentifier on StopDBInstance: take the snapshot with CreateDBSnapshot before stopping.');
     return decodeInstanceRequest(p);
   },
   resource: (r, env) => instanceArn(env.partition, env.region, env.accountId, r.DBInstanceIdentifier),
