@@ -17,7 +17,7 @@ import type { Identity, RequestFacts } from '../iam/identity.ts';
 import type { SignedRequest } from '../iam/sigv4.ts';
 import { adminEvent, type AuditEvent } from '../audit/index.ts';
 import type { Appender } from '../audit/index.ts';
-import { bodyOf, signedRequestOf } from './signed-request.ts';
+import { bodyOf, signedRequestOf } from './pipeline.ts';
 import { parseBody } from './aws-json.ts';
 
 export type AdminMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
