@@ -12,7 +12,7 @@ import { adminRoutesOf } from '../src/http/app.ts';
 import { isMutatingRoute, type AdminRoute } from '../src/http/admin-routes.ts';
 import { signRequest, type SigningCredentials } from '../src/iam/sigv4-sign.ts';
 import { proxyRoutes } from '../src/http/admin-proxy.ts';
-import { adminTestApp } from '../src/http/testing.ts';
+import { adminTestApp, type AdminTestApp } from '../src/http/testing.ts';
 import { testIam } from '../src/iam/testing.ts';
 import { ProxyService } from '../src/proxy/service.ts';
 import { validateTargets } from '../src/proxy/config.ts';
@@ -130,7 +130,8 @@ test('with the audit sink failing, every admin route answers InternalFailure and
   }
 });
 
-test('proxy switch with the audit sink failing: the upstream does not change', async () => {
+/** A proxy with one target "app" (upstream 127.0.0.1:5432, nothing listening needed) behind the admin routes. */
+async function withProxy(f: (proxy: ProxyService, h: AdminTestApp) => Promise<void>): Promise<void> {
   const proxy = new ProxyService({
     secrets: { current: async () => ({ versionId: 'v', username: 'app', password: 'x' }), previous: async () => undefined, onRotated: () => () => {} },
     targets: validateTargets([{ name: 'app', listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: 5432 }, secretIds: ['s'] }]),
@@ -139,19 +140,26 @@ test('proxy switch with the audit sink failing: the upstream does not change', a
   try {
     const t = await testIam();
     const h = await adminTestApp(t, proxyRoutes(proxy, { region: t.iam.region, accountId: t.iam.accountId }));
-    assert.equal((await h.inject({ method: 'POST', url: '/v1/proxy/targets/app/pause', body: { timeoutMs: 1000 } })).statusCode, 200);
-    h.audit.failing = true;
-    const r = await h.inject({ method: 'POST', url: '/v1/proxy/targets/app/switch', body: { host: '127.0.0.1', port: 6543 } });
-    assert.deepEqual([r.statusCode, r.json().error, r.json().message], [500, 'InternalFailure', 'The request could not be audited; it was not performed.']);
-    assert.deepEqual(proxy.status()[0]!.upstream, { host: '127.0.0.1', port: 5432 });
-    h.audit.failing = false;
-    assert.equal((await h.inject({ method: 'POST', url: '/v1/proxy/targets/app/switch', body: { host: '127.0.0.1', port: 6543 } })).statusCode, 200);
-    assert.deepEqual(proxy.status()[0]!.upstream, { host: '127.0.0.1', port: 6543 });
-    await h.app.close();
+    try {
+      await f(proxy, h);
+    } finally {
+      await h.app.close();
+    }
   } finally {
     await proxy.close();
   }
-});
+}
+
+test('proxy switch with the audit sink failing: the upstream does not change', () => withProxy(async (proxy, h) => {
+  assert.equal((await h.inject({ method: 'POST', url: '/v1/proxy/targets/app/pause', body: { timeoutMs: 1000 } })).statusCode, 200);
+  h.audit.failing = true;
+  const r = await h.inject({ method: 'POST', url: '/v1/proxy/targets/app/switch', body: { host: '127.0.0.1', port: 6543 } });
+  assert.deepEqual([r.statusCode, r.json().error, r.json().message], [500, 'InternalFailure', 'The request could not be audited; it was not performed.']);
+  assert.deepEqual(proxy.status()[0]!.upstream, { host: '127.0.0.1', port: 5432 });
+  h.audit.failing = false;
+  assert.equal((await h.inject({ method: 'POST', url: '/v1/proxy/targets/app/switch', body: { host: '127.0.0.1', port: 6543 } })).statusCode, 200);
+  assert.deepEqual(proxy.status()[0]!.upstream, { host: '127.0.0.1', port: 6543 });
+}));
 
 /** The events of one request, in order. */
 async function eventsOf(s: TestServer, requestId: unknown): Promise<{ eventName: string; errorCode?: string; additionalEventData?: unknown }[]> {
@@ -183,27 +191,15 @@ test('a mutation the domain refuses before writing has one event, with its error
   assert.deepEqual(once.map((e) => e.errorCode ?? null), [null]);
 });
 
-test('proxy: a switch of a running target is refused with one event and no correction; pause and resume pass the gate', async () => {
-  const proxy = new ProxyService({
-    secrets: { current: async () => ({ versionId: 'v', username: 'app', password: 'x' }), previous: async () => undefined, onRotated: () => () => {} },
-    targets: validateTargets([{ name: 'app', listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: 5432 }, secretIds: ['s'] }]),
-  });
-  await proxy.start();
-  try {
-    const t = await testIam();
-    const h = await adminTestApp(t, proxyRoutes(proxy, { region: t.iam.region, accountId: t.iam.accountId }));
-    const r = await h.inject({ method: 'POST', url: '/v1/proxy/targets/app/switch', body: { host: '127.0.0.1', port: 6543 } });
-    assert.deepEqual([r.statusCode, r.json().error, r.json().message], [400, 'ValidationException', 'switch needs a paused target (pause first)']);
-    assert.deepEqual(h.audit.events.map((e) => [e.eventName, e.errorCode, e.additionalEventData]), [['SwitchProxy', 'ValidationException', undefined]]);
-    const unknown = await h.inject({ method: 'POST', url: '/v1/proxy/targets/nope/resume' });
-    assert.deepEqual([unknown.statusCode, unknown.json().error, unknown.json().message], [400, 'NotFoundException', 'proxy target nope does not exist']);
-    assert.deepEqual(h.audit.events.slice(1).map((e) => [e.eventName, e.errorCode]), [['ResumeProxy', 'NotFoundException']]);
-    h.audit.failing = true;
-    const paused = await h.inject({ method: 'POST', url: '/v1/proxy/targets/app/pause', body: { timeoutMs: 1000 } });
-    assert.deepEqual([paused.statusCode, paused.json().error], [500, 'InternalFailure']);
-    assert.equal(proxy.status()[0]!.paused, false);
-    await h.app.close();
-  } finally {
-    await proxy.close();
-  }
-});
+test('proxy: a switch of a running target is refused with one event and no correction; an unauditable pause does not pause', () => withProxy(async (proxy, h) => {
+  const r = await h.inject({ method: 'POST', url: '/v1/proxy/targets/app/switch', body: { host: '127.0.0.1', port: 6543 } });
+  assert.deepEqual([r.statusCode, r.json().error, r.json().message], [400, 'ValidationException', 'switch needs a paused target (pause first)']);
+  assert.deepEqual(h.audit.events.map((e) => [e.eventName, e.errorCode, e.additionalEventData]), [['SwitchProxy', 'ValidationException', undefined]]);
+  const unknown = await h.inject({ method: 'POST', url: '/v1/proxy/targets/nope/resume' });
+  assert.deepEqual([unknown.statusCode, unknown.json().error, unknown.json().message], [400, 'NotFoundException', 'proxy target nope does not exist']);
+  assert.deepEqual(h.audit.events.slice(1).map((e) => [e.eventName, e.errorCode]), [['ResumeProxy', 'NotFoundException']]);
+  h.audit.failing = true;
+  const paused = await h.inject({ method: 'POST', url: '/v1/proxy/targets/app/pause', body: { timeoutMs: 1000 } });
+  assert.deepEqual([paused.statusCode, paused.json().error], [500, 'InternalFailure']);
+  assert.equal(proxy.status()[0]!.paused, false);
+}));
