@@ -23,7 +23,7 @@ test('separation of duties (POST /v1/kms/keys): key administrators cannot use th
   const ka = await makeUser(s.iam, 'key-admin');
   const ku = await makeUser(s.iam, 'key-user');
   const io = { out: { write: () => true }, env: { AWS_ACCESS_KEY_ID: TEST_CREDS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDS.secretAccessKey }, fetch };
-  const created = await callKmsAdmin(io, s.url, 'us-east-1', '/v1/kms/keys', { Description: 'sod', Administrators: [ka.arn], Users: [ku.arn] }) as { KeyMetadata: K.KeyMetadata };
+  const created = await callKmsAdmin(io, { endpoint: s.url, region: 'us-east-1' }, '/v1/kms/keys', { Description: 'sod', Administrators: [ka.arn], Users: [ku.arn] }) as { KeyMetadata: K.KeyMetadata };
   const key = created.KeyMetadata;
   const asAdmin = client(ka.creds);
   const asUser = client(ku.creds);

@@ -1,8 +1,9 @@
 // The pipeline's parse stage against hostile input (issue 17, items 6, 8 and 12): operation names
 // that are Object.prototype members, JSON nested 10,000 deep, and parser-level errors (bad URL,
 // over-long path parameter, malformed HTTP, body over the limit) answered in each protocol's own
-// error shape, never fastify's {"error":"Bad Request"}. Every refused call that reached the
-// pipeline is audited.
+// error shape, never fastify's {"error":"Bad Request"}. Every refused call is audited: those that
+// reached the pipeline under their service, those refused before routing as rekey.http
+// RefusedRequest events (src/http/refused.ts).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
@@ -13,6 +14,13 @@ const LIMIT = 524_288; // http.bodyLimitBytes' default (src/config/config.ts)
 let s: TestServer;
 before(async () => { s = await startTestServer(); });
 after(async () => { await s.cleanup(); });
+
+/** The RefusedRequest events (src/http/refused.ts), after the store sink's group commit. */
+async function refusedEvents(): Promise<{ errorCode?: string; requestID: string; eventSource: string; sourceIPAddress: string; requestParameters: Record<string, unknown> | null }[]> {
+  await new Promise((r) => setTimeout(r, 1100));
+  const r = await s.audit.lookup({ eventName: 'RefusedRequest', maxResults: 50 });
+  return r.events.map((e) => e.event as unknown as { errorCode?: string; requestID: string; eventSource: string; sourceIPAddress: string; requestParameters: Record<string, unknown> | null });
+}
 
 async function alive(): Promise<void> {
   const r = await s.raw('TrentService.ListKeys', '{}');
@@ -89,6 +97,14 @@ test('parser-level errors use the AWS JSON error shape, not fastify\'s', async (
   assert.match(raw, /^HTTP\/1\.1 400 Bad Request\r\n/);
   assert.match(raw, /\r\n\r\n\{"__type":"SerializationException","message":"The HTTP request could not be parsed\."\}$/);
   assert.doesNotMatch(raw, /"error":"Bad Request"/);
+  // both refusals are audited before routing: the oversized body under its request id, the
+  // malformed request (no id was ever given) by its error and source address
+  const events = await refusedEvents();
+  const tooBig = events.find((e) => e.requestID === big.headers.get('x-amzn-requestid'));
+  assert.deepEqual([tooBig?.eventSource, tooBig?.errorCode, tooBig?.requestParameters], ['rekey.http', 'RequestEntityTooLargeException', { method: 'POST', path: '/' }]);
+  const malformed = events.filter((e) => e.errorCode === 'SerializationException' && e.requestParameters === null);
+  assert.equal(malformed.length, 1);
+  assert.match(malformed[0]!.sourceIPAddress, /127\.0\.0\.1/);
   await alive();
 });
 
@@ -104,9 +120,18 @@ test('parser-level errors on /v1 use the admin error shape (400 bad URL, 414 lon
   const b2 = (await long.json()) as Record<string, string>;
   assert.deepEqual([b2['error'], b2['message']], ['RequestUriTooLongException', 'A path parameter of the request URL is too long.']);
 
-  const none = await fetch(`${s.url}/v1/nothing-here`);
+  const none = await fetch(`${s.url}/v1/nothing-here?token=hidden`);
   assert.equal(none.status, 404);
-  assert.equal(((await none.json()) as Record<string, string>)['error'], 'RouteNotFoundException');
+  const b3 = (await none.json()) as Record<string, string>;
+  assert.equal(b3['error'], 'RouteNotFoundException');
+
+  // each is audited (refused before routing); the query string is never recorded
+  const events = await refusedEvents();
+  const of = (id: string | undefined) => events.find((e) => e.requestID === id);
+  assert.equal(of(b1['requestId'])?.errorCode, 'SerializationException');
+  assert.equal(of(b2['requestId'])?.errorCode, 'RequestUriTooLongException');
+  assert.deepEqual([of(b3['requestId'])?.errorCode, of(b3['requestId'])?.requestParameters], ['RouteNotFoundException', { method: 'GET', path: '/v1/nothing-here' }]);
+  assert.doesNotMatch(JSON.stringify(events), /hidden/);
 });
 
 test('Query protocol: parser-level errors come back as XML ErrorResponse', async () => {

@@ -15,6 +15,7 @@ import { generateCa, issueCertificate, parseCertificate, isSignedBy, type PemPai
 import { readTlsFiles, stampOf } from './files.ts';
 import { newServerCert, type IssuedServerCert } from './server-cert.ts';
 import { Barrier } from '../storage/barrier.ts';
+import { gatedBarrier, type BarrierView, type WriteGate } from '../storage/gate.ts';
 import { CasConflict } from '../storage/backend.ts';
 import { ConfigurationError, ValidationException } from '../errors.ts';
 import {
@@ -70,6 +71,9 @@ export interface CertStatus {
   caRotation?: CaRotationView;
   history: HistoryEntry[];
 }
+
+/** What the admin API's certificate routes call: the service, or one mutating call's view of it (forCall). */
+export type CertAdmin = Pick<CertService, 'status' | 'rotate' | 'rotateCa' | 'issue'>;
 
 export class CertService {
   private ctx!: TlsContext;
@@ -160,11 +164,26 @@ export class CertService {
     } else await this.check();
   }
 
+  /**
+   * The operator's controls as one mutating admin call sees them (src/storage/gate.ts): a step the
+   * CA rotation refuses, or files mode, is refused before anything is written; the call's audit
+   * event is recorded right before the first write (an issued certificate: before it is signed).
+   */
+  forCall(gate: WriteGate): CertAdmin {
+    const store = gatedBarrier(this.o.barrier, gate);
+    return {
+      status: (limit) => this.status(limit),
+      rotate: (reason) => this.rotate(reason, store),
+      rotateCa: (step, trigger) => this.rotateCa(step, trigger, store),
+      issue: async (p) => this.issue(p, gate),
+    };
+  }
+
   /** Replaces the server certificate now (generated mode), whatever its age. */
-  async rotate(reason: IssueReason = 'manual'): Promise<CertView> {
+  async rotate(reason: IssueReason = 'manual', store: BarrierView = this.o.barrier): Promise<CertView> {
     if (this.mode !== 'generated') throw new ValidationException('The server certificate comes from files (tls.mode "files"): replace the files and send SIGHUP, or wait for the next check.');
     const cur = await this.o.barrier.getJSON<ServerCertRecord>(SERVER_PATH);
-    await this.issueServer(reason, cur);
+    await this.issueServer(reason, cur, store);
     return viewOf(this.info);
   }
 
@@ -172,8 +191,9 @@ export class CertService {
    * A certificate from rekey's CA for other names (the proxy's listener, a client certificate for
    * mTLS with the principal ARN as a URI SAN). Returns the key once; it is not stored.
    */
-  async issue(p: { commonName: string; sans?: readonly string[]; uris?: readonly string[]; usage: 'server' | 'client'; lifetimeMs?: number }): Promise<PemPair & { caPem: string }> {
+  async issue(p: { commonName: string; sans?: readonly string[]; uris?: readonly string[]; usage: 'server' | 'client'; lifetimeMs?: number }, gate?: WriteGate): Promise<PemPair & { caPem: string }> {
     const ca = this.requireCa();
+    await gate?.pass();
     const now = this.clock();
     const pair = await issueCertificate({ caCertPem: ca.certPem, caKeyPem: ca.keyPem, commonName: p.commonName, sans: p.sans ?? [], uris: p.uris ?? [], notBefore: new Date(now.getTime() - 60_000), notAfter: new Date(now.getTime() + (p.lifetimeMs ?? this.lifetimeMs)), usage: p.usage });
     const info = parseCertificate(pair.certPem);
@@ -244,13 +264,13 @@ export class CertService {
    * or `finish` (phase 3, the old CA leaves the bundle). A CAS on certs/ca: when another node moved
    * first, an operator's request is checked again against the phase it moved to.
    */
-  async rotateCa(step: CaStep, trigger: CaTrigger = 'manual'): Promise<CaRotationView> {
+  async rotateCa(step: CaStep, trigger: CaTrigger = 'manual', store: BarrierView = this.o.barrier): Promise<CaRotationView> {
     if (this.mode !== 'generated') throw new ValidationException('rekey\'s CA is not used: tls.mode is "files" (the certificate and its CA come from your files).');
-    await this.caStep(step, trigger, true);
+    await this.caStep(step, trigger, true, store);
     return rotationView(this.requireCa(), this.overlapMs);
   }
 
-  private async caStep(step: CaStep, trigger: CaTrigger, operator: boolean): Promise<void> {
+  private async caStep(step: CaStep, trigger: CaTrigger, operator: boolean, store: BarrierView = this.o.barrier): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       const cur = await this.o.barrier.getJSON<CaRecord>(CA_PATH);
       if (!cur) throw new ValidationException('rekey has no certificate authority yet.');
@@ -270,7 +290,7 @@ export class CertService {
       const issued = srv ? await this.newServerCert('ca-changed', srv.value, next, now) : null;
       if (srv && issued) ops.push(Barrier.putOp(SERVER_PATH, issued.rec, srv.version), Barrier.putOp(historyKey(now, issued.entry.serial), issued.entry, 0));
       try {
-        await this.o.barrier.transaction(ops);
+        await store.transaction(ops);
       } catch (e) {
         if (!(e instanceof CasConflict)) throw e;
         if (!operator || attempt >= 2) {
@@ -318,11 +338,11 @@ export class CertService {
     return null;
   }
 
-  private async issueServer(reason: IssueReason, cur: { value: ServerCertRecord; version: number } | null): Promise<void> {
+  private async issueServer(reason: IssueReason, cur: { value: ServerCertRecord; version: number } | null, store: BarrierView = this.o.barrier): Promise<void> {
     const now = this.clock();
     const issued = await this.newServerCert(reason, cur?.value, this.requireCa(), now);
     try {
-      await this.o.barrier.transaction([
+      await store.transaction([
         Barrier.putOp(SERVER_PATH, issued.rec, cur ? cur.version : 0),
         Barrier.putOp(historyKey(now, issued.entry.serial), issued.entry, 0),
       ]);

@@ -9,6 +9,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { ConfigurationError, RekeyError, ValidationException } from '../errors.ts';
+import { Option, type Command } from 'commander';
 import { type SigningCredentials, signRequest } from '../iam/sigv4-sign.ts';
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:8370';
@@ -33,6 +34,14 @@ export interface ConnectionFlags {
   endpoint?: string | undefined;
   region?: string | undefined;
   caBundle?: string | undefined;
+}
+
+/** The connection flags every admin command takes: --endpoint (-e), --region, --ca-bundle. */
+export function connectionOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('-e, --endpoint <url>', `rekey server URL (env REKEY_ENDPOINT, default ${DEFAULT_ENDPOINT})`))
+    .addOption(new Option('--region <region>', 'signing region (env AWS_REGION, default us-east-1)'))
+    .addOption(new Option('--ca-bundle <file>', 'CA certificate(s) to trust for HTTPS, e.g. <dataDir>/tls/ca.pem (env AWS_CA_BUNDLE)'));
 }
 
 /** The credentials of the AWS_* variables, if both parts are set. */
@@ -78,6 +87,11 @@ export interface AdminRequest {
   /** SigV4 credential scope service (default "iam"). */
   service?: string;
   timeoutMs?: number;
+}
+
+/** What a command passes: its flags (connectionOptions) and the environment; credentials are required. */
+export function callAdmin(io: { env: Record<string, string | undefined> }, flags: ConnectionFlags, method: AdminRequest['method'], path: string, body?: Record<string, unknown>, service = 'iam'): Promise<unknown> {
+  return adminCall(connection(flags, io.env, { requireCredentials: true }), { method, path, service, ...(body === undefined ? {} : { body }) });
 }
 
 /** One signed admin call; the parsed JSON body ({} for 204). */

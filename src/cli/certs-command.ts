@@ -4,21 +4,17 @@
 import { writeFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { ConfigurationError } from '../errors.ts';
-import { adminCall, connection } from './admin-client.ts';
+import { adminCall, connection, connectionOptions, type AdminConnection, type ConnectionFlags } from './admin-client.ts';
 import type { CertStatus } from '../certs/service.ts';
 import type { CertView } from '../certs/model.ts';
 import type { CaRotationView } from '../certs/ca-rotation.ts';
-import { DEFAULT_ENDPOINT } from './admin-client.ts';
 
 export interface CertsCommandIo {
   out(text: string): void;
   env: NodeJS.ProcessEnv;
 }
 
-interface Conn { endpoint: string; region: string; caBundle?: string; env: NodeJS.ProcessEnv }
-
-function call<T>(c: Conn, method: 'GET' | 'POST', path: string, body = ''): Promise<T> {
-  const conn = connection({ endpoint: c.endpoint, region: c.region, caBundle: c.caBundle }, c.env);
+function call<T>(conn: AdminConnection, method: 'GET' | 'POST', path: string, body = ''): Promise<T> {
   return adminCall<T>(conn, { method, path, ...(body ? { body: JSON.parse(body) as object } : {}) });
 }
 
@@ -52,20 +48,10 @@ export function formatStatus(s: CertStatus): string {
 }
 
 export function registerCertsCommands(program: Command, io: CertsCommandIo = { out: (t) => process.stdout.write(t), env: process.env }): Command {
-  const certs = program
+  const certs = connectionOptions(program
     .command('certs')
-    .description('The API\'s TLS certificates on a running server: status, rotation, issuing from rekey\'s CA')
-    .addOption(new Option('-e, --endpoint <url>', `server URL (env REKEY_ENDPOINT, default ${DEFAULT_ENDPOINT})`))
-    .addOption(new Option('--region <region>', 'signing region (env AWS_REGION, default us-east-1)'))
-    .addOption(new Option('--ca-bundle <file>', 'CA certificate(s) to trust for HTTPS, e.g. <dataDir>/tls/ca.pem (env AWS_CA_BUNDLE)'));
-  const conn = (cmd: Command): Conn => {
-    const o = cmd.optsWithGlobals<{ endpoint?: string; region?: string; caBundle?: string }>();
-    const caBundle = o.caBundle ?? io.env.AWS_CA_BUNDLE;
-    return {
-      endpoint: o.endpoint ?? io.env.REKEY_ENDPOINT ?? DEFAULT_ENDPOINT, region: o.region ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-      ...(caBundle ? { caBundle } : {}), env: io.env,
-    };
-  };
+    .description('The API\'s TLS certificates on a running server: status, rotation, issuing from rekey\'s CA'));
+  const conn = (cmd: Command): AdminConnection => connection(cmd.optsWithGlobals<ConnectionFlags>(), io.env);
   certs.command('status').description('Show the server certificate, the CA, expiry and rotation history').option('--json', 'print JSON')
     .action(async (o: { json?: boolean }, cmd: Command) => {
       const s = await call<CertStatus>(conn(cmd), 'GET', '/v1/certs');

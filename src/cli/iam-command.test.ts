@@ -6,23 +6,13 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { registerIamCommands, RemoteError } from './iam-command.ts';
 import { iamRoutes } from '../http/admin-iam.ts';
-import { adminTestApp } from '../http/testing.ts';
+import { cliTestServer } from './testing.ts';
 import { ACCOUNT, TestClock, testIam } from '../iam/testing.ts';
 
 async function setup() {
   const t = await testIam({ clock: new TestClock(Date.now()) });
-  const { app } = await adminTestApp(t, iamRoutes(t.iam));
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  after(() => app.close());
-  const endpoint = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-  const run = async (args: string[], creds: { accessKeyId: string; secretAccessKey: string } = t.admin) => {
-    let out = '';
-    t.clock.ms = Date.now();
-    const program = new Command().exitOverride();
-    registerIamCommands(program, { out: { write: (s: string) => (out += s) }, env: { AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey, REKEY_ENDPOINT: endpoint } });
-    await program.parseAsync(['node', 'rekey', 'iam', ...args]);
-    return out ? (JSON.parse(out) as Record<string, unknown>) : {};
-  };
+  const { run, endpoint, close } = await cliTestServer(t, iamRoutes(t.iam), 'iam', registerIamCommands);
+  after(close);
   return { ...t, run, endpoint };
 }
 

@@ -6,9 +6,9 @@ import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { ValidationException } from '../errors.ts';
 import { defaultKeyPolicy } from '../iam/policy/key-policy.ts';
-import { adminCall, connection, DEFAULT_ENDPOINT, RemoteError, type AdminRequest } from './admin-client.ts';
+import { callAdmin, connectionOptions, DEFAULT_ENDPOINT, RemoteError, type ConnectionFlags } from './admin-client.ts';
 
-export { DEFAULT_ENDPOINT, RemoteError };
+export { callAdmin, DEFAULT_ENDPOINT, RemoteError };
 
 export interface IamCliIo {
   out: { write(s: string): unknown };
@@ -89,19 +89,10 @@ function value(o: Opt, raw: unknown): unknown {
   return raw;
 }
 
-/** Sends one signed admin API call (src/cli/admin-client.ts); returns the parsed JSON body (or {} for 204). */
-export function callAdmin(io: IamCliIo, endpoint: string, region: string, method: AdminRequest['method'], path: string, body?: Record<string, unknown>, service = 'iam'): Promise<unknown> {
-  return adminCall(connection({ endpoint, region }, io.env, { requireCredentials: true }), { method, path, service, ...(body === undefined ? {} : { body }) });
-}
-
 export function registerIamCommands(program: Command, io: IamCliIo = { out: process.stdout, env: process.env }): Command {
   const iam = program.command('iam').description('Manage identities: users, access keys, roles, policies, MFA devices (through the admin API)');
-  const common = (c: Command) => c
-    .addOption(new Option('--endpoint <url>', `rekey server (env REKEY_ENDPOINT, default ${DEFAULT_ENDPOINT})`))
-    .addOption(new Option('--region <region>', 'signing region (env AWS_REGION, default us-east-1)'));
-
   for (const cmd of IAM_COMMANDS) {
-    const c = common(iam.command(cmd.name).description(cmd.description));
+    const c = connectionOptions(iam.command(cmd.name).description(cmd.description));
     for (const o of cmd.required) c.addOption(new Option(o[0], o[2]).makeOptionMandatory(o[3] !== 'bool'));
     for (const o of cmd.optional ?? []) c.addOption(new Option(o[0], o[2]));
     c.action(async (opts: Record<string, unknown>) => {
@@ -122,9 +113,7 @@ export function registerIamCommands(program: Command, io: IamCliIo = { out: proc
       }
       if ([...qs].length > 0) path += `?${qs.toString().replace(/\+/g, '%20')}`;
       const send = cmd.method === 'GET' || cmd.method === 'DELETE' ? undefined : members;
-      const endpoint = (opts['endpoint'] as string | undefined) ?? io.env['REKEY_ENDPOINT'] ?? DEFAULT_ENDPOINT;
-      const region = (opts['region'] as string | undefined) ?? io.env['AWS_REGION'] ?? io.env['AWS_DEFAULT_REGION'] ?? 'us-east-1';
-      const result = await callAdmin(io, endpoint, region, cmd.method, path, send);
+      const result = await callAdmin(io, opts as ConnectionFlags, cmd.method, path, send);
       io.out.write(JSON.stringify(result, null, 2) + '\n');
     });
   }

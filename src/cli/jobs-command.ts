@@ -5,7 +5,7 @@
 import { type Command, Option } from 'commander';
 import type { JobView } from '../http/admin-jobs.ts';
 import { ConfigurationError } from '../errors.ts';
-import { adminCall, connection, DEFAULT_ENDPOINT, type AdminConnection, type ConnectionFlags } from './admin-client.ts';
+import { adminCall, connection, connectionOptions, DEFAULT_ENDPOINT, type AdminConnection, type ConnectionFlags } from './admin-client.ts';
 
 export { DEFAULT_ENDPOINT };
 
@@ -70,11 +70,9 @@ export interface JobsCommandIo {
 
 /** Adds `jobs` with its subcommands to `program`. `open` makes the client (the HTTP one by default). */
 export function registerJobsCommands(program: Command, open: OpenJobsClient = httpJobsClient, io: JobsCommandIo = { out: (t) => process.stdout.write(t), env: process.env }): Command {
-  const jobs = program
+  const jobs = connectionOptions(program
     .command('jobs')
-    .description('List and manage durable jobs (rotations, deletions) on a running server')
-    .addOption(new Option('-e, --endpoint <url>', `server URL (env REKEY_ENDPOINT, default ${DEFAULT_ENDPOINT})`))
-    .addOption(new Option('--region <region>', 'signing region (env AWS_REGION, default us-east-1)'));
+    .description('List and manage durable jobs (rotations, deletions) on a running server'));
   const client = (cmd: Command) => open(connection(cmd.optsWithGlobals<ConnectionFlags>(), io.env));
   const json = (v: unknown) => io.out(JSON.stringify(v, null, 2) + '\n');
 

@@ -1,30 +1,18 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Command } from 'commander';
 import { registerKmsCommands } from './kms-command.ts';
 import { RemoteError } from './iam-command.ts';
 import { kmsAdminRoutes } from '../http/admin-kms.ts';
-import { adminTestApp } from '../http/testing.ts';
+import { cliTestServer } from './testing.ts';
 import { KmsService } from '../kms/service.ts';
 import { ACCOUNT, REGION, TestClock, testIam } from '../iam/testing.ts';
 
 async function setup() {
   const t = await testIam({ clock: new TestClock(Date.now()) });
   const kms = new KmsService({ barrier: t.barrier, region: REGION, accountId: ACCOUNT, iam: t.iam });
-  const { app, audit } = await adminTestApp(t, kmsAdminRoutes(kms, ACCOUNT));
-  const calls = audit.events;
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  after(() => app.close());
-  const endpoint = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-  const run = async (args: string[], creds: { accessKeyId: string; secretAccessKey: string } = t.admin) => {
-    let out = '';
-    t.clock.ms = Date.now();
-    const program = new Command().exitOverride();
-    registerKmsCommands(program, { out: { write: (s: string) => (out += s) }, env: { AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey, REKEY_ENDPOINT: endpoint } });
-    await program.parseAsync(['node', 'rekey', 'kms', ...args]);
-    return JSON.parse(out) as Record<string, unknown>;
-  };
-  return { ...t, kms, run, endpoint, calls };
+  const { run, endpoint, audit, close } = await cliTestServer(t, kmsAdminRoutes(kms, ACCOUNT), 'kms', registerKmsCommands);
+  after(close);
+  return { ...t, kms, run, endpoint, calls: audit.events };
 }
 
 test('rekey kms create-key writes the separation-of-duties key policy through POST /v1/kms/keys', async () => {

@@ -2,15 +2,16 @@
 // (POST /v1/kms/keys), SigV4-signed (credential scope service "kms") with the caller's credentials
 // (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN). Everything else about keys is
 // the AWS CLI's job (`aws kms ... --endpoint-url`).
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { ValidationException } from '../errors.ts';
-import { callAdmin, DEFAULT_ENDPOINT, type IamCliIo } from './iam-command.ts';
+import { callAdmin, connectionOptions, type ConnectionFlags } from './admin-client.ts';
+import type { IamCliIo } from './iam-command.ts';
 
 export type KmsCliIo = IamCliIo;
 
 /** Sends one signed admin API call with credential scope service "kms"; returns the parsed JSON body. */
-export function callKmsAdmin(io: KmsCliIo, endpoint: string, region: string, path: string, body: Record<string, unknown>): Promise<unknown> {
-  return callAdmin(io, endpoint, region, 'POST', path, body, 'kms');
+export function callKmsAdmin(io: KmsCliIo, flags: ConnectionFlags, path: string, body: Record<string, unknown>): Promise<unknown> {
+  return callAdmin(io, flags, 'POST', path, body, 'kms');
 }
 
 const list = (s: string | undefined): string[] => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
@@ -18,26 +19,22 @@ const list = (s: string | undefined): string[] => (s ?? '').split(',').map((x) =
 export function registerKmsCommands(program: Command, io: KmsCliIo = { out: process.stdout, env: process.env }): Command {
   // `rekey kms` may already exist (the key lifecycle commands register under it too)
   const kms = program.commands.find((c) => c.name() === 'kms') ?? program.command('kms').description('KMS keys through the admin API (use the AWS CLI with --endpoint-url for the KMS API itself)');
-  kms.command('create-key')
+  connectionOptions(kms.command('create-key'))
     .description('Create a KMS key whose policy lets the administrators manage it (not use it) and the users use it (not manage it)')
     .option('--administrators <arns>', 'comma-separated principal ARNs of the key administrators')
     .option('--users <arns>', 'comma-separated principal ARNs of the key users')
     .option('--description <text>', 'the key description')
     .option('--no-iam-user-permissions', 'omit the "Enable IAM User Permissions" statement (only the key policy then grants access)')
-    .addOption(new Option('--endpoint <url>', `rekey server (env REKEY_ENDPOINT, default ${DEFAULT_ENDPOINT})`))
-    .addOption(new Option('--region <region>', 'signing region (env AWS_REGION, default us-east-1)'))
-    .action(async (o: { administrators?: string; users?: string; description?: string; iamUserPermissions: boolean; endpoint?: string; region?: string }) => {
+    .action(async (o: { administrators?: string; users?: string; description?: string; iamUserPermissions: boolean } & ConnectionFlags) => {
       const administrators = list(o.administrators);
       const users = list(o.users);
       if (administrators.length === 0 && users.length === 0) throw new ValidationException('Give --administrators and/or --users (comma-separated principal ARNs).');
-      const endpoint = o.endpoint ?? io.env['REKEY_ENDPOINT'] ?? DEFAULT_ENDPOINT;
-      const region = o.region ?? io.env['AWS_REGION'] ?? io.env['AWS_DEFAULT_REGION'] ?? 'us-east-1';
       const body = {
         Administrators: administrators, Users: users,
         ...(o.description !== undefined ? { Description: o.description } : {}),
         ...(o.iamUserPermissions === false ? { EnableIamUserPermissions: false } : {}),
       };
-      io.out.write(JSON.stringify(await callKmsAdmin(io, endpoint, region, '/v1/kms/keys', body), null, 2) + '\n');
+      io.out.write(JSON.stringify(await callKmsAdmin(io, o, '/v1/kms/keys', body), null, 2) + '\n');
     });
   return kms;
 }

@@ -6,13 +6,12 @@
 //   rekey kms schedule-deletion KEY [--pending-window-in-days 7-30] [--force]
 //   rekey kms disable KEY [--force]
 //   rekey kms usage-budget KEY [--max-encryptions N] [--max-bytes N] [--clear]   (no option: show)
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { ValidationException } from '../errors.ts';
-import { callAdmin, DEFAULT_ENDPOINT, type IamCliIo } from './iam-command.ts';
+import { callAdmin, connectionOptions, type ConnectionFlags } from './admin-client.ts';
+import type { IamCliIo } from './iam-command.ts';
 
-interface Common {
-  endpoint?: string;
-  region?: string;
+interface Common extends ConnectionFlags {
   json?: boolean;
 }
 
@@ -32,14 +31,9 @@ function int(flag: string, v: string | undefined): number | undefined {
 /** Adds the lifecycle commands to `rekey kms` (creating the group when no other module did). */
 export function registerKmsLifecycleCommands(program: Command, io: IamCliIo = { out: process.stdout, env: process.env }): Command {
   const kms = program.commands.find((c) => c.name() === 'kms') ?? program.command('kms').description('KMS keys through the admin API');
-  const common = (c: Command) => c
-    .addOption(new Option('--endpoint <url>', `rekey server (env REKEY_ENDPOINT, default ${DEFAULT_ENDPOINT})`))
-    .addOption(new Option('--region <region>', 'signing region (env AWS_REGION, default us-east-1)'));
-  const call = (o: Common, method: 'GET' | 'POST', key: string, what: string, body?: Record<string, unknown>) => {
-    const endpoint = o.endpoint ?? io.env['REKEY_ENDPOINT'] ?? DEFAULT_ENDPOINT;
-    const region = o.region ?? io.env['AWS_REGION'] ?? io.env['AWS_DEFAULT_REGION'] ?? 'us-east-1';
-    return callAdmin(io, endpoint, region, method, `/v1/kms/keys/${encodeURIComponent(key)}/${what}`, body);
-  };
+  const common = connectionOptions;
+  const call = (o: Common, method: 'GET' | 'POST', key: string, what: string, body?: Record<string, unknown>) =>
+    callAdmin(io, o, method, `/v1/kms/keys/${encodeURIComponent(key)}/${what}`, body);
   const print = (v: unknown): void => {
     io.out.write(JSON.stringify(v, null, 2) + '\n');
   };

@@ -1,9 +1,9 @@
 // `rekey proxy status|pause|switch|resume`: talks to a running server's admin API (/v1/proxy).
 // Thin, like `rekey jobs`: one request per call, SigV4-signed (service "iam") with the caller's
 // AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN when set.
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import type { TargetStatus } from '../proxy/service.ts';
-import { adminCall, connection, DEFAULT_ENDPOINT, type AdminConnection, type ConnectionFlags } from './admin-client.ts';
+import { adminCall, connection, connectionOptions, type AdminConnection, type ConnectionFlags } from './admin-client.ts';
 import { ConfigurationError } from '../errors.ts';
 
 export interface ProxyClient {
@@ -43,11 +43,9 @@ export interface ProxyCommandIo {
 }
 
 export function registerProxyCommands(program: Command, open = httpProxyClient, io: ProxyCommandIo = { out: (s) => process.stdout.write(s), env: process.env }): Command {
-  const proxy = program
+  const proxy = connectionOptions(program
     .command('proxy')
-    .description('Status and cutover (pause / switch / resume) of the PostgreSQL proxy on a running server')
-    .addOption(new Option('-e, --endpoint <url>', `server URL (env REKEY_ENDPOINT, default ${DEFAULT_ENDPOINT})`))
-    .addOption(new Option('--region <region>', 'signing region (env AWS_REGION, default us-east-1)'));
+    .description('Status and cutover (pause / switch / resume) of the PostgreSQL proxy on a running server'));
   const client = (cmd: Command) => open(connection(cmd.optsWithGlobals<ConnectionFlags>(), io.env));
   const int = (name: string, min: number, max: number) => (v: string) => {
     const n = Number(v);

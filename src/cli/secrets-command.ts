@@ -5,22 +5,17 @@
 //   rekey secrets webhooks add NAME URL     prints the signing secret once
 //   rekey secrets webhooks list [--json]
 //   rekey secrets webhooks remove NAME
-import { Option, type Command } from 'commander';
-import { callAdmin, DEFAULT_ENDPOINT, type IamCliIo } from './iam-command.ts';
+import type { Command } from 'commander';
+import { callAdmin, connectionOptions, type ConnectionFlags } from './admin-client.ts';
+import type { IamCliIo } from './iam-command.ts';
 
-interface Common { endpoint?: string; region?: string; json?: boolean }
+interface Common extends ConnectionFlags { json?: boolean }
 
 export function registerSecretsCommands(program: Command, io: IamCliIo = { out: process.stdout, env: process.env }): Command {
   const secrets = program.commands.find((c) => c.name() === 'secrets') ?? program.command('secrets').description('Secrets Manager administration');
   const webhooks = secrets.command('webhooks').description('Rotation webhooks: RotationLambdaARN arn:aws:lambda:<region>:<account>:function:<name> (docs/SECRETS.md)');
-  const common = (c: Command) => c
-    .addOption(new Option('--endpoint <url>', `rekey server (env REKEY_ENDPOINT, default ${DEFAULT_ENDPOINT})`))
-    .addOption(new Option('--region <region>', 'signing region (env AWS_REGION, default us-east-1)'));
-  const call = (o: Common, method: 'GET' | 'POST' | 'DELETE', path: string, body?: Record<string, unknown>) => {
-    const endpoint = o.endpoint ?? io.env['REKEY_ENDPOINT'] ?? DEFAULT_ENDPOINT;
-    const region = o.region ?? io.env['AWS_REGION'] ?? io.env['AWS_DEFAULT_REGION'] ?? 'us-east-1';
-    return callAdmin(io, endpoint, region, method, path, body);
-  };
+  const common = connectionOptions;
+  const call = (o: Common, method: 'GET' | 'POST' | 'DELETE', path: string, body?: Record<string, unknown>) => callAdmin(io, o, method, path, body);
   common(webhooks.command('add').argument('<name>').argument('<url>', 'https:// endpoint receiving {Step, SecretId, ClientRequestToken}')
     .description('Register a webhook; prints its signing secret (shown only once)'))
     .action(async (name: string, url: string, o: Common) => {

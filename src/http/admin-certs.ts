@@ -12,7 +12,9 @@
 // arn:aws:rekey:<region>:<account>:certificate/server (.../ca for the CA) and audited.
 import { ValidationException } from '../errors.ts';
 import type { AdminRoute } from './admin-routes.ts';
-import type { CertService } from '../certs/service.ts';
+import type { CertAdmin, CertService } from '../certs/service.ts';
+import type { RequestFacts } from '../iam/identity.ts';
+import { WriteGate } from '../storage/gate.ts';
 import type { CaStep } from '../certs/ca-rotation.ts';
 
 const issueBody = {
@@ -30,9 +32,10 @@ const rotateCaBody = { type: 'object', additionalProperties: false, properties: 
 
 export function certsRoutes(certs: CertService | undefined, scope: { region: string; accountId: string }): AdminRoute[] {
   const arn = (name: string) => `arn:aws:rekey:${scope.region}:${scope.accountId}:certificate/${name}`;
-  const on = (): CertService => {
+  // a mutation works on the call's view: refused before any write, its event recorded right before the first
+  const on = (request?: RequestFacts): CertAdmin => {
     if (!certs) throw new ValidationException('TLS is off on this server (tls.mode "off"): there are no certificates.');
-    return certs;
+    return request?.beforeCommit ? certs.forCall(new WriteGate(request.beforeCommit)) : certs;
   };
   return [
     {
@@ -41,21 +44,21 @@ export function certsRoutes(certs: CertService | undefined, scope: { region: str
     },
     {
       method: 'POST', url: '/v1/certs/rotate', action: 'rekey:RotateCertificate', summary: 'Replace the API certificate now (generated mode)',
-      audit: [], resource: () => arn('server'), run: () => on().rotate('manual'),
+      audit: [], resource: () => arn('server'), gate: 'operation', run: (_i, { request }) => on(request).rotate('manual'),
     },
     {
       method: 'POST', url: '/v1/certs/ca/rotate', action: 'rekey:RotateCertificateAuthority',
       summary: 'Move the rotation of rekey\'s CA one phase on: start (new CA in the trust bundle), complete (server certificate from the new CA), finish (old CA leaves the bundle). CertificateAuthorityRotationStateException when the step does not follow the current phase.',
-      schema: { body: rotateCaBody }, audit: ['step'], resource: () => arn('ca'),
-      run: (i) => on().rotateCa((i['step'] as CaStep | undefined) ?? 'start', 'manual'),
+      schema: { body: rotateCaBody }, audit: ['step'], resource: () => arn('ca'), gate: 'operation',
+      run: (i, { request }) => on(request).rotateCa((i['step'] as CaStep | undefined) ?? 'start', 'manual'),
     },
     {
       method: 'POST', url: '/v1/certs/issue', action: 'rekey:IssueCertificate', status: 200,
       summary: 'Issue a certificate from rekey\'s CA for other names (proxy listener, mTLS client); the private key is in this response only',
-      schema: { body: issueBody }, audit: ['commonName', 'usage', 'sans', 'uris'], resource: () => arn('server'),
-      run: async (i) => {
+      schema: { body: issueBody }, audit: ['commonName', 'usage', 'sans', 'uris'], resource: () => arn('server'), gate: 'operation',
+      run: async (i, { request }) => {
         const b = i as unknown as IssueInput;
-        const out = await on().issue({
+        const out = await on(request).issue({
           commonName: b.commonName, usage: b.usage, ...(b.sans ? { sans: b.sans } : {}), ...(b.uris ? { uris: b.uris } : {}),
           ...(b.lifetimeSeconds ? { lifetimeMs: b.lifetimeSeconds * 1000 } : {}),
         });

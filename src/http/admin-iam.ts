@@ -5,7 +5,8 @@
 // live in src/iam/admin-actions.ts; this module declares the routes (src/http/admin-routes.ts).
 import { ValidationException } from '../errors.ts';
 import type { IamService } from '../iam/service.ts';
-import type { Identity } from '../iam/identity.ts';
+import type { Identity, RequestFacts } from '../iam/identity.ts';
+import { WriteGate } from '../storage/gate.ts';
 import { createAdminActions } from '../iam/admin-actions.ts';
 import { defaultKeyPolicy } from '../iam/policy/key-policy.ts';
 import type { AdminInput, AdminMethod, AdminRoute } from './admin-routes.ts';
@@ -46,15 +47,17 @@ const AUDITED = ['UserName', 'RoleName', 'PolicyName', 'AccessKeyId', 'Status', 
 
 export function iamRoutes(iam: IamService): AdminRoute[] {
   const actions = createAdminActions();
+  // a mutation works on the call's view of the stores: its event is recorded right before the first write
+  const of = (request: RequestFacts) => (request.beforeCommit ? iam.forCall(new WriteGate(request.beforeCommit)) : iam);
   const routes: AdminRoute[] = IAM_ROUTES.map(([method, url, name]) => {
     const action = actions[name]!;
     return {
       method, url, action: action.permission ?? `iam:${name}`, eventSource: 'iam.amazonaws.com', summary: name, audit: AUDITED,
       ...(action.permission ? {} : { permission: null }),
       // GET /v1/iam/whoami answers who the caller is: nothing to authorize
-      mutating: method !== 'GET',
+      mutating: method !== 'GET', gate: 'operation',
       resource: (input: AdminInput) => action.resource(iam, input),
-      run: (input: AdminInput, call: { caller: Identity }) => action.run(iam, input, call.caller),
+      run: (input: AdminInput, call: { caller: Identity; request: RequestFacts }) => action.run(of(call.request), input, call.caller),
     };
   });
   // Stateless: the separation-of-duties key policy for given administrators and users.

@@ -17,25 +17,15 @@ import type { RequestFacts } from '../iam/identity.ts';
 import { WriteGate } from '../storage/gate.ts';
 import { type Job, type JobStateName, JOB_STATES } from '../jobs/model.ts';
 
-/** A job as the admin API shows it: dates as ISO 8601 strings (inside rekey they are epoch ms). */
-export interface JobView {
-  id: string;
-  kind: string;
-  target: string;
-  step: string;
-  state: JobStateName;
-  attempt: number;
-  maxAttempts: number;
+/** A job as the admin API shows it: the stored Job with its dates as ISO 8601 strings (inside rekey they are epoch ms). */
+export type JobView = Omit<Job, 'v' | 'runAt' | 'lease' | 'lastError' | 'createdAt' | 'updatedAt' | 'finishedAt'> & {
   runAt: string;
   lease: { owner: string; expiresAt: string } | null;
-  progress?: { done: number; total: number; message?: string };
-  lastError?: { name: string; message: string; step: string; attempt: number; at: string };
+  lastError?: Omit<NonNullable<Job['lastError']>, 'at'> & { at: string };
   createdAt: string;
   updatedAt: string;
   finishedAt?: string;
-  data: unknown;
-  dedupeKey?: string;
-}
+};
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

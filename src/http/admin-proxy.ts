@@ -6,10 +6,12 @@
 //   POST /v1/proxy/targets/:name/switch {host, port} -> { target }              rekey:SwitchProxy
 //   POST /v1/proxy/targets/:name/resume              -> { target }              rekey:ResumeProxy
 // Resource: arn:aws:rekey:<region>:<account>:proxy/<name> (proxy/* for the listing).
-import type { ProxyService, TargetStatus } from '../proxy/service.ts';
+import type { ProxyControls, ProxyService, TargetStatus } from '../proxy/service.ts';
+import type { RequestFacts } from '../iam/identity.ts';
+import { WriteGate } from '../storage/gate.ts';
 import type { AdminInput, AdminRoute } from './admin-routes.ts';
 
-export type ProxyAdmin = Pick<ProxyService, 'status' | 'pause' | 'switch' | 'resume'>;
+export type ProxyAdmin = Pick<ProxyService, 'status' | 'forCall'>;
 const pauseBody = {
   type: 'object', additionalProperties: false,
   properties: { timeoutMs: { type: 'integer', minimum: 1, maximum: 3_600_000 } },
@@ -28,29 +30,31 @@ export function proxyRoutes(proxy: ProxyAdmin, scope: { region: string; accountI
   const nameOf = (input: AdminInput) => String(input['name'] ?? '');
   const one = (name: string): TargetStatus => proxy.status().find((t) => t.name === name)!;
   const schema = { params: nameParams };
+  // the mutations act through the call's controls: checked, then the audit gate, then the change
+  const of = (request: RequestFacts): ProxyControls => proxy.forCall(new WriteGate(request.beforeCommit ?? (async () => {})));
   return [
     { method: 'GET', url: '/v1/proxy/targets', action: 'rekey:GetProxyStatus', summary: 'Proxy targets: endpoint, pause state, pools', audit: [], resource: () => arn('*'), run: () => ({ targets: proxy.status() }) },
     {
       method: 'POST', url: '/v1/proxy/targets/:name/pause', action: 'rekey:PauseProxy', summary: 'Hold new queries; in-flight transactions finish',
-      schema: { ...schema, body: pauseBody }, audit: ['name', 'timeoutMs'], resource: (i) => arn(nameOf(i)),
-      run: async (i) => {
-        const r = await proxy.pause(nameOf(i), i['timeoutMs'] as number | undefined);
+      schema: { ...schema, body: pauseBody }, audit: ['name', 'timeoutMs'], resource: (i) => arn(nameOf(i)), gate: 'operation',
+      run: async (i, { request }) => {
+        const r = await of(request).pause(nameOf(i), i['timeoutMs'] as number | undefined);
         return { drainedMs: r.drainedMs, target: one(nameOf(i)) };
       },
     },
     {
       method: 'POST', url: '/v1/proxy/targets/:name/switch', action: 'rekey:SwitchProxy', summary: 'Point the target at a new upstream endpoint',
-      schema: { ...schema, body: switchBody }, audit: ['name', 'host', 'port'], resource: (i) => arn(nameOf(i)),
-      run: (i) => {
-        proxy.switch(nameOf(i), { host: i['host'] as string, port: i['port'] as number });
+      schema: { ...schema, body: switchBody }, audit: ['name', 'host', 'port'], resource: (i) => arn(nameOf(i)), gate: 'operation',
+      run: async (i, { request }) => {
+        await of(request).switch(nameOf(i), { host: i['host'] as string, port: i['port'] as number });
         return { target: one(nameOf(i)) };
       },
     },
     {
       method: 'POST', url: '/v1/proxy/targets/:name/resume', action: 'rekey:ResumeProxy', summary: 'Release held queries',
-      schema, audit: ['name'], resource: (i) => arn(nameOf(i)),
-      run: (i) => {
-        proxy.resume(nameOf(i));
+      schema, audit: ['name'], resource: (i) => arn(nameOf(i)), gate: 'operation',
+      run: async (i, { request }) => {
+        await of(request).resume(nameOf(i));
         return { target: one(nameOf(i)) };
       },
     },

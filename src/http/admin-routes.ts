@@ -5,8 +5,10 @@
 //
 //   parse (JSON body + query + path params; path wins) -> authenticate (SigV4, route.signingName)
 //   -> quota -> authorize (route.action on route.resource, + extraPermissions) -> validate (schemas)
-//   -> audit gate (mutations: the event is recorded BEFORE run, so an unauditable call changes
-//      nothing; a run that then fails appends a correction event) -> run -> audit (read-only)
+//   -> audit gate (mutations: the event is recorded before the first write, through the domain's
+//      per-call gated view (route.gate "operation") or, for a route without one, before run; an
+//      unauditable call changes nothing; a failure after the event appends a correction) -> run
+//   -> audit (read-only)
 //   -> respond ({ error, message, requestId } on failure)
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Ajv, type ValidateFunction } from 'ajv';
@@ -15,7 +17,7 @@ import type { Identity, RequestFacts } from '../iam/identity.ts';
 import type { SignedRequest } from '../iam/sigv4.ts';
 import { adminEvent, type AuditEvent } from '../audit/index.ts';
 import type { Appender } from '../audit/index.ts';
-import { bodyOf, signedRequestOf } from './signed-request.ts';
+import { bodyOf, signedRequestOf } from './pipeline.ts';
 import { parseBody } from './aws-json.ts';
 
 export type AdminMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -165,7 +167,8 @@ async function serveAdminCall(req: FastifyRequest, reply: FastifyReply, route: A
     if (mutating && route.gate !== 'operation') await gate();
     result = await route.run(input, {
       caller,
-      request: { requestId, sourceIp: req.ip, secureTransport: info.secureTransport, userAgent: ua, beforeCommit: (partial) => gateWith(partial) },
+      // the audit gate exists for mutations only: read-only calls get no gated view of the store
+      request: { requestId, sourceIp: req.ip, secureTransport: info.secureTransport, userAgent: ua, ...(mutating ? { beforeCommit: gateWith } : {}) },
     });
   } catch (e) {
     error = e instanceof RekeyError && e.fault !== 'server' ? e : undefined;

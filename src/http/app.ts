@@ -22,6 +22,7 @@ import { jobsRoutes, JOB_SCHEMA } from './admin-jobs.ts';
 import { auditRoutes } from './admin-audit.ts';
 import { proxyRoutes, type ProxyAdmin } from './admin-proxy.ts';
 import { registerAdmin } from './admin.ts';
+import { RefusedRequests } from './refused.ts';
 import { serverOptions, guardConnections, checkClientCertificate, type EdgeLimits, type EdgeTls } from './edge.ts';
 
 export type { AwsService } from './pipeline.ts';
@@ -76,8 +77,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // the order matters: the first protocol that accepts a POST / request serves it; AWS JSON last
   const protocols: Protocol[] = [query, json];
 
+  // every request refused before routing is audited, at a bounded cost (refused.ts)
+  let logError = (err: unknown): void => void err;
+  const refused = new RefusedRequests(opts.audit, { region: opts.region, log: (err) => logError(err) });
   /** Errors raised before a route runs (body limit, bad URL, no route) in the request's protocol shape. */
   const sendEarlyError = (req: FastifyRequest, reply: FastifyReply, rk: RekeyError): FastifyReply => {
+    refused.record({ requestId: req.id, sourceIp: req.ip, userAgent: String(req.headers['user-agent'] ?? ''), method: req.method, url: req.url, error: rk });
     if (req.url.startsWith('/v1')) return reply.code(rk.status).send({ error: rk.code, message: rk.message, requestId: req.id });
     if (req.method === 'POST' && query.accepts(req)) return query.sendError(reply, rk, req.id, null);
     return sendAwsError(reply, rk, req.id);
@@ -111,6 +116,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       const rk = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? new RequestTimeoutException('The request was not received in time.')
         : err.code === 'HPE_HEADER_OVERFLOW' ? new RequestHeaderFieldsTooLargeException('The request headers exceed the maximum size.')
           : new SerializationException('The HTTP request could not be parsed.');
+      refused.record({ requestId: randomUUID(), sourceIp: socket.remoteAddress ?? '', userAgent: '', error: rk });
       const body = JSON.stringify({ __type: rk.code, message: rk.message });
       if (socket.writable) {
         socket.write(`HTTP/1.1 ${rk.status} ${STATUS_CODES[rk.status] ?? ''}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-ErrorType: ${rk.code}\r\nConnection: close\r\n\r\n${body}`);
@@ -119,6 +125,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     },
   });
   if (opts.limits) guardConnections(app.server, opts.limits);
+  logError = (err) => app.log.error({ err }, 'refused request could not be audited');
+  app.addHook('onClose', async () => refused.flush());
 
   // Every body is read as raw bytes: SigV4 hashes the exact payload, and each protocol parses it.
   app.removeAllContentTypeParsers();

@@ -3,9 +3,8 @@
 // (TrentService = KMS, secretsmanager = Secrets Manager); the pipeline (pipeline.ts) does the rest.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import sjson from 'secure-json-parse';
-import { RekeyError, SerializationException, InternalFailure, UnknownOperationException } from '../errors.ts';
-import type { AwsService, Protocol, WireRoute } from './pipeline.ts';
-import { scopeService } from './signed-request.ts';
+import { RekeyError, SerializationException, UnknownOperationException } from '../errors.ts';
+import { scopeService, type AwsService, type Protocol, type WireRoute } from './pipeline.ts';
 
 export const AWS_JSON = 'application/x-amz-json-1.1';
 
@@ -54,12 +53,6 @@ export function parseBody(body: Buffer | undefined): unknown {
     throw new SerializationException('The request body must be a JSON object.');
   }
   return v;
-}
-
-/** Maps any thrown value to a RekeyError; unexpected ones become an InternalFailure without details. */
-export function toRekeyError(err: unknown, requestId: string): RekeyError {
-  if (err instanceof RekeyError) return err;
-  return new InternalFailure(`An internal error occurred. Request ID: ${requestId}`);
 }
 
 export function sendAwsError(reply: FastifyReply, err: RekeyError, requestId: string): FastifyReply {

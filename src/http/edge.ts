@@ -10,15 +10,10 @@ import type { FastifyInstance } from 'fastify';
 import { AccessDeniedException } from '../errors.ts';
 import type { Identity } from '../iam/identity.ts';
 import { TLS_POLICY } from '../crypto/tls-policy.ts';
+import type { Config } from '../config/config.ts';
 
-export interface EdgeLimits {
-  maxHeaderBytes: number;
-  headersTimeoutMs: number;
-  requestTimeoutMs: number;
-  keepAliveTimeoutMs: number;
-  maxConnections: number;
-  maxConnectionsPerSource: number;
-}
+/** The connection limits of the configuration's http section (docs/TLS.md). */
+export type EdgeLimits = Omit<Config['http'], 'bodyLimitBytes'>;
 
 export interface EdgeTls {
   cert: string;

@@ -11,13 +11,11 @@
 // src/http/aws-json.ts (X-Amz-Target, JSON 1.1) and src/http/query.ts (Action=...&Version=..., XML).
 // A service is an operation table behind a signing name (KMS, Secrets Manager, STS, RDS...).
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { RekeyError } from '../errors.ts';
+import { InternalFailure, RekeyError } from '../errors.ts';
 import type { Identity, RequestFacts } from '../iam/identity.ts';
 import { AuditedCall, type Appender, type CallContext } from '../audit/index.ts';
 import type { ServiceName } from '../audit/event.ts';
-import { accessKeyIdOf, type SignedRequest } from '../iam/sigv4.ts';
-import { bodyOf, signedRequestOf } from './signed-request.ts';
-import { toRekeyError } from './aws-json.ts';
+import { accessKeyIdOf, headersFromRaw, type SignedRequest } from '../iam/sigv4.ts';
 
 /** A service behind an AWS protocol: its SigV4 signing name, its audit name and its dispatcher. */
 export interface AwsService {
@@ -66,6 +64,40 @@ export interface PipelineDeps {
   audit: Appender;
   /** BENCHMARKS ONLY (src/server/unsafe-no-auth.ts): requests run as this identity without SigV4. */
   unauthenticatedAs?: Identity;
+}
+
+// ---- the request as every stage reads it (the AWS protocols and the admin pipeline alike): the one
+// conversion from a fastify request to what SigV4 verification reads: method, path and raw query as
+// sent, headers from rawHeaders (Node's req.headers joins repeats with ", ", which breaks SigV4),
+// and the exact body bytes.
+
+/** The raw request body (every body is read as bytes: see the content-type parser in app.ts). */
+export function bodyOf(req: FastifyRequest): Buffer {
+  return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+}
+
+export function signedRequestOf(req: FastifyRequest, body: Buffer = bodyOf(req)): SignedRequest {
+  const q = req.url.indexOf('?');
+  return {
+    method: req.method,
+    path: q < 0 ? req.url : req.url.slice(0, q),
+    query: q < 0 ? '' : req.url.slice(q + 1),
+    headers: headersFromRaw(req.raw.rawHeaders),
+    body,
+  };
+}
+
+/** The credential scope's service of a SigV4 Authorization header, if any. */
+export function scopeService(req: FastifyRequest): string | undefined {
+  const auth = req.headers.authorization;
+  if (typeof auth !== 'string') return undefined;
+  return /Credential=[^/,\s]+\/\d{8}\/[^/]+\/([^/]+)\//.exec(auth)?.[1];
+}
+
+/** Maps any thrown value to a RekeyError; unexpected ones become an InternalFailure without details. */
+export function toRekeyError(err: unknown, requestId: string): RekeyError {
+  if (err instanceof RekeyError) return err;
+  return new InternalFailure(`An internal error occurred. Request ID: ${requestId}`);
 }
 
 /** Runs one AWS-protocol request through every stage. Always answers (never throws). */

@@ -14,8 +14,7 @@ import { InvalidAction, MissingAction, RekeyError, RequestEntityTooLargeExceptio
 import { parseForm as parseStrictForm } from '../rds/form.ts';
 import type { Identity, RequestFacts } from '../iam/identity.ts';
 import type { ServiceName } from '../audit/event.ts';
-import type { AwsService, Protocol, WireRoute } from './pipeline.ts';
-import { scopeService } from './signed-request.ts';
+import { scopeService, type AwsService, type Protocol, type WireRoute } from './pipeline.ts';
 
 /** Request parameters of a Query call (no prototype: "constructor" is just a parameter name). */
 export type QueryParams = Readonly<Record<string, string>>;

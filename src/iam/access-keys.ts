@@ -2,7 +2,7 @@
 // once, when the key is created. Looked up on every request, so cached in memory for under a
 // second (TtlCache): a key disabled or deleted on another node stops working within that time, on
 // this node at once.
-import type { Barrier } from '../storage/barrier.ts';
+import { gatedBarrier, type BarrierView, type WriteGate } from '../storage/gate.ts';
 import { randomBytes } from '../crypto/index.ts';
 import { LimitExceededException, NotFoundException } from '../errors.ts';
 import { TtlCache, DEFAULT_TTL_MS } from './cache.ts';
@@ -47,8 +47,13 @@ export function accessKeyNotFound(id: string): Error {
 export class AccessKeyStore {
   private readonly cache: TtlCache<AccessKeyRecord>;
 
-  constructor(private readonly barrier: Barrier, ttlMs = DEFAULT_TTL_MS, private readonly now: () => number = Date.now) {
-    this.cache = new TtlCache(ttlMs, now);
+  constructor(private readonly barrier: BarrierView, ttlMs = DEFAULT_TTL_MS, private readonly now: () => number = Date.now, shared?: TtlCache<AccessKeyRecord>) {
+    this.cache = shared ?? new TtlCache(ttlMs, now);
+  }
+
+  /** The store as one mutating admin call sees it: the same cache, writes through the call's gated view (src/storage/gate.ts). */
+  forCall(gate: WriteGate): AccessKeyStore {
+    return new AccessKeyStore(gatedBarrier(this.barrier, gate), DEFAULT_TTL_MS, this.now, this.cache);
   }
 
   async put(rec: AccessKeyRecord): Promise<void> {

@@ -3,7 +3,7 @@
 // use IAM's PascalCase members. Each action names the IAM permission it requires and the resource
 // it acts on; the HTTP adapter (src/http/admin-iam.ts) authenticates, authorizes and maps routes.
 import { ValidationException } from '../errors.ts';
-import type { IamService } from './service.ts';
+import type { IamAdmin } from './service.ts';
 import type { Identity } from './identity.ts';
 import type { AccessKeyRecord } from './access-keys.ts';
 import type { RoleRecord, UserRecord } from './model.ts';
@@ -14,8 +14,8 @@ export type ActionInput = Readonly<Record<string, unknown>>;
 export interface AdminAction {
   /** The IAM permission required, e.g. "iam:CreateUser"; undefined: any authenticated caller. */
   readonly permission: string | undefined;
-  resource(iam: IamService, input: ActionInput): string;
-  run(iam: IamService, input: ActionInput, caller: Identity): Promise<unknown>;
+  resource(iam: IamAdmin, input: ActionInput): string;
+  run(iam: IamAdmin, input: ActionInput, caller: Identity): Promise<unknown>;
 }
 
 export const userView = (u: UserRecord) => ({ UserName: u.name, UserId: u.userId, Arn: u.arn, Path: '/', CreateDate: u.createdAt });
@@ -42,9 +42,9 @@ function policyDoc(input: ActionInput, name: string): string {
 }
 
 export function createAdminActions(): Record<string, AdminAction> {
-  const acct = (iam: IamService) => iam.accountId;
-  const user = (iam: IamService, i: ActionInput) => `arn:aws:iam::${acct(iam)}:user/${str(i, 'UserName')}`;
-  const role = (iam: IamService, i: ActionInput) => `arn:aws:iam::${acct(iam)}:role/${str(i, 'RoleName')}`;
+  const acct = (iam: IamAdmin) => iam.accountId;
+  const user = (iam: IamAdmin, i: ActionInput) => `arn:aws:iam::${acct(iam)}:user/${str(i, 'UserName')}`;
+  const role = (iam: IamAdmin, i: ActionInput) => `arn:aws:iam::${acct(iam)}:role/${str(i, 'RoleName')}`;
   const a = (permission: string | undefined, resource: AdminAction['resource'], run: AdminAction['run']): AdminAction => ({ permission, resource, run });
 
   return {

@@ -1,12 +1,12 @@
 // Virtual MFA devices (AWS CreateVirtualMFADevice / EnableMFADevice / DeactivateMFADevice /
 // DeleteVirtualMFADevice / ListMFADevices), RFC 6238 TOTP codes. A device's last accepted time
 // step is stored with compare-and-swap, so a code is accepted at most once even across nodes.
-import type { Barrier } from '../storage/barrier.ts';
+import { gatedBarrier, type BarrierView, type WriteGate } from '../storage/gate.ts';
 import { randomBytes } from '../crypto/index.ts';
 import { AlreadyExistsException, NotFoundException, ValidationException } from '../errors.ts';
 import { DeleteConflictException, InvalidAuthenticationCodeException } from './errors.ts';
 import { mfaDeviceArn } from './identity.ts';
-import { PATHS, checkName, nowIso, type MfaDeviceRecord } from './model.ts';
+import { PATHS, checkName, nowIso, putNew, type MfaDeviceRecord } from './model.ts';
 import { base32Decode, base32Encode, hotp, matchTotp, timeStep } from './totp.ts';
 
 export interface MfaDeviceInfo {
@@ -38,11 +38,16 @@ function deviceName(serial: string, accountId: string): string | undefined {
 
 export class MfaStore {
   constructor(
-    private readonly barrier: Barrier,
+    private readonly barrier: BarrierView,
     private readonly accountId: string,
     private readonly clock: () => Date = () => new Date(),
     private readonly partition = 'aws',
   ) {}
+
+  /** The store as one mutating admin call sees it: writes through the call's gated view (src/storage/gate.ts). */
+  forCall(gate: WriteGate): MfaStore {
+    return new MfaStore(gatedBarrier(this.barrier, gate), this.accountId, this.clock, this.partition);
+  }
 
   async createVirtualDevice(name: string, issuer = 'rekey'): Promise<NewVirtualDevice> {
     checkName(name, 'virtualMFADeviceName', 226);
@@ -51,12 +56,7 @@ export class MfaStore {
     secretBytes.fill(0);
     const serialNumber = mfaDeviceArn(this.accountId, name, this.partition);
     const rec: MfaDeviceRecord = { serialNumber, name, secret, enabled: false, createdAt: nowIso(this.clock), lastStep: 0 };
-    try {
-      await this.barrier.putJSON(PATHS.mfa(name), rec, { expectVersion: 0 });
-    } catch (e) {
-      if ((e as Error).name === 'CasConflict') throw new AlreadyExistsException(`MFADevice entity at the same path and name already exists.`);
-      throw e;
-    }
+    await putNew(this.barrier, PATHS.mfa(name), rec, () => new AlreadyExistsException('MFADevice entity at the same path and name already exists.'));
     const label = encodeURIComponent(`${issuer}:${name}@${this.accountId}`);
     return { serialNumber, base32StringSeed: secret, otpauthUri: `otpauth://totp/${label}?secret=${secret}&issuer=${encodeURIComponent(issuer)}&algorithm=SHA1&digits=6&period=30` };
   }

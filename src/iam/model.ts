@@ -2,7 +2,7 @@
 // barrier). Names of users, roles and MFA devices are unique without regard to case, as in AWS
 // IAM ("names are not distinguished by case"), so storage paths use the lower-cased name.
 import { randomInt, zeroize } from '../crypto/index.ts';
-import type { Barrier } from '../storage/barrier.ts';
+import type { BarrierView } from '../storage/gate.ts';
 import type { Op } from '../storage/backend.ts';
 import { ValidationException } from '../errors.ts';
 
@@ -121,8 +121,23 @@ export function deleteOp(key: string, expectVersion?: number): Op {
   return expectVersion === undefined ? { type: 'delete', key } : { type: 'delete', key, expectVersion };
 }
 
+/**
+ * Stores a new record at `path`: a path already taken is refused with `exists()` before anything is
+ * written (so a mutating call's audit gate is not passed: its one event carries the error), and by
+ * the compare-and-swap when another writer got there between the read and the write.
+ */
+export async function putNew(barrier: Pick<BarrierView, 'get' | 'putJSON'>, path: string, value: unknown, exists: () => Error): Promise<void> {
+  if (await barrier.get(path)) throw exists();
+  try {
+    await barrier.putJSON(path, value, { expectVersion: 0 });
+  } catch (e) {
+    if ((e as Error).name === 'CasConflict') throw exists();
+    throw e;
+  }
+}
+
 /** Barrier.transaction, zeroing the plaintext JSON of the puts afterwards (they may hold secrets). */
-export async function transact(barrier: Barrier, ops: Op[]): Promise<void> {
+export async function transact(barrier: Pick<BarrierView, 'transaction'>, ops: Op[]): Promise<void> {
   try {
     await barrier.transaction(ops);
   } finally {

@@ -1,7 +1,7 @@
 // Principals: the account's IAM users and roles, their inline identity policies and (for roles)
 // trust policies. ARNs: arn:aws:iam::<account>:user/<name>, arn:aws:iam::<account>:role/<name>.
 // Reads used on every request (the caller's record, for its policies) are cached under a second.
-import type { Barrier } from '../storage/barrier.ts';
+import { gatedBarrier, type BarrierView, type WriteGate } from '../storage/gate.ts';
 import { AlreadyExistsException, LimitExceededException, NotFoundException, ValidationException } from '../errors.ts';
 import { compilePolicy, type CompiledPolicy } from './policy/compile.ts';
 import { compileSpec } from './policy/compile.ts';
@@ -9,7 +9,7 @@ import { parsePolicy } from './policy/parse.ts';
 import { TtlCache, DEFAULT_TTL_MS } from './cache.ts';
 import { DeleteConflictException } from './errors.ts';
 import { userArn, roleArn } from './identity.ts';
-import { PATHS, checkName, deleteOp, nowIso, transact, uniqueId, type RoleRecord, type UserRecord } from './model.ts';
+import { PATHS, checkName, deleteOp, nowIso, putNew, transact, uniqueId, type RoleRecord, type UserRecord } from './model.ts';
 import type { AccessKeyStore } from './access-keys.ts';
 
 /** AWS: role MaxSessionDuration "from 1 hour to 12 hours"; default one hour. */
@@ -47,13 +47,26 @@ export class PrincipalStore {
   private readonly users: TtlCache<UserRecord>;
   private readonly roles: TtlCache<RoleRecord>;
 
-  constructor(private readonly barrier: Barrier, private readonly keys: AccessKeyStore, o: PrincipalStoreOptions) {
+  constructor(
+    private readonly barrier: BarrierView,
+    private readonly keys: AccessKeyStore,
+    private readonly o: PrincipalStoreOptions,
+    shared?: { users: TtlCache<UserRecord>; roles: TtlCache<RoleRecord> },
+  ) {
     this.accountId = o.accountId;
     this.partition = o.partition ?? 'aws';
     this.clock = o.clock ?? (() => new Date());
     const now = () => this.clock().getTime();
-    this.users = new TtlCache(o.ttlMs ?? DEFAULT_TTL_MS, now);
-    this.roles = new TtlCache(o.ttlMs ?? DEFAULT_TTL_MS, now);
+    this.users = shared?.users ?? new TtlCache(o.ttlMs ?? DEFAULT_TTL_MS, now);
+    this.roles = shared?.roles ?? new TtlCache(o.ttlMs ?? DEFAULT_TTL_MS, now);
+  }
+
+  /**
+   * The store as one mutating admin call sees it: the same caches, every write through the call's
+   * gated view (src/storage/gate.ts), with `keys` the same call's view of the access keys.
+   */
+  forCall(gate: WriteGate, keys: AccessKeyStore): PrincipalStore {
+    return new PrincipalStore(gatedBarrier(this.barrier, gate), keys, this.o, { users: this.users, roles: this.roles });
   }
 
   // ---- users
@@ -61,12 +74,7 @@ export class PrincipalStore {
   async createUser(name: string): Promise<UserRecord> {
     checkName(name, 'userName', 64);
     const rec: UserRecord = { name, arn: userArn(this.accountId, name, this.partition), userId: uniqueId('AIDA', 17), accountId: this.accountId, createdAt: nowIso(this.clock), policies: {} };
-    try {
-      await this.barrier.putJSON(PATHS.user(name), rec, { expectVersion: 0 });
-    } catch (e) {
-      if ((e as Error).name === 'CasConflict') throw new AlreadyExistsException(`User with name ${name} already exists.`);
-      throw e;
-    }
+    await putNew(this.barrier, PATHS.user(name), rec, () => new AlreadyExistsException(`User with name ${name} already exists.`));
     this.users.set(name.toLowerCase(), rec);
     return rec;
   }
@@ -124,12 +132,7 @@ export class PrincipalStore {
       createdAt: nowIso(this.clock), trustPolicy, maxSessionDuration: max, policies: {},
       ...(opts.description !== undefined ? { description: opts.description } : {}),
     };
-    try {
-      await this.barrier.putJSON(PATHS.role(name), rec, { expectVersion: 0 });
-    } catch (e) {
-      if ((e as Error).name === 'CasConflict') throw new AlreadyExistsException(`Role with name ${name} already exists.`);
-      throw e;
-    }
+    await putNew(this.barrier, PATHS.role(name), rec, () => new AlreadyExistsException(`Role with name ${name} already exists.`));
     this.roles.set(name.toLowerCase(), rec);
     return rec;
   }

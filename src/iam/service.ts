@@ -1,6 +1,7 @@
 // The identity component's facade: the stores (access keys, principals, MFA devices, sessions),
 // request authentication, STS, and the two authorization entry points the services call.
 import type { Barrier } from '../storage/barrier.ts';
+import type { WriteGate } from '../storage/gate.ts';
 import { AccessKeyStore } from './access-keys.ts';
 import { PrincipalStore } from './principals.ts';
 import { MfaStore } from './mfa.ts';
@@ -55,7 +56,29 @@ function usesConditions(p: string | CompiledPolicy | undefined): boolean {
   return v;
 }
 
-export class IamService {
+/**
+ * What the identity administration actions (src/iam/admin-actions.ts) work on: the service itself
+ * for reads, or one mutating admin call's view of it (IamService.forCall).
+ */
+export interface IamAdmin {
+  readonly accountId: string;
+  readonly principals: PrincipalStore;
+  readonly accessKeys: AccessKeyStore;
+  readonly mfa: MfaStore;
+  deleteUser(name: string, force?: boolean): Promise<void>;
+}
+
+/** DeleteUser, refusing (DeleteConflict) while the user has keys, policies or MFA devices unless forced. */
+async function deleteUser(stores: Pick<IamAdmin, 'principals' | 'mfa'>, name: string, force: boolean): Promise<void> {
+  const devices = await stores.mfa.list(name);
+  if (force) for (const d of devices) {
+    await stores.mfa.deactivate(name, d.serialNumber);
+    await stores.mfa.delete(d.serialNumber);
+  }
+  await stores.principals.deleteUser(name, { force, mfaDeviceCount: force ? 0 : devices.length });
+}
+
+export class IamService implements IamAdmin {
   readonly accountId: string;
   readonly region: string;
   readonly partition: string;
@@ -156,12 +179,18 @@ export class IamService {
   }
 
   /** DeleteUser, refusing (DeleteConflict) while the user has keys, policies or MFA devices unless forced. */
-  async deleteUser(name: string, force = false): Promise<void> {
-    const devices = await this.mfa.list(name);
-    if (force) for (const d of devices) {
-      await this.mfa.deactivate(name, d.serialNumber);
-      await this.mfa.delete(d.serialNumber);
-    }
-    await this.principals.deleteUser(name, { force, mfaDeviceCount: force ? 0 : devices.length });
+  deleteUser(name: string, force = false): Promise<void> {
+    return deleteUser(this, name, force);
+  }
+
+  /**
+   * The identity stores as one mutating admin call sees them (src/storage/gate.ts): the same caches,
+   * every write through the call's gated barrier view, so the call's audit event is recorded right
+   * before the first write and a refused call (an existing user, a missing role) writes nothing.
+   */
+  forCall(gate: WriteGate): IamAdmin {
+    const accessKeys = this.accessKeys.forCall(gate);
+    const stores = { principals: this.principals.forCall(gate, accessKeys), mfa: this.mfa.forCall(gate) };
+    return { accountId: this.accountId, accessKeys, ...stores, deleteUser: (name, force = false) => deleteUser(stores, name, force) };
   }
 }

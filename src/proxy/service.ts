@@ -178,6 +178,19 @@ class Target implements ClientContext {
   }
 }
 
+/** One admin call's audit gate (src/storage/gate.ts WriteGate, seen by its shape: the proxy imports no storage). */
+export interface CallGate {
+  pass(): Promise<void>;
+}
+
+/** The admin API's view of the proxy: status and the cutover controls (forCall: one mutating call's). */
+export interface ProxyControls {
+  status(): TargetStatus[];
+  pause(name: string, timeoutMs?: number): Promise<{ drainedMs: number }>;
+  switch(name: string, endpoint: Endpoint): Promise<void> | void;
+  resume(name: string): Promise<void> | void;
+}
+
 export class ProxyService {
   private readonly targets = new Map<string, Target>();
   private readonly cancelKeys = new Map<number, { client: ClientConn; secret: number }>();
@@ -272,12 +285,45 @@ export class ProxyService {
     }
   }
 
-  /** Points a paused target at another endpoint: idle servers of the old one are closed, new logins go to the new one. */
-  switch(name: string, endpoint: Endpoint): void {
+  /**
+   * The cutover controls as one admin call sees them: each is checked first (the target exists, a
+   * switch has a valid endpoint and a paused target), then passes the call's audit gate, then acts;
+   * so a refused call changes nothing and is recorded once, with its error, and an unauditable one
+   * changes nothing. Nothing here is stored: the cutover state lives in this process.
+   */
+  forCall(gate: CallGate): ProxyControls {
+    return {
+      status: () => this.status(),
+      pause: async (name, timeoutMs) => {
+        this.target(name);
+        await gate.pass();
+        return this.pause(name, timeoutMs);
+      },
+      switch: async (name, endpoint) => {
+        this.switchable(name, endpoint);
+        await gate.pass();
+        this.switch(name, endpoint);
+      },
+      resume: async (name) => {
+        this.target(name);
+        await gate.pass();
+        this.resume(name);
+      },
+    };
+  }
+
+  private switchable(name: string, endpoint: Endpoint): Target {
     const t = this.target(name);
     if (typeof endpoint?.host !== 'string' || !endpoint.host || !Number.isInteger(endpoint.port) || endpoint.port < 1 || endpoint.port > 65535) {
       throw new ValidationException('endpoint must be {host, port} with port in [1, 65535]');
     }
+    if (!t.cutover.paused) throw new ValidationException('switch needs a paused target (pause first)');
+    return t;
+  }
+
+  /** Points a paused target at another endpoint: idle servers of the old one are closed, new logins go to the new one. */
+  switch(name: string, endpoint: Endpoint): void {
+    const t = this.switchable(name, endpoint);
     try {
       t.cutover.switchTo(endpoint);
     } catch (e) {

@@ -130,9 +130,10 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
       region: cfg.region, bodyLimitBytes: cfg.http.bodyLimitBytes, iam, logLevel: cfg.logLevel, version: VERSION,
       ...(opts.unsafeNoAuth ? { unsafeUnauthenticated: noAuthIdentity(cfg.accountId) } : {}),
       ...(opts.unsafeNoAudit ? { unsafeNoAudit: true } : {}),
+      // the services' own methods (bound, not wrapped): wiring runs at start-up, never on a request's path
       services: [
-        { targetPrefix: 'TrentService', signingName: 'kms', auditName: 'kms', call: (op, input, caller, request) => kms.call(op, input, caller, request) },
-        { targetPrefix: 'secretsmanager', signingName: 'secretsmanager', auditName: 'secretsmanager', call: (op, input, caller, request) => secrets.call(op, input, caller, request) },
+        { targetPrefix: 'TrentService', signingName: 'kms', auditName: 'kms', call: kms.call.bind(kms) },
+        { targetPrefix: 'secretsmanager', signingName: 'secretsmanager', auditName: 'secretsmanager', call: secrets.call.bind(secrets) },
       ],
       adminRoutes: [
         ...kmsAdminRoutes(kms, cfg.accountId),

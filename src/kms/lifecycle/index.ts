@@ -89,7 +89,7 @@ export class KmsLifecycle {
       },
       guard: (rec: KeyRecord, operation: ManagedOperation, known?: readonly Dependent[]) => this.guard(rec, operation, known ?? [], false),
       dependentsOf: (keyId: string) => ((keyIdOf(keyId) === null) ? Promise.resolve([]) : this.dependents.listByKeyId(keyId)),
-      recordUse: (rec: KeyRecord, bytes: number) => this.usage.record(rec, bytes),
+      recordUse: this.usage.record.bind(this.usage),
     });
   }
 
