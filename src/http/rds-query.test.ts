@@ -37,10 +37,11 @@ test('error envelope and the Query codes of rekey errors', () => {
   assert.deepEqual(rdsError(new MalformedQueryString('m')), { code: 'MalformedQueryString', status: 404 });
 });
 
-test('the operation table holds the eleven operations and nothing inherited', () => {
+test('the operation table holds the sixteen operations and nothing inherited', () => {
   assert.deepEqual([...RDS_OPERATION_TABLE.keys()].sort(), [
-    'AddTagsToResource', 'CreateDBInstance', 'DeleteDBInstance', 'DescribeDBEngineVersions', 'DescribeDBInstances', 'ListTagsForResource',
-    'ModifyDBInstance', 'RebootDBInstance', 'RemoveTagsFromResource', 'StartDBInstance', 'StopDBInstance',
+    'AddTagsToResource', 'CopyDBSnapshot', 'CreateDBInstance', 'CreateDBSnapshot', 'DeleteDBInstance', 'DeleteDBSnapshot',
+    'DescribeDBEngineVersions', 'DescribeDBInstances', 'DescribeDBSnapshots', 'ListTagsForResource',
+    'ModifyDBInstance', 'RebootDBInstance', 'RemoveTagsFromResource', 'RestoreDBInstanceFromDBSnapshot', 'StartDBInstance', 'StopDBInstance',
   ]);
   assert.equal(RDS_OPERATION_TABLE.get('constructor'), undefined);
 });
