@@ -72,7 +72,8 @@ export async function startServer(o: ServerStart, timeoutMs = 60_000): Promise<C
   while (Date.now() < deadline) {
     if (exited) throw new Error(`postgres exited during start: ${tail(o.logFile)}`);
     const pm = readPostmaster(o.dataDir);
-    if (pm && pm.pid === child.pid && pm.status === 'ready') return child;
+    // 'standby': a hot standby accepting read-only connections (change-key's replica)
+    if (pm && pm.pid === child.pid && (pm.status === 'ready' || pm.status === 'standby')) return child;
     await new Promise((r) => setTimeout(r, 50));
   }
   child.kill('SIGQUIT');
