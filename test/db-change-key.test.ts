@@ -23,9 +23,11 @@ test('change-key under a write load: nothing lost, new key, same endpoint, old v
   const keyA = (await kms.send(new CreateKeyCommand({ Description: 'old' }))).KeyMetadata!;
   const keyB = (await kms.send(new CreateKeyCommand({ Description: 'new' }))).KeyMetadata!;
   const db = s.db.service;
+  const seen = new Set<string>();
   const settle = async (id: string, ms = 240_000): Promise<DbInstance> => {
     const end = Date.now() + ms;
     for (;;) {
+      for (const j of (await s.jobs.list({ kind: 'db.change-key' })).jobs) if (j.progress?.message) seen.add(j.progress.message);
       const i = await db.get(id);
       const rec = await s.barrier.getJSON<{ op?: unknown }>(`db/instances/${id}`);
       if (i.status === 'available' && !rec?.value.op) return i;
@@ -102,6 +104,7 @@ test('change-key under a write load: nothing lost, new key, same endpoint, old v
   await Promise.all(writers);
   const oldPaths = s.db.core.runtime.paths({ resourceId: before.resourceId, storageEncrypted: true });
   const jobView = await s.jobs.get(job.jobId);
+  t.diagnostic([...seen].filter((m) => m.startsWith('cut over')).join('\n'));
   t.diagnostic(`committed ${committed}, failed ${failures.length}, longest transaction incl. connect ${longest} ms; job: ${jobView?.progress?.message} ${JSON.stringify(jobView?.lastError)}`);
 
   assert.equal(done.kmsKeyId, keyB.Arn, 'KmsKeyId is the new key');

@@ -22,6 +22,7 @@
 // job only goes forward (promote is idempotent).
 import { chownSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type pg from 'pg';
 import { randomBytes, randomUUID, zeroize } from '../crypto/index.ts';
 import { serviceEvent } from '../audit/index.ts';
 import type { AuditLog } from '../audit/index.ts';
@@ -37,7 +38,7 @@ import { ADMIN_ROLE, instancePath, toApi, type ChangeKeyState, type InstanceReco
 import { killStrays, readPostmaster, runningPostmaster, startServer, stopServer } from './pg-server.ts';
 import {
   backupProgress, baseBackup, configureStandby, controlData, dropReplication, prepareReplication, promote, replayedUpTo, replicationLag,
-  withClient, writePassfile, type Login,
+  connectTo, withClient, writePassfile, type Login,
 } from './replica.ts';
 import { freePort } from './runtime.ts';
 import { GRANT_OPERATIONS, generateVolumeKey, rdsPrincipal, unwrapVolumeKey } from './volume-key.ts';
@@ -256,6 +257,9 @@ export function registerChangeKeyJob(engine: JobEngine, core: DbCore, audit?: Au
     let ck = rec.changeKey!;
     const fwd = await rt.endpoint(rec);
     let started = 0;
+    let standby: pg.Client | null = null;
+    const timings: string[] = [];
+    const mark = (what: string) => { if (started) timings.push(`${what} +${Date.now() - started} ms`); };
     if (ck.phase !== 'promoting') {
       const pre = await guarded(cur, sc, async () => {
         // the new key must still be usable at the point of no return (a disabled key: abandon, old serves)
@@ -265,26 +269,31 @@ export function registerChangeKeyJob(engine: JobEngine, core: DbCore, audit?: Au
         const sPort = await ensureStandby(rec);
         const pPort = primaryPort(rec);
         await adminQueryOn(adminOn(rec, pPort), 'CHECKPOINT'); // the shutdown checkpoint then has little to write
+        standby = await connectTo(adminOn(rec, sPort)); // logged in before the stall begins
         sc.progress(progress('cutover: holding new connections'));
         started = Date.now();
         fwd.pause();
         try {
           while (rt.endpointConnections(rec.id) > 0 && Date.now() - started < DRAIN_MS) await new Promise((r) => setTimeout(r, 5));
+          mark('drained');
           // the fence: a clean fast shutdown; its shutdown checkpoint reaches the standby before the server exits
           await rt.stopForCutover(rec);
+          mark('stopped');
           const control = await controlData(rec.binDir, rt.paths(rec).dataDir);
           if (control.state !== 'shut down') throw new Error(`the old primary did not shut down cleanly (${control.state})`);
           const end = Date.now() + 30_000;
-          while (!(await replayedUpTo(adminOn(rec, sPort), control.checkpoint))) {
+          while (!(await replayedUpTo(standby, control.checkpoint))) {
             if (Date.now() > end) throw new Error(`the standby did not replay up to ${control.checkpoint} within 30 s`);
             await new Promise((r) => setTimeout(r, 5));
           }
+          mark('replayed');
           ck = { ...ck, phase: 'promoting' };
           rec = await core.update(rec.id, (r) => ({ ...r, changeKey: ck }));
           return { next: 'cutover' };
         } catch (e) {
           await rt.bringUp(rec).catch(() => {}); // the old server back: nothing was promoted
           fwd.resume();
+          await standby?.end().catch(() => {});
           throw e;
         }
       });
@@ -292,8 +301,10 @@ export function registerChangeKeyJob(engine: JobEngine, core: DbCore, audit?: Au
     }
     // from here on only forward: the standby holds everything the old primary committed
     try {
-      const sPort = await ensureStandby(rec);
-      await promote(adminOn(rec, sPort));
+      standby ??= await connectTo(adminOn(rec, await ensureStandby(rec)));
+      await promote(standby);
+      await standby.end().catch(() => {});
+      mark('promoted');
       const old = { keyArn: rec.kmsKeyArn!, keyId: rec.kmsKeyId!, ...(rec.grantId ? { grantId: rec.grantId } : {}), gen: rec.volumeGen ?? 0 };
       const stallMs = started ? Date.now() - started : undefined;
       const flipped = await core.update(rec.id, (r) => ({
@@ -302,10 +313,13 @@ export function registerChangeKeyJob(engine: JobEngine, core: DbCore, audit?: Au
       await core.kms.dependents.register(flipped.kmsKeyArn!, { type: 'db-instance', arn: flipped.arn, name: flipped.id });
       await rt.bringUp(flipped); // adopts the promoted server: the endpoint now points at it
       fwd.resume();
+      mark('resumed');
       const stall = started ? Date.now() - started : 0;
+      core.log(`db: change-key of ${flipped.id}: cutover ${timings.join(', ')}`);
       await event('ChangeDBInstanceKey', flipped, [flipped.arn, old.keyArn, flipped.kmsKeyArn!], { oldKmsKeyId: old.keyArn, newKmsKeyId: flipped.kmsKeyArn!, cutoverStallMs: stall });
-      return { next: 'cleanup', progress: progress(`cut over to the new key (clients held ${stall} ms)`) };
+      return { next: 'cleanup', progress: progress(`cut over to the new key (clients held ${stall} ms: ${timings.join(', ')})`) };
     } catch (e) {
+      await standby?.end().catch(() => {});
       fwd.resume(); // held connections go to whatever the endpoint points at (nothing yet: refused)
       throw e;
     }

@@ -122,7 +122,7 @@ export async function stopServer(pid: number, graceMs = 15_000): Promise<void> {
       quit = true;
       try { process.kill(pid, 'SIGQUIT'); } catch { /* gone */ }
     }
-    await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
 

@@ -23,10 +23,15 @@ export interface Login {
   password: string;
 }
 
-export async function withClient<T>(l: Login, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+export async function connectTo(l: Login): Promise<pg.Client> {
   const c = new pg.Client({ host: '127.0.0.1', port: l.port, user: l.user, password: l.password, database: 'postgres', connectionTimeoutMillis: 10_000 });
   c.on('error', () => {});
   await c.connect();
+  return c;
+}
+
+export async function withClient<T>(l: Login, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = await connectTo(l);
   try {
     return await fn(c);
   } finally {
@@ -121,21 +126,25 @@ export async function backupProgress(admin: Login): Promise<{ streamed: number; 
 }
 
 /** Whether the standby has replayed WAL up to `lsn` (the old primary's shutdown checkpoint). */
-export async function replayedUpTo(standby: Login, lsn: string): Promise<boolean> {
-  return withClient(standby, async (c) => {
-    const r = await c.query<{ ok: boolean | null }>('SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS ok', [lsn]);
-    return r.rows[0]?.ok === true;
-  });
+export async function replayedUpTo(standby: pg.Client, lsn: string): Promise<boolean> {
+  const r = await standby.query<{ ok: boolean | null }>('SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS ok', [lsn]);
+  return r.rows[0]?.ok === true;
 }
 
-/** Promotes the standby (idempotent: a server no longer in recovery is left as it is). Waits until it accepts writes. */
-export async function promote(standby: Login): Promise<void> {
-  await withClient(standby, async (c) => {
-    const r = await c.query<{ rec: boolean }>('SELECT pg_is_in_recovery() AS rec');
-    if (!r.rows[0]?.rec) return;
-    const p = await c.query<{ ok: boolean }>('SELECT pg_promote(true, 60) AS ok');
-    if (!p.rows[0]?.ok) throw new Error('the standby did not finish promotion within 60 s');
-  });
+/**
+ * Promotes the standby (idempotent: a server no longer in recovery is left as it is) and returns
+ * once it accepts writes. pg_promote(wait => true) checks every 100 ms; polling ourselves every
+ * 5 ms takes up to 95 ms off the clients' stall.
+ */
+export async function promote(standby: pg.Client): Promise<void> {
+  const inRecovery = async () => (await standby.query<{ rec: boolean }>('SELECT pg_is_in_recovery() AS rec')).rows[0]?.rec === true;
+  if (!(await inRecovery())) return;
+  await standby.query('SELECT pg_promote(false)');
+  const end = Date.now() + 60_000;
+  while (await inRecovery()) {
+    if (Date.now() > end) throw new Error('the standby did not finish promotion within 60 s');
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 /** pg_controldata of a stopped cluster: its state and the shutdown checkpoint's LSN. */
