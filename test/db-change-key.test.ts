@@ -9,7 +9,9 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { CreateKeyCommand, DisableKeyCommand, ListGrantsCommand } from '@aws-sdk/client-kms';
+import { Command } from 'commander';
 import { startTestServer, TEST_CREDS } from './helpers/server.ts';
+import { registerDbCommands } from '../src/cli/db-command.ts';
 import type { DbCallContext, DbInstance } from '../src/db/api.ts';
 import type { Identity } from '../src/iam/identity.ts';
 
@@ -52,6 +54,20 @@ test('change-key under a write load: nothing lost, new key, same endpoint, old v
   await c.query('CREATE TABLE t (id bigserial primary key, body text)');
   await c.query(`INSERT INTO t (body) SELECT 'seed' || g FROM generate_series(1, 5000) g`);
   await c.end();
+
+  const rekeyCli = async (args: string[]): Promise<string> => {
+    let out = '';
+    const program = new Command().exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+    const env = { REKEY_ENDPOINT: s.url, AWS_ACCESS_KEY_ID: TEST_CREDS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDS.secretAccessKey, ...(s.caBundlePath ? { AWS_CA_BUNDLE: s.caBundlePath } : {}) };
+    registerDbCommands(program, { out: (x) => { out += x; }, env });
+    await program.parseAsync(['node', 'rekey', ...args]);
+    return out;
+  };
+  await assert.rejects(rekeyCli(['db', 'change-key', 'nope', '--kms-key-id', keyB.KeyId!]), { name: 'DBInstanceNotFound', message: 'DBInstance nope not found.' });
+  await assert.rejects(rekeyCli(['db', 'change-key', 'ck', '--kms-key-id', '']), (e: Error) => {
+    assert.equal(e.name, 'ValidationException');
+    return true;
+  });
 
   // refused at once: the same key, a key that does not exist, a disabled key (nothing changes)
   await assert.rejects(s.db.changeKey('ck', keyA.Arn!, ctx), { name: 'InvalidParameterCombination', message: `DB instance ck is already encrypted with KMS key ${keyA.Arn}.` });
@@ -97,7 +113,10 @@ test('change-key under a write load: nothing lost, new key, same endpoint, old v
   };
   const writers = [writer(), writer(), writer(), writer()];
   await new Promise((r) => setTimeout(r, 500));
-  const job = await s.db.changeKey('ck', keyB.KeyId!, ctx);
+  // through the CLI and the admin API (POST /v1/db/instances/ck/change-key), as an operator would
+  const out = await rekeyCli(['db', 'change-key', 'ck', '--kms-key-id', keyB.KeyId!]);
+  const job = { jobId: /job (\S+) /.exec(out)![1]! };
+  assert.match(out, /^ck: modifying; job \S+ \(rekey jobs get \S+\)\n$/);
   const done = await settle('ck');
   await new Promise((r) => setTimeout(r, 500));
   stop = true;
