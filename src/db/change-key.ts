@@ -37,7 +37,7 @@ import { isKeyInaccessible, MAX_ATTEMPTS, type DbJobData } from './jobs.ts';
 import { ADMIN_ROLE, instancePath, toApi, type ChangeKeyState, type InstanceRecord } from './model.ts';
 import { killStrays, readPostmaster, runningPostmaster, startServer, stopServer } from './pg-server.ts';
 import {
-  backupProgress, baseBackup, configureStandby, controlData, dropReplication, prepareReplication, promote, replayedUpTo, replicationLag,
+  backupProgress, baseBackup, configuredPrimaryPort, configureStandby, controlData, dropReplication, prepareReplication, promote, replayedUpTo, replicationLag,
   connectTo, withClient, writePassfile, type Login,
 } from './replica.ts';
 import { freePort } from './runtime.ts';
@@ -45,6 +45,15 @@ import { GRANT_OPERATIONS, generateVolumeKey, rdsPrincipal, unwrapVolumeKey } fr
 import { initVolume, isMounted, mountVolume, unmountVolume } from './volume.ts';
 
 export const CHANGE_KEY_KIND = 'db.change-key';
+
+/**
+ * Tests only (test/db-change-key-crash.test.ts): REKEY_TEST_CRASH_AT=<point> makes rekey SIGKILL
+ * itself there, to prove each step resumes or rolls back. Points: start, copy, catchup, fenced,
+ * promoting, flipped, shred.
+ */
+function crashPoint(name: string): void {
+  if (process.env['REKEY_TEST_CRASH_AT'] === name) process.kill(process.pid, 'SIGKILL');
+}
 /** How long the cutover waits for open sessions to end by themselves before the old server's shutdown ends them. */
 export const DRAIN_MS = 2_000;
 const CAUGHT_UP_BYTES = 1 << 20;
@@ -140,7 +149,16 @@ export function registerChangeKeyJob(engine: JobEngine, core: DbCore, audit?: Au
     const n = newRec(rec);
     const p = rt.paths(n);
     const port = standbyPort(rec);
-    if (port) return port;
+    if (port) {
+      // the primary was restarted (by the supervisor or a new node) on another port: follow it
+      // (primary_conninfo is reloadable since PostgreSQL 13; the walreceiver reconnects)
+      if (rec.changeKey!.phase !== 'promoting' && configuredPrimaryPort(p.dataDir) !== primaryPort(rec)) {
+        configureStandby(p.dataDir, rt.serverUser, primaryPort(rec), join(p.mountDir, 'repl.pgpass'));
+        const pid = runningPostmaster(p.dataDir);
+        if (pid !== null) process.kill(pid, 'SIGHUP');
+      }
+      return port;
+    }
     if (rec.changeKey!.phase !== 'promoting') configureStandby(p.dataDir, rt.serverUser, primaryPort(rec), join(p.mountDir, 'repl.pgpass'));
     const fresh = await freePort();
     await startServer({ binDir: rec.binDir, dataDir: p.dataDir, user: rt.serverUser, port: fresh, logFile: p.logFile, settings: rt.serverSettings(n) });
@@ -193,6 +211,7 @@ export function registerChangeKeyJob(engine: JobEngine, core: DbCore, audit?: Au
         });
         const { plaintext, wrapped } = await generateVolumeKey(core.keyDeps, ck.newKeyArn, rec);
         zeroize(plaintext);
+        crashPoint('start');
         const next: ChangeKeyState = { ...ck, phase: 'copying', newGrantId: grantId, newWrappedVolumeKey: wrapped.toString('base64') };
         return { next: 'copy', ops: [Barrier.putOp(instancePath(rec.id), { ...rec, changeKey: next }, cur.version)] };
       });
@@ -222,6 +241,7 @@ export function registerChangeKeyJob(engine: JobEngine, core: DbCore, audit?: Au
           } finally {
             clearInterval(timer);
           }
+          crashPoint('copy'); // a complete copy without its marker: made again from nothing
           configureStandby(p.dataDir, rt.serverUser, port, passfile);
           writeFileSync(join(p.root, '.initdb'), '');
         }
@@ -236,6 +256,7 @@ export function registerChangeKeyJob(engine: JobEngine, core: DbCore, audit?: Au
         await ensureStandby(rec);
         const port = primaryPort(rec);
         const end = Date.now() + 5 * 60_000;
+        crashPoint('catchup');
         for (;;) {
           const lag = await replicationLag(adminOn(rec, port));
           sc.progress(progress(lag ? `catching up: lag ${lag.bytes} bytes (${lag.state})` : 'catching up: standby connecting'));
@@ -268,6 +289,8 @@ export function registerChangeKeyJob(engine: JobEngine, core: DbCore, audit?: Au
         await rt.bringUp(rec);
         const sPort = await ensureStandby(rec);
         const pPort = primaryPort(rec);
+        const lag = await replicationLag(adminOn(rec, pPort));
+        if (!lag || lag.state !== 'streaming' || lag.bytes >= CAUGHT_UP_BYTES) return { next: 'catchup' }; // not caught up (a restart): first catch up again
         await adminQueryOn(adminOn(rec, pPort), 'CHECKPOINT'); // the shutdown checkpoint then has little to write
         standby = await connectTo(adminOn(rec, sPort)); // logged in before the stall begins
         sc.progress(progress('cutover: holding new connections'));
@@ -281,6 +304,7 @@ export function registerChangeKeyJob(engine: JobEngine, core: DbCore, audit?: Au
           mark('stopped');
           const control = await controlData(rec.binDir, rt.paths(rec).dataDir);
           if (control.state !== 'shut down') throw new Error(`the old primary did not shut down cleanly (${control.state})`);
+          crashPoint('fenced');
           const end = Date.now() + 30_000;
           while (!(await replayedUpTo(standby, control.checkpoint))) {
             if (Date.now() > end) throw new Error(`the standby did not replay up to ${control.checkpoint} within 30 s`);
@@ -289,6 +313,7 @@ export function registerChangeKeyJob(engine: JobEngine, core: DbCore, audit?: Au
           mark('replayed');
           ck = { ...ck, phase: 'promoting' };
           rec = await core.update(rec.id, (r) => ({ ...r, changeKey: ck }));
+          crashPoint('promoting');
           return { next: 'cutover' };
         } catch (e) {
           await rt.bringUp(rec).catch(() => {}); // the old server back: nothing was promoted
@@ -297,7 +322,7 @@ export function registerChangeKeyJob(engine: JobEngine, core: DbCore, audit?: Au
           throw e;
         }
       });
-      if (!('next' in pre)) return pre;
+      if (!('next' in pre) || pre.next !== 'cutover') return pre;
     }
     // from here on only forward: the standby holds everything the old primary committed
     try {
@@ -310,6 +335,7 @@ export function registerChangeKeyJob(engine: JobEngine, core: DbCore, audit?: Au
       const flipped = await core.update(rec.id, (r) => ({
         ...newRec(r), grantId: ck.newGrantId!, changeKey: { ...ck, phase: 'cleanup', old, ...(stallMs !== undefined ? { stallMs } : {}) },
       }));
+      crashPoint('flipped');
       await core.kms.dependents.register(flipped.kmsKeyArn!, { type: 'db-instance', arn: flipped.arn, name: flipped.id });
       await rt.bringUp(flipped); // adopts the promoted server: the endpoint now points at it
       fwd.resume();
@@ -331,6 +357,8 @@ export function registerChangeKeyJob(engine: JobEngine, core: DbCore, audit?: Au
     const old = ck.old!;
     sc.progress(progress('destroying the old volume and its key'));
     await rt.bringUp(rec);
+    // again (idempotent): a crash may have come between the flip and the registration
+    await core.kms.dependents.register(rec.kmsKeyArn!, { type: 'db-instance', arn: rec.arn, name: rec.id });
     const port = primaryPort(rec);
     await dropReplication(adminOn(rec, port), { slot: true });
     const p = rt.paths({ ...rec, volumeGen: old.gen });
@@ -340,6 +368,7 @@ export function registerChangeKeyJob(engine: JobEngine, core: DbCore, audit?: Au
     // and as gocryptfs' master key inside cipher/gocryptfs.conf; both are gone after this
     await event('ShredDBInstanceVolumeKey', rec, [rec.arn, old.keyArn], { kmsKeyId: old.keyArn, volume: p.root });
     await unmountVolume(rt.volumeTools, p);
+    crashPoint('shred');
     rmSync(p.root, { recursive: true, force: true });
     if (old.grantId) await core.kms.retireServiceGrant(old.keyId, old.grantId).catch(() => false);
     await core.kms.dependents.unregister(old.keyArn, rec.arn).catch(() => false);

@@ -128,7 +128,7 @@ export async function stopServer(pid: number, graceMs = 15_000): Promise<void> {
 
 /**
  * Kills what a crashed rekey left working on a data directory that is about to be made again (an
- * initdb and its bootstrap backend still running: they outlive their parent) and waits until they
+ * initdb and its bootstrap backend, or change-key's pg_basebackup, still running: they outlive their parent) and waits until they
  * are gone. Found through /proc/<pid>/cmdline naming the directory.
  */
 export async function killStrays(dataDir: string): Promise<number> {
@@ -149,7 +149,7 @@ export async function killStrays(dataDir: string): Promise<number> {
       continue;
     }
     const prog = argv[0]?.split('/').pop() ?? '';
-    if ((prog === 'initdb' || prog === 'postgres') && argv.some((a) => a === dataDir || a === `--pgdata=${dataDir}`)) found.push(pid);
+    if ((prog === 'initdb' || prog === 'postgres' || prog === 'pg_basebackup') && argv.some((a) => a === dataDir || a === `--pgdata=${dataDir}`)) found.push(pid);
   }
   for (const pid of found) {
     try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }

@@ -106,6 +106,16 @@ export function configureStandby(dataDir: string, user: ServerUser, primaryPort:
   if (user.uid !== undefined) for (const f of [conf, join(dataDir, 'standby.signal')]) chownSync(f, user.uid, user.gid!);
 }
 
+/** The primary's port the standby is configured for (null: none). */
+export function configuredPrimaryPort(dataDir: string): number | null {
+  try {
+    const m = /primary_conninfo = '[^']*\bport=(\d+)/.exec(readFileSync(join(dataDir, 'postgresql.auto.conf'), 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The standby's lag as the primary sees it (null: not streaming). */
 export async function replicationLag(admin: Login): Promise<{ bytes: number; state: string } | null> {
   return withClient(admin, async (c) => {
