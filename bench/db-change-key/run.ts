@@ -3,7 +3,9 @@
 // per transaction (-C): a byte-level endpoint cannot move an open session to the new server (see
 // docs/DATABASES.md "Change key"). Reports failed transactions, pgbench's committed count against
 // the rows pgbench_history gained, the longest transaction latency (pgbench's per-transaction log),
-// the server-side hold of the cutover, and the key change's outcome.
+// the server-side hold of the cutover, and the key change's outcome. One pgbench thread per client
+// (-j = -c): pgbench -C connects synchronously, so a thread whose next connection waits at the paused
+// endpoint would stall the other clients of its thread mid-transaction, which real clients don't.
 // The RDS path (snapshot -> copy under the new key -> restore -> repoint) is not compared: this
 // branch has no snapshots (another branch builds them).
 // Usage: node --import tsx bench/db-change-key/run.ts   (BENCH_SECONDS=60 pgbench run, BENCH_SCALE=5, BENCH_CLIENTS=8)
@@ -64,7 +66,7 @@ try {
   const rowsBefore = await history();
   const logDir = mkdtempSync(join(tmpdir(), 'rekey-bench-ck-'));
   const load0 = loadavg()[0]!;
-  const bench = run(pgbin('pgbench'), ['-C', '-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS), '-n', '-l', '--log-prefix', join(logDir, 'tx')], env);
+  const bench = run(pgbin('pgbench'), ['-C', '-c', String(CLIENTS), '-j', String(CLIENTS), '-T', String(SECONDS), '-n', '-l', '--log-prefix', join(logDir, 'tx')], env);
   await new Promise((r) => setTimeout(r, 3000));
   const t0 = Date.now();
   const { jobId } = await s.db.changeKey('bench', keyB.KeyId!, ctx);
