@@ -55,10 +55,10 @@ test('change-key under a write load: nothing lost, new key, same endpoint, old v
   await c.query(`INSERT INTO t (body) SELECT 'seed' || g FROM generate_series(1, 5000) g`);
   await c.end();
 
-  const rekeyCli = async (args: string[]): Promise<string> => {
+  const rekeyCli = async (args: string[], creds: { accessKeyId: string; secretAccessKey: string } = TEST_CREDS): Promise<string> => {
     let out = '';
     const program = new Command().exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
-    const env = { REKEY_ENDPOINT: s.url, AWS_ACCESS_KEY_ID: TEST_CREDS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDS.secretAccessKey, ...(s.caBundlePath ? { AWS_CA_BUNDLE: s.caBundlePath } : {}) };
+    const env = { REKEY_ENDPOINT: s.url, AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey, ...(s.caBundlePath ? { AWS_CA_BUNDLE: s.caBundlePath } : {}) };
     registerDbCommands(program, { out: (x) => { out += x; }, env });
     await program.parseAsync(['node', 'rekey', ...args]);
     return out;
@@ -68,6 +68,23 @@ test('change-key under a write load: nothing lost, new key, same endpoint, old v
     assert.equal(e.name, 'ValidationException');
     return true;
   });
+
+  // a principal without rekey:ChangeDBInstanceKey is refused; one with it but without kms:CreateGrant
+  // on the new key (via rds) gets RDS's KMSKeyNotAccessibleFault, as CreateDBInstance does
+  const nodb = await s.iam.principals.createUser('no-db');
+  const nodbKey = await s.iam.accessKeys.create(nodb);
+  await assert.rejects(rekeyCli(['db', 'change-key', 'ck', '--kms-key-id', keyB.KeyId!], nodbKey), (e: Error) => {
+    assert.equal(e.name, 'AccessDeniedException');
+    assert.match(e.message, /rekey:ChangeDBInstanceKey/);
+    return true;
+  });
+  const dbonly = await s.iam.principals.createUser('db-only');
+  await s.iam.principals.putPolicy('user', 'db-only', 'ck', JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'rekey:ChangeDBInstanceKey', Resource: '*' }] }));
+  const dbonlyKey = await s.iam.accessKeys.create(dbonly);
+  await assert.rejects(rekeyCli(['db', 'change-key', 'ck', '--kms-key-id', keyB.KeyId!], dbonlyKey), {
+    name: 'KMSKeyNotAccessibleFault', message: `The specified KMS key [${keyB.KeyId}] does not exist, is not enabled or you do not have permissions to access it.`,
+  });
+  assert.equal((await db.get('ck')).status, 'available', 'nothing changed');
 
   // refused at once: the same key, a key that does not exist, a disabled key (nothing changes)
   await assert.rejects(s.db.changeKey('ck', keyA.Arn!, ctx), { name: 'InvalidParameterCombination', message: `DB instance ck is already encrypted with KMS key ${keyA.Arn}.` });
