@@ -8,6 +8,7 @@ import { runRotateRoot } from './operator.ts';
 import { registerIamCommands } from './iam-command.ts';
 import { registerJobsCommands } from './jobs-command.ts';
 import { registerProxyCommands } from './proxy-command.ts';
+import { registerDbCommands } from './db-command.ts';
 import { registerAuditCommands } from './audit-command.ts';
 import { registerKmsCommands } from './kms-command.ts';
 import { registerKmsLifecycleCommands } from './kms-lifecycle-command.ts';
@@ -55,6 +56,7 @@ operator
 registerIamCommands(program);
 registerJobsCommands(program);
 registerProxyCommands(program);
+registerDbCommands(program);
 registerKmsCommands(program);
 registerKmsLifecycleCommands(program); // joins the kms group
 registerSecretsCommands(program);

@@ -46,6 +46,27 @@ export interface InstanceRecord {
   tags: Tag[];
   /** Why the last start failed (job error name), for operators. */
   lastError?: string;
+  /** Which volume the instance runs on: absent/0 = <dir>/<DbiResourceId>, n = <dir>/<DbiResourceId>.g<n> (change-key makes a new one). */
+  volumeGen?: number;
+  /** A change of the storage key in progress (src/db/change-key.ts). */
+  changeKey?: ChangeKeyState;
+}
+
+/** db.change-key's durable state: the new volume (generation, key, grant) until cutover, then the old one until it is shredded. */
+export interface ChangeKeyState {
+  /** requested -> copying (grant and volume key made) -> promoting (the point of no return) -> cleanup */
+  phase: 'requested' | 'copying' | 'promoting' | 'cleanup';
+  newKeyArn: string;
+  newKeyId: string;
+  newGrantId?: string;
+  newWrappedVolumeKey?: string;
+  newGen: number;
+  /** The replication role's password (the standby logs in with it; dropped at cleanup). */
+  replPassword: string;
+  /** After cutover: what is shredded at cleanup. */
+  old?: { keyArn: string; keyId: string; grantId?: string; gen: number };
+  /** The client-visible stall of the cutover (pause -> resume), ms. */
+  stallMs?: number;
 }
 
 export const ADMIN_ROLE = 'rekey_admin';

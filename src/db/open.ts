@@ -7,6 +7,8 @@ import { DbCore, type DbDeps } from './core.ts';
 import { dbConfig, type DbConfigInput } from './config.ts';
 import { findEngines, type EngineSearch } from './engines.ts';
 import { isKeyInaccessible, registerDbJobs } from './jobs.ts';
+import { CHANGE_KEY_KIND, registerChangeKeyJob, startChangeKey } from './change-key.ts';
+import type { DbCallContext, DbInstance } from './api.ts';
 import { INSTANCES_PREFIX, type InstanceRecord } from './model.ts';
 import { serverUser } from './os-user.ts';
 import { Runtime } from './runtime.ts';
@@ -40,6 +42,8 @@ export interface Databases {
   checkKeys(): Promise<void>;
   /** Stops every server and unmounts every volume. */
   close(): Promise<void>;
+  /** `rekey db change-key`: starts the db.change-key job (src/db/change-key.ts). */
+  changeKey(id: string, kmsKeyId: string, ctx: DbCallContext): Promise<{ instance: DbInstance; jobId: string }>;
 }
 
 export function openDatabases(deps: OpenDatabasesDeps): Databases {
@@ -74,6 +78,8 @@ export function openDatabases(deps: OpenDatabasesDeps): Databases {
     initialized: (rec) => runtime.initialized(rec),
     log: (m) => core.log(m),
   });
+
+  registerChangeKeyJob(deps.jobs, core, deps.audit);
 
   const all = async (): Promise<InstanceRecord[]> => {
     const keys = await deps.barrier.list(INSTANCES_PREFIX);
@@ -118,6 +124,7 @@ export function openDatabases(deps: OpenDatabasesDeps): Databases {
   return {
     service: new PostgresDbService(core, snapshots),
     core,
+    changeKey: (id, kmsKeyId, ctx) => startChangeKey(core, id, kmsKeyId, ctx),
     checkKeys,
     async start() {
       timer = setInterval(() => void checkKeys().catch(() => {}), deps.keyCheckMs ?? 60_000);
@@ -125,7 +132,11 @@ export function openDatabases(deps: OpenDatabasesDeps): Databases {
       for (const rec of await all()) {
         try {
           if (rec.status !== 'deleting') await runtime.endpoint(rec);
-          if (rec.op) {
+          if (rec.op?.kind === CHANGE_KEY_KIND && rec.changeKey && rec.changeKey.phase !== 'promoting' && rec.changeKey.phase !== 'cleanup') {
+            // a change-key before its point of no return: the old server serves while the job resumes
+            await runtime.bringUp(rec).catch((e: unknown) => core.log(`db: could not start ${rec.id}: ${e instanceof Error ? e.name : 'error'}`));
+            await core.enqueue(rec);
+          } else if (rec.op) {
             await core.enqueue(rec); // resumes (or creates, after a crash before it) the operation's job
           } else if (rec.status === 'available' || rec.status === 'inaccessible-encryption-credentials-recoverable') {
             // re-adopt a server still running, else unlock and start it again

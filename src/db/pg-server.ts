@@ -72,7 +72,8 @@ export async function startServer(o: ServerStart, timeoutMs = 60_000): Promise<C
   while (Date.now() < deadline) {
     if (exited) throw new Error(`postgres exited during start: ${tail(o.logFile)}`);
     const pm = readPostmaster(o.dataDir);
-    if (pm && pm.pid === child.pid && pm.status === 'ready') return child;
+    // 'standby': a hot standby accepting read-only connections (change-key's replica)
+    if (pm && pm.pid === child.pid && (pm.status === 'ready' || pm.status === 'standby')) return child;
     await new Promise((r) => setTimeout(r, 50));
   }
   child.kill('SIGQUIT');
@@ -121,13 +122,13 @@ export async function stopServer(pid: number, graceMs = 15_000): Promise<void> {
       quit = true;
       try { process.kill(pid, 'SIGQUIT'); } catch { /* gone */ }
     }
-    await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
 
 /**
  * Kills what a crashed rekey left working on a data directory that is about to be made again (an
- * initdb and its bootstrap backend still running: they outlive their parent) and waits until they
+ * initdb and its bootstrap backend, or change-key's pg_basebackup, still running: they outlive their parent) and waits until they
  * are gone. Found through /proc/<pid>/cmdline naming the directory.
  */
 export async function killStrays(dataDir: string): Promise<number> {
@@ -148,7 +149,7 @@ export async function killStrays(dataDir: string): Promise<number> {
       continue;
     }
     const prog = argv[0]?.split('/').pop() ?? '';
-    if ((prog === 'initdb' || prog === 'postgres') && argv.some((a) => a === dataDir || a === `--pgdata=${dataDir}`)) found.push(pid);
+    if ((prog === 'initdb' || prog === 'postgres' || prog === 'pg_basebackup') && argv.some((a) => a === dataDir || a === `--pgdata=${dataDir}`)) found.push(pid);
   }
   for (const pid of found) {
     try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }

@@ -75,8 +75,8 @@ export class Runtime {
     this.dirReady = true;
   }
 
-  paths(rec: Pick<InstanceRecord, 'resourceId' | 'storageEncrypted'>) {
-    const root = join(this.o.dir, rec.resourceId);
+  paths(rec: Pick<InstanceRecord, 'resourceId' | 'storageEncrypted' | 'volumeGen'>) {
+    const root = join(this.o.dir, rec.volumeGen ? `${rec.resourceId}.g${rec.volumeGen}` : rec.resourceId);
     const vol = volumePaths(root);
     const base = rec.storageEncrypted ? vol.mountDir : root;
     return { root, ...vol, dataDir: join(base, 'pgdata'), logFile: join(base, 'postgres.log'), volumeLog: join(root, 'gocryptfs.log') };
@@ -164,17 +164,44 @@ export class Runtime {
       return;
     }
     const port = await freePort();
-    const child = await startServer({
-      binDir: rec.binDir, dataDir: p.dataDir, user, port, logFile: p.logFile,
-      settings: {
-        shared_buffers: `${sharedBuffersMiB(rec.instanceClass, this.o.sharedBuffersCapMiB)}MB`, password_encryption: 'scram-sha-256',
-        max_wal_size: '2GB', // RDS's default for PostgreSQL: fewer checkpoints, fewer full-page writes
-        // on an encrypted volume, zero-filling each new 16 MB WAL segment is 16 MB more to encrypt and write for nothing
-        ...(rec.storageEncrypted ? { wal_init_zero: 'off' } : {}),
-      },
-    });
+    const child = await startServer({ binDir: rec.binDir, dataDir: p.dataDir, user, port, logFile: p.logFile, settings: this.serverSettings(rec) });
     this.watch(rec, { pid: child.pid!, child, restarts: 0 });
     fwd.setUpstream({ host: '127.0.0.1', port });
+  }
+
+  /** The server's settings (besides port and listen address). */
+  serverSettings(rec: InstanceRecord): Record<string, string> {
+    return {
+      shared_buffers: `${sharedBuffersMiB(rec.instanceClass, this.o.sharedBuffersCapMiB)}MB`, password_encryption: 'scram-sha-256',
+      max_wal_size: '2GB', // RDS's default for PostgreSQL: fewer checkpoints, fewer full-page writes
+      // on an encrypted volume, zero-filling each new 16 MB WAL segment is 16 MB more to encrypt and write for nothing
+      ...(rec.storageEncrypted ? { wal_init_zero: 'off' } : {}),
+    };
+  }
+
+  get serverUser(): ServerUser {
+    return this.requireUser();
+  }
+
+  get volumeTools(): VolumeTools {
+    if (typeof this.o.tools === 'string') throw new Error(this.o.tools);
+    return this.o.tools;
+  }
+
+  /**
+   * change-key's fence: the supervisor lets go of the server (it must not restart it), then a fast
+   * shutdown (sessions end, in-flight transactions roll back, the shutdown checkpoint is written
+   * and, before the server exits, streamed to a connected standby). The volume stays mounted.
+   */
+  async stopForCutover(rec: InstanceRecord): Promise<void> {
+    this.unwatch(rec.id);
+    const pid = runningPostmaster(this.paths(rec).dataDir);
+    if (pid !== null) await stopServer(pid);
+  }
+
+  /** Open connections through the instance's endpoint. */
+  endpointConnections(id: string): number {
+    return this.forwarders.get(id)?.connections ?? 0;
   }
 
   /** The server's own port (for rekey's admin connections), or null when not running. */

@@ -9,6 +9,7 @@ import { IamService } from '../iam/service.ts';
 import { KmsService } from '../kms/service.ts';
 import { buildApp } from '../http/app.ts';
 import { kmsAdminRoutes } from '../http/admin-kms.ts';
+import { dbAdminRoutes } from '../http/admin-db.ts';
 import { keyEventHook, secretsJobHook } from '../http/job-events.ts';
 import type { JobEvent } from '../jobs/runner.ts';
 import { NO_AUTH_BANNER, noAuthIdentity, requireUnsafeNoAuthConsent, requireUnsafeNoAuditConsent } from './unsafe-no-auth.ts';
@@ -140,6 +141,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
         ...kmsLifecycleRoutes(kms.lifecycle.admin(), scope),
         ...webhookRoutes(secrets.webhooks, scope),
         ...certsRoutes(edge.certs, scope),
+        ...dbAdminRoutes(databases, scope), // rekey db change-key
       ],
     });
     dbWarn = (m) => app.log.warn(m);

@@ -21,7 +21,9 @@ process.on('message', (m: { type?: string; ms?: number; n?: number; method?: str
   if (m?.type === 'db') {
     const svc = s.db.service as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
     // 'jobs': the job list, for a failing test's message
-    const call = m.method === 'jobs' ? s.jobs.list({}) : svc[m.method!]!.call(s.db.service, ...(m.args ?? []), ctx);
+    const call = m.method === 'jobs' ? s.jobs.list({})
+      : m.method === 'changeKey' ? s.db.changeKey(String(m.args?.[0]), String(m.args?.[1]), ctx) // `rekey db change-key`
+        : m.method === 'createKey' ? s.kms.call('CreateKey', {}, root, {}) : svc[m.method!]!.call(s.db.service, ...(m.args ?? []), ctx);
     call.then(
       (result) => process.send?.({ type: 'db-result', n: m.n, result }),
       (e: Error) => process.send?.({ type: 'db-result', n: m.n, error: { name: e.name, message: e.message } }),

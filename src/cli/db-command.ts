@@ -1,0 +1,50 @@
+// `rekey db change-key <db-instance-id> --kms-key-id <key> [--wait]`: POST /v1/db/instances/{id}/change-key
+// on a running server (src/http/admin-db.ts), then, with --wait, the job's progress until it ends.
+import { type Command, Option } from 'commander';
+import { adminCall, connection, DEFAULT_ENDPOINT, type ConnectionFlags } from './admin-client.ts';
+
+interface JobView { id: string; state: string; step: string; progress?: { message?: string }; lastError?: { name: string; message: string } }
+
+export interface DbCommandIo {
+  out(text: string): void;
+  env: NodeJS.ProcessEnv;
+  sleep?(ms: number): Promise<void>;
+}
+
+export function registerDbCommands(program: Command, io: DbCommandIo = { out: (s) => process.stdout.write(s), env: process.env }): Command {
+  const db = program.command('db').description('Database instances on a running server (the RDS API covers the rest: aws rds ...)')
+    .addOption(new Option('-e, --endpoint <url>', `server URL (env REKEY_ENDPOINT, default ${DEFAULT_ENDPOINT})`))
+    .addOption(new Option('--region <region>', 'signing region (env AWS_REGION, default us-east-1)'));
+  db.command('change-key <db-instance-id>')
+    .description('Move a running encrypted instance onto another KMS key, live (same endpoint; old volume key destroyed)')
+    .requiredOption('--kms-key-id <key>', 'the new key: id, ARN, alias name or alias ARN')
+    .option('--wait', 'follow the job until it ends')
+    .action(async (id: string, o: { kmsKeyId: string; wait?: boolean }, cmd: Command) => {
+      const conn = connection(cmd.optsWithGlobals<ConnectionFlags>(), io.env);
+      const r = await adminCall<{ dbInstanceIdentifier: string; status: string; jobId: string }>(conn, {
+        method: 'POST', path: `/v1/db/instances/${encodeURIComponent(id)}/change-key`, body: { kmsKeyId: o.kmsKeyId },
+      });
+      io.out(`${r.dbInstanceIdentifier}: ${r.status}; job ${r.jobId} (rekey jobs get ${r.jobId})\n`);
+      if (!o.wait) return;
+      const sleep = io.sleep ?? ((ms: number) => new Promise<void>((res) => setTimeout(res, ms)));
+      let last = '';
+      for (;;) {
+        const j = await adminCall<JobView>(conn, { method: 'GET', path: `/v1/jobs/${encodeURIComponent(r.jobId)}` });
+        const line = `${j.step}: ${j.progress?.message ?? ''}`;
+        if (line !== last) io.out(`  ${line}\n`);
+        last = line;
+        if (j.state === 'failed' || j.state === 'cancelled') {
+          io.out(`job ${j.id} ${j.state}: ${j.lastError?.name ?? ''} ${j.lastError?.message ?? ''}\n`);
+          process.exitCode = 1;
+          return;
+        }
+        if (j.state === 'succeeded') {
+          // an abandoned change (the new key became unusable): the job ends, the instance stays on its old key
+          if (j.progress?.message?.startsWith('abandoned')) process.exitCode = 1;
+          return;
+        }
+        await sleep(1000);
+      }
+    });
+  return db;
+}

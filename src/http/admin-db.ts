@@ -1,0 +1,34 @@
+// Admin routes of the databases component (/v1/db) that have no RDS equivalent: today the live
+// change of an instance's storage key (`rekey db change-key`, src/db/change-key.ts). RDS cannot do
+// it; its KMS checks mirror CreateDBInstance's (the caller must be able to use the new key through
+// RDS: kms:CreateGrant and kms:DescribeKey via rds.<region>.amazonaws.com).
+import type { DbCallContext, DbInstance } from '../db/api.ts';
+import type { AdminInput, AdminRoute } from './admin-routes.ts';
+
+export interface DbAdmin {
+  changeKey(id: string, kmsKeyId: string, ctx: DbCallContext): Promise<{ instance: DbInstance; jobId: string }>;
+}
+
+const ID = '^[a-zA-Z][a-zA-Z0-9-]{0,62}$';
+
+export function dbAdminRoutes(db: DbAdmin, scope: { region: string; accountId: string }): AdminRoute[] {
+  const id = (i: AdminInput) => String(i['id'] ?? '').toLowerCase();
+  return [
+    {
+      method: 'POST', url: '/v1/db/instances/:id/change-key', action: 'rekey:ChangeDBInstanceKey',
+      summary: 'Move a running encrypted instance onto a new KMS key (replica on a new volume, atomic cutover at the same endpoint, old volume key destroyed)',
+      resource: (i) => `arn:aws:rds:${scope.region}:${scope.accountId}:db:${id(i)}`,
+      schema: {
+        params: { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: ID } } },
+        body: { type: 'object', required: ['kmsKeyId'], additionalProperties: false, properties: { kmsKeyId: { type: 'string', minLength: 1, maxLength: 2048 } } },
+      },
+      audit: ['id', 'kmsKeyId'], status: 202,
+      run: async (i, { caller, request }) => {
+        const r = await db.changeKey(id(i), String(i['kmsKeyId']), {
+          caller, requestId: request.requestId ?? '', sourceIp: request.sourceIp ?? '', secureTransport: request.secureTransport ?? false, userAgent: request.userAgent ?? '',
+        });
+        return { dbInstanceIdentifier: r.instance.id, status: r.instance.status, kmsKeyId: r.instance.kmsKeyId, jobId: r.jobId };
+      },
+    },
+  ];
+}
