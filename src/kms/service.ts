@@ -45,6 +45,8 @@ export interface KmsOptions {
   onDemandRotationLimit?: number;
   /** Cache lifetime of key records in milliseconds (default 750: changes on other nodes are seen within 1 s). */
   cacheTtlMs?: number;
+  /** Monotonic milliseconds the key cache measures its TTL with (tests inject one; default performance.now). */
+  cacheClock?: () => number;
   /** Automatic rotation, deletion, service keys, usage budgets, dependents (src/kms/lifecycle, docs/ROTATION.md). */
   lifecycle?: LifecycleOptions;
   /** Authorizes every request: key policies, IAM policies, grants. */
@@ -70,7 +72,10 @@ export class KmsService {
   private readonly authzDeps: ConstructorParameters<typeof Authz>[0];
 
   constructor(opts: KmsOptions) {
-    this.store = new KeyStore(opts.barrier, opts.cacheTtlMs !== undefined ? { ttlMs: opts.cacheTtlMs } : {});
+    this.store = new KeyStore(opts.barrier, {
+      ...(opts.cacheTtlMs !== undefined ? { ttlMs: opts.cacheTtlMs } : {}),
+      ...(opts.cacheClock ? { monotonic: opts.cacheClock } : {}),
+    });
     const grants = new GrantStore(opts.barrier);
     const tokens = new GrantTokens(opts.barrier);
     this.authzDeps = Object.freeze({ iam: opts.unsafeSkipAuthorization === true ? null : opts.iam, grants, tokens });

@@ -78,8 +78,9 @@ test('property: a grant created through a parent grant never allows a request th
 test('a grant token lets a node whose cache predates the grant use it at once; revocation ends it within the cache TTL', async () => {
   const backend = new MemoryBackend();
   const a = await harness({ backend, cacheTtlMs: 150 });
-  // node B: its own KmsService (own caches) on the same store
-  const b = new KmsService({ barrier: a.barrier, region: 'us-east-1', accountId: '111122223333', iam: a.iam, cacheTtlMs: 150 });
+  // node B: its own KmsService (own caches) on the same store, its cache on an injected clock
+  let mono = 0;
+  const b = new KmsService({ barrier: a.barrier, region: 'us-east-1', accountId: '111122223333', iam: a.iam, cacheTtlMs: 150, cacheClock: () => mono });
   const alice = user('alice');
   const md = await a.createKey();
   const enc = (tokens?: string[]) => b.call('Encrypt', { KeyId: md.KeyId, Plaintext: b64('x'), ...(tokens ? { GrantTokens: tokens } : {}) }, alice);
@@ -88,10 +89,11 @@ test('a grant token lets a node whose cache predates the grant use it at once; r
   const token = String(g['GrantToken']);
   await rejects(enc(), 'AccessDeniedException', /kms:Encrypt/); // B has not seen the grant yet
   await enc([token]); // the token carries it
-  await new Promise((r) => setTimeout(r, 200));
+  mono += 200; // past B's cache TTL
   await enc(); // B has refreshed: the grant itself works
   await a.call('RevokeGrant', { KeyId: md.KeyId, GrantId: g['GrantId'] });
-  await new Promise((r) => setTimeout(r, 200));
+  await enc([token]); // within B's TTL the token still works (B's cached key predates the revocation)
+  mono += 200;
   await rejects(enc([token]), 'AccessDeniedException', /kms:Encrypt/); // B has seen the revocation: the token is dead too
   b.close();
 });
