@@ -47,12 +47,14 @@ import { initVolume, isMounted, mountVolume, unmountVolume } from './volume.ts';
 export const CHANGE_KEY_KIND = 'db.change-key';
 
 /**
- * Tests only (test/db-change-key-crash.test.ts): REKEY_TEST_CRASH_AT=<point> makes rekey SIGKILL
- * itself there, to prove each step resumes or rolls back. Points: start, copy, catchup, fenced,
- * promoting, flipped, shred.
+ * Called at each named point of the job: start, copy, catchup, fenced, promoting, flipped, shred.
+ * A no-op in rekey; the crash test's child server (test/helpers/db-child.ts) replaces it to SIGKILL
+ * itself at one point, to prove each step resumes or rolls back.
  */
+export const changeKeyProbe: { at(point: string): void } = { at: () => {} };
+
 function crashPoint(name: string): void {
-  if (process.env['REKEY_TEST_CRASH_AT'] === name) process.kill(process.pid, 'SIGKILL');
+  changeKeyProbe.at(name);
 }
 /** How long the cutover waits for open sessions to end by themselves before the old server's shutdown ends them. */
 export const DRAIN_MS = 2_000;

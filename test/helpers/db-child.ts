@@ -7,6 +7,11 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config/config.ts';
 import { startServer } from '../../src/server/start.ts';
 import type { Identity } from '../../src/iam/identity.ts';
+import { changeKeyProbe } from '../../src/db/change-key.ts';
+
+// test/db-change-key-crash.test.ts: REKEY_TEST_CRASH_AT=<point> kills this node at that point of a change-key
+const crashAt = process.env['REKEY_TEST_CRASH_AT'];
+if (crashAt) changeKeyProbe.at = (point) => { if (point === crashAt) process.kill(process.pid, 'SIGKILL'); };
 
 let offset = 0;
 const cfg = loadConfig({ dataDir: process.env['REKEY_TEST_CHILD_DATA_DIR'] ?? mkdtempSync(join(tmpdir(), 'rekey-node-')), port: 0 });
