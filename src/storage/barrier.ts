@@ -277,7 +277,7 @@ export class Barrier {
       ok = true;
       return version;
     } finally {
-      g?.writeEnd(path, stamp, ok);
+      g?.writeEnd(path, stamp, ok, opts?.expectVersion === undefined);
     }
   }
 
@@ -312,14 +312,14 @@ export class Barrier {
       return { ...op, value: this.encryptStamped(op.key, op.value, stamp) };
     });
     const g = this.guard_;
-    const puts = ops.filter((op) => op.type === 'put').map((op, i) => [op.key, stamps[i]!] as const);
+    const puts = ops.filter((op) => op.type === 'put').map((op, i) => [op.key, stamps[i]!, op.expectVersion === undefined] as const);
     for (const [key, stamp] of puts) g?.writeStart(key, stamp);
     let ok = false;
     try {
       await this.backend.transaction(enc);
       ok = true;
     } finally {
-      for (const [key, stamp] of puts) g?.writeEnd(key, stamp, ok);
+      for (const [key, stamp, blind] of puts) g?.writeEnd(key, stamp, ok, blind);
     }
     for (const op of ops) if (op.type === 'delete') g?.deleted(op.key);
   }

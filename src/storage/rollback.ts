@@ -8,9 +8,11 @@
 // protected path, and the stamp at which it deleted or found deleted a path. On every read:
 //   - a value older than the newest this node has seen at that path is a rollback;
 //   - a value at a path this node deleted (or found deleted) that is not newer than the last value
-//     it saw there is a rollback (a resurrected row); a path created again has a newer stamp.
+//     it saw there (nor, when it deleted it, than the deletion less UNSEEN_DELETE_SKEW_MS) is a
+//     rollback (a resurrected row); a path created again has a newer stamp.
 //     (A node whose clock is behind another's by more than the time between a value's write and the
 //     path's re-creation on the slower node would be reported falsely: keep node clocks in sync.)
+// Writes with compare-and-swap are marked exactly; blind writes UNSEEN_DELETE_SKEW_MS lower.
 // At start every marked path is read once, so a rollback made while the node was down is reported.
 //
 // Not covered (docs/OPERATIONS.md): a change this node never saw (another node wrote it, and it was
@@ -27,7 +29,10 @@ import { reportRollbackMarks } from '../diagnostics.ts';
 export const PROTECTED_PREFIXES: readonly string[] = ['iam/', 'kms/keys/', 'kms/aliases/', 'kms/grants/', 'kms/retiring-grants/', 'secrets/s/', 'secrets/val/'];
 export const MARKS_FILE = 'rollback-marks.json';
 const STAMP_PER_MS = 1024;
-/** A path this node deletes without having seen its value: values older than the deletion by this much are resurrections. */
+/**
+ * Clock skew allowed between nodes where this node cannot know the order: a path deleted without
+ * having seen its value, and a blind write (no compare-and-swap) another node may overwrite.
+ */
 const UNSEEN_DELETE_SKEW_MS = 5000;
 
 export const isProtected = (path: string): boolean => PROTECTED_PREFIXES.some((p) => path.startsWith(p));
@@ -144,24 +149,25 @@ export class RollbackGuard {
    * The write finished. Overlapping writes of one path may commit in another order than they
    * resolve, so the mark is the smallest stamp among them: weaker, never a false alarm.
    */
-  writeEnd(path: string, stamp: number, ok: boolean): void {
+  writeEnd(path: string, stamp: number, ok: boolean, blind = false): void {
     if (!isProtected(path)) return;
     const p = this.pending.get(path);
-    const low = Math.min(stamp, p?.min ?? stamp);
+    // a blind write (no compare-and-swap) may be overtaken by another node's blind write with a
+    // smaller stamp (clock skew): its mark allows for UNSEEN_DELETE_SKEW_MS of skew
+    const low = Math.min(stamp, p?.min ?? stamp) - (blind ? UNSEEN_DELETE_SKEW_MS * STAMP_PER_MS : 0);
     if (p && --p.n === 0) this.pending.delete(path);
     if (ok) this.set(path, { s: low });
   }
 
-  /** Deleted by this node: a value at the path not newer than the last one seen there is a resurrection. */
+  /**
+   * Deleted by this node. A value at the path is then a resurrection when it is not newer than the
+   * last value seen there, nor than the deletion less UNSEEN_DELETE_SKEW_MS (a path re-created by
+   * another node whose clock is behind by less than that is not).
+   */
   deleted(path: string): void {
     if (!isProtected(path)) return;
     const m = this.marks.get(path);
-    if (m) {
-      if (!m.d) this.set(path, { s: m.s, d: 1 });
-    } else {
-      // never seen here: anything written before this moment (less the clock skew allowed) is older
-      this.set(path, { s: Math.max(0, this.stamp() - UNSEEN_DELETE_SKEW_MS * STAMP_PER_MS), d: 1 });
-    }
+    this.set(path, { s: Math.max(m?.s ?? 0, this.stamp() - UNSEEN_DELETE_SKEW_MS * STAMP_PER_MS), d: 1 });
   }
 
   private set(path: string, m: Mark): void {
