@@ -1,13 +1,17 @@
 // Issue 17, item 2: rows written back with plain SQL (older copies saved by a storage administrator
 // who has no root key) are detected: on read (the barrier refuses the value) and at the next start
-// (RunningServer.rollbackAtStart, and a tamper log line). The attacks go straight at rekey.db.
+// (RunningServer.rollbackAtStart, and a tamper log line). The attacks go straight at rekey.db, and
+// at a shared PostgreSQL table as its administrator would.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
+import { startPostgres } from './helpers/pg.ts';
 import * as K from '@aws-sdk/client-kms';
 import * as S from '@aws-sdk/client-secrets-manager';
 import { startTestServer, type TestServer } from './helpers/server.ts';
+import { randomBytes } from '../src/crypto/index.ts';
 import { setDiagnosticsSink, type DiagnosticLine } from '../src/diagnostics.ts';
 
 let s: TestServer;
@@ -130,4 +134,43 @@ test('no false alarm: rows deleted and created again, updated, and read across r
   assert.equal((await s.iam.accessKeys.get(k.accessKeyId))?.accessKeyId, k.accessKeyId);
   s = await s.restart();
   assert.equal(s.rollbackAtStart.length, before, 'nothing new reported');
+});
+
+test('postgres, two nodes: a DBA rolls a deleted access key and a disabled key back with SQL; the node that made the change refuses both', async () => {
+  const pgs = await startPostgres();
+  // both nodes need the same root key; the store reads it from the process environment
+  process.env['REKEY_ROOT_KEY'] = randomBytes(32).toString('hex');
+  const env = { REKEY_STORAGE: 'postgres', REKEY_POSTGRES_URL: pgs.url, REKEY_ROOT_KEY: process.env['REKEY_ROOT_KEY'], REKEY_INSECURE_HTTP: '1' };
+  let a = await startTestServer({ env });
+  const b = await startTestServer({ env });
+  const c = new pg.Client({ connectionString: pgs.url });
+  try {
+    await c.connect();
+    const saveRows = async (prefix: string) => (await c.query<Row>('SELECT key, value, version FROM rekey_kv WHERE key >= $1 AND key < $2', [prefix, prefix + '\x7f'])).rows;
+    const user = await a.iam.principals.createUser('pg-rollback');
+    const k = await a.iam.accessKeys.create(user);
+    const keyId = (await b.kmsClient().send(new K.CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    assert.equal((await a.kmsClient().send(new K.DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata!.KeyState, 'Enabled');
+    assert.equal((await a.iam.accessKeys.get(k.accessKeyId))?.accessKeyId, k.accessKeyId);
+    const saved = [...await saveRows(`iam/access-keys/${k.accessKeyId}`), ...await saveRows('iam/user-keys/pg-rollback/'), ...await saveRows(`kms/keys/${keyId}`)];
+    assert.equal(saved.length, 3);
+    await a.iam.accessKeys.delete(k.accessKeyId, 'pg-rollback');
+    await a.kmsClient().send(new K.DisableKeyCommand({ KeyId: keyId }));
+    for (const r of saved) {
+      await c.query('INSERT INTO rekey_kv (key, value, version) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = excluded.version', [r.key, r.value, r.version]);
+    }
+    await assert.rejects(a.barrier.get(`iam/access-keys/${k.accessKeyId}`), rolledBackRead(`iam/access-keys/${k.accessKeyId}`));
+    await assert.rejects(a.barrier.get(`kms/keys/${keyId}`), rolledBackRead(`kms/keys/${keyId}`));
+    a = await a.restart();
+    assert.deepEqual([...a.rollbackAtStart].filter((p) => p.includes(k.accessKeyId) || p.includes(keyId)).sort(),
+      [`iam/access-keys/${k.accessKeyId}`, `kms/keys/${keyId}`].sort());
+    const e = await a.kmsClient({ accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey }).send(new K.ListKeysCommand({})).then(() => null, (x: Error) => x);
+    assert.ok(e && e.name !== 'AccessDeniedException', `refused before authorization: ${e?.name}`);
+  } finally {
+    await c.end().catch(() => {});
+    await b.cleanup();
+    await a.cleanup();
+    await pgs.stop();
+    delete process.env['REKEY_ROOT_KEY'];
+  }
 });
