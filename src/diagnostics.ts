@@ -59,3 +59,8 @@ export function reportInternalError(service: string, cause: unknown, requestId: 
 export function reportTamper(path: string, detail: string): void {
   emit({ level: 50, time: Date.now(), kind: 'tamper', msg: `storage: ${detail}`, path });
 }
+
+/** The node's rollback marks file could not be used (edited, another store's, unreadable): it starts without marks. */
+export function reportRollbackMarks(problem: string): void {
+  emit({ level: 40, time: Date.now(), kind: 'rollback-marks', msg: `storage: rollback detection starts without marks: ${problem}` });
+}

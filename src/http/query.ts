@@ -14,7 +14,7 @@ import { InvalidAction, MissingAction, RekeyError, RequestEntityTooLargeExceptio
 import { parseForm as parseStrictForm } from '../rds/form.ts';
 import type { Identity, RequestFacts } from '../iam/identity.ts';
 import type { ServiceName } from '../audit/event.ts';
-import { scopeService, type AwsService, type Protocol, type WireRoute } from './pipeline.ts';
+import { bodyOf, scopeService, type AwsService, type Protocol, type WireRoute } from './pipeline.ts';
 
 /** Request parameters of a Query call (no prototype: "constructor" is just a parameter name). */
 export type QueryParams = Readonly<Record<string, string>>;
@@ -70,6 +70,9 @@ function parseForm(body: Buffer): QueryParams {
   for (const [k, v] of parseStrictForm(body.toString('utf8'))) params[k] = v;
   return params;
 }
+
+/** refusedService reads Version from at most this much of a malformed body (the body limit bounds it anyway). */
+const MAX_LENIENT_BODY = 1 << 20;
 
 const invalidAction = (action: string, version: string) => new InvalidAction(`Could not find operation ${action.slice(0, 64)} for version ${version}`);
 
@@ -137,6 +140,21 @@ export class QueryProtocol implements Protocol {
     const svc = this.serviceOf(req, params);
     if (!svc) throw invalidAction(params['Action'] ?? '', params['Version'] ?? '');
     return { service: this.services.get(svc)!, operation: params['Action'] ?? '' };
+  }
+
+  /**
+   * A body the strict parser refused (MalformedQueryString) is recorded under the service the request
+   * would have been routed to: its credential scope, else a Version read leniently (URLSearchParams
+   * never throws), else the first registered service, as route() does for well-formed bodies.
+   */
+  refusedService(req: FastifyRequest): AwsService | undefined {
+    let version: string | null = null;
+    if (scopeService(req) === undefined) {
+      const raw = bodyOf(req);
+      version = raw.length <= MAX_LENIENT_BODY ? new URLSearchParams(raw.toString('utf8')).get('Version') : null;
+    }
+    const svc = this.serviceOf(req, version === null ? undefined : { Version: version });
+    return svc ? this.services.get(svc) : undefined;
   }
 
   input(req: FastifyRequest): unknown {

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/config.ts';
 import { openStore } from '../storage/open.ts';
+import { startRollbackGuard } from '../storage/rollback.ts';
 import type { Backend } from '../storage/backend.ts';
 import type { Barrier } from '../storage/barrier.ts';
 import type { AccessKeyRecord } from '../iam/access-keys.ts';
@@ -53,7 +54,9 @@ export interface RunningServer {
   proxy?: ProxyService;
   /** Database instances (docs/DATABASES.md). */
   db: Databases;
-  warning?: string;
+warning?: string;
+  /** Protected rows found rolled back at start (src/storage/rollback.ts); each is also a tamper log line. */
+  rollbackAtStart: string[];
   close(): Promise<void>;
 }
 
@@ -86,6 +89,8 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     ...(cfg.storage.postgresUrl ? { postgresUrl: cfg.storage.postgresUrl } : {}),
   });
   const { backend, barrier } = store;
+  // rows rolled back while this node was down are logged as tamper lines and fail on every read
+  const rollback = await startRollbackGuard(barrier, cfg.dataDir);
   let edge: Edge | undefined;
   let proxySetup: ProxySetup | undefined;
   try {
@@ -165,6 +170,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
       app, url: `${edge.tls ? 'https' : 'http'}://${hostForUrl}:${port}`, port, backend, barrier, kms, iam, jobs, secrets, audit, bootstrap, db: databases,
       quotas: edge.quotas, ...(edge.certs ? { certs: edge.certs } : {}), ...(proxyOpen ? { proxy: proxyOpen.proxy } : {}), ...(edge.caBundlePath ? { caBundlePath: edge.caBundlePath } : {}),
       ...(store.warning ? { warning: store.warning } : {}),
+      rollbackAtStart: rollback.rolledBack,
       async close() {
         if (closed) return;
         closed = true;
@@ -176,6 +182,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
         await kms.lifecycle.close(); // flushes usage-budget tallies
         await audit.close();
         kms.close();
+        await rollback.guard.flush();
         await backend.close();
         barrier.seal();
       },

@@ -23,7 +23,7 @@ test('values round-trip and are stored encrypted', async () => {
   assert.equal(await barrier.put('kms/keys/k1', plain), 1);
   const stored = (await backend.get('kms/keys/k1'))!.value;
   assert.equal(Buffer.from(stored).includes(Buffer.from('secret')), false);
-  assert.equal(stored.length, 1 + 4 + 12 + 16 + plain.length);
+  assert.equal(stored.length, 1 + 4 + 8 + 12 + 16 + plain.length); // v2: format, term, stamp, iv, tag
   assert.deepEqual((await barrier.get('kms/keys/k1'))!.value, plain);
   await barrier.putJSON('j', { a: [1, 'two'] });
   assert.deepEqual((await barrier.getJSON('j'))!.value, { a: [1, 'two'] });

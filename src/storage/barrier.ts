@@ -2,20 +2,29 @@
 //
 //   root key --wraps--> keyring (one or more barrier keys, by term) --encrypts--> every value
 //
-// Value layout (v1): 0x01 | term (u32 BE) | iv (12) | tag (16) | ciphertext
-// AAD: "rekey-barrier-v1" 0x00 | term (u32 BE) | storage path (UTF-8)
-// so a value copied to another path, or with its term byte changed, fails to decrypt.
+// Value layout (v2, written): 0x02 | term (u32 BE) | stamp (u64 BE) | iv (12) | tag (16) | ciphertext
+// AAD: "rekey-barrier-v2" 0x00 | term (u32 BE) | stamp (u64 BE) | storage path (UTF-8)
+// Value layout (v1, still read, stamp 0): 0x01 | term | iv | tag | ciphertext, AAD "rekey-barrier-v1" 0x00 | term | path
+// so a value copied to another path, or with its term or stamp changed, fails to decrypt. The stamp
+// (a write clock, src/storage/rollback.ts) lets a RollbackGuard tell an older copy of a row from
+// the current one.
 // Root-key rotation rewraps the keyring only (O(1)); keyring rotation adds a term used for new
 // writes while older terms still decrypt older values.
 import { seal, open, randomBytes, zeroize, IV_BYTES, TAG_BYTES, AuthenticationFailed } from '../crypto/index.ts';
 import { type Backend, type Op, type PutOptions, type ListOptions, CasConflict } from './backend.ts';
 import { InternalFailure, SealedException } from '../errors.ts';
 import { reportTamper } from '../diagnostics.ts';
+import { hmacSha256 } from '../crypto/index.ts';
+import type { RollbackGuard } from './rollback.ts';
 
 export const SEAL_PATH = 'core/seal';
 const KEYRING_AAD = Buffer.from('rekey-keyring-v1');
 const VALUE_AAD_PREFIX = Buffer.from('rekey-barrier-v1\0');
+const VALUE_AAD_V2_PREFIX = Buffer.from('rekey-barrier-v2\0');
 const FORMAT_V1 = 0x01;
+const FORMAT_V2 = 0x02;
+const V1_HEAD = 5;
+const V2_HEAD = 13;
 
 /** Stored in clear at core/seal: everything needed to unseal except the root key itself. */
 export interface SealRecord {
@@ -34,15 +43,15 @@ interface KeyringPlain {
 }
 
 export class BarrierValueError extends Error {
-  constructor(readonly path: string) {
-    super(`stored value at ${path} failed authentication (tampered, moved or wrong keyring)`);
+  constructor(readonly path: string, reason = 'failed authentication (tampered, moved or wrong keyring)') {
+    super(`stored value at ${path} ${reason}`);
     this.name = 'BarrierValueError';
   }
 }
 
 /** A detection: logged (the path only, src/diagnostics.ts) and returned for the caller to throw. */
-function tampered(path: string): BarrierValueError {
-  const e = new BarrierValueError(path);
+function tampered(path: string, reason?: string): BarrierValueError {
+  const e = new BarrierValueError(path, reason);
   reportTamper(path, e.message);
   return e;
 }
@@ -51,6 +60,13 @@ function valueAad(term: number, path: string): Buffer {
   const t = Buffer.alloc(4);
   t.writeUInt32BE(term);
   return Buffer.concat([VALUE_AAD_PREFIX, t, Buffer.from(path, 'utf8')]);
+}
+
+function valueAadV2(term: number, stamp: number, path: string): Buffer {
+  const h = Buffer.alloc(12);
+  h.writeUInt32BE(term);
+  h.writeBigUInt64BE(BigInt(stamp), 4);
+  return Buffer.concat([VALUE_AAD_V2_PREFIX, h, Buffer.from(path, 'utf8')]);
 }
 
 function sealKeyring(root: Uint8Array, ring: KeyringPlain): SealRecord['keyring'] {
@@ -118,6 +134,9 @@ export interface BarrierEntry {
 export class Barrier {
   private keys = new Map<number, Buffer>();
   private activeTerm = 0;
+  private guard_: RollbackGuard | null = null;
+  /** Write stamps when no guard is attached (tools, tests): the same clock rule. */
+  private clock = 0;
 
   private constructor(readonly backend: Backend) {}
 
@@ -154,27 +173,62 @@ export class Barrier {
     return this.activeTerm;
   }
 
+  /** Attaches the node's rollback guard: stamps come from it, and reads and writes are checked and recorded. */
+  attachRollbackGuard(g: RollbackGuard): void {
+    this.guard_ = g;
+  }
+
+  get rollbackGuard(): RollbackGuard | null {
+    return this.guard_;
+  }
+
+  /** A key for node-local state about this store (HMAC of the oldest barrier key): stable across root and keyring rotation. */
+  deriveLocalKey(label: string): Buffer {
+    const key = this.keys.get(Math.min(...this.keys.keys()));
+    if (!key) throw new SealedException('Barrier is sealed');
+    return hmacSha256(key, `rekey-local-key-v1\0${label}`);
+  }
+
+  private nextStamp(): number {
+    if (this.guard_) return this.guard_.stamp();
+    this.clock = Math.max(Date.now() * 1024, this.clock + 1);
+    return this.clock;
+  }
+
   encrypt(path: string, plain: Uint8Array): Buffer {
+    return this.encryptStamped(path, plain, this.nextStamp());
+  }
+
+  private encryptStamped(path: string, plain: Uint8Array, stamp: number): Buffer {
     const key = this.keys.get(this.activeTerm);
     if (!key) throw new SealedException('Barrier is sealed');
-    const s = seal(key, plain, valueAad(this.activeTerm, path));
-    const head = Buffer.alloc(5);
-    head[0] = FORMAT_V1;
+    const s = seal(key, plain, valueAadV2(this.activeTerm, stamp, path));
+    const head = Buffer.alloc(V2_HEAD);
+    head[0] = FORMAT_V2;
     head.writeUInt32BE(this.activeTerm, 1);
+    head.writeBigUInt64BE(BigInt(stamp), 5);
     return Buffer.concat([head, s.iv, s.tag, s.ciphertext]);
   }
 
   decrypt(path: string, stored: Uint8Array): Buffer {
+    return this.decryptStamped(path, stored).value;
+  }
+
+  /** The plaintext and the write stamp (0 for v1 values, written before stamps). */
+  decryptStamped(path: string, stored: Uint8Array): { value: Buffer; stamp: number } {
     if (this.keys.size === 0) throw new SealedException('Barrier is sealed');
     const buf = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
-    if (buf.length < 5 + IV_BYTES + TAG_BYTES || buf[0] !== FORMAT_V1) throw tampered(path);
+    const v2 = buf[0] === FORMAT_V2;
+    const head = v2 ? V2_HEAD : V1_HEAD;
+    if (buf.length < head + IV_BYTES + TAG_BYTES || (buf[0] !== FORMAT_V1 && !v2)) throw tampered(path);
     const term = buf.readUInt32BE(1);
+    const stamp = v2 ? Number(buf.readBigUInt64BE(5)) : 0;
     const key = this.keys.get(term);
-    if (!key) throw tampered(path);
-    const iv = buf.subarray(5, 5 + IV_BYTES);
-    const tag = buf.subarray(5 + IV_BYTES, 5 + IV_BYTES + TAG_BYTES);
+    if (!key || !Number.isSafeInteger(stamp)) throw tampered(path);
+    const iv = buf.subarray(head, head + IV_BYTES);
+    const tag = buf.subarray(head + IV_BYTES, head + IV_BYTES + TAG_BYTES);
     try {
-      return open(key, iv, buf.subarray(5 + IV_BYTES + TAG_BYTES), tag, valueAad(term, path));
+      return { value: open(key, iv, buf.subarray(head + IV_BYTES + TAG_BYTES), tag, v2 ? valueAadV2(term, stamp, path) : valueAad(term, path)), stamp };
     } catch {
       throw tampered(path);
     }
@@ -186,8 +240,19 @@ export class Barrier {
 
   async get(path: string): Promise<BarrierEntry | null> {
     this.guard(path);
+    const startedAt = this.guard_?.readStart() ?? 0;
     const e = await this.backend.get(path);
-    return e ? { key: path, value: this.decrypt(path, e.value), version: e.version } : null;
+    if (!e) {
+      this.guard_?.missing(path, startedAt);
+      return null;
+    }
+    const { value, stamp } = this.decryptStamped(path, e.value);
+    const verdict = this.guard_?.read(path, stamp, startedAt) ?? null;
+    if (verdict) {
+      zeroize(value);
+      throw tampered(path, verdict.reason);
+    }
+    return { key: path, value, version: e.version };
   }
 
   async getJSON<T>(path: string): Promise<{ value: T; version: number } | null> {
@@ -202,7 +267,18 @@ export class Barrier {
 
   async put(path: string, value: Uint8Array, opts?: PutOptions): Promise<number> {
     this.guard(path);
-    return this.backend.put(path, this.encrypt(path, value), opts);
+    const stamp = this.nextStamp();
+    const g = this.guard_;
+    const stored = this.encryptStamped(path, value, stamp);
+    g?.writeStart(path, stamp);
+    let ok = false;
+    try {
+      const version = await this.backend.put(path, stored, opts);
+      ok = true;
+      return version;
+    } finally {
+      g?.writeEnd(path, stamp, ok, opts?.expectVersion === undefined);
+    }
   }
 
   async putJSON(path: string, value: unknown, opts?: PutOptions): Promise<number> {
@@ -216,7 +292,9 @@ export class Barrier {
 
   async delete(path: string, opts?: PutOptions): Promise<boolean> {
     this.guard(path);
-    return this.backend.delete(path, opts);
+    const deleted = await this.backend.delete(path, opts);
+    this.guard_?.deleted(path);
+    return deleted;
   }
 
   list(prefix: string, opts?: ListOptions): Promise<string[]> {
@@ -225,11 +303,25 @@ export class Barrier {
 
   /** Atomic batch; put values are plaintext here and encrypted on the way down. */
   async transaction(ops: Op[]): Promise<void> {
+    const stamps: number[] = [];
     const enc: Op[] = ops.map((op) => {
       this.guard(op.key);
-      return op.type === 'put' ? { ...op, value: this.encrypt(op.key, op.value) } : op;
+      if (op.type !== 'put') return op;
+      const stamp = this.nextStamp();
+      stamps.push(stamp);
+      return { ...op, value: this.encryptStamped(op.key, op.value, stamp) };
     });
-    await this.backend.transaction(enc);
+    const g = this.guard_;
+    const puts = ops.filter((op) => op.type === 'put').map((op, i) => [op.key, stamps[i]!, op.expectVersion === undefined] as const);
+    for (const [key, stamp] of puts) g?.writeStart(key, stamp);
+    let ok = false;
+    try {
+      await this.backend.transaction(enc);
+      ok = true;
+    } finally {
+      for (const [key, stamp, blind] of puts) g?.writeEnd(key, stamp, ok, blind);
+    }
+    for (const op of ops) if (op.type === 'delete') g?.deleted(op.key);
   }
 
   /** JSON helper for transaction ops. */
