@@ -23,9 +23,12 @@ export function dbAdminRoutes(db: DbAdmin, scope: { region: string; accountId: s
         body: { type: 'object', required: ['kmsKeyId'], additionalProperties: false, properties: { kmsKeyId: { type: 'string', minLength: 1, maxLength: 2048 } } },
       },
       audit: ['id', 'kmsKeyId'], status: 202,
+      // the change-key job's first write waits for the call's event (DbCallContext.beforeCommit)
+      gate: 'operation',
       run: async (i, { caller, request }) => {
         const r = await db.changeKey(id(i), String(i['kmsKeyId']), {
           caller, requestId: request.requestId ?? '', sourceIp: request.sourceIp ?? '', secureTransport: request.secureTransport ?? false, userAgent: request.userAgent ?? '',
+          ...(request.beforeCommit ? { beforeCommit: request.beforeCommit } : {}),
         });
         return { dbInstanceIdentifier: r.instance.id, status: r.instance.status, kmsKeyId: r.instance.kmsKeyId, jobId: r.jobId };
       },
