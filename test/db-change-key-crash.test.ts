@@ -7,66 +7,16 @@
 // the old volume gone, the endpoint the same.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { TEST_CREDS } from './helpers/server.ts';
+import { startDbNode as startNode, until, type DbNode as Node } from './helpers/db-node.ts';
 
-const CHILD = fileURLToPath(new URL('./helpers/db-child.ts', import.meta.url));
 const POINTS = ['start', 'copy', 'catchup', 'fenced', 'promoting', 'flipped', 'shred'] as const;
 
-interface Node {
-  proc: ChildProcess;
-  exited: Promise<void>;
-  call(method: string, ...args: unknown[]): Promise<any>;
-  setOffset(ms: number): Promise<void>;
-}
-
-async function startNode(env: Record<string, string>): Promise<Node> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-  let stderr = '';
-  proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  proc.stdout!.resume();
-  if (process.env.DBG) proc.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  await new Promise<void>((resolve, reject) => {
-    proc.on('message', (m: { type?: string }) => { if (m.type === 'ready') resolve(); });
-    proc.once('exit', (code) => reject(new Error(`server exited ${code}: ${stderr}`)));
-  });
-  let n = 0;
-  const call = (method: string, ...args: unknown[]) => new Promise<any>((resolve, reject) => {
-    const id = ++n;
-    const on = (x: { type?: string; n?: number; result?: unknown; error?: { name: string; message: string } }) => {
-      if (x.type !== 'db-result' || x.n !== id) return;
-      proc.off('message', on);
-      if (x.error) reject(Object.assign(new Error(x.error.message), { name: x.error.name }));
-      else resolve(x.result);
-    };
-    proc.on('message', on);
-    proc.once('exit', () => reject(new Error('node exited')));
-    proc.send({ type: 'db', n: id, method, args });
-  });
-  const setOffset = (ms: number) => new Promise<void>((resolve) => {
-    const on = (x: { type?: string }) => { if (x.type === 'offset-set') { proc.off('message', on); resolve(); } };
-    proc.on('message', on);
-    proc.once('exit', () => resolve());
-    proc.send({ type: 'offset', ms });
-  });
-  return { proc, exited, call, setOffset };
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 180_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test('SIGKILL at each step of change-key: resumes, nothing committed is lost, the old volume goes at the end', { timeout: 1_500_000 }, async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'rekey-ck-crash-'));

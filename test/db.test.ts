@@ -3,11 +3,12 @@
 // endpoint with scram-sha-256. One instance for the whole file (each initdb costs seconds).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { CreateAliasCommand, CreateKeyCommand, DisableKeyCommand, EnableKeyCommand, ListGrantsCommand } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { grepFiles } from './helpers/db-node.ts';
 import { startTestServer, TEST_CREDS } from './helpers/server.ts';
 import type { DbCallContext, DbInstance, CreateDbInstanceInput } from '../src/db/api.ts';
 import type { Identity } from '../src/iam/identity.ts';
@@ -18,20 +19,6 @@ function ctxFor(caller: Identity): DbCallContext {
   return { caller, requestId: 'test', sourceIp: '127.0.0.1', secureTransport: false, userAgent: 'test' };
 }
 
-function grep(dir: string, needle: Buffer, skip: (p: string) => boolean): string[] {
-  const hits: string[] = [];
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      if (skip(p)) continue;
-      const st = statSync(p);
-      if (st.isDirectory()) walk(p);
-      else if (st.isFile() && readFileSync(p).includes(needle)) hits.push(p);
-    }
-  };
-  walk(dir);
-  return hits;
-}
 
 test('encrypted postgres instance: endpoint, canary, key state, managed secret, delete', { timeout: 300_000 }, async (t) => {
   const s = await startTestServer();
@@ -103,9 +90,9 @@ test('encrypted postgres instance: endpoint, canary, key state, managed secret, 
   // canary: nowhere in plaintext on disk (rekey's data dir, volume cipher dir), but there through the mount
   const needle = Buffer.from(canary);
   const paths = s.db.core.runtime.paths({ resourceId: inst.resourceId, storageEncrypted: true });
-  const onDisk = grep(s.dataDir, needle, (p) => p === paths.mountDir);
+  const onDisk = grepFiles(s.dataDir, needle, (p) => p === paths.mountDir);
   assert.deepEqual(onDisk, [], 'the canary must not be on disk in plaintext');
-  assert.ok(grep(paths.mountDir, needle, () => false).length > 0, 'the canary is readable through the mounted volume');
+  assert.ok(grepFiles(paths.mountDir, needle, () => false).length > 0, 'the canary is readable through the mounted volume');
   assert.ok(existsSync(join(paths.cipherDir, 'gocryptfs.conf')));
 
   // the key dependency guard counts the instance; forced past it, a reboot cannot unlock the volume

@@ -7,29 +7,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { CreateAliasCommand, CreateKeyCommand, EnableKeyCommand } from '@aws-sdk/client-kms';
 import { RDSClient, DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
+import { grepFiles } from './helpers/db-node.ts';
 import { startTestServer, TEST_CREDS } from './helpers/server.ts';
 import { awsCli, hasAwsCli } from './helpers/aws-cli.ts';
 
 const CI = process.env.CI === 'true';
 
-function grep(dir: string, needle: Buffer, skip: (p: string) => boolean): string[] {
-  const hits: string[] = [];
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      if (skip(p)) continue;
-      const st = statSync(p);
-      if (st.isDirectory()) walk(p);
-      else if (st.isFile() && readFileSync(p).includes(needle)) hits.push(p);
-    }
-  };
-  walk(dir);
-  return hits;
-}
 
 /** psql with the password in the environment (never on the command line); resolves with its output. */
 function psql(host: string, port: number, password: string, sql: string): Promise<{ code: number | null; out: string; err: string }> {
@@ -97,8 +82,8 @@ test('aws rds create-db-instance (encrypted, managed master secret) -> available
   // the canary: nowhere in plaintext under rekey's data dir (volumes included), except through the mount
   const resourceId = (await s.db.service.get('app')).resourceId;
   const paths = s.db.core.runtime.paths({ resourceId, storageEncrypted: true });
-  assert.deepEqual(grep(s.dataDir, Buffer.from(canary), (p) => p === paths.mountDir), []);
-  assert.ok(grep(paths.mountDir, Buffer.from(canary), () => false).length > 0, 'the canary is there through the mount (the grep can fail)');
+  assert.deepEqual(grepFiles(s.dataDir, Buffer.from(canary), (p) => p === paths.mountDir), []);
+  assert.ok(grepFiles(paths.mountDir, Buffer.from(canary), () => false).length > 0, 'the canary is there through the mount (the grep can fail)');
 
   // DisableKey forced past the dependency guard, then a reboot: the volume cannot be unlocked
   await s.kms.lifecycle.admin().disableKey(keyId, true);

@@ -1,0 +1,78 @@
+// A rekey server in a child process (test/helpers/db-child.ts) for the database crash tests
+// (db-crash, db-snapshot-crash, db-change-key-crash): start it, call its DbService over IPC, move
+// its clock, and wait for conditions; SIGKILL it with node.proc.kill('SIGKILL').
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const CHILD = fileURLToPath(new URL('./db-child.ts', import.meta.url));
+
+export interface DbNode {
+  proc: ChildProcess;
+  exited: Promise<void>;
+  // the IPC answer is whatever the DbService returned (JSON): the tests read the fields they check
+  call(method: string, ...args: unknown[]): Promise<any>;
+  setOffset(ms: number): Promise<void>;
+}
+
+/** Starts a child server with `env` (REKEY_TEST_CHILD_DATA_DIR, REKEY_TEST_CRASH_AT, ...); resolves once it is ready. */
+export async function startDbNode(env: Record<string, string>): Promise<DbNode> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  proc.stdout!.resume();
+  if (process.env.DBG) proc.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  await new Promise<void>((resolve, reject) => {
+    proc.on('message', (m: { type?: string }) => { if (m.type === 'ready') resolve(); });
+    proc.once('exit', (code) => reject(new Error(`server exited ${code}: ${stderr}`)));
+  });
+  let n = 0;
+  const call = (method: string, ...args: unknown[]) => new Promise<any>((resolve, reject) => {
+    const id = ++n;
+    const on = (x: { type?: string; n?: number; result?: unknown; error?: { name: string; message: string } }) => {
+      if (x.type !== 'db-result' || x.n !== id) return;
+      proc.off('message', on);
+      if (x.error) reject(Object.assign(new Error(x.error.message), { name: x.error.name }));
+      else resolve(x.result);
+    };
+    proc.on('message', on);
+    proc.once('exit', () => reject(new Error('node exited')));
+    proc.send({ type: 'db', n: id, method, args });
+  });
+  const setOffset = (ms: number) => new Promise<void>((resolve) => {
+    const on = (x: { type?: string }) => { if (x.type === 'offset-set') { proc.off('message', on); resolve(); } };
+    proc.on('message', on);
+    proc.once('exit', () => resolve());
+    proc.send({ type: 'offset', ms });
+  });
+  return { proc, exited, call, setOffset };
+}
+
+/** Polls `fn` every `every` ms until it returns a truthy value (errors count as not yet). */
+export async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 180_000, every = 50): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, every));
+  }
+}
+
+/** Files under `dir` (not under paths `skip` accepts) whose bytes contain `needle`: the plaintext-on-disk check. */
+export function grepFiles(dir: string, needle: Buffer, skip: (p: string) => boolean): string[] {
+  const hits: string[] = [];
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      if (skip(p)) continue;
+      const st = statSync(p);
+      if (st.isDirectory()) walk(p);
+      else if (st.isFile() && readFileSync(p).includes(needle)) hits.push(p);
+    }
+  };
+  walk(dir);
+  return hits;
+}
