@@ -293,7 +293,8 @@ export class Barrier {
   async delete(path: string, opts?: PutOptions): Promise<boolean> {
     this.guard(path);
     const deleted = await this.backend.delete(path, opts);
-    this.guard_?.deleted(path);
+    // only a delete that happened: a compare-and-swap that lost leaves a newer row, not a deletion
+    if (deleted) this.guard_?.deleted(path);
     return deleted;
   }
 

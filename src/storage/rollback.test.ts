@@ -134,3 +134,17 @@ test('deleted and created again is fine; deleted and written back is a rollback;
     t.done();
   }
 });
+
+test('a delete whose compare-and-swap lost is no deletion: the newer row stays readable', async () => {
+  const t = await fresh();
+  try {
+    await startRollbackGuard(t.barrier, t.dir);
+    await t.barrier.put('kms/keys/cas', Buffer.from('v1'), { expectVersion: 0 });
+    await t.barrier.put('kms/keys/cas', Buffer.from('v2'), { expectVersion: 1 }); // another writer moved it on
+    const deleted = await t.barrier.delete('kms/keys/cas', { expectVersion: 1 }).catch(() => false);
+    assert.equal(deleted, false);
+    assert.equal((await t.barrier.get('kms/keys/cas'))!.value.toString(), 'v2');
+  } finally {
+    t.done();
+  }
+});
