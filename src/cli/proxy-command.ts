@@ -10,7 +10,17 @@ export interface ProxyClient {
   status(): Promise<{ targets: TargetStatus[] }>;
   pause(name: string, timeoutMs?: number): Promise<{ drainedMs: number; target: TargetStatus }>;
   switch(name: string, host: string, port: number): Promise<{ target: TargetStatus }>;
-  resume(name: string): Promise<{ target: TargetStatus }>;
+  resume(name: string): Promise<{ pausedMs: number; stallMs: number; target: TargetStatus }>;
+  cutover(name: string, host: string, port: number, timeoutMs?: number): Promise<CutoverReply>;
+}
+
+export interface CutoverReply {
+  from: { host: string; port: number };
+  to: { host: string; port: number };
+  drainedMs: number;
+  pausedMs: number;
+  stallMs: number;
+  target: TargetStatus;
 }
 
 export function httpProxyClient(conn: AdminConnection): ProxyClient {
@@ -23,6 +33,7 @@ export function httpProxyClient(conn: AdminConnection): ProxyClient {
     pause: (name, timeoutMs) => call('POST', `${t(name)}/pause`, timeoutMs === undefined ? {} : { timeoutMs }),
     switch: (name, host, port) => call('POST', `${t(name)}/switch`, { host, port }),
     resume: (name) => call('POST', `${t(name)}/resume`, {}),
+    cutover: (name, host, port, timeoutMs) => call('POST', `${t(name)}/cutover`, timeoutMs === undefined ? { host, port } : { host, port, timeoutMs }),
   };
 }
 
@@ -66,18 +77,31 @@ export function registerProxyCommands(program: Command, open = httpProxyClient, 
       io.out(`${name}: paused (in-flight transactions finished in ${r.drainedMs} ms)\n`);
     });
 
+  const endpoint = (hp: string): [string, number] => {
+    const m = /^(.+):(\d{1,5})$/.exec(hp);
+    if (!m) throw new ConfigurationError('endpoint must be host:port');
+    return [m[1]!.replace(/^\[(.*)\]$/, '$1'), Number(m[2])];
+  };
+
+  proxy.command('cutover <target> <host:port>').description('One atomic cutover on the server: pause, wait for in-flight transactions, switch, store the upstream, resume')
+    .option('--timeout-ms <ms>', 'how long to wait for in-flight transactions (nothing changes when exceeded)', int('--timeout-ms', 1, 3_600_000))
+    .action(async (name: string, hp: string, o: { timeoutMs?: number }, cmd: Command) => {
+      const [host, port] = endpoint(hp);
+      const r = await client(cmd).cutover(name, host, port, o.timeoutMs);
+      io.out(`${name}: ${r.from.host}:${r.from.port} -> ${r.to.host}:${r.to.port} (generation ${r.target.generation}); drained in ${r.drainedMs} ms, paused ${r.pausedMs} ms, longest client stall ${r.stallMs} ms\n`);
+    });
+
   proxy.command('switch <target> <host:port>').description('Point a paused target at another endpoint')
     .action(async (name: string, hp: string, _o: unknown, cmd: Command) => {
-      const m = /^(.+):(\d{1,5})$/.exec(hp);
-      if (!m) throw new ConfigurationError('endpoint must be host:port');
-      const r = await client(cmd).switch(name, m[1]!.replace(/^\[(.*)\]$/, '$1'), Number(m[2]));
+      const [host, port] = endpoint(hp);
+      const r = await client(cmd).switch(name, host, port);
       io.out(`${name}: now -> ${r.target.upstream.host}:${r.target.upstream.port} (generation ${r.target.generation}); resume to release held transactions\n`);
     });
 
   proxy.command('resume <target>').description('Release held transactions')
     .action(async (name: string, _o: unknown, cmd: Command) => {
       const r = await client(cmd).resume(name);
-      io.out(`${name}: resumed (longest stall ${r.target.longestStallMs} ms)\n`);
+      io.out(`${name}: resumed after ${r.pausedMs} ms (longest client stall of this pause ${r.stallMs} ms)\n`);
     });
   return proxy;
 }

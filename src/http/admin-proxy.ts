@@ -4,7 +4,8 @@
 //   GET  /v1/proxy/targets                      -> { targets: TargetStatus[] }   rekey:GetProxyStatus
 //   POST /v1/proxy/targets/:name/pause  {timeoutMs?} -> { drainedMs, target }   rekey:PauseProxy
 //   POST /v1/proxy/targets/:name/switch {host, port} -> { target }              rekey:SwitchProxy
-//   POST /v1/proxy/targets/:name/resume              -> { target }              rekey:ResumeProxy
+//   POST /v1/proxy/targets/:name/resume              -> { pausedMs, stallMs, target } rekey:ResumeProxy
+//   POST /v1/proxy/targets/:name/cutover {host, port, timeoutMs?} -> { from, to, drainedMs, pausedMs, stallMs, target } rekey:CutoverProxy
 // Resource: arn:aws:rekey:<region>:<account>:proxy/<name> (proxy/* for the listing).
 import type { ProxyControls, ProxyService, TargetStatus } from '../proxy/service.ts';
 import type { RequestFacts } from '../iam/identity.ts';
@@ -19,6 +20,10 @@ const pauseBody = {
 const switchBody = {
   type: 'object', additionalProperties: false, required: ['host', 'port'],
   properties: { host: { type: 'string', minLength: 1, maxLength: 253 }, port: { type: 'integer', minimum: 1, maximum: 65535 } },
+} as const;
+const cutoverBody = {
+  type: 'object', additionalProperties: false, required: ['host', 'port'],
+  properties: { ...switchBody.properties, ...pauseBody.properties },
 } as const;
 const nameParams = {
   type: 'object', required: ['name'], additionalProperties: false,
@@ -54,8 +59,16 @@ export function proxyRoutes(proxy: ProxyAdmin, scope: { region: string; accountI
       method: 'POST', url: '/v1/proxy/targets/:name/resume', action: 'rekey:ResumeProxy', summary: 'Release held queries',
       schema, audit: ['name'], resource: (i) => arn(nameOf(i)), gate: 'operation',
       run: async (i, { request }) => {
-        await of(request).resume(nameOf(i));
-        return { target: one(nameOf(i)) };
+        const r = await of(request).resume(nameOf(i));
+        return { pausedMs: r.pausedMs, stallMs: r.stallMs, target: one(nameOf(i)) };
+      },
+    },
+    {
+      method: 'POST', url: '/v1/proxy/targets/:name/cutover', action: 'rekey:CutoverProxy', summary: 'One atomic cutover: pause, drain, switch, store the upstream, resume (rolled back on failure)',
+      schema: { ...schema, body: cutoverBody }, audit: ['name', 'host', 'port', 'timeoutMs'], resource: (i) => arn(nameOf(i)), gate: 'operation',
+      run: async (i, { request }) => {
+        const r = await of(request).cutover(nameOf(i), { host: i['host'] as string, port: i['port'] as number }, i['timeoutMs'] as number | undefined);
+        return { from: r.from, to: r.to, drainedMs: r.drainedMs, pausedMs: r.pausedMs, stallMs: r.stallMs, target: one(nameOf(i)) };
       },
     },
   ];

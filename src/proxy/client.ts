@@ -52,7 +52,7 @@ export class ClientConn extends ClientStartup implements PoolClient {
     let params = pool.lastParams;
     try {
       if (this.ctx.cfg.mode === 'session' || !params) {
-        await this.ctx.cutover.gate();
+        await this.ctx.cutover.hold();
         const s = pool.tryTake() ?? (await pool.borrow());
         if (this.state === 'closed') return pool.release(s);
         params = s.params;
@@ -147,11 +147,7 @@ export class ClientConn extends ClientStartup implements PoolClient {
       // Queued data always starts where no transaction was open (else it went straight through):
       // this is a transaction boundary, where pause holds it and a switch may change the server.
       while (this.queue.length > 0 && this.state === 'ready') {
-        if (this.ctx.cutover.paused) {
-          const t0 = Date.now();
-          await this.ctx.cutover.gate();
-          this.ctx.cutover.noteStall(Date.now() - t0);
-        }
+        if (this.ctx.cutover.paused) await this.ctx.cutover.hold();
         if (this.state !== 'ready') return;
         if (this.server && this.server.generation !== this.ctx.cutover.generation) {
           // switched: session state on the old server does not follow (documented in docs/PROXY.md)

@@ -33,6 +33,8 @@ export class Cutover {
   /** Longest time a pause lasted (pause to resume), and the longest a client waited at the gate. */
   longestPauseMs = 0;
   longestStallMs = 0;
+  /** The longest client wait of the last pause that was resumed. */
+  lastStallMs = 0;
   pauses = 0;
   switches = 0;
 
@@ -45,6 +47,22 @@ export class Cutover {
   /** Resolves when the target is not paused (immediately when it is not). */
   gate(): Promise<void> {
     return this.gatePromise ?? Promise.resolve();
+  }
+
+  /** Held clients of the current pause -> when each was held (measured here, on the server side). */
+  private readonly held = new Map<symbol, number>();
+
+  /** gate(), and the wait counted as a client stall: resume() reports the longest, at the moment it releases them. */
+  async hold(): Promise<void> {
+    const g = this.gatePromise;
+    if (!g) return;
+    const k = Symbol('held');
+    this.held.set(k, Date.now());
+    try {
+      await g;
+    } finally {
+      this.held.delete(k);
+    }
   }
 
   async pause(timeoutMs: number): Promise<{ drainedMs: number }> {
@@ -65,10 +83,6 @@ export class Cutover {
     return { drainedMs: Date.now() - start };
   }
 
-  noteStall(ms: number): void {
-    this.longestStallMs = Math.max(this.longestStallMs, ms);
-  }
-
   switchTo(endpoint: Endpoint): void {
     if (!this.paused) throw new PoolError('switch needs a paused target (pause first)', '55000');
     this.endpoint = { host: endpoint.host, port: endpoint.port };
@@ -76,13 +90,25 @@ export class Cutover {
     this.switches++;
   }
 
-  resume(): void {
-    if (this.pausedAt !== undefined) this.longestPauseMs = Math.max(this.longestPauseMs, Date.now() - this.pausedAt);
+  /**
+   * Releases held clients. Returns how long the pause lasted and the longest any client was held
+   * (0 when none was), both measured now, before the held clients run: the value status() shows.
+   */
+  resume(): { pausedMs: number; stallMs: number } {
+    const now = Date.now();
+    const pausedMs = this.pausedAt === undefined ? 0 : now - this.pausedAt;
+    let stallMs = 0;
+    for (const t0 of this.held.values()) stallMs = Math.max(stallMs, now - t0);
+    this.held.clear();
+    this.longestPauseMs = Math.max(this.longestPauseMs, pausedMs);
+    this.longestStallMs = Math.max(this.longestStallMs, stallMs);
+    this.lastStallMs = this.pausedAt === undefined ? this.lastStallMs : stallMs;
     const r = this.release;
     this.gatePromise = undefined;
     this.release = undefined;
     this.pausedAt = undefined;
     r?.();
+    return { pausedMs, stallMs };
   }
 }
 

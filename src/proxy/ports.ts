@@ -32,3 +32,13 @@ export interface SecretSource {
 export interface IamTokenVerifier {
   verifyIamToken(r: { token: string; user: string; expectedHosts: readonly string[]; resourceId: string; sourceIp?: string }): Promise<{ principalArn: string }>;
 }
+
+/**
+ * Where the chosen upstream of each target is kept (src/server/proxy.ts: the barrier), so a restart
+ * or another node serving the same target uses the endpoint of the last cutover. `save` with a
+ * call's gate writes only after that call's audit event is durable (and not at all when it is not).
+ */
+export interface UpstreamStore {
+  load(target: string): Promise<{ host: string; port: number } | undefined>;
+  save(target: string, endpoint: { host: string; port: number }, gate?: { pass(): Promise<void> }): Promise<void>;
+}

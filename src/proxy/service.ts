@@ -9,13 +9,23 @@ import { ClientConn } from './client.ts';
 import type { AuthEventFacts, ClientContext, LoginMaterial } from './client-context.ts';
 import type { Endpoint, ProxyTargetConfig, UpstreamTlsMode } from './config.ts';
 import { Cutover, Pool, PoolError, type PoolMetrics } from './pool.ts';
-import type { IamTokenVerifier, SecretCredentials, SecretSource } from './ports.ts';
+import type { IamTokenVerifier, SecretCredentials, SecretSource, UpstreamStore } from './ports.ts';
 import { cancelRequest } from './protocol.ts';
 import { startUpstreamTls, UpstreamTlsSource } from './upstream-tls.ts';
 
 export type ProxyEvent =
   | ({ type: 'client-auth'; target: string } & AuthEventFacts)
-  | { type: 'cutover'; target: string; action: 'pause' | 'switch' | 'resume' | 'pause-timeout'; endpoint?: Endpoint; drainedMs?: number };
+  | { type: 'cutover'; target: string; action: 'pause' | 'switch' | 'resume' | 'pause-timeout' | 'cutover' | 'cutover-failed' | 'sync'; endpoint?: Endpoint; from?: Endpoint; drainedMs?: number; stallMs?: number; pausedMs?: number; reason?: string };
+
+/** One cutover, measured on the server: drain time, how long the target was paused, the longest client wait. */
+export interface CutoverResult {
+  target: string;
+  from: Endpoint;
+  to: Endpoint;
+  drainedMs: number;
+  pausedMs: number;
+  stallMs: number;
+}
 
 export interface ProxyServiceOptions {
   targets: readonly ProxyTargetConfig[];
@@ -28,6 +38,10 @@ export interface ProxyServiceOptions {
   onEvent?: (e: ProxyEvent) => void;
   /** Unexpected errors (the operator's log). */
   log?: (e: unknown) => void;
+  /** Persisted upstream per target: applied at start, written by cutover(), re-read every syncIntervalMs. */
+  upstreams?: UpstreamStore;
+  /** How often the persisted upstreams are re-read (another node's cutover reaches this one within it); default 2000. */
+  syncIntervalMs?: number;
 }
 
 export interface TargetStatus {
@@ -44,6 +58,8 @@ export interface TargetStatus {
   switches: number;
   longestPauseMs: number;
   longestStallMs: number;
+  /** The longest client wait of the last resumed pause (a cutover's stallMs). */
+  lastStallMs: number;
   pools: PoolMetrics[];
 }
 
@@ -188,13 +204,16 @@ export interface ProxyControls {
   status(): TargetStatus[];
   pause(name: string, timeoutMs?: number): Promise<{ drainedMs: number }>;
   switch(name: string, endpoint: Endpoint): Promise<void> | void;
-  resume(name: string): Promise<void> | void;
+  resume(name: string): Promise<{ pausedMs: number; stallMs: number }>;
+  cutover(name: string, endpoint: Endpoint, timeoutMs?: number): Promise<CutoverResult>;
 }
 
 export class ProxyService {
   private readonly targets = new Map<string, Target>();
   private readonly cancelKeys = new Map<number, { client: ClientConn; secret: number }>();
   private reaper: NodeJS.Timeout | undefined;
+  private syncTimer: NodeJS.Timeout | undefined;
+  private syncing = false;
   private unsubscribe: (() => void) | undefined;
   readonly secrets: SecretSource;
   private tlsContext: SecureContext | undefined;
@@ -215,6 +234,7 @@ export class ProxyService {
     this.unsubscribe = this.secrets.onRotated(() => {
       for (const t of this.targets.values()) t.rotated();
     });
+    await this.applyStored(true);
     for (const t of this.targets.values()) {
       const server = createServer((socket) => {
         const c = new ClientConn(socket, t);
@@ -233,6 +253,49 @@ export class ProxyService {
       for (const t of this.targets.values()) for (const p of t.pools.values()) p.reapIdle();
     }, 1000);
     this.reaper.unref();
+    if (this.opts.upstreams) {
+      this.syncTimer = setInterval(() => void this.applyStored(false), this.opts.syncIntervalMs ?? 2000);
+      this.syncTimer.unref();
+    }
+  }
+
+  /**
+   * Applies the persisted upstreams: at start directly (nothing is connected yet), later as a local
+   * pause / switch / resume when another node's cutover changed it. A failed read keeps the current endpoint.
+   */
+  private async applyStored(initial: boolean): Promise<void> {
+    const store = this.opts.upstreams;
+    if (!store || this.syncing) return;
+    this.syncing = true;
+    try {
+      for (const t of this.targets.values()) {
+        let ep: Endpoint | undefined;
+        try {
+          ep = await store.load(t.cfg.name);
+        } catch (e) {
+          if (initial) throw e;
+          this.log(e);
+          continue;
+        }
+        if (!ep || (ep.host === t.cutover.endpoint.host && ep.port === t.cutover.endpoint.port)) continue;
+        if (initial) {
+          t.cutover.endpoint = { host: ep.host, port: ep.port };
+          continue;
+        }
+        if (t.cutover.paused) continue; // a cutover or an operator's pause is in progress here: next round
+        try {
+          await this.pause(t.cfg.name);
+          this.switch(t.cfg.name, ep);
+          this.emit({ type: 'cutover', target: t.cfg.name, action: 'sync', endpoint: { host: ep.host, port: ep.port } });
+        } catch (e) {
+          this.log(e);
+        } finally {
+          if (t.cutover.paused) this.resume(t.cfg.name);
+        }
+      }
+    } finally {
+      this.syncing = false;
+    }
   }
 
   get tls(): SecureContext | undefined {
@@ -294,6 +357,11 @@ export class ProxyService {
   forCall(gate: CallGate): ProxyControls {
     return {
       status: () => this.status(),
+      cutover: async (name, endpoint, timeoutMs) => {
+        this.cutoverable(name, endpoint);
+        await gate.pass();
+        return this.cutover(name, endpoint, timeoutMs, gate);
+      },
       pause: async (name, timeoutMs) => {
         this.target(name);
         await gate.pass();
@@ -307,16 +375,52 @@ export class ProxyService {
       resume: async (name) => {
         this.target(name);
         await gate.pass();
-        this.resume(name);
+        return this.resume(name);
       },
     };
   }
 
+  private cutoverable(name: string, endpoint: Endpoint): Target {
+    const t = this.target(name);
+    checkEndpoint(endpoint);
+    if (t.cutover.paused) throw new ValidationException(`proxy target ${name} is paused: resume it before a cutover`);
+    return t;
+  }
+
+  /**
+   * The atomic cutover: pause (new transactions wait) -> in-flight ones finish (or, after timeoutMs,
+   * ValidationException and nothing changed) -> switch -> persist the endpoint (through `gate` when
+   * given) -> resume. If the switch or the write fails, the old endpoint is restored before the
+   * resume, and the error is thrown. The stall is the longest a client was held, measured here.
+   */
+  async cutover(name: string, endpoint: Endpoint, timeoutMs?: number, gate?: CallGate): Promise<CutoverResult> {
+    const t = this.cutoverable(name, endpoint);
+    const limit = timeoutMs ?? t.cfg.pauseTimeoutMs;
+    const from = { ...t.cutover.endpoint };
+    const to = { host: endpoint.host, port: endpoint.port };
+    const { drainedMs } = await this.pause(name, limit);
+    try {
+      this.switch(name, to);
+      const store = this.opts.upstreams;
+      if (store) await withTimeout(store.save(name, to, gate), limit, `could not store the new upstream of ${name} within ${limit} ms`);
+    } catch (e) {
+      if (t.cutover.endpoint.host !== from.host || t.cutover.endpoint.port !== from.port) {
+        t.cutover.switchTo(from);
+        for (const p of t.pools.values()) p.reapIdle();
+      }
+      const r = this.resume(name);
+      const reason = e instanceof Error ? e.message : String(e);
+      this.emit({ type: 'cutover', target: name, action: 'cutover-failed', endpoint: to, from, drainedMs, stallMs: r.stallMs, pausedMs: r.pausedMs, reason });
+      throw e;
+    }
+    const r = this.resume(name);
+    this.emit({ type: 'cutover', target: name, action: 'cutover', endpoint: to, from, drainedMs, stallMs: r.stallMs, pausedMs: r.pausedMs });
+    return { target: name, from, to, drainedMs, pausedMs: r.pausedMs, stallMs: r.stallMs };
+  }
+
   private switchable(name: string, endpoint: Endpoint): Target {
     const t = this.target(name);
-    if (typeof endpoint?.host !== 'string' || !endpoint.host || !Number.isInteger(endpoint.port) || endpoint.port < 1 || endpoint.port > 65535) {
-      throw new ValidationException('endpoint must be {host, port} with port in [1, 65535]');
-    }
+    checkEndpoint(endpoint);
     if (!t.cutover.paused) throw new ValidationException('switch needs a paused target (pause first)');
     return t;
   }
@@ -333,9 +437,11 @@ export class ProxyService {
     this.emit({ type: 'cutover', target: name, action: 'switch', endpoint: { host: endpoint.host, port: endpoint.port } });
   }
 
-  resume(name: string): void {
-    this.target(name).cutover.resume();
-    this.emit({ type: 'cutover', target: name, action: 'resume' });
+  /** Releases held transactions; returns the pause's length and the longest client wait (what status() then shows as lastStallMs). */
+  resume(name: string): { pausedMs: number; stallMs: number } {
+    const r = this.target(name).cutover.resume();
+    this.emit({ type: 'cutover', target: name, action: 'resume', stallMs: r.stallMs, pausedMs: r.pausedMs });
+    return r;
   }
 
   status(): TargetStatus[] {
@@ -352,6 +458,7 @@ export class ProxyService {
       switches: t.cutover.switches,
       longestPauseMs: t.cutover.longestPauseMs,
       longestStallMs: t.cutover.longestStallMs,
+      lastStallMs: t.cutover.lastStallMs,
       pools: [...t.pools.values()].map((p) => p.metrics()),
     }));
   }
@@ -389,6 +496,7 @@ export class ProxyService {
 
   async close(): Promise<void> {
     clearInterval(this.reaper);
+    clearInterval(this.syncTimer);
     this.unsubscribe?.();
     for (const t of this.targets.values()) {
       t.cutover.resume();
@@ -398,4 +506,16 @@ export class ProxyService {
       await closed;
     }
   }
+}
+
+function checkEndpoint(endpoint: Endpoint): void {
+  if (typeof endpoint?.host !== 'string' || !endpoint.host || !Number.isInteger(endpoint.port) || endpoint.port < 1 || endpoint.port > 65535) {
+    throw new ValidationException('endpoint must be {host, port} with port in [1, 65535]');
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new ValidationException(message)), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }

@@ -8,7 +8,9 @@
 //   - TLS: a certificate issued from rekey's CA for the proxy's names (key in memory only, issued
 //     again at start, when the API certificate rotates, e.g. after a CA change, and 2/3 into its
 //     lifetime), or files re-read on change / SIGHUP; swapped in with setSecureContext;
-//   - audit: client-auth and cutover events as AwsServiceEvents (eventSource rekey.proxy).
+//   - audit: client-auth and cutover events as AwsServiceEvents (eventSource rekey.proxy);
+//   - UpstreamStore over the barrier (proxy/upstreams/<target>): the endpoint of the last cutover,
+//     written through the admin call's gate, applied at start and re-read every 2 s (other nodes).
 import { readFileSync, statSync } from 'node:fs';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Config } from '../config/config.ts';
@@ -21,7 +23,8 @@ import { KIND_ROTATE, type RotateJobData } from '../secrets/rotation/job.ts';
 import { type AuditLog, serviceEvent } from '../audit/index.ts';
 import { ConfigurationError } from '../errors.ts';
 import { ProxyService, type ProxyEvent } from '../proxy/service.ts';
-import type { IamTokenVerifier } from '../proxy/ports.ts';
+import type { IamTokenVerifier, UpstreamStore } from '../proxy/ports.ts';
+import type { BarrierView } from '../storage/gate.ts';
 import { TLS_POLICY } from '../crypto/tls-policy.ts';
 
 export interface ProxySetup {
@@ -53,12 +56,31 @@ export function proxyAudit(audit: AuditLog, cfg: Readonly<Config>, log: (m: stri
       eventName = 'ProxyCutover';
       details.action = e.action;
       if (e.endpoint) details.endpoint = `${e.endpoint.host}:${e.endpoint.port}`;
+      if (e.from) details.from = `${e.from.host}:${e.from.port}`;
       if (e.drainedMs !== undefined) details.drainedMs = e.drainedMs;
+      if (e.pausedMs !== undefined) details.pausedMs = e.pausedMs;
+      if (e.stallMs !== undefined) details.stallMs = e.stallMs;
+      if (e.reason) details.reason = e.reason;
     }
     audit.append(serviceEvent({
       service: 'proxy', eventName, region: cfg.region, accountId: cfg.accountId, now: new Date(),
       resources: [`arn:aws:rekey:${cfg.region}:${cfg.accountId}:proxy-target/${e.target}`], details,
     })).catch(() => log(`audit: could not record ${eventName} for proxy target ${e.target}`));
+  };
+}
+
+/** The chosen upstream of each target, kept in the barrier (encrypted like everything stored). */
+export function barrierUpstreams(barrier: BarrierView): UpstreamStore {
+  const path = (target: string) => `proxy/upstreams/${target}`;
+  return {
+    async load(target) {
+      const r = await barrier.getJSON<{ host: string; port: number }>(path(target));
+      return r ? { host: r.value.host, port: r.value.port } : undefined;
+    },
+    async save(target, endpoint, gate) {
+      await gate?.pass(); // the admin call's audit event is durable before the write (no event: no write)
+      await barrier.putJSON(path(target), { host: endpoint.host, port: endpoint.port });
+    },
   };
 }
 
@@ -147,7 +169,7 @@ async function proxyTls(cfg: Readonly<Config>, certs: CertService | undefined, l
 }
 
 /** Creates and starts the proxy; undefined when no targets are configured. */
-export async function openProxy(o: { cfg: Readonly<Config>; secrets: SecretsService; iam: IamService; audit: AuditLog; certs: CertService | undefined; log: (m: string) => void }): Promise<ProxySetup | undefined> {
+export async function openProxy(o: { cfg: Readonly<Config>; barrier: BarrierView; secrets: SecretsService; iam: IamService; audit: AuditLog; certs: CertService | undefined; log: (m: string) => void }): Promise<ProxySetup | undefined> {
   const targets = o.cfg.proxy?.targets ?? [];
   if (targets.length === 0) return undefined;
   const source = new SecretsSource(o.secrets);
@@ -160,6 +182,7 @@ export async function openProxy(o: { cfg: Readonly<Config>; secrets: SecretsServ
     targets, secrets: source, iam: iamVerifier(o.iam),
     ...(tls.context ? { tls: tls.context } : {}),
     onEvent: proxyAudit(o.audit, o.cfg, o.log),
+    upstreams: barrierUpstreams(o.barrier),
     log: (e) => o.log(`proxy: ${e instanceof Error ? e.stack ?? e.message : String(e)}`),
   });
   await proxy.start();

@@ -120,7 +120,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     edge = await openEdge(cfg, barrier, audit, nodeIdFor(cfg), opts.clock);
     const edgeOpen = edge;
     // the proxy (docs/PROXY.md, "Wiring"): before the app, which serves /v1/proxy for it
-    proxySetup = await openProxy({ cfg, secrets, iam, audit, certs: edge.certs, log: (m) => process.stderr.write(`rekey: ${m}\n`) });
+    proxySetup = await openProxy({ cfg, barrier, secrets, iam, audit, certs: edge.certs, log: (m) => process.stderr.write(`rekey: ${m}\n`) });
     const proxyOpen = proxySetup;
     // database instances (docs/DATABASES.md): registers the db.* job kinds before jobs.start(); its
     // warnings go to the app's log once the app exists
