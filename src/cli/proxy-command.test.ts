@@ -43,15 +43,19 @@ async function rekey(...args: string[]): Promise<string> {
 test('rekey proxy pause / switch / resume / status against the admin API', async () => {
   assert.match(await rekey('pause', 'app', '--timeout-ms', '1000'), /^app: paused \(in-flight transactions finished in \d+ ms\)\n$/);
   assert.equal(await rekey('switch', 'app', '127.0.0.1:6000'), 'app: now -> 127.0.0.1:6000 (generation 1); resume to release held transactions\n');
-  assert.match(await rekey('resume', 'app'), /^app: resumed \(longest stall \d+ ms\)\n$/);
+  assert.match(await rekey('resume', 'app'), /^app: resumed after \d+ ms \(longest client stall of this pause 0 ms\)\n$/);
   assert.match(await rekey('status'), /^app {2}transaction {2}127\.0\.0\.1:\d+ -> 127\.0\.0\.1:6000 {2}running {2}clients 0 {2}generation 1/);
   const json = JSON.parse(await rekey('status', '--json'));
   assert.equal(json.targets[0].upstream.port, 6000);
+  assert.match(await rekey('cutover', 'app', '127.0.0.1:6002', '--timeout-ms', '1000'), /^app: 127\.0\.0\.1:6000 -> 127\.0\.0\.1:6002 \(generation 2\); drained in \d+ ms, paused \d+ ms, longest client stall 0 ms\n$/);
+  assert.equal(proxy.status()[0]!.paused, false);
 });
 
 test('rekey proxy: server errors come back typed; bad arguments are ConfigurationErrors', async () => {
   await assert.rejects(rekey('switch', 'app', '127.0.0.1:6001'), { name: 'ValidationException', message: 'switch needs a paused target (pause first)' });
   await assert.rejects(rekey('resume', 'nope'), { name: 'NotFoundException', message: 'proxy target nope does not exist' });
   await assert.rejects(rekey('switch', 'app', 'no-port'), { name: 'ConfigurationError', message: 'endpoint must be host:port' });
+  await assert.rejects(rekey('cutover', 'app', 'no-port'), { name: 'ConfigurationError', message: 'endpoint must be host:port' });
+  await assert.rejects(rekey('cutover', 'nope', '127.0.0.1:6003'), { name: 'NotFoundException', message: 'proxy target nope does not exist' });
   await assert.rejects(rekey('pause', 'app', '--timeout-ms', '0'), { name: 'ConfigurationError', message: '--timeout-ms must be an integer from 1 to 3600000' });
 });

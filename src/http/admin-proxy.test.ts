@@ -58,12 +58,32 @@ test('pause, switch, resume; each call recorded for the audit trail', async () =
   assert.deepEqual(app.audit.events[1]!.requestParameters, { name: 'app', host: '127.0.0.1', port: 6543 });
 });
 
+test('cutover: one call, audited as CutoverProxy before the change; refused while paused', async () => {
+  app.audit.events.length = 0;
+  const r = await post('/v1/proxy/targets/app/cutover', { host: '127.0.0.1', port: 6544, timeoutMs: 1000 });
+  assert.equal(r.statusCode, 200);
+  const body = r.json() as { from: object; to: object; stallMs: number; target: { upstream: object; paused: boolean; lastStallMs: number } };
+  assert.deepEqual([body.to, body.target.upstream, body.target.paused], [{ host: '127.0.0.1', port: 6544 }, { host: '127.0.0.1', port: 6544 }, false]);
+  assert.equal(body.stallMs, body.target.lastStallMs);
+  const arn = `arn:aws:rekey:${REGION}:111122223333:proxy/app`;
+  assert.deepEqual(app.audit.events.map((e) => [e.eventName, e.resources.map((x) => x.ARN), e.errorCode, e.requestParameters]), [
+    ['CutoverProxy', [arn], undefined, { name: 'app', host: '127.0.0.1', port: 6544, timeoutMs: 1000 }],
+  ]);
+  await post('/v1/proxy/targets/app/pause', { timeoutMs: 1000 });
+  const refused = await post('/v1/proxy/targets/app/cutover', { host: '127.0.0.1', port: 6545 });
+  assert.deepEqual([refused.statusCode, refused.json().error, refused.json().message], [400, 'ValidationException', 'proxy target app is paused: resume it before a cutover']);
+  await post('/v1/proxy/targets/app/resume');
+  assert.deepEqual(proxy.status()[0]!.upstream, { host: '127.0.0.1', port: 6544 });
+});
+
 test('errors are typed: unknown target, switch without pause, bad input', async () => {
   const cases: [string, object | undefined, number, string, string][] = [
     ['/v1/proxy/targets/nope/pause', undefined, 400, 'NotFoundException', 'proxy target nope does not exist'],
     ['/v1/proxy/targets/app/switch', { host: '127.0.0.1', port: 1 }, 400, 'ValidationException', 'switch needs a paused target (pause first)'],
     ['/v1/proxy/targets/app/pause', { timeoutMs: -1 }, 400, 'ValidationException', 'Invalid request: /timeoutMs must be >= 1'],
     ['/v1/proxy/targets/app/switch', { host: '', port: 1 }, 400, 'ValidationException', 'Invalid request: /host must NOT have fewer than 1 characters'],
+    ['/v1/proxy/targets/app/cutover', { host: '127.0.0.1', port: 70000 }, 400, 'ValidationException', 'Invalid request: /port must be <= 65535'],
+    ['/v1/proxy/targets/nope/cutover', { host: '127.0.0.1', port: 1 }, 400, 'NotFoundException', 'proxy target nope does not exist'],
   ];
   for (const [url, body, status, error, message] of cases) {
     const r = await post(url, body);
