@@ -191,7 +191,7 @@ test('a mutation the domain refuses before writing has one event, with its error
   assert.deepEqual(once.map((e) => e.errorCode ?? null), [null]);
 });
 
-test('proxy: a switch of a running target is refused with one event and no correction; an unauditable pause does not pause', () => withProxy(async (proxy, h) => {
+test('proxy: a switch of a running target is refused with one event and no correction; an unauditable pause does not pause, an unauditable cutover does not switch', () => withProxy(async (proxy, h) => {
   const r = await h.inject({ method: 'POST', url: '/v1/proxy/targets/app/switch', body: { host: '127.0.0.1', port: 6543 } });
   assert.deepEqual([r.statusCode, r.json().error, r.json().message], [400, 'ValidationException', 'switch needs a paused target (pause first)']);
   assert.deepEqual(h.audit.events.map((e) => [e.eventName, e.errorCode, e.additionalEventData]), [['SwitchProxy', 'ValidationException', undefined]]);
@@ -202,4 +202,8 @@ test('proxy: a switch of a running target is refused with one event and no corre
   const paused = await h.inject({ method: 'POST', url: '/v1/proxy/targets/app/pause', body: { timeoutMs: 1000 } });
   assert.deepEqual([paused.statusCode, paused.json().error], [500, 'InternalFailure']);
   assert.equal(proxy.status()[0]!.paused, false);
+  const before = proxy.status()[0]!.upstream;
+  const cut = await h.inject({ method: 'POST', url: '/v1/proxy/targets/app/cutover', body: { host: '127.0.0.1', port: 6544, timeoutMs: 1000 } });
+  assert.deepEqual([cut.statusCode, cut.json().error], [500, 'InternalFailure']);
+  assert.deepEqual([proxy.status()[0]!.upstream, proxy.status()[0]!.paused, proxy.status()[0]!.switches], [before, false, 0]);
 }));
