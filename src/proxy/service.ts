@@ -1,17 +1,18 @@
-// ProxyService: one listener per target, its pools and cutover state, client-auth material derived
-// from the mapped secrets, CancelRequest routing, metrics, and pause / switch / resume.
-import { createServer, connect, type Server } from 'node:net';
+// ProxyService: one listener per target (src/proxy/target.ts), CancelRequest routing, metrics, and
+// pause / switch / resume / cutover; the stored upstreams are followed by src/proxy/upstream-sync.ts.
+import { createServer, connect } from 'node:net';
 import type { SecureContext } from 'node:tls';
-import { hmacSha256, randomBytes } from '../crypto/index.ts';
-import { scramKeys, SCRAM_DEFAULT_ITERATIONS, type ScramKeys } from '../crypto/scram.ts';
+import { randomBytes } from '../crypto/index.ts';
 import { NotFoundException, ValidationException } from '../errors.ts';
 import { ClientConn } from './client.ts';
-import type { AuthEventFacts, ClientContext, LoginMaterial } from './client-context.ts';
+import type { AuthEventFacts } from './client-context.ts';
 import type { Endpoint, ProxyTargetConfig, UpstreamTlsMode } from './config.ts';
-import { Cutover, Pool, PoolError, type PoolMetrics } from './pool.ts';
-import type { IamTokenVerifier, SecretCredentials, SecretSource, UpstreamStore } from './ports.ts';
+import { PoolError, type PoolMetrics } from './pool.ts';
+import type { IamTokenVerifier, SecretSource, UpstreamStore } from './ports.ts';
 import { cancelRequest } from './protocol.ts';
-import { startUpstreamTls, UpstreamTlsSource } from './upstream-tls.ts';
+import { Target } from './target.ts';
+import { startUpstreamTls } from './upstream-tls.ts';
+import { UpstreamSync, type SyncedProxy } from './upstream-sync.ts';
 
 export type ProxyEvent =
   | ({ type: 'client-auth'; target: string } & AuthEventFacts)
@@ -63,137 +64,6 @@ export interface TargetStatus {
   pools: PoolMetrics[];
 }
 
-interface SecretEntry {
-  at: number;
-  current: SecretCredentials;
-  previous: SecretCredentials | undefined;
-}
-
-const SECRET_CACHE_MS = 5000;
-
-class Target implements ClientContext {
-  readonly cutover: Cutover;
-  readonly pools = new Map<string, Pool>();
-  readonly clients = new Set<ClientConn>();
-  server: Server | undefined;
-  private readonly secretCache = new Map<string, Promise<SecretEntry>>();
-  private readonly salts = new Map<string, Buffer>();
-  private readonly keys = new Map<string, ScramKeys>(); // secretId \0 versionId -> keys (with the secret's salt)
-  private readonly mockKey = randomBytes(32);
-  readonly mockKeys = scramKeys(randomBytes(32).toString('base64'), randomBytes(16), SCRAM_DEFAULT_ITERATIONS);
-  /** upstream.tls with its CA bundle (re-read when the file changes). */
-  readonly upstreamTls: UpstreamTlsSource;
-
-  constructor(readonly cfg: ProxyTargetConfig, private readonly svc: ProxyService) {
-    this.cutover = new Cutover({ host: cfg.upstream.host, port: cfg.upstream.port });
-    this.upstreamTls = new UpstreamTlsSource(cfg.name, cfg.upstream, (e) => svc.log(e));
-  }
-
-  get tls(): SecureContext | undefined {
-    return this.svc.tls;
-  }
-
-  get listenPort(): number {
-    const a = this.server?.address();
-    return a && typeof a === 'object' ? a.port : this.cfg.listen.port;
-  }
-
-  get iam(): IamTokenVerifier | undefined {
-    return this.svc.iam;
-  }
-
-  private secret(id: string): Promise<SecretEntry> {
-    const cached = this.secretCache.get(id);
-    if (cached) return cached.then((e) => (Date.now() - e.at < SECRET_CACHE_MS ? e : this.readSecret(id)));
-    return this.readSecret(id);
-  }
-
-  private readSecret(id: string): Promise<SecretEntry> {
-    // AWSCURRENT first: during a switching window it waits for finishSecret, and AWSPREVIOUS must be
-    // read after that (before it, AWSPREVIOUS is the version about to be replaced)
-    const src = this.svc.secrets;
-    const p = src.current(id).then(async (current) => ({ at: Date.now(), current, previous: await src.previous(id) }));
-    this.secretCache.set(id, p);
-    p.catch(() => this.secretCache.delete(id));
-    return p;
-  }
-
-  private keysFor(secretId: string, c: SecretCredentials): ScramKeys {
-    const k = `${secretId}\0${c.versionId}`;
-    let keys = this.keys.get(k);
-    if (!keys) {
-      let salt = this.salts.get(secretId);
-      if (!salt) this.salts.set(secretId, (salt = randomBytes(16)));
-      // one salt for every version of a secret: server-first does not depend on which password the client has
-      keys = scramKeys(c.password, salt, SCRAM_DEFAULT_ITERATIONS);
-      this.keys.set(k, keys);
-    }
-    return keys;
-  }
-
-  async loginMaterial(user: string): Promise<LoginMaterial | undefined> {
-    for (const id of this.cfg.secretIds) {
-      let e: SecretEntry;
-      try {
-        e = await this.secret(id);
-      } catch {
-        continue;
-      }
-      const candidates: ScramKeys[] = [];
-      if (e.current.username === user) candidates.push(this.keysFor(id, e.current));
-      const p = e.previous;
-      if (p && p.username === user && p.demotedAt && Date.now() - p.demotedAt.getTime() <= this.cfg.previousPasswordGraceMs) candidates.push(this.keysFor(id, p));
-      if (candidates.length > 0) return { secretId: id, salt: this.salts.get(id)!, iterations: SCRAM_DEFAULT_ITERATIONS, candidates };
-    }
-    return undefined;
-  }
-
-  mockSalt(user: string): Buffer {
-    return hmacSha256(this.mockKey, user).subarray(0, 16);
-  }
-
-  pool(database: string, user: string, secretId: string): Pool {
-    const key = `${database}\0${user}`;
-    let p = this.pools.get(key);
-    if (!p) {
-      p = new Pool(database, user, this.cfg, this.cutover, () => this.svc.secrets.current(secretId), () => this.upstreamTls.current());
-      this.pools.set(key, p);
-    }
-    return p;
-  }
-
-  registerCancel(c: ClientConn): { pid: number; secret: number } {
-    return this.svc.registerCancel(c);
-  }
-
-  unregisterCancel(pid: number): void {
-    this.svc.unregisterCancel(pid);
-  }
-
-  cancel(pid: number, secret: number): void {
-    this.svc.cancel(pid, secret);
-  }
-
-  authEvent(e: AuthEventFacts): void {
-    this.svc.emit({ type: 'client-auth', target: this.cfg.name, ...e });
-  }
-
-  closed(c: ClientConn): void {
-    this.clients.delete(c);
-  }
-
-  log(e: unknown): void {
-    this.svc.log(e);
-  }
-
-  /** After a rotation: forget secrets and derived keys; pools re-read credentials on their next login. */
-  rotated(): void {
-    this.secretCache.clear();
-    this.keys.clear(); // not zeroed: a client mid-exchange may still hold them (verifiers, not passwords)
-    for (const p of this.pools.values()) p.invalidateCredentials();
-  }
-}
-
 /** One admin call's audit gate (src/storage/gate.ts WriteGate, seen by its shape: the proxy imports no storage). */
 export interface CallGate {
   pass(): Promise<void>;
@@ -212,8 +82,7 @@ export class ProxyService {
   private readonly targets = new Map<string, Target>();
   private readonly cancelKeys = new Map<number, { client: ClientConn; secret: number }>();
   private reaper: NodeJS.Timeout | undefined;
-  private syncTimer: NodeJS.Timeout | undefined;
-  private syncing = false;
+  private sync: UpstreamSync | undefined;
   private unsubscribe: (() => void) | undefined;
   readonly secrets: SecretSource;
   private tlsContext: SecureContext | undefined;
@@ -234,7 +103,10 @@ export class ProxyService {
     this.unsubscribe = this.secrets.onRotated(() => {
       for (const t of this.targets.values()) t.rotated();
     });
-    await this.applyStored(true);
+    if (this.opts.upstreams) {
+      this.sync = new UpstreamSync(this.syncView(), this.opts.upstreams, this.opts.syncIntervalMs ?? 2000);
+      await this.sync.start();
+    }
     for (const t of this.targets.values()) {
       const server = createServer((socket) => {
         const c = new ClientConn(socket, t);
@@ -253,49 +125,24 @@ export class ProxyService {
       for (const t of this.targets.values()) for (const p of t.pools.values()) p.reapIdle();
     }, 1000);
     this.reaper.unref();
-    if (this.opts.upstreams) {
-      this.syncTimer = setInterval(() => void this.applyStored(false), this.opts.syncIntervalMs ?? 2000);
-      this.syncTimer.unref();
-    }
   }
 
-  /**
-   * Applies the persisted upstreams: at start directly (nothing is connected yet), later as a local
-   * pause / switch / resume when another node's cutover changed it. A failed read keeps the current endpoint.
-   */
-  private async applyStored(initial: boolean): Promise<void> {
-    const store = this.opts.upstreams;
-    if (!store || this.syncing) return;
-    this.syncing = true;
-    try {
-      for (const t of this.targets.values()) {
-        let ep: Endpoint | undefined;
+  private syncView(): SyncedProxy {
+    return {
+      targetNames: () => [...this.targets.keys()],
+      current: (name) => ({ endpoint: this.target(name).cutover.endpoint, paused: this.target(name).cutover.paused }),
+      setInitialEndpoint: (name, ep) => void (this.target(name).cutover.endpoint = { host: ep.host, port: ep.port }),
+      follow: async (name, ep) => {
+        await this.pause(name);
         try {
-          ep = await store.load(t.cfg.name);
-        } catch (e) {
-          if (initial) throw e;
-          this.log(e);
-          continue;
-        }
-        if (!ep || (ep.host === t.cutover.endpoint.host && ep.port === t.cutover.endpoint.port)) continue;
-        if (initial) {
-          t.cutover.endpoint = { host: ep.host, port: ep.port };
-          continue;
-        }
-        if (t.cutover.paused) continue; // a cutover or an operator's pause is in progress here: next round
-        try {
-          await this.pause(t.cfg.name);
-          this.switch(t.cfg.name, ep);
-          this.emit({ type: 'cutover', target: t.cfg.name, action: 'sync', endpoint: { host: ep.host, port: ep.port } });
-        } catch (e) {
-          this.log(e);
+          this.switch(name, ep);
+          this.emit({ type: 'cutover', target: name, action: 'sync', endpoint: { host: ep.host, port: ep.port } });
         } finally {
-          if (t.cutover.paused) this.resume(t.cfg.name);
+          this.resume(name);
         }
-      }
-    } finally {
-      this.syncing = false;
-    }
+      },
+      log: (e) => this.log(e),
+    };
   }
 
   get tls(): SecureContext | undefined {
@@ -496,7 +343,7 @@ export class ProxyService {
 
   async close(): Promise<void> {
     clearInterval(this.reaper);
-    clearInterval(this.syncTimer);
+    this.sync?.stop();
     this.unsubscribe?.();
     for (const t of this.targets.values()) {
       t.cutover.resume();

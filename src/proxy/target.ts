@@ -1,0 +1,145 @@
+// One configured proxy target: its pools, cutover state, clients, and the client-auth material
+// derived from its mapped secrets (cached SECRET_CACHE_MS; dropped on a rotation). Owned by ProxyService.
+import type { Server } from 'node:net';
+import type { SecureContext } from 'node:tls';
+import { hmacSha256, randomBytes } from '../crypto/index.ts';
+import { scramKeys, SCRAM_DEFAULT_ITERATIONS, type ScramKeys } from '../crypto/scram.ts';
+import type { ClientConn } from './client.ts';
+import type { AuthEventFacts, ClientContext, LoginMaterial } from './client-context.ts';
+import type { ProxyTargetConfig } from './config.ts';
+import { Cutover, Pool } from './pool.ts';
+import type { IamTokenVerifier, SecretCredentials } from './ports.ts';
+import type { ProxyService } from './service.ts';
+import { UpstreamTlsSource } from './upstream-tls.ts';
+
+interface SecretEntry {
+  at: number;
+  current: SecretCredentials;
+  previous: SecretCredentials | undefined;
+}
+
+const SECRET_CACHE_MS = 5000;
+
+export class Target implements ClientContext {
+  readonly cutover: Cutover;
+  readonly pools = new Map<string, Pool>();
+  readonly clients = new Set<ClientConn>();
+  server: Server | undefined;
+  private readonly secretCache = new Map<string, Promise<SecretEntry>>();
+  private readonly salts = new Map<string, Buffer>();
+  private readonly keys = new Map<string, ScramKeys>(); // secretId \0 versionId -> keys (with the secret's salt)
+  private readonly mockKey = randomBytes(32);
+  readonly mockKeys = scramKeys(randomBytes(32).toString('base64'), randomBytes(16), SCRAM_DEFAULT_ITERATIONS);
+  /** upstream.tls with its CA bundle (re-read when the file changes). */
+  readonly upstreamTls: UpstreamTlsSource;
+
+  constructor(readonly cfg: ProxyTargetConfig, private readonly svc: ProxyService) {
+    this.cutover = new Cutover({ host: cfg.upstream.host, port: cfg.upstream.port });
+    this.upstreamTls = new UpstreamTlsSource(cfg.name, cfg.upstream, (e) => svc.log(e));
+  }
+
+  get tls(): SecureContext | undefined {
+    return this.svc.tls;
+  }
+
+  get listenPort(): number {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? a.port : this.cfg.listen.port;
+  }
+
+  get iam(): IamTokenVerifier | undefined {
+    return this.svc.iam;
+  }
+
+  private secret(id: string): Promise<SecretEntry> {
+    const cached = this.secretCache.get(id);
+    if (cached) return cached.then((e) => (Date.now() - e.at < SECRET_CACHE_MS ? e : this.readSecret(id)));
+    return this.readSecret(id);
+  }
+
+  private readSecret(id: string): Promise<SecretEntry> {
+    // AWSCURRENT first: during a switching window it waits for finishSecret, and AWSPREVIOUS must be
+    // read after that (before it, AWSPREVIOUS is the version about to be replaced)
+    const src = this.svc.secrets;
+    const p = src.current(id).then(async (current) => ({ at: Date.now(), current, previous: await src.previous(id) }));
+    this.secretCache.set(id, p);
+    p.catch(() => this.secretCache.delete(id));
+    return p;
+  }
+
+  private keysFor(secretId: string, c: SecretCredentials): ScramKeys {
+    const k = `${secretId}\0${c.versionId}`;
+    let keys = this.keys.get(k);
+    if (!keys) {
+      let salt = this.salts.get(secretId);
+      if (!salt) this.salts.set(secretId, (salt = randomBytes(16)));
+      // one salt for every version of a secret: server-first does not depend on which password the client has
+      keys = scramKeys(c.password, salt, SCRAM_DEFAULT_ITERATIONS);
+      this.keys.set(k, keys);
+    }
+    return keys;
+  }
+
+  async loginMaterial(user: string): Promise<LoginMaterial | undefined> {
+    for (const id of this.cfg.secretIds) {
+      let e: SecretEntry;
+      try {
+        e = await this.secret(id);
+      } catch {
+        continue;
+      }
+      const candidates: ScramKeys[] = [];
+      if (e.current.username === user) candidates.push(this.keysFor(id, e.current));
+      const p = e.previous;
+      if (p && p.username === user && p.demotedAt && Date.now() - p.demotedAt.getTime() <= this.cfg.previousPasswordGraceMs) candidates.push(this.keysFor(id, p));
+      if (candidates.length > 0) return { secretId: id, salt: this.salts.get(id)!, iterations: SCRAM_DEFAULT_ITERATIONS, candidates };
+    }
+    return undefined;
+  }
+
+  mockSalt(user: string): Buffer {
+    return hmacSha256(this.mockKey, user).subarray(0, 16);
+  }
+
+  pool(database: string, user: string, secretId: string): Pool {
+    const key = `${database}\0${user}`;
+    let p = this.pools.get(key);
+    if (!p) {
+      p = new Pool(database, user, this.cfg, this.cutover, () => this.svc.secrets.current(secretId), () => this.upstreamTls.current());
+      this.pools.set(key, p);
+    }
+    return p;
+  }
+
+  registerCancel(c: ClientConn): { pid: number; secret: number } {
+    return this.svc.registerCancel(c);
+  }
+
+  unregisterCancel(pid: number): void {
+    this.svc.unregisterCancel(pid);
+  }
+
+  cancel(pid: number, secret: number): void {
+    this.svc.cancel(pid, secret);
+  }
+
+  authEvent(e: AuthEventFacts): void {
+    this.svc.emit({ type: 'client-auth', target: this.cfg.name, ...e });
+  }
+
+  closed(c: ClientConn): void {
+    this.clients.delete(c);
+  }
+
+  log(e: unknown): void {
+    this.svc.log(e);
+  }
+
+  /** After a rotation: forget secrets and derived keys; pools re-read credentials on their next login. */
+  rotated(): void {
+    this.secretCache.clear();
+    this.keys.clear(); // not zeroed: a client mid-exchange may still hold them (verifiers, not passwords)
+    for (const p of this.pools.values()) p.invalidateCredentials();
+  }
+}
+
