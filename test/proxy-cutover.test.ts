@@ -67,8 +67,10 @@ test('pause / switch / resume under pgbench (session and transaction mode): 0 fa
     const t0 = Date.now();
     const { drainedMs } = await proxy.pause(name, 10_000);
     proxy.switch(name, { host: '127.0.0.1', port: to.port });
-    proxy.resume(name);
-    stalls.push(`${name}: drained in ${drainedMs} ms, paused ${Date.now() - t0} ms`);
+    const resumed = proxy.resume(name);
+    // what resume reports is what status shows (it once printed 0 while status had the real stall)
+    assert.equal(resumed.stallMs, proxy.status().find((t) => t.name === name)!.lastStallMs);
+    stalls.push(`${name}: drained in ${drainedMs} ms, paused ${Date.now() - t0} ms, resume reported a stall of ${resumed.stallMs} ms`);
   }
   const [session, tx] = await runs;
   const st = proxy.status();
