@@ -13,12 +13,11 @@ const NOT_YET_REPLACED: Record<string, number> = {
   'test/db-change-key-crash.test.ts': 1,
   'test/db-change-key.test.ts': 2,
   'test/edge-hardening.test.ts': 1,
-  'test/kms-multinode.test.ts': 1,
   'test/parse-stage.test.ts': 1,
   'test/proxy-cutover.test.ts': 1,
   'test/proxy-rotation.test.ts': 1,
   'test/proxy-wiring.test.ts': 1,
-  'test/quotas-multinode.test.ts': 2,
+  'test/quotas-multinode.test.ts': 1,
   'test/rds-e2e.test.ts': 2,
 };
 
