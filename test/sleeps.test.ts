@@ -13,7 +13,6 @@ const NOT_YET_REPLACED: Record<string, number> = {
   'test/db-change-key-crash.test.ts': 1,
   'test/db-change-key.test.ts': 2,
   'test/edge-hardening.test.ts': 1,
-  'test/parse-stage.test.ts': 1,
   'test/proxy-cutover.test.ts': 1,
   'test/proxy-rotation.test.ts': 1,
   'test/proxy-wiring.test.ts': 1,
