@@ -163,7 +163,7 @@ test('proxy switch with the audit sink failing: the upstream does not change', (
 
 /** The events of one request, in order. */
 async function eventsOf(s: TestServer, requestId: unknown): Promise<{ eventName: string; errorCode?: string; additionalEventData?: unknown }[]> {
-  await new Promise((r) => setTimeout(r, 1100)); // the store sink's group commit
+  await s.audit.settled(); // the store sink's group commit
   const page = await s.audit.lookup({ maxResults: 50 });
   return page.events.map((r) => r.event).filter((e) => e.requestID === requestId).reverse();
 }
@@ -185,7 +185,7 @@ test('a mutation the domain refuses before writing has one event, with its error
   // a mutation that succeeds: one event, without an error
   const made = await call(s, TEST_CREDS, 'POST', '/v1/iam/users', { UserName: 'once' });
   assert.equal(made.status, 201);
-  await new Promise((r) => setTimeout(r, 1100)); // the store sink's group commit
+  await s.audit.settled(); // the store sink's group commit
   const page = await s.audit.lookup({ eventName: 'CreateUser', maxResults: 50 });
   const once = page.events.map((r) => r.event).filter((e) => (e.requestParameters as { userName?: string } | null)?.userName === 'once');
   assert.deepEqual(once.map((e) => e.errorCode ?? null), [null]);

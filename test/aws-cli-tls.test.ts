@@ -2,16 +2,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from './helpers/server.ts';
-import { awsCli, hasAwsCli } from './helpers/aws-cli.ts';
+import { awsCli, awsCliSkipReason } from './helpers/aws-cli.ts';
 
-const hasCli = hasAwsCli;
+const skip = awsCliSkipReason();
 let s: TestServer;
-before(async () => { if (hasCli) s = await startTestServer({ env: { REKEY_TLS: 'generated' } }); });
-after(async () => { if (hasCli) await s.cleanup(); });
+before(async () => { if (!skip) s = await startTestServer({ env: { REKEY_TLS: 'generated' } }); });
+after(async () => { if (!skip) await s.cleanup(); });
 
 const aws = (args: string[]) => awsCli('kms', s.url, args);
 
-test('AWS CLI over HTTPS with --ca-bundle <dataDir>/tls/ca.pem; without it the certificate is refused', { skip: hasCli ? false : 'aws CLI not installed' }, async () => {
+test('AWS CLI over HTTPS with --ca-bundle <dataDir>/tls/ca.pem; without it the certificate is refused', { skip }, async () => {
   assert.match(s.url, /^https:/);
   const key = await aws(['create-key', '--description', 'tls', '--query', 'KeyMetadata.KeyId', '--ca-bundle', s.caBundlePath!]);
   assert.equal(key.status, 0, key.err);

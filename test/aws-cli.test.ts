@@ -5,16 +5,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from './helpers/server.ts';
-import { awsCli, hasAwsCli } from './helpers/aws-cli.ts';
+import { awsCli, awsCliSkipReason, requireAwsCli } from './helpers/aws-cli.ts';
 
-const hasCli = hasAwsCli;
+const skip = awsCliSkipReason();
 let s: TestServer;
-before(async () => { if (hasCli) s = await startTestServer(); });
-after(async () => { if (hasCli) await s.cleanup(); });
+before(async () => { if (!skip) s = await startTestServer(); });
+after(async () => { if (!skip) await s.cleanup(); });
 
 const aws = (args: string[]) => awsCli('kms', s.url, args);
 
-test('AWS CLI: create-key, alias, encrypt, decrypt, rotate, list-key-rotations, errors', { skip: hasCli ? false : 'aws CLI not installed' }, async () => {
+test('AWS CLI: create-key, alias, encrypt, decrypt, rotate, list-key-rotations, errors', { skip }, async () => {
   const key = await aws(['create-key', '--description', 'my first key', '--query', 'KeyMetadata.KeyId']);
   assert.equal(key.status, 0, key.err);
   assert.match(key.out, /^[0-9a-f-]{36}$/);
@@ -36,4 +36,12 @@ test('AWS CLI: create-key, alias, encrypt, decrypt, rotate, list-key-rotations, 
   const missing = await aws(['describe-key', '--key-id', '00000000-0000-0000-0000-000000000000']);
   assert.notEqual(missing.status, 0);
   assert.match(missing.err, /NotFoundException/);
+});
+
+test('the AWS CLI tests skip only off CI: with CI=true a missing CLI fails them, saying what to do', () => {
+  assert.equal(awsCliSkipReason({}, false), 'the AWS CLI is not installed');
+  assert.equal(awsCliSkipReason({ CI: 'true' }, false), false);
+  assert.equal(awsCliSkipReason({}, true), false);
+  assert.throws(() => requireAwsCli(false), { name: 'Error', message: 'the AWS CLI is not installed: CI=true does not skip it (.ci/run installs the Debian package awscli)' });
+  assert.doesNotThrow(() => requireAwsCli(true));
 });

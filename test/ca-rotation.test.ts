@@ -133,7 +133,7 @@ test('CA rotation over HTTPS: old-only clients work through phase 1 and fail aft
   assert.equal(st.ca.serial, parseCertificate(newCa).serial);
   assert.deepEqual(st.history.slice(0, 4).map((h: { reason: string }) => h.reason), ['ca-finish', 'ca-switch', 'ca-changed', 'ca-publish']);
 
-  await new Promise((r) => setTimeout(r, 1100)); // group commit
+  await s.audit.settled(); // group commit
   const events = async (eventName: string) => (await s.audit.lookup({ eventName, maxResults: 100 })).events.map((e) => e.event);
   const rot = await events('RotateCertificateAuthority');
   const phases = rot.filter((e) => e.eventSource === 'rekey.certs').map((e) => e.additionalEventData as Record<string, string>);

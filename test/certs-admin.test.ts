@@ -65,7 +65,7 @@ test('rekey certs status | rotate | issue over HTTPS with --ca-bundle; audit eve
   assert.equal(denied.status, 2);
   assert.match(denied.err, /AccessDeniedException: .*rekey:RotateCertificate/);
 
-  await new Promise((r) => setTimeout(r, 1100)); // group commit
+  await s.audit.settled(); // group commit
   const names = async (eventName: string) => (await s.audit.lookup({ eventName, maxResults: 100 })).events.map((e) => e.event);
   const ca = await names('CreateCertificateAuthority');
   assert.equal(ca.length, 1);

@@ -75,7 +75,15 @@ test('two server processes on one PostgreSQL: every due job runs once; DisableKe
       assert.ok(Date.now() < deadline, `only ${await succeeded()} jobs finished`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    await new Promise((r) => setTimeout(r, 6000)); // another full scan on both nodes: nothing more may run
+    // two more scans (each node scans every 4-6 s): nothing more may run. Awaited on the schedule
+    // cursors in the store, which every completed scan advances, instead of a fixed 6 s.
+    const cursors = async () => Promise.all((await barrier.list(PREFIX.sched)).map(async (k) => (await barrier.getJSON(k))?.version ?? 0));
+    const at = await cursors();
+    assert.ok(at.length > 0, 'no schedule cursor in the store');
+    for (const until = Date.now() + 30_000; !(await cursors()).every((v, i) => v >= at[i]! + 2);) {
+      assert.ok(Date.now() < until, `the schedule cursors never advanced twice: ${JSON.stringify(at)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const jobs: Job[] = [];
     for (const key of await barrier.list(PREFIX.job)) jobs.push((await barrier.getJSON<Job>(key))!.value);
     assert.equal(jobs.length, rotating.length + deleting.length);

@@ -17,7 +17,7 @@ after(async () => { await s.cleanup(); });
 
 /** The RefusedRequest events (src/http/refused.ts), after the store sink's group commit. */
 async function refusedEvents(): Promise<{ errorCode?: string; requestID: string; eventSource: string; sourceIPAddress: string; requestParameters: Record<string, unknown> | null }[]> {
-  await new Promise((r) => setTimeout(r, 1100));
+  await s.audit.settled();
   const r = await s.audit.lookup({ eventName: 'RefusedRequest', maxResults: 50 });
   return r.events.map((e) => e.event as unknown as { errorCode?: string; requestID: string; eventSource: string; sourceIPAddress: string; requestParameters: Record<string, unknown> | null });
 }

@@ -7,6 +7,9 @@ import { randomBytes } from '../src/crypto/index.ts';
 import { startPostgres } from './helpers/pg.ts';
 import { TEST_CREDS } from './helpers/server.ts';
 import { startServerNode } from './helpers/server-node.ts';
+import { Barrier } from '../src/storage/barrier.ts';
+import { PostgresBackend } from '../src/storage/postgres.ts';
+import { NODES_PREFIX } from '../src/quotas/cluster.ts';
 
 const RATE = 10; // kms:cryptographic for the whole account
 
@@ -15,8 +18,9 @@ const startNode = startServerNode;
 test('two nodes on one store admit the account quota once, not once per node', { timeout: 180_000 }, async (t) => {
   const pg = await startPostgres();
   t.after(() => pg.stop());
+  const root = randomBytes(32);
   const env = {
-    REKEY_STORAGE: 'postgres', REKEY_POSTGRES_URL: pg.url, REKEY_ROOT_KEY: randomBytes(32).toString('hex'), REKEY_LOG_LEVEL: 'silent', REKEY_INSECURE_HTTP: '1',
+    REKEY_STORAGE: 'postgres', REKEY_POSTGRES_URL: pg.url, REKEY_ROOT_KEY: root.toString('hex'), REKEY_LOG_LEVEL: 'silent', REKEY_INSECURE_HTTP: '1',
     REKEY_DEV_ACCESS_KEY_ID: TEST_CREDS.accessKeyId, REKEY_DEV_SECRET_ACCESS_KEY: TEST_CREDS.secretAccessKey, REKEY_AUDIT_FILE: 'none',
     REKEY_QUOTAS: 'on', REKEY_QUOTA_RATES: `kms:cryptographic=${RATE}`, REKEY_QUOTA_PRINCIPAL_SHARE: '1',
   };
@@ -24,12 +28,22 @@ test('two nodes on one store admit the account quota once, not once per node', {
   t.after(() => a.stop());
   const b = await startNode({ ...env, REKEY_NODE_ID: 'quota-b' });
   t.after(() => b.stop());
-  // both heartbeats seen by both (every 5 s), and the buckets full
-  await new Promise((r) => setTimeout(r, 6000));
+  // both heartbeats seen by both (every 5 s): b saw a at its first beat (a started first); a has
+  // seen b once a's heartbeat in the store is newer than b's first one. Polled, with a bound.
+  const backend = await PostgresBackend.open(pg.url);
+  t.after(() => backend.close());
+  const barrier = await Barrier.unseal(backend, root);
+  const seenAt = async (node: string) => (await barrier.getJSON<{ seenAt: number }>(NODES_PREFIX + node))?.value.seenAt ?? -1;
+  const bFirst = await seenAt('quota-b');
+  assert.ok(bFirst > 0, 'node b wrote no heartbeat at start');
+  for (const deadline = Date.now() + 20_000; (await seenAt('quota-a')) <= bFirst;) {
+    assert.ok(Date.now() < deadline, 'node a never beat after node b started');
+    await new Promise((r) => setTimeout(r, 50));
+  }
   const kms = (url: string) => new KMSClient({ endpoint: url, region: 'us-east-1', credentials: TEST_CREDS, maxAttempts: 1 });
   const [ka, kb] = [kms(a.url), kms(b.url)];
   const keyId = (await ka.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
-  await new Promise((r) => setTimeout(r, 1000));
+  await new Promise((r) => setTimeout(r, 1000)); // the buckets, resized at a's beat, full again (not observable from outside: still a sleep)
   const t0 = Date.now();
   const results = await Promise.all(Array.from({ length: 60 }, (_, i) =>
     (i % 2 ? ka : kb).send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('x') })).then(() => 'ok', (e: Error) => e.name)));

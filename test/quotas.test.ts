@@ -7,9 +7,10 @@ import { startTestServer, type TestServer } from './helpers/server.ts';
 
 let s: TestServer;
 let keyId: string;
+let skew = 0; // the server's clock runs this far ahead of the wall clock: moved instead of sleeping
 const RATE = 40; // account-wide kms:cryptographic; each principal may use half (principalShare 0.5)
 before(async () => {
-  s = await startTestServer({ env: { REKEY_QUOTAS: 'on', REKEY_QUOTA_RATES: `kms:cryptographic=${RATE}` } });
+  s = await startTestServer({ env: { REKEY_QUOTAS: 'on', REKEY_QUOTA_RATES: `kms:cryptographic=${RATE}` }, clock: () => new Date(Date.now() + skew) });
   keyId = (await s.kmsClient().send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
 });
 after(async () => { await s.cleanup(); });
@@ -41,14 +42,14 @@ test('quotas: a burst above the quota gets ThrottlingException (HTTP 400, AWS sh
   assert.ok(ok <= share + Math.ceil(elapsed * share) + 1, `admitted ${ok} in ${elapsed}s: more than the quota`);
   assert.equal(ok + throttled.length, 60);
   // throttled calls are in the audit trail with their error code, as CloudTrail records them
-  await new Promise((r) => setTimeout(r, 1100));
+  await s.audit.settled(); // the group commit
   const events = await s.audit.lookup({ eventName: 'Encrypt', principal: 'arn:aws:iam::111122223333:user/burst', maxResults: 1000 });
   const codes = events.events.map((e) => e.event.errorCode ?? 'ok');
   assert.equal(codes.filter((c) => c === 'ThrottlingException').length, throttled.length);
 });
 
 test('quotas: the SDK standard retry mode completes every request above the quota; a second principal is not starved', async () => {
-  await new Promise((r) => setTimeout(r, 1100)); // buckets full again
+  skew += 1100; // buckets full again
   const noisy = s.kmsClient(await user('noisy'), { retryMode: 'standard', maxAttempts: 10 });
   const quiet = s.kmsClient(await user('quiet')); // no retries: any throttle fails the test
   let done = 0;
@@ -75,7 +76,7 @@ test('quotas: the SDK standard retry mode completes every request above the quot
   assert.equal(done, 80);
   assert.ok(quietOk >= 2, `quiet principal completed ${quietOk}`);
   // the flood really was over quota: the noisy principal was throttled (and retried) along the way
-  await new Promise((r) => setTimeout(r, 1100));
+  await s.audit.settled(); // the group commit
   const ev = await s.audit.lookup({ eventName: 'Encrypt', principal: 'arn:aws:iam::111122223333:user/noisy', maxResults: 1000 });
   const throttles = ev.events.filter((e) => e.event.errorCode === 'ThrottlingException').length;
   assert.ok(throttles > 0, 'the noisy principal was never throttled');

@@ -5,10 +5,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from './helpers/server.ts';
-import { awsCli, hasAwsCli } from './helpers/aws-cli.ts';
+import { awsCli, awsCliSkipReason } from './helpers/aws-cli.ts';
 import { InMemoryDbServiceForTests } from '../src/rds/testing.ts';
 
-const skip = !hasAwsCli && process.env.CI !== 'true' ? 'the AWS CLI is not installed' : false;
+const skip = awsCliSkipReason();
 let s: TestServer;
 let db: InMemoryDbServiceForTests;
 before(async () => {

@@ -4,14 +4,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { startTestServer, type TestServer } from './helpers/server.ts';
-import { awsCli, hasAwsCli } from './helpers/aws-cli.ts';
+import { awsCli, awsCliSkipReason } from './helpers/aws-cli.ts';
 
-const hasCli = hasAwsCli;
+const skip = awsCliSkipReason();
 let s: TestServer;
 let hook: Server;
 let hookUrl = '';
 before(async () => {
-  if (!hasCli) return;
+  if (skip) return;
   s = await startTestServer({ env: { REKEY_SECRETS_WEBHOOK_HTTP_LOOPBACK: '1' } });
   hook = createServer((req, res) => {
     req.resume();
@@ -21,14 +21,14 @@ before(async () => {
   hookUrl = `http://127.0.0.1:${(hook.address() as { port: number }).port}/`;
 });
 after(async () => {
-  if (!hasCli) return;
+  if (skip) return;
   hook.close();
   await s.cleanup();
 });
 
 const aws = (args: string[]) => awsCli('secretsmanager', s.url, args);
 
-test('AWS CLI: create-secret, get-secret-value, put-secret-value, rotate-secret, errors', { skip: hasCli ? false : 'aws CLI not installed' }, async () => {
+test('AWS CLI: create-secret, get-secret-value, put-secret-value, rotate-secret, errors', { skip }, async () => {
   const c = await aws(['create-secret', '--name', 'cli/db', '--secret-string', '{"username":"app","password":"one"}', '--query', 'ARN']);
   assert.equal(c.status, 0, c.err);
   assert.match(c.out, /^arn:aws:secretsmanager:us-east-1:111122223333:secret:cli\/db-[A-Za-z0-9]{6}$/);

@@ -165,11 +165,16 @@ test('the file sink alone: a restarted node recovers its head from the file; dig
   for (const l of lines) if (!('digest' in l)) assert.equal(recordHash(l as never), l.hash);
 });
 
-test('digests close on the period timer', async () => {
+test('digests close on the period timer', async (t) => {
+  t.mock.timers.enable({ apis: ['setInterval'] }); // the period timer, ticked by hand
   const { barrier } = await testBarrier();
   const log = await AuditLog.open({ node: 'n1', barrier, sinks: [new StoreSink(barrier)], digestPeriodMs: 1000 });
   await log.append(sampleEvent(1));
-  await new Promise((r) => setTimeout(r, 1300));
+  t.mock.timers.tick(999);
+  await log.settled();
+  assert.equal(log.stats.digests, 0);
+  t.mock.timers.tick(1);
+  await log.settled(); // queued behind the digest the timer started
   assert.equal(log.stats.digests, 1);
   assert.equal((await loadDigests(barrier, 'n1')).length, 1);
   await log.close();

@@ -142,6 +142,18 @@ export class AuditLog {
     });
   }
 
+  /**
+   * Resolves once every event appended before this call (and any appended by then from a request
+   * still finishing, one macrotask later) is written or refused: what a test awaits instead of
+   * sleeping for the group commit.
+   */
+  async settled(): Promise<void> {
+    do {
+      await new Promise<void>((r) => setImmediate(r)); // appends from responses already sent
+      await this.enqueue(() => this.flush());
+    } while (this.pending.length > 0 || this.scheduled);
+  }
+
   /** Runs fn after everything already queued on the write lane (batches and digests never overlap). */
   private enqueue<T>(fn: () => Promise<T>): Promise<T> {
     const p = this.lane.then(fn);

@@ -84,7 +84,7 @@ export async function openEdge(cfg: Readonly<Config>, barrier: Barrier, audit: A
   }
   const ctx = certs?.serverContext();
   const tls: EdgeTls | undefined = ctx ? { cert: ctx.cert, key: ctx.key, ...(ctx.ca ? { ca: ctx.ca } : {}), clientAuth: t.clientAuth } : undefined;
-  const quotas = new QuotaService(cfg.quotas);
+  const quotas = new QuotaService(cfg.quotas, clock ? { clock: () => clock().getTime() } : {});
   const registry = new NodeRegistry({ barrier, node, onCount: (n) => quotas.setNodeCount(n), onError: (m) => pendingLog(m) });
   let sighup: (() => void) | undefined;
   return {

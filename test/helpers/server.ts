@@ -35,6 +35,8 @@ export interface StartOptions {
   secretStrategies?: readonly RotationStrategy[];
   /** Database instances behind the RDS Query API (test/rds-*.test.ts pass src/rds/testing.ts's double). */
   db?: DbService;
+  /** The server's clock (audit times, quota buckets, ...): tests move time instead of sleeping. */
+  clock?: () => Date;
 }
 
 export async function startTestServer(o: StartOptions = {}): Promise<TestServer> {
@@ -43,7 +45,7 @@ export async function startTestServer(o: StartOptions = {}): Promise<TestServer>
     // quotas (AWS's CreateKey 5/s, ...) are tested in test/quotas.test.ts; elsewhere they would only slow the suite
     REKEY_QUOTAS: 'off', ...o.env };
   const cfg = loadConfig({ dataDir, port: 0 }, env);
-  const s = await startServer(cfg, { ...(o.secretStrategies ? { secretStrategies: o.secretStrategies } : {}), ...(o.db ? { db: o.db } : {}) });
+  const s = await startServer(cfg, { ...(o.secretStrategies ? { secretStrategies: o.secretStrategies } : {}), ...(o.db ? { db: o.db } : {}), ...(o.clock ? { clock: o.clock } : {}) });
   const ca = s.certs?.caBundle();
   // over HTTPS the SDK trusts rekey's CA, as a user passes --ca-bundle / an https.Agent with `ca`
   const tlsHandler = () => (ca ? { requestHandler: new NodeHttpHandler({ httpsAgent: new HttpsAgent({ ca, keepAlive: true }) }) } : {});
