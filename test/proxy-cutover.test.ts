@@ -114,8 +114,10 @@ test('one cutover call under pgbench: 0 failed, stall measured on the server and
   await Promise.all([node1.start(), node2.start()]);
   try {
     const env = { PGHOST: '127.0.0.1', PGUSER: 'app', PGPASSWORD: password, PGDATABASE: a.database, PGSSLMODE: 'disable' };
+    const h0 = await historyCount(a);
     const runs = run('pgbench', ['-n', '-c', '8', '-j', '2', '-T', '5', '-p', String(node1.address('app').port)], env).then(parsePgbench);
-    await new Promise((r) => setTimeout(r, 1500));
+    // cut over once transactions are flowing through the proxy (an event, not a fixed wait)
+    for (let i = 0; i < 200 && (await historyCount(a)) < h0 + 100; i++) await new Promise((res) => setTimeout(res, 25));
     const r = await node1.cutover('app', { host: '127.0.0.1', port: b.port }, 10_000);
     const bench = await runs;
     const st = node1.status()[0]!;
