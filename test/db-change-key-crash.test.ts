@@ -16,12 +16,38 @@ import { TEST_CREDS } from './helpers/server.ts';
 import { startDbNode as startNode, until, type DbNode as Node } from './helpers/db-node.ts';
 
 const POINTS = ['start', 'copy', 'catchup', 'fenced', 'promoting', 'flipped', 'shred'] as const;
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+const STEP_WITHIN_MS = 240_000;
+
+/**
+ * Resolves once `node` has killed itself at `point`. Bounded: if the change-key job ends (an
+ * abandoned or failed job never reaches the point) or the point is not reached in time, it fails
+ * with the job's state and the node's log instead of hanging the suite (a CI run hung here once).
+ */
+async function diesAt(node: Node, point: string): Promise<void> {
+  let gone = false;
+  const exited = node.exited.then(() => { gone = true; });
+  const end = Date.now() + STEP_WITHIN_MS;
+  while (!gone) {
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 250))]);
+    if (gone) return;
+    const jobs = await node.call('jobs').catch(() => undefined) as { jobs: Array<{ kind: string; state: string }> } | undefined;
+    const ck = jobs?.jobs.filter((j) => j.kind === 'db.change-key') ?? [];
+    const over = ck.some((j) => TERMINAL.has(j.state));
+    if (gone) return;
+    if (over || Date.now() > end) {
+      node.proc.kill('SIGKILL');
+      await node.exited;
+      throw new Error(`the node did not die at ${point} (${over ? 'the job ended first' : `not within ${STEP_WITHIN_MS} ms`}): jobs ${JSON.stringify(ck)}\nnode log:\n${node.stderrTail()}`);
+    }
+  }
+}
 
 
-test('SIGKILL at each step of change-key: resumes, nothing committed is lost, the old volume goes at the end', { timeout: 1_500_000 }, async (t) => {
+test('SIGKILL at each step of change-key: resumes, nothing committed is lost, the old volume goes at the end', { timeout: 900_000 }, async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'rekey-ck-crash-'));
   const env = {
-    REKEY_TEST_CHILD_DATA_DIR: dataDir, REKEY_LOG_LEVEL: process.env.DBG ? 'warn' : 'silent', REKEY_AUDIT_FILE: 'none', REKEY_QUOTAS: 'off',
+    REKEY_TEST_CHILD_DATA_DIR: dataDir, REKEY_LOG_LEVEL: 'warn', REKEY_AUDIT_FILE: 'none', REKEY_QUOTAS: 'off',
     REKEY_DEV_ACCESS_KEY_ID: TEST_CREDS.accessKeyId, REKEY_DEV_SECRET_ACCESS_KEY: TEST_CREDS.secretAccessKey,
   };
   let node: Node | undefined;
@@ -38,7 +64,7 @@ test('SIGKILL at each step of change-key: resumes, nothing committed is lost, th
     const before = await until('available', async () => { const i = await node!.call('get', 'crashy'); return i.status === 'available' ? i : undefined; });
     const ep = before.endpoint;
     const connect = async () => {
-      const c = new pg.Client({ host: ep.address, port: ep.port, user: 'app', password: 'ck-crash-pw-1', database: 'postgres', connectionTimeoutMillis: 5_000 });
+      const c = new pg.Client({ host: ep.address, port: ep.port, user: 'app', password: 'ck-crash-pw-1', database: 'postgres', connectionTimeoutMillis: 5_000, query_timeout: 30_000 });
       c.on('error', () => {});
       await c.connect();
       return c;
@@ -76,7 +102,7 @@ test('SIGKILL at each step of change-key: resumes, nothing committed is lost, th
       await node.setOffset((i + 1) * 120_000); // past the dead nodes' leases
       if (i === 0) await node.call('changeKey', 'crashy', keyB.KeyId).catch((e: Error) => assert.equal(e.message, 'node exited'));
       if (point === 'none') break;
-      await node.exited; // killed itself at the point
+      await diesAt(node, point); // killed itself at the point
       t.diagnostic(`killed at ${point}; committed so far ${committed}`);
       if (process.env.DBG) process.stderr.write(`killed at ${point} ${new Date().toISOString()}\n`);
     }

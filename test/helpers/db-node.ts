@@ -14,7 +14,11 @@ export interface DbNode {
   // the IPC answer is whatever the DbService returned (JSON): the tests read the fields they check
   call(method: string, ...args: unknown[]): Promise<any>;
   setOffset(ms: number): Promise<void>;
+  /** The last lines the child wrote to stderr (its log at REKEY_LOG_LEVEL), for a failing test's message. */
+  stderrTail(): string;
 }
+
+const READY_WITHIN_MS = 120_000;
 
 /** Starts a child server with `env` (REKEY_TEST_CHILD_DATA_DIR, REKEY_TEST_CRASH_AT, ...); resolves once it is ready. */
 export async function startDbNode(env: Record<string, string>): Promise<DbNode> {
@@ -24,9 +28,15 @@ export async function startDbNode(env: Record<string, string>): Promise<DbNode> 
   proc.stdout!.resume();
   if (process.env.DBG) proc.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  const stderrTail = () => stderr.split('\n').slice(-40).join('\n');
   await new Promise<void>((resolve, reject) => {
-    proc.on('message', (m: { type?: string }) => { if (m.type === 'ready') resolve(); });
-    proc.once('exit', (code) => reject(new Error(`server exited ${code}: ${stderr}`)));
+    // bounded: a node that never gets ready fails the test with its log instead of hanging it
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`server not ready within ${READY_WITHIN_MS} ms: ${stderrTail()}`));
+    }, READY_WITHIN_MS);
+    proc.on('message', (m: { type?: string }) => { if (m.type === 'ready') { clearTimeout(timer); resolve(); } });
+    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}: ${stderrTail()}`)); });
   });
   let n = 0;
   const call = (method: string, ...args: unknown[]) => new Promise<any>((resolve, reject) => {
@@ -47,7 +57,7 @@ export async function startDbNode(env: Record<string, string>): Promise<DbNode> 
     proc.once('exit', () => resolve());
     proc.send({ type: 'offset', ms });
   });
-  return { proc, exited, call, setOffset };
+  return { proc, exited, call, setOffset, stderrTail };
 }
 
 /** Polls `fn` every `every` ms until it returns a truthy value (errors count as not yet). */
