@@ -60,6 +60,11 @@ function xmlValue(name: string, v: unknown): string {
   return el(name, String(v));
 }
 
+/** The success envelope around a serialized `<Action>Result` body. */
+export function queryResultXml(namespace: string, action: string, inner: string, requestId: string): string {
+  return `<${action}Response xmlns="${namespace}"><${action}Result>${inner}</${action}Result><ResponseMetadata>${el('RequestId', requestId)}</ResponseMetadata></${action}Response>`;
+}
+
 export function queryErrorXml(namespace: string, code: string, message: string, requestId: string, server = false): string {
   return `<ErrorResponse xmlns="${namespace}"><Error><Type>${server ? 'Receiver' : 'Sender'}</Type>${el('Code', code)}${el('Message', message)}</Error>${el('RequestId', requestId)}</ErrorResponse>`;
 }
@@ -179,8 +184,7 @@ export class QueryProtocol implements Protocol {
   sendResult(reply: FastifyReply, route: WireRoute, result: Record<string, unknown>, requestId: string): FastifyReply {
     const svc = this.svcOf(route)!;
     const action = route.operation;
-    const inner = svc.serialize ? svc.serialize(action, result) : xmlMembers(result);
-    const xml = `<${action}Response xmlns="${svc.xmlNamespace}"><${action}Result>${inner}</${action}Result><ResponseMetadata>${el('RequestId', requestId)}</ResponseMetadata></${action}Response>`;
+    const xml = queryResultXml(svc.xmlNamespace, action, svc.serialize ? svc.serialize(action, result) : xmlMembers(result), requestId);
     return reply.code(200).header('content-type', 'text/xml').header('x-amzn-requestid', requestId).send(xml);
   }
 

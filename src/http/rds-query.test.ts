@@ -4,10 +4,17 @@
 // ErrorResponse shape (botocore/data/rds/2014-10-31/service-2.json; RDS API Reference "Common Errors").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rdsErrorXml, rdsResultXml, rdsError, RDS_OPERATION_TABLE } from './rds-query.ts';
+import { rdsError, rdsQueryService, RDS_OPERATION_TABLE } from './rds-query.ts';
+import { queryErrorXml, queryResultXml } from './query.ts';
+import type { DbService } from '../db/api.ts';
+import type { IamService } from '../iam/service.ts';
 import { AccessDeniedException, InvalidSignatureException, ThrottlingException, UnrecognizedClientException, DBInstanceNotFoundFault, MalformedQueryString } from '../errors.ts';
 
 const NS = 'http://rds.amazonaws.com/doc/2014-10-31/';
+// what the pipeline sends: QueryProtocol.sendResult wraps the service's serializer in the envelope
+const svc = rdsQueryService({ db: {} as DbService, iam: { partition: 'aws', region: 'us-east-1', accountId: '111122223333' } as IamService });
+const rdsResultXml = (action: string, result: Record<string, unknown>, requestId: string) => queryResultXml(svc.xmlNamespace, action, svc.serialize!(action, result), requestId);
+const rdsErrorXml = (code: string, message: string, requestId: string, server = false) => queryErrorXml(svc.xmlNamespace, code, message, requestId, server);
 
 test('result envelope, lists and scalars', () => {
   const xml = rdsResultXml('DescribeDBInstances', {

@@ -14,7 +14,7 @@ import type { RekeyError } from '../errors.ts';
 import type { DbService } from '../db/api.ts';
 import type { IamService } from '../iam/service.ts';
 import { RdsApi, auditOutputOf } from '../rds/api.ts';
-import { RDS_API_VERSION, type RdsResult } from '../rds/wire.ts';
+import { RDS_API_VERSION } from '../rds/wire.ts';
 import { RDS_OPERATION_TABLE } from '../rds/operations/index.ts';
 import type { QueryOperation, QueryService } from './query.ts';
 import { stsError } from './sts.ts';
@@ -41,23 +41,6 @@ function xmlValue(name: string, v: unknown): unknown {
     return out;
   }
   return '';
-}
-
-/** The success body for `action` with its result members. */
-export function rdsResultXml(action: string, result: RdsResult, requestId: string): string {
-  return builder.build({
-    [`${action}Response`]: {
-      '@_xmlns': RDS_NAMESPACE,
-      [`${action}Result`]: xmlValue(`${action}Result`, result),
-      ResponseMetadata: { RequestId: requestId },
-    },
-  }) as string;
-}
-
-export function rdsErrorXml(code: string, message: string, requestId: string, server = false): string {
-  return builder.build({
-    ErrorResponse: { '@_xmlns': RDS_NAMESPACE, Error: { Type: server ? 'Receiver' : 'Sender', Code: code, Message: message }, RequestId: requestId },
-  }) as string;
 }
 
 /** The RDS Query code and status of a rekey error (the STS mapping for authentication and access; RDS's Throttling). */
