@@ -136,8 +136,11 @@ test('SIGKILL at each step of change-key: resumes, nothing committed is lost, th
       await node.exited;
     }
     // servers the killed nodes left running (their own process groups)
-    spawnSync('sh', ['-c', `for f in $(find ${dataDir} -name postmaster.pid 2>/dev/null); do kill -QUIT $(head -1 $f) 2>/dev/null; done`]);
-    await new Promise((r) => setTimeout(r, 500));
+    const pids = spawnSync('sh', ['-c', `for f in $(find ${dataDir} -name postmaster.pid 2>/dev/null); do head -1 $f; done`], { encoding: 'utf8' })
+      .stdout.split('\n').map(Number).filter((p) => p > 0);
+    const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+    for (const pid of pids) try { process.kill(pid, 'SIGQUIT'); } catch { /* gone */ }
+    await until('the left servers to exit', async () => pids.every((p) => !alive(p)), 10_000).catch(() => {});
     for (const line of readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
       const at = line.split(' ')[1];
       if (at?.startsWith(dataDir)) spawnSync('fusermount3', ['-u', '-z', at]);

@@ -60,8 +60,13 @@ test('pause / switch / resume under pgbench (session and transaction mode): 0 fa
   const env = { PGHOST: '127.0.0.1', PGUSER: 'app', PGPASSWORD: password, PGDATABASE: a.database, PGSSLMODE: 'disable' };
   const bench = (name: string) => run('pgbench', ['-n', '-c', '4', '-j', '2', '-T', '6', '-p', String(proxy.address(name).port)], env).then(parsePgbench);
   const before = await historyCount(b);
+  const fromA = await historyCount(a);
   const runs = Promise.all([bench('session'), bench('tx')]);
-  await new Promise((r) => setTimeout(r, 2000));
+  // cut over once transactions flow through both targets' first server
+  for (const deadline = Date.now() + 20_000; (await historyCount(a)) < fromA + 50;) {
+    assert.ok(Date.now() < deadline, 'no transactions reached the first server');
+    await new Promise((r) => setTimeout(r, 50));
+  }
   const stalls: string[] = [];
   for (const [name, to] of [['session', b], ['tx', b]] as const) {
     const t0 = Date.now();

@@ -4,7 +4,7 @@
 // plaintext: SCRAM); AWSPREVIOUS accepted during previousPasswordGraceMs after a real rotation.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
@@ -155,8 +155,10 @@ test('proxy.tls files: the certificate is read from files and re-read when they 
     registerProxyCommands(program, undefined, { out: (t) => (out += t), env: { AWS_ACCESS_KEY_ID: TEST_CREDS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDS.secretAccessKey } });
     await program.parseAsync(['node', 'rekey', 'proxy', '--endpoint', other.url, 'status']);
     assert.match(out, new RegExp(`^files {2}session {2}127\\.0\\.0\\.1:${other.proxy!.address('files').port} -> 127\\.0\\.0\\.1:${db.port} {2}running`));
-    await new Promise((r) => setTimeout(r, 1100)); // a different mtime
+    const was = statSync(join(tdir, 'cert.pem')).mtime.getTime() / 1000;
     await gen('files-two');
+    // a later mtime for certain (the check compares mtimes, and the new files may share the old second)
+    for (const f of ['key.pem', 'cert.pem']) utimesSync(join(tdir, f), was + 2, was + 2);
     const deadline = Date.now() + 10_000;
     let now = await cn();
     while (now !== 'files-two') {

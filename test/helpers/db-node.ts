@@ -39,16 +39,21 @@ export async function startDbNode(env: Record<string, string>): Promise<DbNode> 
     proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}: ${stderrTail()}`)); });
   });
   let n = 0;
+  // one exit listener for every call still waiting (a listener per call would pile up on a long test)
+  const pending = new Map<number, (e: Error) => void>();
+  proc.once('exit', () => { for (const reject of pending.values()) reject(new Error('node exited')); pending.clear(); });
   const call = (method: string, ...args: unknown[]) => new Promise<any>((resolve, reject) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return reject(new Error('node exited'));
     const id = ++n;
     const on = (x: { type?: string; n?: number; result?: unknown; error?: { name: string; message: string } }) => {
       if (x.type !== 'db-result' || x.n !== id) return;
       proc.off('message', on);
+      pending.delete(id);
       if (x.error) reject(Object.assign(new Error(x.error.message), { name: x.error.name }));
       else resolve(x.result);
     };
     proc.on('message', on);
-    proc.once('exit', () => reject(new Error('node exited')));
+    pending.set(id, (e) => { proc.off('message', on); reject(e); });
     proc.send({ type: 'db', n: id, method, args });
   });
   const setOffset = (ms: number) => new Promise<void>((resolve) => {
