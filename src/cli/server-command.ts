@@ -3,9 +3,25 @@ import type { Config } from '../config/config.ts';
 import { startServer } from '../server/start.ts';
 import { VERSION } from '../version.ts';
 
+/** Lines framed by asterisks, every row the same width. */
+export function box(text: readonly string[]): string[] {
+  const width = Math.max(...text.map((t) => t.length));
+  const edge = `  ${'*'.repeat(width + 6)}`;
+  return [edge, ...text.map((t) => `  *  ${t.padEnd(width)}  *`), edge];
+}
+
+export const DEV_MODE_WARNING = box([
+  'WARNING: DEV MODE. The root key was generated into the data directory',
+  '(dev-root.key). Anyone who can read that file can read every key in rekey.',
+  'Never use dev mode for real data: set REKEY_ROOT_KEY_FILE, REKEY_ROOT_KEY or',
+  'REKEY_ROOT_PASSPHRASE.',
+]);
+
 export async function runServer(cfg: Readonly<Config>): Promise<void> {
-  const s = await startServer(cfg);
   const out = process.stdout;
+  // before the first log line, so it is not scrolled away by start-up logging
+  if (cfg.dev) out.write(['', ...DEV_MODE_WARNING, ''].join('\n') + '\n');
+  const s = await startServer(cfg);
   const lines = [
     '',
     `rekey ${VERSION} is listening on ${s.url}`,
@@ -23,24 +39,14 @@ export async function runServer(cfg: Readonly<Config>): Promise<void> {
   for (const t of s.proxy?.status() ?? []) {
     lines.push(`  proxy:       ${t.name} on ${t.listen.host}:${t.listen.port} -> ${t.upstream.host}:${t.upstream.port} (${t.mode} mode${s.proxy!.tls ? ', TLS' : ''})`);
   }
-  if (cfg.dev) {
-    lines.push(
-      '',
-      '  ********************************************************************************',
-      '  *  WARNING: DEV MODE. The root key was generated into the data directory       *',
-      '  *  (dev-root.key). Anyone who can read that file can read every key in rekey.  *',
-      '  *  Never use dev mode for real data: set REKEY_ROOT_KEY_FILE, REKEY_ROOT_KEY or  *',
-      '  *  REKEY_ROOT_PASSPHRASE.                                                       *',
-      '  ********************************************************************************',
-    );
-  }
   if (cfg.dev || s.bootstrap.created) {
     lines.push(
       '',
       cfg.dev ? '  Dev credentials (bootstrap administrator):' : '  Bootstrap administrator credentials (shown once; store them now):',
       `    export AWS_ACCESS_KEY_ID=${s.bootstrap.rec.accessKeyId}`,
       `    export AWS_SECRET_ACCESS_KEY=${s.bootstrap.rec.secretAccessKey}`,
-      `    export AWS_REGION=${cfg.region}`,
+      // AWS CLI v1 (common on machines) reads AWS_DEFAULT_REGION only
+      `    export AWS_REGION=${cfg.region} AWS_DEFAULT_REGION=${cfg.region}`,
       '',
       '  Then try:',
       `    aws kms create-key --description "my first key" --endpoint-url ${s.url}${ca}`,

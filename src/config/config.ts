@@ -243,6 +243,21 @@ function parseRates(v: string): Record<string, number> {
   return out;
 }
 
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The config file over the defaults, section by section: a partial block (`"tls": {"mode":
+ * "generated"}`) keeps the defaults of the fields it leaves out. Arrays and scalars replace.
+ */
+export function mergeConfig(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = isPlainObject(b) && isPlainObject(v) ? mergeConfig(b, v) : v;
+  }
+  return out;
+}
+
 /** Builds, validates and freezes the configuration. */
 export function loadConfig(flags: Overrides = {}, env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   let cfg: Record<string, unknown> = { ...defaults() };
@@ -255,7 +270,7 @@ export function loadConfig(flags: Overrides = {}, env: NodeJS.ProcessEnv = proce
       throw new ConfigurationError(`cannot read config file ${file}: ${(e as Error).message}`);
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigurationError(`config file ${file} must hold a JSON object`);
-    cfg = { ...cfg, ...(parsed as Record<string, unknown>) };
+    cfg = mergeConfig(cfg, parsed as Record<string, unknown>);
   }
   const e = env;
   if (e.REKEY_HOST) cfg.host = e.REKEY_HOST;
