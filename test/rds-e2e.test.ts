@@ -59,7 +59,7 @@ test('aws rds create-db-instance (encrypted, managed master secret) -> available
       const d = await describe();
       if (d.status === want) return d;
       if (Date.now() > end) throw new Error(`instance is ${d.status}, not ${want}`);
-      await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, 250));
     }
   };
   const inst = await waitFor('available');
@@ -119,6 +119,6 @@ test('aws rds create-db-instance (encrypted, managed master secret) -> available
       break;
     }
     if (Date.now() > end) throw new Error('instance not deleted');
-    await new Promise((res) => setTimeout(res, 500));
+    await new Promise((res) => setTimeout(res, 250));
   }
 });

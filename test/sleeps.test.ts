@@ -13,7 +13,6 @@ const NOT_YET_REPLACED: Record<string, number> = {
   'test/db-change-key.test.ts': 2,
   'test/proxy-rotation.test.ts': 1,
   'test/quotas-multinode.test.ts': 1,
-  'test/rds-e2e.test.ts': 2,
 };
 
 test('no test waits on the wall clock for 500 ms or more (outside the shrinking list)', () => {
