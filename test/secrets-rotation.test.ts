@@ -328,6 +328,13 @@ test('no secret value reaches the audit trail (files and store)', async () => {
     assert.ok(found.length >= 1, eventName);
     assert.equal(found[0]!.eventSource, 'secretsmanager.amazonaws.com');
     assert.equal(found[0]!.eventType, 'AwsServiceEvent');
+    if (eventName.startsWith('Rotation')) {
+      // what docs/SECRETS.md promises: the version the rotation makes and what rotates it
+      const data = found[0]!.additionalEventData as Record<string, unknown>;
+      assert.equal(data['strategy'], 'db-rotator', eventName);
+      assert.equal(data['rotationLambdaArn'], LAMBDA('db-rotator'));
+      assert.match(String(data['versionId']), /^[0-9a-f-]{32,64}$/);
+    }
   }
   const createEvent = (await s.audit.lookup({ eventName: 'CreateSecret', maxResults: 1000 })).events.map((r) => r.event).find((e) => JSON.stringify(e).includes(name));
   assert.equal((createEvent!.requestParameters as Record<string, unknown>)['name'], name);

@@ -254,6 +254,8 @@ export function stsApiEvent(call: ApiCall): AuditEvent {
 
 // Member names that are never recorded, even when an admin route lists them by mistake.
 const SENSITIVE_NAME = /secret|password|passphrase|plaintext|token|private|material|credential|ciphertext|blob/i;
+/** Identifiers whose names match SENSITIVE_NAME but hold no secret (the id of a key material version). */
+const NOT_SENSITIVE: ReadonlySet<string> = new Set(['keyMaterialId']);
 
 function pickAllowed(value: unknown, allow: readonly string[] | undefined): Record<string, unknown> | null {
   if (!allow || typeof value !== 'object' || value === null || Array.isArray(value)) return null;
@@ -335,7 +337,7 @@ export function serviceEvent(call: ServiceCall): AuditEvent {
   const svc = SERVICES[call.service ?? 'kms'];
   const details: Record<string, string | number | boolean> = {};
   for (const [k, v] of Object.entries(call.details ?? {})) {
-    if (SENSITIVE_NAME.test(k)) continue;
+    if (SENSITIVE_NAME.test(k) && !NOT_SENSITIVE.has(k)) continue;
     if (typeof v === 'string') details[k] = clip(v, 1024);
     else if (typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) details[k] = v;
   }

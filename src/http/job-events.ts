@@ -3,6 +3,7 @@
 import { type AuditLog, serviceEvent } from '../audit/index.ts';
 import type { JobEvent } from '../jobs/runner.ts';
 import type { KeyEvent } from '../kms/lifecycle/hooks.ts';
+import type { RotateJobData } from '../secrets/rotation/job.ts';
 
 /**
  * Key events from rotation and deletion jobs (AwsServiceEvent RotateKey / DeleteKey). They are
@@ -35,9 +36,16 @@ export function secretsJobHook(audit: AuditLog, region: string, accountId: strin
     else if ((e.type === 'retrying' || e.type === 'failed') && e.step !== 'schedule') eventName = 'RotationFailed';
     if (!eventName) return;
     const resource = e.job.target.startsWith('arn:') ? [e.job.target] : [];
+    // a rotation's events name the version it makes and what rotates it (RotationLambdaARN names a
+    // built-in strategy or a webhook: its function name, docs/SECRETS.md)
+    const d = kind === 'secrets.rotate' ? e.job.data as Partial<RotateJobData> : {};
+    const rotation = {
+      ...(typeof d.versionId === 'string' ? { versionId: d.versionId } : {}),
+      ...(typeof d.lambdaArn === 'string' ? { rotationLambdaArn: d.lambdaArn, strategy: d.lambdaArn.slice(d.lambdaArn.lastIndexOf(':') + 1) } : {}),
+    };
     audit.append(serviceEvent({
       service: 'secretsmanager', eventName, region, accountId, resources: resource, now: new Date(),
-      details: { jobId: e.job.id, step: e.step, ...(e.error ? { errorName: e.error.name, attempt: e.error.attempt } : {}) },
+      details: { jobId: e.job.id, step: e.step, ...rotation, ...(e.error ? { errorName: e.error.name, attempt: e.error.attempt } : {}) },
     })).catch(() => log(`audit: could not record ${eventName} for ${e.job.target}`));
   };
 }
