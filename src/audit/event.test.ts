@@ -133,10 +133,10 @@ test('adminEvent copies only allowed scalar members and never sensitive names, e
 });
 
 test('serviceEvent: RotateKey and DeleteKey as AwsServiceEvent, invoked by the service', () => {
-  const e = serviceEvent({ eventName: 'RotateKey', region: 'us-east-1', accountId: ACCOUNT, resources: [KEY_ARN], details: { keyId: KEY_ARN, rotationType: 'AUTOMATIC', keyMaterialPassword: 'x' }, now: base.now, eventId: 'svc-1' });
+  const e = serviceEvent({ eventName: 'RotateKey', region: 'us-east-1', accountId: ACCOUNT, resources: [KEY_ARN], details: { keyId: KEY_ARN, rotationType: 'AUTOMATIC', keyMaterialPassword: 'x', keyMaterialId: 'm-1' }, now: base.now, eventId: 'svc-1' });
   assert.equal(e.eventType, 'AwsServiceEvent');
   assert.deepEqual(e.userIdentity, { type: 'AWSService', accountId: ACCOUNT, invokedBy: 'kms.amazonaws.com' });
-  assert.deepEqual(e.additionalEventData, { keyId: KEY_ARN, rotationType: 'AUTOMATIC' });
+  assert.deepEqual(e.additionalEventData, { keyId: KEY_ARN, rotationType: 'AUTOMATIC', keyMaterialId: 'm-1' }, 'the material id is kept, a sensitive-named field dropped');
   assert.deepEqual(e.resources, [{ accountId: ACCOUNT, type: 'AWS::KMS::Key', ARN: KEY_ARN }]);
   assert.equal(e.requestID, 'svc-1');
   assert.equal(e.readOnly, false);
