@@ -29,9 +29,10 @@ export async function checkCleartext(ctx: ClientContext, user: string, password:
       if (!known) ctx.log?.(e);
       return failed(known ? (e as Error).message : 'internal error while verifying the token');
     }
-    // the database login still uses the secret mapped to this user
-    if (!material) return { ...failed(`no secret of this proxy target holds the database user "${user}"`), reason: 'no secret for the user' };
-    return { ok: true, secretId: material.secretId, method: 'iam', principalArn };
+    // the database login still uses a secret that names this user (either user of an alternating pair)
+    const secretId = material?.secretId ?? await ctx.iamSecretFor(user);
+    if (!secretId) return { ...failed(`no secret of this proxy target holds the database user "${user}"`), reason: 'no secret for the user' };
+    return { ok: true, secretId, method: 'iam', principalArn };
   }
   const bad = { ok: false as const, sqlstate: '28P01', message: `password authentication failed for user "${user}"`, reason: 'password authentication failed', method: 'password' as const };
   if (!material) {

@@ -41,6 +41,12 @@ export interface ClientContext {
   readonly iam: IamTokenVerifier | undefined;
   /** Undefined for an unknown user (authentication then fails like a wrong password). */
   loginMaterial(user: string): Promise<LoginMaterial | undefined>;
+  /**
+   * The secret an IAM login as `user` goes through: one whose AWSCURRENT or AWSPREVIOUS names the
+   * user, whatever the password grace (an IAM client presents no password, so both users of an
+   * alternating pair stay valid logins; the upstream login uses AWSCURRENT).
+   */
+  iamSecretFor(user: string): Promise<string | undefined>;
   /** Salt for the mock exchange of an unknown user (stable per user, so probing learns nothing). */
   mockSalt(user: string): Buffer;
   /** Random keys an unknown user's proof is checked against (same work as a known user, never matches). */

@@ -97,6 +97,14 @@ export class Target implements ClientContext {
     return undefined;
   }
 
+  async iamSecretFor(user: string): Promise<string | undefined> {
+    for (const id of this.cfg.secretIds) {
+      const e = await this.secret(id).catch(() => undefined);
+      if (e && (e.current.username === user || e.previous?.username === user)) return id;
+    }
+    return undefined;
+  }
+
   mockSalt(user: string): Buffer {
     return hmacSha256(this.mockKey, user).subarray(0, 16);
   }
