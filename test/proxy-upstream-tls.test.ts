@@ -5,18 +5,18 @@
 // cleartext passwords over TLS. A second PostgreSQL runs with ssl=off.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chownSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { randomBytes } from '../src/crypto/index.ts';
 import { postgresScramVerifier } from '../src/crypto/scram.ts';
-import { generateCa, issueCertificate, type PemPair } from '../src/crypto/x509.ts';
+import { generateCa, issueCertificate } from '../src/crypto/x509.ts';
 import { validateTargets, type ProxyTargetInput } from '../src/proxy/config.ts';
 import { cancelRequest } from '../src/proxy/protocol.ts';
 import { ProxyService } from '../src/proxy/service.ts';
-import { startPostgres, type StartedPostgres } from './helpers/pg.ts';
+import { enableSsl, startPostgres, type StartedPostgres } from './helpers/pg.ts';
 import { createRole, TestSecretSource } from './helpers/proxy.ts';
 
 let sslServer: StartedPostgres;
@@ -27,37 +27,6 @@ let dir: string;
 let pems: { ca: string; other: string };
 const logged: string[] = [];
 
-/** Server key + certificate into the data dir (owned by the server's OS user, key 0600), TLS-only pg_hba lines (role -> method), ssl=on, reload. */
-async function enableSsl(server: StartedPostgres, pair: PemPair, roles: Record<string, string>): Promise<void> {
-  const { uid, gid } = statSync(server.dataDir);
-  for (const [name, body] of [['server.crt', pair.certPem], ['server.key', pair.keyPem]] as const) {
-    const f = join(server.dataDir, name);
-    writeFileSync(f, body, { mode: 0o600 });
-    chownSync(f, uid, gid);
-  }
-  const hba = join(server.dataDir, 'pg_hba.conf');
-  // first match wins: these roles may log in over TLS only, with the method named
-  const lines = Object.entries(roles).map(([role, method]) => `hostssl all ${role} 127.0.0.1/32 ${method}\nhostnossl all ${role} 127.0.0.1/32 reject\n`);
-  writeFileSync(hba, `${lines.join('')}${readFileSync(hba, 'utf8')}`);
-  const c = new pg.Client({ connectionString: server.url });
-  await c.connect();
-  try {
-    await c.query('ALTER SYSTEM SET ssl = on');
-    await c.query('SELECT pg_reload_conf()');
-  } finally {
-    await c.end();
-  }
-  // the postmaster applies the reload asynchronously: wait until new sessions see it
-  for (let i = 0; ; i++) {
-    const s = new pg.Client({ connectionString: server.url });
-    await s.connect();
-    const on = (await s.query('SHOW ssl')).rows[0].ssl === 'on';
-    await s.end();
-    if (on) return;
-    if (i > 200) throw new Error(`ssl did not turn on:\n${readFileSync(server.logFile, 'utf8').slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rekey-upstream-tls-'));

@@ -58,7 +58,8 @@ export interface Config {
   quotas: QuotaConfig;
   kms: { onDemandRotationLimit: number };
   /** Secrets Manager (docs/SECRETS.md): webhookHttpLoopback allows http:// rotation webhooks to 127.0.0.1 (development and tests only). */
-  secrets?: { webhookHttpLoopback?: boolean; switchWaitMs?: number };
+  /** rotationCaFile: PEM CA certificates the rotation strategies trust for database servers, besides Node's roots. */
+  secrets?: { webhookHttpLoopback?: boolean; switchWaitMs?: number; rotationCaFile?: string };
   /** Database instances (docs/DATABASES.md); every field has a default (src/db/config.ts). */
   db?: DbConfigInput;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
@@ -146,7 +147,7 @@ const schema = {
     },
     secrets: {
       type: 'object', additionalProperties: false,
-      properties: { webhookHttpLoopback: { type: 'boolean' }, switchWaitMs: { type: 'integer', minimum: 0, maximum: 60000 } },
+      properties: { webhookHttpLoopback: { type: 'boolean' }, switchWaitMs: { type: 'integer', minimum: 0, maximum: 60000 }, rotationCaFile: { type: 'string', minLength: 1, maxLength: 4096 } },
     },
     db: {
       type: 'object', additionalProperties: false,
@@ -294,6 +295,7 @@ export function loadConfig(flags: Overrides = {}, env: NodeJS.ProcessEnv = proce
   if (e.REKEY_DEV_ACCESS_KEY_ID) cfg.devAccessKeyId = e.REKEY_DEV_ACCESS_KEY_ID;
   if (e.REKEY_DEV_SECRET_ACCESS_KEY) cfg.devSecretAccessKey = e.REKEY_DEV_SECRET_ACCESS_KEY;
   if (e.REKEY_ON_DEMAND_ROTATION_LIMIT) cfg.kms = { ...(cfg.kms as object), onDemandRotationLimit: int('REKEY_ON_DEMAND_ROTATION_LIMIT', e.REKEY_ON_DEMAND_ROTATION_LIMIT) };
+  if (e.REKEY_ROTATION_CA_FILE) cfg.secrets = { ...(cfg.secrets as object), rotationCaFile: e.REKEY_ROTATION_CA_FILE };
   if (e.REKEY_SECRETS_WEBHOOK_HTTP_LOOPBACK !== undefined) cfg.secrets = { ...(cfg.secrets as object), webhookHttpLoopback: e.REKEY_SECRETS_WEBHOOK_HTTP_LOOPBACK === '1' };
   const tls = { ...(cfg.tls as Config['tls']) };
   if (e.REKEY_TLS) tls.mode = e.REKEY_TLS as Config['tls']['mode'];

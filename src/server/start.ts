@@ -1,4 +1,6 @@
 // Composition root: configuration -> storage + barrier -> domain services -> HTTP.
+import { readFileSync } from 'node:fs';
+import { ConfigurationError } from '../errors.ts';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/config.ts';
 import { openStore } from '../storage/open.ts';
@@ -23,6 +25,7 @@ import type { CertService } from '../certs/service.ts';
 import type { QuotaService } from '../quotas/service.ts';
 import type { AuditLog } from '../audit/index.ts';
 import { BUILTIN_STRATEGIES } from '../secrets/strategies/index.ts';
+import { setDatabaseTrust } from '../secrets/strategies/common.ts';
 import { VERSION } from '../version.ts';
 import { SecretsService } from '../secrets/service.ts';
 import type { RotationStrategy } from '../secrets/strategy.ts';
@@ -72,6 +75,14 @@ export interface StartOptions {
   db?: DbService;
 }
 
+function readRotationCa(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigurationError(`cannot read secrets.rotationCaFile ${path}: ${(e as Error).message}`);
+  }
+}
+
 export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}): Promise<RunningServer> {
   if (opts.unsafeNoAuth) {
     requireUnsafeNoAuthConsent(process.env);
@@ -109,6 +120,8 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
       worker: { onEvent: (e) => { kms.lifecycle.onJobEvent(e); onSecretsJob?.(e); } },
       ...(opts.clock ? { clock: { now: opts.clock } } : {}),
     });
+    // the database servers the built-in rotation strategies connect to over TLS may use this CA
+    if (cfg.secrets?.rotationCaFile) setDatabaseTrust([readRotationCa(cfg.secrets.rotationCaFile)]);
     const secrets = new SecretsService({
       barrier, kms, region: cfg.region, accountId: cfg.accountId, unsafeSkipAuthorization: opts.unsafeNoAuth === true,
       strategies: opts.secretStrategies ?? BUILTIN_STRATEGIES,

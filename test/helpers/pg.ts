@@ -13,7 +13,7 @@
 // Its 'exit' path is broken too (calls an undefined `done`, an uncaught TypeError at exit). So we
 // remove every process listener the import added and install our own: on exit or a signal, SIGINT
 // every postmaster still running (fast shutdown; the postmaster takes its children with it).
-import { appendFileSync, chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -212,4 +212,36 @@ async function stopProcess(server: InstanceType<EmbeddedPostgresCtor>): Promise<
   const timer = setTimeout(() => child.kill('SIGQUIT'), 10_000);
   await exited;
   clearTimeout(timer);
+}
+
+/** Server key + certificate into the data dir (owned by the server's OS user, key 0600), TLS-only pg_hba lines (role -> method), ssl=on, reload. */
+export async function enableSsl(server: StartedPostgres, pair: { certPem: string; keyPem: string }, roles: Record<string, string>): Promise<void> {
+  const { uid, gid } = statSync(server.dataDir);
+  for (const [name, body] of [['server.crt', pair.certPem], ['server.key', pair.keyPem]] as const) {
+    const f = join(server.dataDir, name);
+    writeFileSync(f, body, { mode: 0o600 });
+    chownSync(f, uid, gid);
+  }
+  const hba = join(server.dataDir, 'pg_hba.conf');
+  // first match wins: these roles may log in over TLS only, with the method named
+  const lines = Object.entries(roles).map(([role, method]) => `hostssl all ${role} 127.0.0.1/32 ${method}\nhostnossl all ${role} 127.0.0.1/32 reject\n`);
+  writeFileSync(hba, `${lines.join('')}${readFileSync(hba, 'utf8')}`);
+  const c = new pg.Client({ connectionString: server.url });
+  await c.connect();
+  try {
+    await c.query('ALTER SYSTEM SET ssl = on');
+    await c.query('SELECT pg_reload_conf()');
+  } finally {
+    await c.end();
+  }
+  // the postmaster applies the reload asynchronously: wait until new sessions see it
+  for (let i = 0; ; i++) {
+    const s = new pg.Client({ connectionString: server.url });
+    await s.connect();
+    const on = (await s.query('SHOW ssl')).rows[0].ssl === 'on';
+    await s.end();
+    if (on) return;
+    if (i > 200) throw new Error(`ssl did not turn on:\n${readFileSync(server.logFile, 'utf8').slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }

@@ -5,8 +5,40 @@
 // its errors, and both servers quote fragments of a statement in syntax errors ("near '...'"), so
 // a message could carry a password verifier. wrapDbError keeps the error code and a message with
 // every quoted literal and every known secret removed.
+import { rootCertificates } from 'node:tls';
 import { DatabaseLoginFailedException, DatabaseOperationException, ValidationException } from '../../errors.ts';
 import type { DbSecret } from '../strategy.ts';
+
+/**
+ * Whether a strategy connects over TLS, and whether it may fall back to plaintext when the TLS
+ * attempt fails: the `ssl` key of the secret, read as AWS's rotation functions read it
+ * (aws-samples/aws-secrets-manager-rotation-lambdas, get_ssl_config): absent or not a boolean or
+ * "true"/"false" -> TLS, falling back to plaintext on failure; true / "true" -> TLS only;
+ * false / "false" -> plaintext.
+ */
+export function sslChoice(s: DbSecret): { useTls: boolean; fallBack: boolean } {
+  const v = s.ssl;
+  if (typeof v === 'boolean') return { useTls: v, fallBack: false };
+  if (typeof v === 'string' && v.toLowerCase() === 'true') return { useTls: true, fallBack: false };
+  if (typeof v === 'string' && v.toLowerCase() === 'false') return { useTls: false, fallBack: false };
+  return { useTls: true, fallBack: true };
+}
+
+let extraTrust: readonly string[] = [];
+
+/**
+ * CA certificates (PEM) the strategies trust for database servers besides Node's bundled roots:
+ * set once by the server from `secrets.rotationCaFile` (REKEY_ROTATION_CA_FILE). Process-wide, as
+ * NODE_EXTRA_CA_CERTS is.
+ */
+export function setDatabaseTrust(caPems: readonly string[]): void {
+  extraTrust = [...caPems];
+}
+
+/** TLS options for a strategy's connection: the server's certificate chain and name are checked. */
+export function databaseTls(): { ca: string[]; rejectUnauthorized: true } {
+  return { ca: [...rootCertificates, ...extraTrust], rejectUnauthorized: true };
+}
 
 export const CONNECT_TIMEOUT_MS = 10_000;
 export const STATEMENT_TIMEOUT_MS = 30_000;

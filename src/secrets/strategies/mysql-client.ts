@@ -10,7 +10,7 @@ import mysql from 'mysql2/promise';
 import { mysqlNativePasswordHash } from '../../crypto/scram.ts';
 import { DatabaseOperationException } from '../../errors.ts';
 import type { DbSecret } from '../strategy.ts';
-import { CONNECT_TIMEOUT_MS, STATEMENT_TIMEOUT_MS, checkAborted, portOf, wrapDbError, type Target } from './common.ts';
+import { CONNECT_TIMEOUT_MS, STATEMENT_TIMEOUT_MS, checkAborted, databaseTls, portOf, sslChoice, wrapDbError, type Target } from './common.ts';
 
 export const MYSQL_DEFAULT_PORT = 3306;
 /** MySQL 8 allows 32-character user names (MariaDB 80); minus `_clone` for alternating users. */
@@ -29,9 +29,24 @@ export function mysqlTarget(s: DbSecret, label: string): Target {
   return { user: s.username, host: s.host, port: portOf(s, MYSQL_DEFAULT_PORT), label };
 }
 
+/** TLS as the secret's `ssl` key says (sslChoice), with one plaintext attempt after a failed TLS one where it allows. */
 export async function withMysql<T>(
   login: DbSecret, label: string, doing: string, signal: AbortSignal | undefined,
   fn: (c: MysqlConn) => Promise<T>, secrets: readonly string[] = [], useDatabase = false,
+): Promise<T> {
+  const { useTls, fallBack } = sslChoice(login);
+  if (!useTls) return mysqlAttempt(login, label, doing, signal, fn, secrets, useDatabase, false);
+  try {
+    return await mysqlAttempt(login, label, doing, signal, fn, secrets, useDatabase, true);
+  } catch (e) {
+    if (!fallBack || !(e as { tlsFailed?: boolean }).tlsFailed) throw e;
+    return mysqlAttempt(login, label, doing, signal, fn, secrets, useDatabase, false);
+  }
+}
+
+async function mysqlAttempt<T>(
+  login: DbSecret, label: string, doing: string, signal: AbortSignal | undefined,
+  fn: (c: MysqlConn) => Promise<T>, secrets: readonly string[], useDatabase: boolean, tls: boolean,
 ): Promise<T> {
   checkAborted(signal, doing);
   const target = mysqlTarget(login, label);
@@ -44,16 +59,27 @@ export async function withMysql<T>(
       // Password changes need no database; only testSecret checks that AWSPENDING can use dbname.
       ...(useDatabase && typeof login.dbname === 'string' ? { database: login.dbname } : {}),
       connectTimeout: CONNECT_TIMEOUT_MS, multipleStatements: false,
+      ...(tls ? { ssl: databaseTls() } : {}),
     });
     conn.on('error', () => {}); // surfaces as the pending query's rejection
     return await fn(conn);
   } catch (e) {
     checkAborted(signal, doing);
-    throw wrapDbError(e, target, doing, [login.password, ...secrets]);
+    const wrapped = wrapDbError(e, target, doing, [login.password, ...secrets]);
+    // only a connection that never got through TLS may be tried again in plaintext
+    if (tls && !conn && isTlsFailure(e)) Object.assign(wrapped, { tlsFailed: true });
+    throw wrapped;
   } finally {
     signal?.removeEventListener('abort', onAbort);
     if (conn) await conn.end().catch(() => conn?.destroy());
   }
+}
+
+/** The server offers no TLS (HANDSHAKE_NO_SSL_SUPPORT), or the handshake or certificate check failed. */
+function isTlsFailure(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  const m = e instanceof Error ? e.message : '';
+  return (typeof code === 'string' && /^(HANDSHAKE_NO_SSL_SUPPORT|ERR_TLS|ERR_SSL|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO|CERT_|ECONNRESET)/.test(code)) || /SSL|TLS|certificate/i.test(m);
 }
 
 /** Runs one statement with the statement timeout; rows for SELECT/SHOW. */
