@@ -32,6 +32,7 @@ import type { ProxyService } from '../proxy/service.ts';
 import { openDatabases, type Databases } from '../db/open.ts';
 import type { DbService } from '../db/api.ts';
 import { rdsQueryService } from '../http/rds-query.ts';
+import { upcomingRoutes } from '../http/admin-upcoming.ts';
 import { Metrics } from '../metrics/registry.ts';
 import { registerCollectors } from '../metrics/collectors.ts';
 import { parseListen, startMetricsListener, type MetricsListener } from '../metrics/listener.ts';
@@ -156,6 +157,8 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
         ...webhookRoutes(secrets.webhooks, scope),
         ...certsRoutes(edge.certs, scope),
         ...dbAdminRoutes(databases, scope), // rekey db change-key
+        // rekey jobs ls --upcoming
+        ...upcomingRoutes({ keys: (o) => kms.lifecycle.upcoming(o), secrets: (o) => secrets.upcoming(o), clock: opts.clock ?? (() => new Date()) }, scope),
       ],
     });
     dbWarn = (m) => app.log.warn(m);
