@@ -7,6 +7,7 @@ import { CreateKeyCommand, EncryptCommand, ListKeysCommand } from '@aws-sdk/clie
 import parse, { type PromFamily, type PromSample } from 'parse-prometheus-text-format';
 import { startTestServer, TEST_CREDS, type TestServer } from './helpers/server.ts';
 import { signRequest } from '../src/iam/sigv4-sign.ts';
+import { until } from './helpers/db-node.ts';
 
 let s: TestServer;
 const T0 = Date.now();
@@ -130,6 +131,36 @@ test('metrics: the API port does not serve them, and says where they are', async
   assert.match(body.message, /REKEY_METRICS_LISTEN/);
   // the listener serves /metrics only
   assert.equal((await fetch(s.metrics!.url.replace('/metrics', '/v1/jobs'))).status, 404);
+});
+
+test('metrics: jobs waiting by kind and state (read from the store), job transitions by kind, the audit group commit', async () => {
+  s.jobs.registerKind('test.metrics', async () => ({ done: true }));
+  await s.jobs.enqueue({ kind: 'test.later', target: 't', data: null, runAt: T0 + 86_400_000 });
+  await s.jobs.enqueue({ kind: 'test.later', target: 't2', data: null, runAt: T0 + 86_400_000 });
+  const { job } = await s.jobs.enqueue({ kind: 'test.metrics', target: 't', data: null });
+  await until('the job to succeed', async () => (await s.jobs.get(job.id))?.state === 'succeeded', 10_000);
+  await s.audit.settled();
+  const { families } = await scrape();
+  assert.equal(value(families, 'rekey_jobs', { kind: 'test.later', state: 'queued' }), 2);
+  assert.equal(value(families, 'rekey_jobs', { kind: 'test.metrics' }), 0, 'a finished job is not waiting');
+  assert.equal(value(families, 'rekey_job_events_total', { kind: 'test.metrics', event: 'succeeded' }), 1);
+  assert.equal(value(families, 'rekey_audit_events_total'), s.audit.stats.events);
+  assert.ok(value(families, 'rekey_audit_batches_total') >= 1);
+  assert.equal(value(families, 'rekey_audit_queue_events'), 0);
+});
+
+test('metrics: certificate expiry (TLS generated)', async () => {
+  const tls = await startTestServer({ env: { REKEY_TLS: 'generated', REKEY_METRICS_LISTEN: '127.0.0.1:0' } });
+  try {
+    const text = await (await fetch(tls.metrics!.url)).text();
+    const expiry = parse(text).find((f) => f.name === 'rekey_certificate_expiry_seconds')!;
+    const of = (c: string) => Number(expiry.metrics.find((m) => m.labels?.certificate === c)!.value);
+    const DAY = 86_400;
+    assert.ok(Math.abs(of('server') - 90 * DAY) < 600, `server certificate: ${of('server')} s`); // tls.certLifetimeSeconds
+    assert.ok(Math.abs(of('ca') - 3650 * DAY) < 600, `CA: ${of('ca')} s`); // tls.caLifetimeSeconds
+  } finally {
+    await tls.cleanup();
+  }
 });
 
 test('metrics: off by default (no listener, no registry)', async () => {
