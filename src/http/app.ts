@@ -137,6 +137,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.setNotFoundHandler((req, reply) => sendEarlyError(req, reply, new RouteNotFoundException(req.url.split('?')[0] === '/metrics'
     // the API port never serves metrics (docs/METRICS.md, "Access")
     ? 'No route GET /metrics: metrics are served on their own listener (metrics.listen, REKEY_METRICS_LISTEN), see docs/METRICS.md'
+    : !opts.proxy && /^\/v1\/proxy(\/|$|\?)/.test(req.url) ? 'This server runs no PostgreSQL proxy: configure proxy.targets (docs/PROXY.md)'
     : `No route ${req.method} ${req.url.split('?')[0]!.slice(0, 256)}`)));
 
   const tls = opts.tls;
