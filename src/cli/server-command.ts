@@ -2,9 +2,20 @@
 import type { Config } from '../config/config.ts';
 import { startServer } from '../server/start.ts';
 import { VERSION } from '../version.ts';
+import { ConfigurationError } from '../errors.ts';
+
+/** A port already taken is a sentence naming the flag, not a stack trace. */
+export function listenError(e: unknown, cfg: Pick<Config, 'host' | 'port'>): unknown {
+  const err = e as NodeJS.ErrnoException & { port?: number; address?: string };
+  if (err?.code !== 'EADDRINUSE') return e;
+  if (err.port === cfg.port) return new ConfigurationError(`port ${cfg.port} on ${cfg.host} is already in use (another rekey server?): choose another with --port or REKEY_PORT`);
+  return new ConfigurationError(`${err.address ?? ''}:${err.port ?? ''} is already in use: a proxy target's listen port (proxy.targets[].listen, docs/PROXY.md)`);
+}
 
 export async function runServer(cfg: Readonly<Config>): Promise<void> {
-  const s = await startServer(cfg);
+  const s = await startServer(cfg).catch((e: unknown) => {
+    throw listenError(e, cfg);
+  });
   const out = process.stdout;
   const lines = [
     '',
