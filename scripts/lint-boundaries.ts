@@ -34,9 +34,11 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   // databases: the domain services they run on; never the adapters
   db: ['crypto', 'validation', 'storage', 'config', 'audit', 'certs', 'iam', 'jobs', 'quotas', 'proxy', 'kms', 'secrets', 'rds'],
   rds: ['crypto', 'validation', 'storage', 'config', 'audit', 'certs', 'iam', 'jobs', 'quotas', 'proxy', 'kms', 'secrets', 'db'],
+  // Prometheus metrics (docs/METRICS.md): reads the domains' state at scrape; nothing imports it but server
+  metrics: [...DOMAINS],
   // the adapters
   http: [...DOMAINS],
-  server: [...DOMAINS, 'http'],
+  server: [...DOMAINS, 'http', 'metrics'],
   cli: [...DOMAINS, 'http', 'server'],
 };
 

@@ -48,6 +48,8 @@ before(async () => {
         { name: 'required', listen, upstream, secretIds: [SECRET], requireTls: true },
         { name: 'iam', listen, upstream, secretIds: [SECRET], auth: 'iam', iamHosts: ['localhost'], resourceId: RESOURCE_ID },
       ],
+      // every client authentication is an event of its own (the default records failures only)
+      auditAuth: 'all',
     },
   }));
   s = await startTestServer({ env: { REKEY_CONFIG: join(dir, 'rekey.json'), REKEY_TLS: 'generated', REKEY_AUDIT_STDOUT: 'false' } });

@@ -303,6 +303,11 @@ export class AuditLog {
     return s;
   }
 
+  /** Events appended and not yet written to a durable sink (the group commit's queue). */
+  get queued(): number {
+    return this.pending.length;
+  }
+
   private report(sink: string, err: unknown): void {
     this.stats.sinkFailures[sink] = (this.stats.sinkFailures[sink] ?? 0) + 1;
     this.opts.onSinkError?.(sink, err);

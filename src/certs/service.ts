@@ -126,6 +126,14 @@ export class CertService {
     return this.ctx.ca;
   }
 
+  /** When the certificates this node serves expire (the metrics read it; no I/O). */
+  expiries(): { server?: Date; ca?: Date } {
+    return {
+      ...(this.info ? { server: this.info.notAfter } : {}),
+      ...(this.ca ? { ca: parseCertificate(this.ca.certPem).notAfter } : {}),
+    };
+  }
+
   start(): void {
     if (this.timer) return;
     this.timer = setInterval(() => { void this.check().catch((e: unknown) => this.o.onError?.(`certs: check failed: ${(e as Error).message}`)); }, this.o.checkIntervalMs ?? 60_000);

@@ -3,12 +3,14 @@
 // for a rekey-generated CA (--ca-bundle, env AWS_CA_BUNDLE, as the AWS CLI), credentials (env
 // AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN), SigV4 signing (credential scope
 // "iam", or "kms" for /v1/kms/keys), and error mapping: the server's { error, message } comes back
-// as a RemoteError whose name and code are the server's code; an unreachable server is a
-// ConfigurationError saying what to set.
+// as a RemoteError whose name and code are the server's code; missing credentials and an
+// unreachable server are each one ConfigurationError saying what to set, the same for every command
+// (credentials are checked first: no request leaves without them).
+
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
-import { ConfigurationError, RekeyError, ValidationException } from '../errors.ts';
+import { ConfigurationError, RekeyError } from '../errors.ts';
 import { Option, type Command } from 'commander';
 import { type SigningCredentials, signRequest } from '../iam/sigv4-sign.ts';
 
@@ -26,7 +28,7 @@ export interface AdminConnection {
   region: string;
   /** PEM bundle trusted for HTTPS (rekey's CA); absent: the system's roots. */
   ca?: Buffer;
-  /** Absent: requests go unsigned (the server refuses them with MissingAuthenticationTokenException). */
+  /** Absent only when the caller asked for no credentials (requireCredentials: false): requests go unsigned. */
   credentials?: SigningCredentials;
 }
 
@@ -52,7 +54,12 @@ export function credentialsFromEnv(env: Record<string, string | undefined>): Sig
   return accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, ...(token ? { sessionToken: token } : {}) } : undefined;
 }
 
-/** Flags first, then the environment, then the defaults; a bad endpoint or unreadable CA bundle is a ConfigurationError. */
+export const NO_CREDENTIALS = 'no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials); the server prints the bootstrap administrator\'s keys at its first start.';
+
+/**
+ * Flags first, then the environment, then the defaults; a bad endpoint, an unreadable CA bundle or
+ * missing credentials (unless requireCredentials is false) is a ConfigurationError.
+ */
 export function connection(flags: ConnectionFlags, env: Record<string, string | undefined>, o: { requireCredentials?: boolean } = {}): AdminConnection {
   const raw = flags.endpoint ?? env['REKEY_ENDPOINT'] ?? DEFAULT_ENDPOINT;
   let endpoint: URL;
@@ -71,7 +78,7 @@ export function connection(flags: ConnectionFlags, env: Record<string, string | 
     }
   }
   const credentials = credentialsFromEnv(env);
-  if (!credentials && o.requireCredentials) throw new ValidationException('Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials).');
+  if (!credentials && o.requireCredentials !== false) throw new ConfigurationError(NO_CREDENTIALS);
   return {
     endpoint, region: flags.region ?? env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'] ?? 'us-east-1',
     ...(ca ? { ca } : {}), ...(credentials ? { credentials } : {}),
@@ -91,7 +98,7 @@ export interface AdminRequest {
 
 /** What a command passes: its flags (connectionOptions) and the environment; credentials are required. */
 export function callAdmin(io: { env: Record<string, string | undefined> }, flags: ConnectionFlags, method: AdminRequest['method'], path: string, body?: Record<string, unknown>, service = 'iam'): Promise<unknown> {
-  return adminCall(connection(flags, io.env, { requireCredentials: true }), { method, path, service, ...(body === undefined ? {} : { body }) });
+  return adminCall(connection(flags, io.env), { method, path, service, ...(body === undefined ? {} : { body }) });
 }
 
 /** One signed admin call; the parsed JSON body ({} for 204). */

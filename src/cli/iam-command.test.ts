@@ -62,5 +62,5 @@ test('rekey iam key-policy prints the separation-of-duties policy without a serv
 test('missing credentials are a clear error', async () => {
   const program = new Command().exitOverride();
   registerIamCommands(program, { out: { write: () => 0 }, env: {} });
-  await assert.rejects(program.parseAsync(['node', 'rekey', 'iam', 'list-users']), { name: 'ValidationException', message: /^Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/ });
+  await assert.rejects(program.parseAsync(['node', 'rekey', 'iam', 'list-users']), { name: 'ConfigurationError', message: /^no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/ });
 });

@@ -4,6 +4,7 @@
 // AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN when they are set.
 import { type Command, Option } from 'commander';
 import type { JobView } from '../http/admin-jobs.ts';
+import type { UpcomingView } from '../http/admin-upcoming.ts';
 import { ConfigurationError } from '../errors.ts';
 import { adminCall, connection, connectionOptions, DEFAULT_ENDPOINT, type AdminConnection, type ConnectionFlags } from './admin-client.ts';
 
@@ -14,6 +15,8 @@ export interface JobsClient {
   get(id: string): Promise<JobView>;
   retry(id: string): Promise<JobView>;
   cancel(id: string): Promise<JobView>;
+  /** GET /v1/jobs/upcoming (src/http/admin-upcoming.ts). */
+  upcoming(q: { days?: number; threshold?: number; limit?: number }): Promise<UpcomingView>;
 }
 
 export type OpenJobsClient = (conn: AdminConnection) => JobsClient;
@@ -28,6 +31,7 @@ export const httpJobsClient: OpenJobsClient = (conn) => {
     get: (id) => call('GET', one(id)),
     retry: (id) => call('POST', `${one(id)}/retry`),
     cancel: (id) => call('POST', `${one(id)}/cancel`),
+    upcoming: (q) => call('GET', '/v1/jobs/upcoming', q),
   };
 };
 
@@ -46,6 +50,38 @@ export function formatTable(jobs: JobView[]): string {
   const rows = [COLUMNS.map(([h]) => h), ...jobs.map((j) => COLUMNS.map(([, f]) => f(j)))];
   const widths = COLUMNS.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+const WHAT: Record<UpcomingView['upcoming'][number]['kind'], string> = {
+  'kms.rotate': 'key rotation', 'kms.delete': 'key deletion', 'secrets.rotate': 'secret rotation', 'secrets.delete': 'secret deletion',
+};
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+/** `rekey jobs ls --upcoming`: what the schedules will do, in date order, then the budgets nearly used. */
+export function formatUpcoming(v: UpcomingView): string {
+  const now = Date.parse(v.now);
+  const when = (at: string) => {
+    const ms = Date.parse(at) - now;
+    const days = Math.floor(Math.abs(ms) / 86_400_000);
+    return ms <= 0 ? 'due now' : days >= 1 ? `in ${days} day${days === 1 ? '' : 's'}` : `in ${Math.ceil(ms / 3_600_000)} h`;
+  };
+  let out = `until ${v.until}\n`;
+  out += v.upcoming.length
+    ? table([['AT', 'WHEN', 'WHAT', 'KIND', 'TARGET'], ...v.upcoming.map((u) => [u.at, when(u.at), WHAT[u.kind], u.kind, u.target])])
+    : 'no rotations or deletions due\n';
+  if (v.budgets.length) {
+    const used = (n: number, max: number | undefined, unit: string) => (max ? `${n}/${max} ${unit}` : '');
+    out += `\nusage budgets at least ${Math.round(v.threshold * 100)}% used:\n`;
+    out += table([['KEY', 'USED', 'ENCRYPTIONS', 'BYTES'], ...v.budgets.map((b) => [
+      b.keyId, `${Math.floor(b.fraction * 100)}%`, used(b.usage.encryptions, b.budget.maxEncryptions, ''), used(b.usage.bytes, b.budget.maxBytes, ''),
+    ].map((c) => c.trim()))]);
+  } else out += `no usage budget at or over ${Math.round(v.threshold * 100)}%\n`;
+  if (v.truncated) out += 'more: raise --limit to see every item\n';
+  return out;
 }
 
 function formatJob(j: JobView): string {
@@ -76,21 +112,37 @@ export function registerJobsCommands(program: Command, open: OpenJobsClient = ht
   const client = (cmd: Command) => open(connection(cmd.optsWithGlobals<ConnectionFlags>(), io.env));
   const json = (v: unknown) => io.out(JSON.stringify(v, null, 2) + '\n');
 
+  const intOption = (name: string, min: number, max: number) => (v: string) => {
+    const n = Number(v);
+    if (!(Number.isInteger(n) && n >= min && n <= max)) throw new ConfigurationError(`${name} must be an integer from ${min} to ${max}`);
+    return n;
+  };
   jobs
     .command('ls')
-    .description('List jobs, oldest first')
+    .description('List jobs, oldest first; --upcoming: the rotations and deletions the schedules will start, and usage budgets nearly used')
     .addOption(new Option('--state <state>', 'only jobs in this state').choices(['queued', 'running', 'succeeded', 'failed', 'cancelled']))
     .option('--kind <kind>', 'only jobs of this kind (e.g. kms.rotate)')
-    .option('--limit <n>', 'jobs per page (1-1000)', (v) => {
-      const n = Number(v);
-      if (!(Number.isInteger(n) && n >= 1 && n <= 1000)) throw new ConfigurationError('--limit must be an integer from 1 to 1000');
-      return n;
-    }, 50)
+    .option('--limit <n>', 'jobs per page (1-1000); with --upcoming, items per list', intOption('--limit', 1, 1000), 50)
     .option('--next-token <token>', 'continue after the previous page')
     .option('--all', 'follow nextToken until the last page')
-    .option('--json', 'print JSON instead of a table')
-    .action(async (o: { state?: string; kind?: string; limit: number; nextToken?: string; all?: boolean; json?: boolean }, cmd: Command) => {
+    .option('--upcoming', 'automatic key and secret rotations and deletions due soon, and usage budgets close to their limit')
+    .option('--days <n>', 'with --upcoming: how far ahead (default 30)', intOption('--days', 0, 3660))
+    .option('--threshold <fraction>', 'with --upcoming: budgets used at least this much (0-1, default 0.8)', (v) => {
+      const n = Number(v);
+      if (!(v.trim() !== '' && n >= 0 && n <= 1)) throw new ConfigurationError('--threshold must be a number from 0 to 1');
+      return n;
+    })
+    .addOption(new Option('--output <format>', 'table (for people) or json (for scripts)').choices(['table', 'json']).default('table'))
+    .option('--json', 'same as --output json')
+    .action(async (o: { state?: string; kind?: string; limit: number; nextToken?: string; all?: boolean; json?: boolean; output: string; upcoming?: boolean; days?: number; threshold?: number }, cmd: Command) => {
       const c = client(cmd);
+      const asJson = o.json === true || o.output === 'json';
+      if (o.upcoming) {
+        if (o.state || o.kind || o.nextToken || o.all) throw new ConfigurationError('--upcoming lists what is scheduled: it takes --days, --threshold, --limit and --output, not --state, --kind, --next-token or --all');
+        const v = await c.upcoming({ ...(o.days !== undefined ? { days: o.days } : {}), ...(o.threshold !== undefined ? { threshold: o.threshold } : {}), ...(cmd.getOptionValueSource('limit') === 'cli' ? { limit: o.limit } : {}) });
+        return asJson ? json(v) : io.out(formatUpcoming(v));
+      }
+      if (o.days !== undefined || o.threshold !== undefined) throw new ConfigurationError('--days and --threshold go with --upcoming');
       const all: JobView[] = [];
       let nextToken = o.nextToken;
       do {
@@ -98,7 +150,7 @@ export function registerJobsCommands(program: Command, open: OpenJobsClient = ht
         all.push(...page.jobs);
         nextToken = page.nextToken;
       } while (o.all && nextToken);
-      if (o.json) return json({ jobs: all, ...(nextToken ? { nextToken } : {}) });
+      if (asJson) return json({ jobs: all, ...(nextToken ? { nextToken } : {}) });
       io.out(all.length ? formatTable(all) : 'no jobs\n');
       if (nextToken) io.out(`more: rekey jobs ls --next-token ${nextToken}\n`);
     });

@@ -2,6 +2,15 @@
 import type { Config } from '../config/config.ts';
 import { startServer } from '../server/start.ts';
 import { VERSION } from '../version.ts';
+import { ConfigurationError } from '../errors.ts';
+
+/** A port already taken is a sentence naming the flag, not a stack trace. */
+export function listenError(e: unknown, cfg: Pick<Config, 'host' | 'port'>): unknown {
+  const err = e as NodeJS.ErrnoException & { port?: number; address?: string };
+  if (err?.code !== 'EADDRINUSE') return e;
+  if (err.port === cfg.port) return new ConfigurationError(`port ${cfg.port} on ${cfg.host} is already in use (another rekey server?): choose another with --port or REKEY_PORT`);
+  return new ConfigurationError(`${err.address ?? ''}:${err.port ?? ''} is already in use: a proxy target's listen port (proxy.targets[].listen, docs/PROXY.md)`);
+}
 
 /** Lines framed by asterisks, every row the same width. */
 export function box(text: readonly string[]): string[] {
@@ -21,7 +30,9 @@ export async function runServer(cfg: Readonly<Config>): Promise<void> {
   const out = process.stdout;
   // before the first log line, so it is not scrolled away by start-up logging
   if (cfg.dev) out.write(['', ...DEV_MODE_WARNING, ''].join('\n') + '\n');
-  const s = await startServer(cfg);
+  const s = await startServer(cfg).catch((e: unknown) => {
+    throw listenError(e, cfg);
+  });
   const lines = [
     '',
     `rekey ${VERSION} is listening on ${s.url}`,

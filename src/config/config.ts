@@ -9,6 +9,7 @@ import type { RootKeyConfig } from '../storage/rootkey.ts';
 import { type QuotaConfig, QUOTA_CONFIG_SCHEMA, defaultQuotaConfig } from '../quotas/config.ts';
 import type { DbConfigInput } from '../db/config.ts';
 import { validateTargets, type ProxyTargetConfig, type ProxyTargetInput } from '../proxy/config.ts';
+import { parseAuthAuditMode } from '../proxy/auth-audit.ts';
 
 export const DEFAULT_PORT = 8370;
 
@@ -85,7 +86,13 @@ export interface Config {
      * (default when tls.mode is generated), `files` = certFile + keyFile, `off` = no TLS.
      */
     tls?: { mode: 'off' | 'generated' | 'files'; sans?: string[]; certFile?: string; keyFile?: string };
+    /** Which client authentications are audit events of their own: all, failures (default) or sample:N (src/proxy/auth-audit.ts). */
+    auditAuth?: string;
+    /** How often each target's ClientAuthenticationSummary event is written (default 60). */
+    auditSummarySeconds?: number;
   };
+  /** Prometheus metrics (docs/METRICS.md): `listen` = host:port of their own listener; absent: not served. */
+  metrics?: { listen?: string };
 }
 
 const schema = {
@@ -184,7 +191,14 @@ const schema = {
             certFile: { type: 'string' }, keyFile: { type: 'string' },
           },
         },
+        auditAuth: { type: 'string' },
+        auditSummarySeconds: { type: 'integer', minimum: 1, maximum: 86400 },
       },
+    },
+    metrics: {
+      type: 'object', additionalProperties: false,
+      // host:port (src/metrics/listener.ts parseListen reads it), e.g. 127.0.0.1:9464 or [::1]:9464
+      properties: { listen: { type: 'string', pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):\\d{1,5}$' } },
     },
   },
 } as const;
@@ -321,6 +335,10 @@ export function loadConfig(flags: Overrides = {}, env: NodeJS.ProcessEnv = proce
   if (e.REKEY_QUOTA_RATES) quotas.rates = { ...quotas.rates, ...parseRates(e.REKEY_QUOTA_RATES) };
   if (e.REKEY_QUOTA_PRINCIPAL_SHARE) quotas.principalShare = Number(e.REKEY_QUOTA_PRINCIPAL_SHARE);
   cfg.quotas = quotas;
+  if (e.REKEY_METRICS_LISTEN) cfg.metrics = { ...(cfg.metrics as object), listen: e.REKEY_METRICS_LISTEN };
+  // the proxy's audit settings apply to targets from the configuration file
+  if (e.REKEY_PROXY_AUDIT_AUTH && cfg.proxy) cfg.proxy = { ...(cfg.proxy as object), auditAuth: e.REKEY_PROXY_AUDIT_AUTH };
+  if (e.REKEY_PROXY_AUDIT_SUMMARY_SECONDS && cfg.proxy) cfg.proxy = { ...(cfg.proxy as object), auditSummarySeconds: int('REKEY_PROXY_AUDIT_SUMMARY_SECONDS', e.REKEY_PROXY_AUDIT_SUMMARY_SECONDS) };
   if (flags.host !== undefined) cfg.host = flags.host;
   if (flags.port !== undefined) cfg.port = typeof flags.port === 'number' ? flags.port : int('--port', flags.port);
   if (flags.dataDir !== undefined) cfg.dataDir = flags.dataDir;
@@ -341,6 +359,7 @@ export function loadConfig(flags: Overrides = {}, env: NodeJS.ProcessEnv = proce
   if (c.audit.file === '') c.audit.file = resolve(c.dataDir, 'audit', 'audit.jsonl');
   if (!c.audit.store && c.audit.file === null) throw new ConfigurationError('the audit trail needs a durable sink: keep audit.store or set audit.file');
   if (c.proxy) c.proxy = { ...c.proxy, targets: validateTargets(c.proxy.targets as unknown as ProxyTargetInput[]) };
+  if (c.proxy?.auditAuth !== undefined) parseAuthAuditMode(c.proxy.auditAuth);
   if (c.proxy?.tls?.mode === 'files' && (!c.proxy.tls.certFile || !c.proxy.tls.keyFile)) throw new ConfigurationError('proxy.tls.mode "files" needs proxy.tls.certFile and proxy.tls.keyFile');
   if (c.proxy?.tls?.mode === 'generated' && c.tls.mode !== 'generated') throw new ConfigurationError('proxy.tls.mode "generated" issues from rekey\'s CA: it needs tls.mode "generated"');
   return deepFreeze(c);

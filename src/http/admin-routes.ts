@@ -68,6 +68,8 @@ export interface AdminPipelineDeps {
   audit: Appender;
   /** Quotas (src/quotas), by (signing name, action without its prefix): iam:* at 100/s by default. */
   quotas?: { check(service: string, operation: string, caller: Identity): void };
+  /** Metrics (src/metrics): every answered call, once, as api "admin" with the route's action. */
+  observe?(api: string, operation: string, outcome: string, seconds: number): void;
 }
 
 const ajv = new Ajv({ allErrors: true, coerceTypes: true, strict: false });
@@ -115,6 +117,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminPipelineDep
 
 async function serveAdminCall(req: FastifyRequest, reply: FastifyReply, route: AdminRoute, deps: AdminPipelineDeps): Promise<FastifyReply> {
   const requestId = req.id;
+  const started = performance.now();
   const ua = typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : '';
   const info = { sourceIp: req.ip, secureTransport: req.protocol === 'https' };
   const mutating = isMutatingRoute(route);
@@ -197,6 +200,7 @@ async function serveAdminCall(req: FastifyRequest, reply: FastifyReply, route: A
       error = new InternalFailure('The request could not be audited; it was not performed.');
     }
   }
+  deps.observe?.('admin', route.action, error ? error.code : 'success', (performance.now() - started) / 1000);
   if (error) return reply.code(error.status).send({ error: error.code, message: error.message, requestId });
   if (result === undefined) return reply.code(204).send();
   const status = route.status ?? (route.method === 'POST' && /(^|:)Create/.test(route.action) ? 201 : 200);

@@ -59,6 +59,8 @@ export interface AppOptions {
   tls?: EdgeTls;
   /** Request quotas (src/quotas): throws ThrottlingException for a call over quota. */
   quotas?: { check(service: string, operation: string, caller: Identity): void };
+  /** Metrics (src/metrics, docs/METRICS.md): both pipelines report every answered call here. */
+  observe?(api: string, operation: string, outcome: string, seconds: number): void;
 }
 
 const routeTables = new WeakMap<FastifyInstance, readonly AdminRoute[]>();
@@ -132,7 +134,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   app.setErrorHandler((err: unknown, req, reply) => sendEarlyError(req, reply, frameworkError(err, req)));
-  app.setNotFoundHandler((req, reply) => sendEarlyError(req, reply, new RouteNotFoundException(`No route ${req.method} ${req.url.split('?')[0]!.slice(0, 256)}`)));
+  app.setNotFoundHandler((req, reply) => sendEarlyError(req, reply, new RouteNotFoundException(req.url.split('?')[0] === '/metrics'
+    // the API port never serves metrics (docs/METRICS.md, "Access")
+    ? 'No route GET /metrics: metrics are served on their own listener (metrics.listen, REKEY_METRICS_LISTEN), see docs/METRICS.md'
+    : !opts.proxy && /^\/v1\/proxy(\/|$|\?)/.test(req.url) ? 'This server runs no PostgreSQL proxy: configure proxy.targets (docs/PROXY.md)'
+    : `No route ${req.method} ${req.url.split('?')[0]!.slice(0, 256)}`)));
 
   const tls = opts.tls;
   const pipeline = {
@@ -142,6 +148,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     ...(opts.quotas ? { quotas: opts.quotas } : {}),
     audit: opts.unsafeNoAudit ? { append: async () => {} } : opts.audit,
     ...(opts.unsafeUnauthenticated ? { unauthenticatedAs: opts.unsafeUnauthenticated } : {}),
+    ...(opts.observe ? { observe: opts.observe } : {}),
   };
   app.post('/', (req, reply) => serveAwsCall(req, reply, protocols.find((p) => p.accepts(req))!, pipeline));
 
@@ -158,6 +165,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     authenticate: (req, signingName) => opts.iam.authenticate(req, signingName),
     authorize: (caller, action, resource, info) => void opts.iam.authorizeAdmin(caller, action, resource, info),
     ...(opts.quotas ? { quotas: opts.quotas } : {}),
+    ...(opts.observe ? { observe: opts.observe } : {}),
   }, routes);
   routeTables.set(app, Object.freeze([...routes]));
   registerAdmin(app, { version: opts.version, extraPaths: adminOpenApiPaths(routes), schemas: { Job: JOB_SCHEMA } });

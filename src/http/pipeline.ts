@@ -64,6 +64,8 @@ export interface PipelineDeps {
   audit: Appender;
   /** BENCHMARKS ONLY (src/server/unsafe-no-auth.ts): requests run as this identity without SigV4. */
   unauthenticatedAs?: Identity;
+  /** Metrics (src/metrics): every answered call, once, with its outcome ("success" or the error code) and duration. */
+  observe?(api: string, operation: string, outcome: string, seconds: number): void;
 }
 
 // ---- the request as every stage reads it (the AWS protocols and the admin pipeline alike): the one
@@ -110,6 +112,8 @@ export async function serveAwsCall(req: FastifyRequest, reply: FastifyReply, pro
   let caller: Identity | null = null;
   let input: unknown = {};
   let audited: AuditedCall | null = null;
+  const started = performance.now();
+  const observe = (outcome: string): void => deps.observe?.(route?.service.signingName ?? 'unknown', route?.operation ?? 'UnknownOperation', outcome, (performance.now() - started) / 1000);
   try {
     route = protocol.route(req, body);
     const { service, operation } = route;
@@ -127,6 +131,7 @@ export async function serveAwsCall(req: FastifyRequest, reply: FastifyReply, pro
     });
     // read-only and data-plane calls: recorded before the result (a plaintext, a data key) leaves
     await call.succeeded(result);
+    observe('success');
     return protocol.sendResult(reply, route, result, requestId);
   } catch (err) {
     let rk = toRekeyError(err, requestId);
@@ -147,6 +152,7 @@ export async function serveAwsCall(req: FastifyRequest, reply: FastifyReply, pro
         rk = toRekeyError(auditErr, requestId);
       }
     }
+    observe(rk.code);
     return protocol.sendError(reply, rk, requestId, route);
   }
 }

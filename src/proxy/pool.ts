@@ -154,6 +154,8 @@ export class Pool {
     private readonly readCredentials: () => Promise<SecretCredentials>,
     /** The target's upstream TLS settings at the time of a login (undefined: plaintext). */
     private readonly tls: () => UpstreamTls | undefined = () => undefined,
+    /** A server connection could not be opened (after the retry with re-read credentials): the target counts, logs and audits it. */
+    private readonly onLoginFailed: (e: unknown, endpoint: Endpoint) => void = () => {},
   ) {}
 
   /** Forget cached credentials: the next login reads the secret (after a rotation). */
@@ -308,6 +310,16 @@ export class Pool {
   }
 
   private async open(): Promise<ServerConn> {
+    const endpoint = this.cutover.endpoint;
+    try {
+      return await this.connectAndLogIn();
+    } catch (e) {
+      if (!this.closed) this.onLoginFailed(e, endpoint);
+      throw e;
+    }
+  }
+
+  private async connectAndLogIn(): Promise<ServerConn> {
     const generation = this.cutover.generation;
     const endpoint = this.cutover.endpoint;
     const login = async (creds: SecretCredentials) => {

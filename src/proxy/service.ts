@@ -10,12 +10,13 @@ import type { Endpoint, ProxyTargetConfig, UpstreamTlsMode } from './config.ts';
 import { PoolError, type PoolMetrics } from './pool.ts';
 import type { IamTokenVerifier, SecretSource, UpstreamStore } from './ports.ts';
 import { cancelRequest } from './protocol.ts';
-import { Target } from './target.ts';
+import { Target, type LoginFailureReason } from './target.ts';
 import { startUpstreamTls } from './upstream-tls.ts';
 import { UpstreamSync, type SyncedProxy } from './upstream-sync.ts';
 
 export type ProxyEvent =
   | ({ type: 'client-auth'; target: string } & AuthEventFacts)
+  | { type: 'upstream-login-failed'; target: string; database: string; user: string; endpoint: Endpoint; reason: LoginFailureReason; sqlstate?: string; message: string; suppressed: number }
   | { type: 'cutover'; target: string; action: 'pause' | 'switch' | 'resume' | 'pause-timeout' | 'cutover' | 'cutover-failed' | 'sync'; endpoint?: Endpoint; from?: Endpoint; drainedMs?: number; stallMs?: number; pausedMs?: number; reason?: string };
 
 /** One cutover, measured on the server: drain time, how long the target was paused, the longest client wait. */
@@ -289,6 +290,11 @@ export class ProxyService {
     const r = this.target(name).cutover.resume();
     this.emit({ type: 'cutover', target: name, action: 'resume', stallMs: r.stallMs, pausedMs: r.pausedMs });
     return r;
+  }
+
+  /** Per target since start (the metrics read them): client authentications and failed upstream logins by reason. */
+  counters(): { target: string; clientAuthSucceeded: number; clientAuthFailed: number; loginFailures: Partial<Record<LoginFailureReason, number>> }[] {
+    return [...this.targets.values()].map((t) => ({ target: t.cfg.name, ...t.stats, loginFailures: { ...t.stats.loginFailures } }));
   }
 
   status(): TargetStatus[] {

@@ -11,6 +11,7 @@ import { Cutover, Pool } from './pool.ts';
 import type { IamTokenVerifier, SecretCredentials } from './ports.ts';
 import type { ProxyService } from './service.ts';
 import { UpstreamTlsSource } from './upstream-tls.ts';
+import { UpstreamError } from './upstream.ts';
 
 interface SecretEntry {
   at: number;
@@ -19,6 +20,17 @@ interface SecretEntry {
 }
 
 const SECRET_CACHE_MS = 5000;
+/** A failing upstream login is reported at most this often per (database, user); every failure is counted. */
+export const LOGIN_FAILURE_REPORT_MS = 10_000;
+
+/** Why a pool could not log in: credentials refused, no connection, another server error, or the secret could not be read. */
+export type LoginFailureReason = 'auth' | 'connect' | 'server' | 'credentials';
+
+export function loginFailureReason(e: unknown): LoginFailureReason {
+  if (!(e instanceof UpstreamError)) return 'credentials';
+  if (e.auth) return 'auth';
+  return e.sqlstate.startsWith('08') ? 'connect' : 'server';
+}
 
 export class Target implements ClientContext {
   readonly cutover: Cutover;
@@ -32,6 +44,9 @@ export class Target implements ClientContext {
   readonly mockKeys = scramKeys(randomBytes(32).toString('base64'), randomBytes(16), SCRAM_DEFAULT_ITERATIONS);
   /** upstream.tls with its CA bundle (re-read when the file changes). */
   readonly upstreamTls: UpstreamTlsSource;
+  /** Since start (the metrics read them): client authentications, and failed upstream logins by reason. */
+  readonly stats = { clientAuthSucceeded: 0, clientAuthFailed: 0, loginFailures: {} as Partial<Record<LoginFailureReason, number>> };
+  private readonly loginReports = new Map<string, { at: number; suppressed: number }>();
 
   constructor(readonly cfg: ProxyTargetConfig, private readonly svc: ProxyService) {
     this.cutover = new Cutover({ host: cfg.upstream.host, port: cfg.upstream.port });
@@ -113,7 +128,8 @@ export class Target implements ClientContext {
     const key = `${database}\0${user}`;
     let p = this.pools.get(key);
     if (!p) {
-      p = new Pool(database, user, this.cfg, this.cutover, () => this.svc.secrets.current(secretId), () => this.upstreamTls.current());
+      p = new Pool(database, user, this.cfg, this.cutover, () => this.svc.secrets.current(secretId), () => this.upstreamTls.current(),
+        (e, endpoint) => this.loginFailed(database, user, e, endpoint));
       this.pools.set(key, p);
     }
     return p;
@@ -132,7 +148,32 @@ export class Target implements ClientContext {
   }
 
   authEvent(e: AuthEventFacts): void {
+    if (e.ok) this.stats.clientAuthSucceeded++;
+    else this.stats.clientAuthFailed++;
     this.svc.emit({ type: 'client-auth', target: this.cfg.name, ...e });
+  }
+
+  /**
+   * A pool could not log in to the database (src/proxy/pool.ts, after its retry): counted by reason,
+   * and reported (the operator's log and the audit trail, through ProxyService.emit) at most once
+   * per LOGIN_FAILURE_REPORT_MS per (database, user), with the number of failures not reported
+   * since. The message is the server's or the socket's: never the password.
+   */
+  loginFailed(database: string, user: string, e: unknown, endpoint: { host: string; port: number }, now = Date.now()): void {
+    const reason = loginFailureReason(e);
+    this.stats.loginFailures[reason] = (this.stats.loginFailures[reason] ?? 0) + 1;
+    const k = `${database}\0${user}`;
+    const last = this.loginReports.get(k);
+    if (last && now - last.at < LOGIN_FAILURE_REPORT_MS) {
+      last.suppressed++;
+      return;
+    }
+    this.loginReports.set(k, { at: now, suppressed: 0 });
+    const message = (e instanceof Error ? e.message : String(e)).slice(0, 300);
+    this.svc.emit({
+      type: 'upstream-login-failed', target: this.cfg.name, database, user, endpoint: { host: endpoint.host, port: endpoint.port }, reason,
+      ...(e instanceof UpstreamError ? { sqlstate: e.sqlstate } : {}), message, suppressed: last?.suppressed ?? 0,
+    });
   }
 
   closed(c: ClientConn): void {

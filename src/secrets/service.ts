@@ -2,6 +2,7 @@
 // The HTTP adapter passes the X-Amz-Target suffix, the parsed body, the caller and the request
 // facts. Only RekeyError subclasses leave call(): anything else becomes InternalServiceError with
 // the original error as `cause` (for the log, never for the client).
+import { upcomingSecretWork } from './upcoming.ts';
 import { InternalServiceError, RekeyError, UnknownOperationException } from '../errors.ts';
 import { reportInternalError } from '../diagnostics.ts';
 import type { JobEngine } from '../jobs/engine.ts';
@@ -60,6 +61,11 @@ export class SecretsService {
     this.rotation = new SecretRotation(this.ctx, this.registry);
     for (const op of OPERATIONS) this.registry_.set(op.name, { op: op as Operation<unknown> });
     this.operations = Object.freeze([...this.registry_.keys()].sort());
+  }
+
+  /** Scheduled rotations and ends of recovery windows due by `until` (src/secrets/upcoming.ts). */
+  upcoming(o: { until: Date; limit: number }): ReturnType<typeof upcomingSecretWork> {
+    return upcomingSecretWork(this.ctx.barrier, o);
   }
 
   /** Registers the secrets.rotate / secrets.delete kinds and their schedule sources. */

@@ -23,6 +23,7 @@ import { KIND_ROTATE, type RotateJobData } from '../secrets/rotation/job.ts';
 import { type AuditLog, serviceEvent } from '../audit/index.ts';
 import { ConfigurationError } from '../errors.ts';
 import { ProxyService, type ProxyEvent } from '../proxy/service.ts';
+import { AuthAuditPolicy, parseAuthAuditMode } from '../proxy/auth-audit.ts';
 import type { IamTokenVerifier, UpstreamStore } from '../proxy/ports.ts';
 import type { BarrierView } from '../storage/gate.ts';
 import { TLS_POLICY } from '../crypto/tls-policy.ts';
@@ -43,30 +44,52 @@ export function iamVerifier(iam: IamService): IamTokenVerifier {
   };
 }
 
-export function proxyAudit(audit: AuditLog, cfg: Readonly<Config>, log: (m: string) => void): (e: ProxyEvent) => void {
-  return (e) => {
-    const details: Record<string, string | number | boolean> = { target: e.target };
-    let eventName: string;
+/**
+ * The proxy's events in the audit trail (docs/PROXY.md, "Audit events"): client authentications as
+ * the policy admits them (src/proxy/auth-audit.ts; the others are counted into the periodic
+ * ClientAuthenticationSummary), failed upstream logins (also a log line: never the password), and
+ * cutovers. `summarize()` writes the period's summaries (called by openProxy's timer and at close).
+ */
+export function proxyAudit(audit: AuditLog, cfg: Readonly<Config>, log: (m: string) => void, policy = new AuthAuditPolicy(parseAuthAuditMode(cfg.proxy?.auditAuth ?? 'failures'))): ((e: ProxyEvent) => void) & { summarize(periodSeconds: number): void } {
+  const record = (target: string, eventName: string, details: Record<string, string | number | boolean>): void => {
+    audit.append(serviceEvent({
+      service: 'proxy', eventName, region: cfg.region, accountId: cfg.accountId, now: new Date(),
+      resources: [`arn:aws:rekey:${cfg.region}:${cfg.accountId}:proxy-target/${target}`], details: { target, ...details },
+    })).catch(() => log(`audit: could not record ${eventName} for proxy target ${target}`));
+  };
+  const onEvent = (e: ProxyEvent): void => {
+    const details: Record<string, string | number | boolean> = {};
     if (e.type === 'client-auth') {
-      eventName = e.ok ? 'ClientAuthenticationSucceeded' : 'ClientAuthenticationFailed';
+      if (!policy.admit(e.target, e.ok)) return;
       Object.assign(details, { dbUser: e.user, database: e.database, clientAddress: e.remote, method: e.method, tls: e.tls });
       if (e.principalArn) details.principalArn = e.principalArn;
       if (e.reason) details.reason = e.reason;
-    } else {
-      eventName = 'ProxyCutover';
-      details.action = e.action;
-      if (e.endpoint) details.endpoint = `${e.endpoint.host}:${e.endpoint.port}`;
-      if (e.from) details.from = `${e.from.host}:${e.from.port}`;
-      if (e.drainedMs !== undefined) details.drainedMs = e.drainedMs;
-      if (e.pausedMs !== undefined) details.pausedMs = e.pausedMs;
-      if (e.stallMs !== undefined) details.stallMs = e.stallMs;
-      if (e.reason) details.reason = e.reason;
+      return record(e.target, e.ok ? 'ClientAuthenticationSucceeded' : 'ClientAuthenticationFailed', details);
     }
-    audit.append(serviceEvent({
-      service: 'proxy', eventName, region: cfg.region, accountId: cfg.accountId, now: new Date(),
-      resources: [`arn:aws:rekey:${cfg.region}:${cfg.accountId}:proxy-target/${e.target}`], details,
-    })).catch(() => log(`audit: could not record ${eventName} for proxy target ${e.target}`));
+    if (e.type === 'upstream-login-failed') {
+      const where = `${e.endpoint.host}:${e.endpoint.port}`;
+      const more = e.suppressed > 0 ? ` (${e.suppressed} more failure(s) since the last report)` : '';
+      log(`proxy: target ${e.target} could not log in to the database at ${where} as ${JSON.stringify(e.user)} (database ${JSON.stringify(e.database)}): ${e.reason}${e.sqlstate ? ` ${e.sqlstate}` : ''}: ${e.message}${more}`);
+      Object.assign(details, { dbUser: e.user, database: e.database, endpoint: where, reason: e.reason, message: e.message, suppressed: e.suppressed });
+      if (e.sqlstate) details.sqlstate = e.sqlstate;
+      return record(e.target, 'UpstreamLoginFailed', details);
+    }
+    details.action = e.action;
+    if (e.endpoint) details.endpoint = `${e.endpoint.host}:${e.endpoint.port}`;
+    if (e.from) details.from = `${e.from.host}:${e.from.port}`;
+    if (e.drainedMs !== undefined) details.drainedMs = e.drainedMs;
+    if (e.pausedMs !== undefined) details.pausedMs = e.pausedMs;
+    if (e.stallMs !== undefined) details.stallMs = e.stallMs;
+    if (e.reason) details.reason = e.reason;
+    record(e.target, 'ProxyCutover', details);
   };
+  return Object.assign(onEvent, {
+    summarize(periodSeconds: number): void {
+      for (const s of policy.drain()) {
+        record(s.target, 'ClientAuthenticationSummary', { succeeded: s.succeeded, failed: s.failed, recorded: s.recorded, periodSeconds, mode: cfg.proxy?.auditAuth ?? 'failures' });
+      }
+    },
+  });
 }
 
 /** The chosen upstream of each target, kept in the barrier (encrypted like everything stored). */
@@ -178,10 +201,14 @@ export async function openProxy(o: { cfg: Readonly<Config>; barrier: BarrierView
   if (needsTls && !tls.context) {
     throw new ConfigurationError(`proxy target ${needsTls.name} uses auth ${needsTls.auth}: IAM tokens are accepted over TLS only, so the proxy needs a certificate (proxy.tls.mode "generated" with tls.mode "generated", or "files")`);
   }
+  const onEvent = proxyAudit(o.audit, o.cfg, o.log);
+  const summarySeconds = o.cfg.proxy?.auditSummarySeconds ?? 60;
+  const summaries = setInterval(() => onEvent.summarize(summarySeconds), summarySeconds * 1000);
+  summaries.unref();
   const proxy = new ProxyService({
     targets, secrets: source, iam: iamVerifier(o.iam),
     ...(tls.context ? { tls: tls.context } : {}),
-    onEvent: proxyAudit(o.audit, o.cfg, o.log),
+    onEvent,
     upstreams: barrierUpstreams(o.barrier),
     log: (e) => o.log(`proxy: ${e instanceof Error ? e.stack ?? e.message : String(e)}`),
   });
@@ -195,6 +222,8 @@ export async function openProxy(o: { cfg: Readonly<Config>; barrier: BarrierView
     async close() {
       tls.stop();
       await proxy.close();
+      clearInterval(summaries);
+      onEvent.summarize(summarySeconds); // the last, partial period (the audit log is still open)
     },
   };
 }

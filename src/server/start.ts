@@ -35,6 +35,10 @@ import type { ProxyService } from '../proxy/service.ts';
 import { openDatabases, type Databases } from '../db/open.ts';
 import type { DbService } from '../db/api.ts';
 import { rdsQueryService } from '../http/rds-query.ts';
+import { upcomingRoutes } from '../http/admin-upcoming.ts';
+import { Metrics } from '../metrics/registry.ts';
+import { registerCollectors } from '../metrics/collectors.ts';
+import { parseListen, startMetricsListener, type MetricsListener } from '../metrics/listener.ts';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -57,6 +61,8 @@ export interface RunningServer {
   proxy?: ProxyService;
   /** Database instances (docs/DATABASES.md). */
   db: Databases;
+  /** Prometheus metrics (docs/METRICS.md) when metrics.listen is set: the registry and its listener's URL. */
+  metrics?: { registry: Metrics; url: string };
 warning?: string;
   /** Protected rows found rolled back at start (src/storage/rollback.ts); each is also a tamper log line. */
   rollbackAtStart: string[];
@@ -104,6 +110,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
   const rollback = await startRollbackGuard(barrier, cfg.dataDir);
   let edge: Edge | undefined;
   let proxySetup: ProxySetup | undefined;
+  let metricsListener: MetricsListener | undefined;
   try {
     const iam = new IamService({ barrier, accountId: cfg.accountId, region: cfg.region, ...(opts.clock ? { clock: opts.clock } : {}) });
     const fixed = cfg.devAccessKeyId && cfg.devSecretAccessKey ? { accessKeyId: cfg.devAccessKeyId, secretAccessKey: cfg.devSecretAccessKey } : undefined;
@@ -114,10 +121,12 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
       ...(opts.clock ? { clock: opts.clock } : {}),
     });
     let onSecretsJob: ((e: JobEvent) => void) | null = null; // bound once the audit log is open
+    let onMetricsJob: ((e: JobEvent) => void) | null = null; // bound once the collectors exist
+    const metrics = cfg.metrics?.listen ? new Metrics() : undefined;
     const jobs = new JobEngine({
       barrier,
       // Rotation and deletion jobs drop the key from this node's cache at once and report KeyEvents.
-      worker: { onEvent: (e) => { kms.lifecycle.onJobEvent(e); onSecretsJob?.(e); } },
+      worker: { onEvent: (e) => { kms.lifecycle.onJobEvent(e); onSecretsJob?.(e); onMetricsJob?.(e); } },
       ...(opts.clock ? { clock: { now: opts.clock } } : {}),
     });
     // the database servers the built-in rotation strategies connect to over TLS may use this CA
@@ -149,6 +158,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
       region: cfg.region, bodyLimitBytes: cfg.http.bodyLimitBytes, iam, logLevel: cfg.logLevel, version: VERSION,
       ...(opts.unsafeNoAuth ? { unsafeUnauthenticated: noAuthIdentity(cfg.accountId) } : {}),
       ...(opts.unsafeNoAudit ? { unsafeNoAudit: true } : {}),
+      ...(metrics ? { observe: metrics.observe.bind(metrics) } : {}),
       // the services' own methods (bound, not wrapped): wiring runs at start-up, never on a request's path
       services: [
         { targetPrefix: 'TrentService', signingName: 'kms', auditName: 'kms', call: kms.call.bind(kms) },
@@ -160,6 +170,8 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
         ...webhookRoutes(secrets.webhooks, scope),
         ...certsRoutes(edge.certs, scope),
         ...dbAdminRoutes(databases, scope), // rekey db change-key
+        // rekey jobs ls --upcoming
+        ...upcomingRoutes({ keys: (o) => kms.lifecycle.upcoming(o), secrets: (o) => secrets.upcoming(o), clock: opts.clock ?? (() => new Date()) }, scope),
       ],
     });
     dbWarn = (m) => app.log.warn(m);
@@ -172,6 +184,14 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     onSecretsJob = (e) => { secretsAudit(e); secrets.rotation.onJobEvent(e); proxyOpen?.onJobEvent(e); };
     kms.lifecycle.addKeyEventListener(keyEventHook(audit, cfg.region, cfg.accountId, (m) => app.log.error(m)));
     await edge.attach(app, (m) => app.log.error(m));
+    // metrics (docs/METRICS.md): read from the domains at scrape, on their own listener
+    if (metrics) {
+      onMetricsJob = registerCollectors(metrics, {
+        keyUse: () => kms.lifecycle.usage.localUse(), jobs, audit, db: opts.db ?? databases.service,
+        ...(edge.certs ? { certs: edge.certs } : {}), ...(proxyOpen ? { proxy: proxyOpen.proxy } : {}), ...(opts.clock ? { clock: opts.clock } : {}),
+      });
+      metricsListener = await startMetricsListener(metrics, parseListen(cfg.metrics!.listen!), (m) => app.log.warn(m));
+    }
     await app.listen({ host: cfg.host, port: cfg.port });
     jobs.start();
     await databases.start();
@@ -183,10 +203,12 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
       app, url: `${edge.tls ? 'https' : 'http'}://${hostForUrl}:${port}`, port, backend, barrier, kms, iam, jobs, secrets, audit, bootstrap, db: databases,
       quotas: edge.quotas, ...(edge.certs ? { certs: edge.certs } : {}), ...(proxyOpen ? { proxy: proxyOpen.proxy } : {}), ...(edge.caBundlePath ? { caBundlePath: edge.caBundlePath } : {}),
       ...(store.warning ? { warning: store.warning } : {}),
+      ...(metrics && metricsListener ? { metrics: { registry: metrics, url: metricsListener.url } } : {}),
       rollbackAtStart: rollback.rolledBack,
       async close() {
         if (closed) return;
         closed = true;
+        await metricsListener?.close();
         await proxyOpen?.close(); // clients first (57P01), while secrets and the audit log still work
         await app.close();
         await edgeOpen.close();
@@ -202,6 +224,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     };
     return result;
   } catch (e) {
+    await metricsListener?.close().catch(() => {});
     await proxySetup?.close().catch(() => {});
     await edge?.close().catch(() => {});
     await backend.close().catch(() => {});

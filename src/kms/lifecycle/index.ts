@@ -29,6 +29,7 @@ import { KIND_ROTATE, rotateHandler, type RotateJobData } from './rotate.ts';
 import { ServiceKeys, requireCustomerManaged, serviceOfAlias } from './service-keys.ts';
 import { KMS_JOB_MAX_ATTEMPTS, deletionSource, rotationSource } from './sources.ts';
 import { UsageMeter, type UsageCounter } from './usage.ts';
+import { upcomingKeyWork, type UpcomingKeyWork } from './upcoming.ts';
 
 export type { Dependent, DependentInput, KeyEvent } from './hooks.ts';
 export type { LifecycleAdmin } from './admin.ts';
@@ -174,6 +175,12 @@ export class KmsLifecycle {
     // Through the engine when this node runs one: its worker is woken at once.
     if (this.engine?.enqueue) await this.engine.enqueue(input);
     else await this.jobStore.enqueue(input);
+  }
+
+  /** Rotations and deletions due by `until`, and budgets at or over `threshold` (after flushing this node's tallies). */
+  async upcoming(o: { until: Date; threshold: number; limit: number }): Promise<UpcomingKeyWork> {
+    await this.usage.flush();
+    return upcomingKeyWork(this.deps.barrier, this.deps.store, o);
   }
 
   /** The shared usage counter of the key's current material (after flushing this node's tally). */

@@ -27,6 +27,14 @@ export const FLUSH_EVERY = 1000;
 const CAS_RETRIES = 50;
 /** Material versions remembered as "rotation already requested" on this node. */
 const TRIGGERED_MAX = 10_000;
+/** Material versions whose local totals are kept for the metrics (past this, new ones are not counted there). */
+export const USED_MAX = 10_000;
+
+/** One material version's encryptions on this node since it started (all keys, with or without a budget). */
+export interface LocalUse extends UsageCounter {
+  keyId: string;
+  materialId: string;
+}
 
 export interface UsageCounter {
   encryptions: number;
@@ -59,6 +67,7 @@ export class UsageMeter {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private readonly triggered = new Set<string>();
+  private readonly used = new Map<string, LocalUse>();
   private readonly flushMs: number;
   private readonly flushEvery: number;
 
@@ -70,9 +79,16 @@ export class UsageMeter {
 
   /** Counts one encryption under the key's current material. Synchronous and storage-free. */
   record(rec: Pick<KeyRecord, 'keyId' | 'currentMaterialId' | 'usageBudget'>, bytes: number): void {
+    const k = `${rec.keyId}/${rec.currentMaterialId}`;
+    // this node's totals since start, for every key (the metrics read them: src/metrics/collectors.ts)
+    let u = this.used.get(k);
+    if (!u && this.used.size < USED_MAX) this.used.set(k, (u = { keyId: rec.keyId, materialId: rec.currentMaterialId, encryptions: 0, bytes: 0 }));
+    if (u) {
+      u.encryptions++;
+      u.bytes += bytes;
+    }
     const budget = rec.usageBudget;
     if (!budget) return;
-    const k = `${rec.keyId}/${rec.currentMaterialId}`;
     let t = this.tallies.get(k);
     if (!t) {
       t = { keyId: rec.keyId, materialId: rec.currentMaterialId, budget, encryptions: 0, bytes: 0 };
@@ -118,6 +134,11 @@ export class UsageMeter {
       this.flushing = undefined;
     });
     await this.flushing;
+  }
+
+  /** This node's encryptions per material version since it started (what /metrics exposes). */
+  localUse(): Iterable<Readonly<LocalUse>> {
+    return this.used.values();
   }
 
   /** The shared counter of one material version (what all nodes have flushed). */

@@ -1,0 +1,96 @@
+// The `rekey` command as a commander program (src/cli/main.ts runs it; test/cli-matrix.test.ts runs it
+// in process). Thin: parses arguments, loads configuration, calls into the domain.
+import { Command, Option } from 'commander';
+import { VERSION } from '../version.ts';
+import { loadConfig } from '../config/config.ts';
+import { RekeyError } from '../errors.ts';
+import { runServer } from './server-command.ts';
+import { runRotateRoot } from './operator.ts';
+import { registerIamCommands } from './iam-command.ts';
+import { registerJobsCommands } from './jobs-command.ts';
+import { registerProxyCommands } from './proxy-command.ts';
+import { registerDbCommands } from './db-command.ts';
+import { registerAuditCommands } from './audit-command.ts';
+import { registerKmsCommands } from './kms-command.ts';
+import { registerKmsLifecycleCommands } from './kms-lifecycle-command.ts';
+import { registerSecretsCommands } from './secrets-command.ts';
+import { registerCertsCommands } from './certs-command.ts';
+import { openExistingStore } from '../storage/open.ts';
+
+/** Every `rekey` subcommand, registered on a new program. */
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('rekey')
+    .description('Self-hosted key management and key rotation for databases (AWS KMS compatible)')
+    .version(VERSION, '-v, --version')
+    .showHelpAfterError();
+
+  program
+    .command('server')
+    .description('Run the rekey server (KMS API on POST /, admin API under /v1)')
+    .addOption(new Option('-p, --port <port>', 'port to listen on (env REKEY_PORT, default 8370)'))
+    .addOption(new Option('-H, --host <host>', 'address to bind (env REKEY_HOST, default 127.0.0.1)'))
+    .addOption(new Option('-d, --data-dir <dir>', 'data directory (env REKEY_DATA_DIR, default ./data)'))
+    .addOption(new Option('-c, --config <file>', 'JSON configuration file (env REKEY_CONFIG)'))
+    .addOption(new Option('--tls <mode>', 'HTTPS: generated (rekey\'s own CA) or files (env REKEY_TLS; docs/TLS.md)').choices(['off', 'generated', 'files']))
+    .addOption(new Option('--insecure-http', 'serve plain HTTP outside dev mode (env REKEY_INSECURE_HTTP=1)'))
+    .action(async (o: { port?: string; host?: string; dataDir?: string; config?: string; tls?: string; insecureHttp?: boolean }) => {
+      await runServer(loadConfig({
+        ...(o.config ? { configFile: o.config } : {}), ...(o.port ? { port: o.port } : {}), ...(o.host ? { host: o.host } : {}), ...(o.dataDir ? { dataDir: o.dataDir } : {}),
+        ...(o.tls ? { tls: o.tls } : {}), ...(o.insecureHttp ? { insecureHttp: true } : {}),
+      }));
+    });
+
+  const operator = program.command('operator').description('Operator tasks on a data directory (run while the server is stopped, or against a shared store)');
+  operator
+    .command('rotate-root')
+    .description('Rewrap the barrier keyring under a new root key; no stored data is rewritten')
+    .addOption(new Option('-d, --data-dir <dir>', 'data directory (env REKEY_DATA_DIR, default ./data)'))
+    .addOption(new Option('-c, --config <file>', 'JSON configuration file describing the CURRENT root key (env REKEY_CONFIG)'))
+    .addOption(new Option('--new-key-file <path>', 'the new root key: a file with 32 bytes (raw, hex or base64)'))
+    .addOption(new Option('--new-key-env <var>', 'the new root key: an environment variable with 32 bytes (hex or base64)'))
+    .addOption(new Option('--new-passphrase-env <var>', 'the new root key: a passphrase in this environment variable (scrypt)'))
+    .action(async (o: { dataDir?: string; config?: string; newKeyFile?: string; newKeyEnv?: string; newPassphraseEnv?: string }) => {
+      const cfg = loadConfig({ ...(o.config ? { configFile: o.config } : {}), ...(o.dataDir ? { dataDir: o.dataDir } : {}) });
+      await runRotateRoot(cfg, o);
+    });
+
+  registerIamCommands(program);
+  registerJobsCommands(program);
+  registerProxyCommands(program);
+  registerDbCommands(program);
+  registerKmsCommands(program);
+  registerKmsLifecycleCommands(program); // joins the kms group
+  registerSecretsCommands(program);
+  registerCertsCommands(program);
+  // audit verify/lookup read the store directly (with the root key), so they work with the server stopped
+  // they never create a store (openExistingStore): a missing one is an error naming the directory
+  registerAuditCommands(program, async (flags) => {
+    const cfg = loadConfig({ ...(flags.config ? { configFile: flags.config } : {}), ...(flags.dataDir ? { dataDir: flags.dataDir } : {}) });
+    const store = await openExistingStore({ backend: cfg.storage.backend, dataDir: cfg.dataDir, rootKey: cfg.rootKey, ...(cfg.storage.postgresUrl ? { postgresUrl: cfg.storage.postgresUrl } : {}) });
+    return { barrier: store.barrier, close: async () => { await store.backend.close(); store.barrier.seal(); } };
+  });
+  return program;
+}
+
+/**
+ * Runs one command line (argv as process.argv: node, script, args...). A RekeyError (bad input,
+ * server down, missing credentials, an error the server answered) is one line on stderr and exit
+ * status 2; anything else is one line too (the stack only with REKEY_DEBUG=1) and status 1.
+ */
+export async function runCli(argv: readonly string[], o: { err?: (text: string) => void; env?: Record<string, string | undefined> } = {}): Promise<number> {
+  const err = o.err ?? ((t: string) => void process.stderr.write(t));
+  try {
+    await buildProgram().parseAsync([...argv]);
+    return 0;
+  } catch (e) {
+    if (e instanceof RekeyError) {
+      err(`rekey: ${e.code}: ${e.message}\n`);
+      return 2;
+    }
+    const debug = (o.env ?? process.env)['REKEY_DEBUG'] === '1';
+    err(debug && e instanceof Error && e.stack ? `${e.stack}\n` : `rekey: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)} (REKEY_DEBUG=1 shows where)\n`);
+    return 1;
+  }
+}
