@@ -56,11 +56,8 @@ export interface ServerStart {
   settings: Record<string, string>;
 }
 
-/**
- * Starts the postmaster (its own process group: it outlives rekey and is re-adopted). Resolves once
- * it accepts connections (postmaster.pid polled every `pollMs`: change-key's cutover polls often).
- */
-export async function startServer(o: ServerStart, timeoutMs = 60_000, pollMs = 50): Promise<ChildProcess> {
+/** Starts the postmaster (its own process group: it outlives rekey and is re-adopted). Resolves once it accepts connections. */
+export async function startServer(o: ServerStart, timeoutMs = 60_000): Promise<ChildProcess> {
   const settings: Record<string, string> = { listen_addresses: '127.0.0.1', port: String(o.port), unix_socket_directories: '', ...o.settings };
   const log = openSync(o.logFile, 'a', 0o600);
   const child = spawn(join(o.binDir, 'postgres'), ['-D', o.dataDir, ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])], {
@@ -77,7 +74,7 @@ export async function startServer(o: ServerStart, timeoutMs = 60_000, pollMs = 5
     const pm = readPostmaster(o.dataDir);
     // 'standby': a hot standby accepting read-only connections (change-key's replica)
     if (pm && pm.pid === child.pid && (pm.status === 'ready' || pm.status === 'standby')) return child;
-    await new Promise((r) => setTimeout(r, pollMs));
+    await new Promise((r) => setTimeout(r, 50));
   }
   child.kill('SIGQUIT');
   throw new Error(`postgres did not become ready within ${timeoutMs} ms: ${tail(o.logFile)}`);
