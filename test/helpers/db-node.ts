@@ -49,13 +49,14 @@ export async function startDbNode(env: Record<string, string>): Promise<DbNode> 
     };
     proc.on('message', on);
     proc.once('exit', () => reject(new Error('node exited')));
-    proc.send({ type: 'db', n: id, method, args });
+    // with a callback, a node that died meanwhile is a rejection here, not an uncaught EPIPE
+    proc.send({ type: 'db', n: id, method, args }, (err) => { if (err) reject(err); });
   });
   const setOffset = (ms: number) => new Promise<void>((resolve) => {
     const on = (x: { type?: string }) => { if (x.type === 'offset-set') { proc.off('message', on); resolve(); } };
     proc.on('message', on);
     proc.once('exit', () => resolve());
-    proc.send({ type: 'offset', ms });
+    proc.send({ type: 'offset', ms }, () => {});
   });
   return { proc, exited, call, setOffset, stderrTail };
 }
