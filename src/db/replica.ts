@@ -135,7 +135,85 @@ export async function backupProgress(admin: Login): Promise<{ streamed: number; 
   });
 }
 
-/** Whether the standby has replayed WAL up to `lsn` (the old primary's shutdown checkpoint). */
+/**
+ * On the primary, inside change-key's hold (no new sessions arrive through the endpoint): ends every
+ * other session (client backends, and autovacuum workers, which write WAL) and returns once they
+ * are gone. A backend leaves pg_stat_activity only after its last WAL record was inserted (a COMMIT
+ * in progress completes first: it holds off interrupts), so every commit any of them made is in WAL
+ * before whatever the caller writes next. Walsenders stay: the standby keeps streaming. Returns how
+ * many were ended.
+ */
+export async function endSessions(primary: pg.Client, timeoutMs = 10_000): Promise<number> {
+  const others = "backend_type IN ('client backend', 'autovacuum worker') AND pid <> pg_backend_pid()";
+  let ended = 0;
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    // again each round: a session that arrived meanwhile (not through the endpoint) ends too
+    const r = await primary.query<{ n: number }>(`SELECT count(*)::int AS n FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE ${others}) t`);
+    const n = r.rows[0]?.n ?? 0;
+    if (n === 0) return ended;
+    ended += n;
+    if (Date.now() > end) throw new Error(`${n} sessions on the old primary did not end within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+/**
+ * On the primary, once no session is left: one synchronous commit (a transaction id, nothing else),
+ * which flushes all WAL before it, including asynchronous commits (synchronous_commit = off) not yet
+ * on disk; returns the flush position after it. Every commit any client saw is before it.
+ */
+export async function flushedEnd(primary: pg.Client): Promise<string> {
+  await primary.query('SET synchronous_commit = on');
+  await primary.query('SELECT pg_current_xact_id()');
+  const r = await primary.query<{ lsn: string }>('SELECT pg_current_wal_flush_lsn()::text AS lsn');
+  return r.rows[0]!.lsn;
+}
+
+/**
+ * On the primary: pg_switch_wal(), which ends the current WAL segment (the rest of it written as
+ * padding, and streamed); returns the switch record's end. A standby that has replayed up to it
+ * holds everything before it, and (if nothing follows) its end of WAL is the segment boundary.
+ */
+export async function switchWal(primary: pg.Client): Promise<string> {
+  const r = await primary.query<{ lsn: string }>('SELECT pg_switch_wal()::text AS lsn');
+  return r.rows[0]!.lsn;
+}
+
+/** The primary's WAL insert position (bytes) and its segment size. */
+export async function walInsert(primary: pg.Client): Promise<{ at: number; segment: number }> {
+  const r = await primary.query<{ at: string; seg: string }>(
+    "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::text AS at, pg_size_bytes(current_setting('wal_segment_size'))::text AS seg");
+  return { at: Number(r.rows[0]!.at), segment: Number(r.rows[0]!.seg) };
+}
+
+/**
+ * The size of the message that takes WAL at byte `at` to about `leaveBytes` before its segment's end
+ * (never past it), or 0 when less than `leaveBytes` + 64 KiB is left. Each 8 KiB WAL page spends
+ * 24 bytes on its header (40 the segment's first), and the record has a header of its own.
+ */
+export function fillerBytes(at: number, segment: number, leaveBytes: number): number {
+  const left = segment - (at % segment);
+  const size = Math.floor(((left - leaveBytes) * (8192 - 24)) / 8192) - 512;
+  return size < 64 * 1024 ? 0 : size;
+}
+
+/**
+ * On the primary: fills the current WAL segment up to about `leaveBytes` before its end with one
+ * non-transactional logical message (a no-op to everything but logical decoding), flushed; returns
+ * the flush position after it, or null when less than `leaveBytes` (+ 64 KiB) was left anyway.
+ * change-key does this before its hold, so that the hold's WAL switch pads (writes, streams) only
+ * the few bytes left instead of most of 16 MB.
+ */
+export async function fillSegment(primary: pg.Client, leaveBytes: number): Promise<string | null> {
+  const { at, segment } = await walInsert(primary);
+  const size = fillerBytes(at, segment, leaveBytes);
+  if (size === 0) return null;
+  await primary.query("SELECT pg_logical_emit_message(false, 'rekey-change-key', repeat('0', $1::int))", [size]);
+  return flushedEnd(primary);
+}
+
+/** Whether the standby has replayed WAL up to `lsn`. */
 export async function replayedUpTo(standby: pg.Client, lsn: string): Promise<boolean> {
   const r = await standby.query<{ ok: boolean | null }>('SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS ok', [lsn]);
   return r.rows[0]?.ok === true;
@@ -155,21 +233,4 @@ export async function promote(standby: pg.Client): Promise<void> {
     if (Date.now() > end) throw new Error('the standby did not finish promotion within 60 s');
     await new Promise((r) => setTimeout(r, 5));
   }
-}
-
-/** pg_controldata of a stopped cluster: its state and the shutdown checkpoint's LSN. */
-export function controlData(binDir: string, dataDir: string): Promise<{ state: string; checkpoint: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(join(binDir, 'pg_controldata'), ['-D', dataDir], { stdio: ['ignore', 'pipe', 'pipe'], env: { LC_ALL: 'C', PATH: process.env['PATH'] ?? '/usr/bin:/bin' } });
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr!.resume();
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      const state = /Database cluster state:\s*(.+)/.exec(out)?.[1]?.trim();
-      const checkpoint = /Latest checkpoint location:\s*([0-9A-F]+\/[0-9A-F]+)/.exec(out)?.[1];
-      if (code !== 0 || !state || !checkpoint) reject(new Error(`pg_controldata exited with ${code}`));
-      else resolve({ state, checkpoint });
-    });
-  });
 }

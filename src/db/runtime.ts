@@ -17,7 +17,7 @@ import { TcpForwarder } from '../proxy/tcp-forwarder.ts';
 import type { InstanceRecord } from './model.ts';
 import { sharedBuffersMiB } from './model.ts';
 import type { ServerUser } from './os-user.ts';
-import { initCluster, killStrays, readPostmaster, runningPostmaster, startServer, stopServer } from './pg-server.ts';
+import { initCluster, killStrays, readPostmaster, runningPostmaster, startServer, stopServer, stopServerNow } from './pg-server.ts';
 import { initVolume, isMounted, mountVolume, unmountVolume, volumePaths, type VolumeTools } from './volume.ts';
 
 export interface RuntimeOptions {
@@ -189,14 +189,14 @@ export class Runtime {
   }
 
   /**
-   * change-key's fence: the supervisor lets go of the server (it must not restart it), then a fast
-   * shutdown (sessions end, in-flight transactions roll back, the shutdown checkpoint is written
-   * and, before the server exits, streamed to a connected standby). The volume stays mounted.
+   * change-key's fence: the supervisor lets go of the server (it must not restart it), then an
+   * immediate shutdown (no checkpoint: change-key has made sure the standby holds every commit
+   * first). The volume stays mounted.
    */
   async stopForCutover(rec: InstanceRecord): Promise<void> {
     this.unwatch(rec.id);
     const pid = runningPostmaster(this.paths(rec).dataDir);
-    if (pid !== null) await stopServer(pid);
+    if (pid !== null) await stopServerNow(pid);
   }
 
   /** Open connections through the instance's endpoint. */

@@ -54,13 +54,14 @@ export async function startDbNode(env: Record<string, string>): Promise<DbNode> 
     };
     proc.on('message', on);
     pending.set(id, (e) => { proc.off('message', on); reject(e); });
-    proc.send({ type: 'db', n: id, method, args });
+    // with a callback, a node that died meanwhile is a rejection here, not an uncaught EPIPE
+    proc.send({ type: 'db', n: id, method, args }, (err) => { if (err) { pending.delete(id); proc.off('message', on); reject(err); } });
   });
   const setOffset = (ms: number) => new Promise<void>((resolve) => {
     const on = (x: { type?: string }) => { if (x.type === 'offset-set') { proc.off('message', on); resolve(); } };
     proc.on('message', on);
     proc.once('exit', () => resolve());
-    proc.send({ type: 'offset', ms });
+    proc.send({ type: 'offset', ms }, () => {});
   });
   return { proc, exited, call, setOffset, stderrTail };
 }
