@@ -23,6 +23,8 @@ import { CreateKeyCommand, ListGrantsCommand } from '@aws-sdk/client-kms';
 import { grepFiles, startDbNode, until, type DbNode } from './helpers/db-node.ts';
 import { startTestServer, TEST_CREDS } from './helpers/server.ts';
 import { rdsClient } from './helpers/rds.ts';
+import { Command } from 'commander';
+import { registerDbCommands } from '../src/cli/db-command.ts';
 import { parseCiphertext } from '../src/kms/ciphertext.ts';
 
 const PW = 'replica-pw-1';
@@ -79,8 +81,17 @@ test('a replica under its own KMS key through the RDS API: streams, read-only, l
   assert.equal((await r.query('SELECT count(*)::int AS n FROM t')).rows[0].n, 1001);
   await assert.rejects(r.query(`INSERT INTO t VALUES (2000, 'x')`), /read-only transaction/);
   // ReplicaLag: RDS reports it as a CloudWatch metric (seconds), not in DescribeDBInstances; rekey's DbInstance carries it
-  const lag = await until('a lag figure', async () => (await s.db.service.get('rr')).replicaLagSeconds !== undefined && (await s.db.service.get('rr')));
-  assert.ok(lag.replicaLagSeconds! >= 0 && lag.replicaLagSeconds! < 60, `lag ${lag.replicaLagSeconds} s`);
+  // `rekey db replication rr` (GET /v1/db/instances/rr/replication) shows it
+  const lagLine = await until('a lag figure', async () => {
+    let out = '';
+    const program = new Command().exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+    registerDbCommands(program, { out: (x) => { out += x; }, env: { REKEY_ENDPOINT: s.url, AWS_ACCESS_KEY_ID: TEST_CREDS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDS.secretAccessKey, ...(s.caBundlePath ? { AWS_CA_BUNDLE: s.caBundlePath } : {}) } });
+    await program.parseAsync(['node', 'rekey', 'db', 'replication', 'rr']);
+    return /^rr: replica of src; replicating; lag [0-9.]+ s\n$/.test(out) ? out : undefined;
+  });
+  const lag = Number(/lag ([0-9.]+) s/.exec(lagLine)![1]);
+  assert.ok(lag >= 0 && lag < 60, `lag ${lag} s`);
+  assert.equal((await s.db.service.get('rr')).replicaLagSeconds !== undefined, true);
   await r.query('CHECKPOINT'); // a restartpoint: replicated pages on the replica's disk too
 
   // the replica's volume key is its own, wrapped under key B; rds holds a grant on B for the replica
