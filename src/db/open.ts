@@ -72,8 +72,9 @@ export function openDatabases(deps: OpenDatabasesDeps): Databases {
     bringUp: (rec) => runtime.bringUp(rec),
     bringDown: (rec) => runtime.bringDown(rec),
     destroy: async (rec) => {
-      await replicas.beforeDestroy(rec); // a replica's slot on its source goes; a source's replicas are promoted (RDS)
+      await replicas.beforeDestroy(rec); // a source's replicas are promoted (RDS)
       await runtime.destroy(rec);
+      await replicas.afterDestroy(rec); // a replica's slot and role on its source go, once its server is down
       if (rec.kmsKeyId && rec.grantId) await deps.kms.retireServiceGrant(rec.kmsKeyId, rec.grantId).catch(() => false);
       if (rec.kmsKeyArn) await deps.kms.dependents.unregister(rec.kmsKeyArn, rec.arn).catch(() => false);
       if (rec.masterUserSecret) await core.deleteMasterSecret(rec.masterUserSecret.arn).catch(() => {});

@@ -82,7 +82,7 @@ export class ReplicaOps {
       const port = this.core.runtime.serverPort(rec);
       const state = port ? await standbyState(adminOn(rec, port)).catch(() => null) : null;
       if (state && state.streaming) out.replication = { status: 'replicating', normal: true };
-      else out.replication = { status: 'error', normal: false, message: state ? 'The replica is not streaming from its source; it retries.' : 'The replica is not running on this node.' };
+      else out.replication = { status: 'error', normal: false, message: state ? 'The replica is not streaming from its source; it retries.' : port ? 'The replica\'s replication state could not be read.' : 'The replica is not running on this node.' };
       if (state?.lagSeconds !== undefined && state.lagSeconds !== null) out.replicaLagSeconds = state.lagSeconds;
     }
     return out;
@@ -179,12 +179,13 @@ export class ReplicaOps {
     return this.view(next);
   }
 
-  /**
-   * Called by db.delete before an instance's files go: a replica's slot and role on its source are
-   * dropped; a source's replicas are promoted (RDS), each by its own promote job.
-   */
-  async beforeDestroy(rec: InstanceRecord): Promise<void> {
+  /** Called by db.delete after an instance's server and files are gone: a replica's slot and role on its source go too. */
+  async afterDestroy(rec: InstanceRecord): Promise<void> {
     if (rec.replicaOf) await this.dropOnSource(rec).catch(() => {});
+  }
+
+  /** Called by db.delete before an instance's files go: a source's replicas are promoted (RDS), each by its own promote job. */
+  async beforeDestroy(rec: InstanceRecord): Promise<void> {
     for (const r of await this.replicasOf(rec)) {
       if (r.op || r.status !== 'available') continue; // one being created fails when its source is gone; one promoting goes on
       const next = await this.core.update(r.id, (x) => (x.op || x.status !== 'available' ? x : { ...x, status: 'modifying', op: { kind: REPLICA_PROMOTE_KIND, id: randomUUID() } }));
@@ -233,6 +234,12 @@ export class ReplicaOps {
       sc.progress({ done: 0, total: 1, message: `copying ${src.id} (base backup) onto the replica's volume` });
       try {
         await core.provision(rec, null, async (dataDir) => {
+          // after a restart the node brings its instances up while jobs already run: give the source a moment
+          const end = Date.now() + 30_000;
+          for (let i = 1; !rt.serverPort(src) && Date.now() < end && !sc.signal.aborted; i++) {
+            await new Promise((r) => setTimeout(r, 200));
+            if (i % 25 === 0) await sc.heartbeat();
+          }
           const port = rt.serverPort(src);
           if (!port) throw new Error(`the source ${src.id} is not running`);
           await prepareReplication(adminOn(src, port), ro.replPassword, names);
