@@ -185,6 +185,7 @@ const DB_INSTANCE_RESPONSE: Shape = {
     DBInstanceIdentifier: 'string', DBInstanceArn: 'string', DbiResourceId: 'string', DBInstanceStatus: 'string', Engine: 'string',
     EngineVersion: 'string', KmsKeyId: 'string', StorageEncrypted: 'boolean', DeletionProtection: 'boolean',
     MasterUserSecret: { SecretArn: 'string', SecretStatus: 'string', KmsKeyId: 'string' },
+    ReadReplicaSourceDBInstanceIdentifier: 'string',
   },
 };
 
@@ -245,6 +246,12 @@ export const RDS_OPERATIONS: Readonly<Record<string, OperationSpec>> = {
     request: { DBInstanceIdentifier: 'string', DBSnapshotIdentifier: 'string', DBInstanceClass: 'string', Port: 'number', DeletionProtection: 'boolean', Tags: 'keyValueTags' },
     response: DB_INSTANCE_RESPONSE,
   },
+  // read replicas (issue 14)
+  CreateDBInstanceReadReplica: {
+    request: { DBInstanceIdentifier: 'string', SourceDBInstanceIdentifier: 'string', DBInstanceClass: 'string', Port: 'number', KmsKeyId: 'string', DeletionProtection: 'boolean', Tags: 'keyValueTags' },
+    response: DB_INSTANCE_RESPONSE,
+  },
+  PromoteReadReplica: { request: DB_INSTANCE, response: DB_INSTANCE_RESPONSE },
 };
 
 const MAX_STRING = 4096;

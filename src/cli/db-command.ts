@@ -1,5 +1,6 @@
 // `rekey db change-key <db-instance-id> --kms-key-id <key> [--wait]`: POST /v1/db/instances/{id}/change-key
 // on a running server (src/http/admin-db.ts), then, with --wait, the job's progress until it ends.
+// `rekey db replication <db-instance-id>`: GET /v1/db/instances/{id}/replication (a read replica's lag).
 import { type Command, Option } from 'commander';
 import { adminCall, connection, DEFAULT_ENDPOINT, type ConnectionFlags } from './admin-client.ts';
 
@@ -45,6 +46,19 @@ export function registerDbCommands(program: Command, io: DbCommandIo = { out: (s
         }
         await sleep(1000);
       }
+    });
+  db.command('replication <db-instance-id>')
+    .description('A read replica\'s source, replication status and lag (seconds), or a source\'s replicas (GET /v1/db/instances/{id}/replication)')
+    .action(async (id: string, _o: unknown, cmd: Command) => {
+      const conn = connection(cmd.optsWithGlobals<ConnectionFlags>(), io.env);
+      const r = await adminCall<{ dbInstanceIdentifier: string; readReplicaSourceDBInstanceIdentifier?: string; readReplicaDBInstanceIdentifiers: string[]; replication?: string; replicaLagSeconds?: number; message?: string }>(conn, {
+        method: 'GET', path: `/v1/db/instances/${encodeURIComponent(id)}/replication`,
+      });
+      if (r.readReplicaSourceDBInstanceIdentifier !== undefined) {
+        io.out(`${r.dbInstanceIdentifier}: replica of ${r.readReplicaSourceDBInstanceIdentifier}; ${r.replication ?? 'unknown'}; lag ${r.replicaLagSeconds ?? '?'} s${r.message ? ` (${r.message})` : ''}\n`);
+      }
+      if (r.readReplicaDBInstanceIdentifiers.length > 0) io.out(`${r.dbInstanceIdentifier}: read replicas ${r.readReplicaDBInstanceIdentifiers.join(', ')}\n`);
+      if (r.readReplicaSourceDBInstanceIdentifier === undefined && r.readReplicaDBInstanceIdentifiers.length === 0) io.out(`${r.dbInstanceIdentifier}: no replication\n`);
     });
   return db;
 }

@@ -116,6 +116,29 @@ export interface DbInstance {
   tags: Tag[];
   /** Changes waiting for the next maintenance window or reboot (RDS PendingModifiedValues). */
   pendingModifiedValues: { masterUserPassword?: boolean };
+  // ---- read replicas (src/db/read-replicas.ts)
+  /** A read replica: its source's identifier (RDS ReadReplicaSourceDBInstanceIdentifier). */
+  readReplicaSourceId?: string;
+  /** A source: its read replicas' identifiers (RDS ReadReplicaDBInstanceIdentifiers). */
+  readReplicaIds?: string[];
+  /** A read replica's replication (RDS StatusInfos, StatusType "read replication"), when it runs on this node. */
+  replication?: { status: 'replicating' | 'error'; normal: boolean; message?: string };
+  /** Seconds the replica's replay is behind its source (RDS's CloudWatch metric ReplicaLag); absent when unknown. */
+  replicaLagSeconds?: number;
+}
+
+export interface CreateReadReplicaInput {
+  /** The replica's DBInstanceIdentifier (stored lower-case). */
+  id: string;
+  /** The source's identifier. */
+  sourceId: string;
+  /** Absent: the source's class. */
+  instanceClass?: string;
+  /** Absent: the source's key (or unencrypted, when the source is). Given: the replica's own volume key is wrapped under it. */
+  kmsKeyId?: string;
+  port?: number;
+  deletionProtection: boolean;
+  tags: Tag[];
 }
 
 export interface DbEngineVersion {
@@ -151,6 +174,10 @@ export interface DbService {
   deleteSnapshot(id: string, ctx: DbCallContext): Promise<DbSnapshot>;
   copySnapshot(input: CopyDbSnapshotInput, ctx: DbCallContext): Promise<DbSnapshot>;
   restoreFromSnapshot(input: RestoreDbInstanceInput, ctx: DbCallContext): Promise<DbInstance>;
+  // ---- read replicas (issue 14; src/db/read-replicas.ts)
+  createReadReplica(input: CreateReadReplicaInput, ctx: DbCallContext): Promise<DbInstance>;
+  /** The replica becomes a standalone writable instance (status modifying, then available). */
+  promoteReadReplica(id: string, ctx: DbCallContext): Promise<DbInstance>;
 }
 
 // ---- snapshots (issue 14)

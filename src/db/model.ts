@@ -50,6 +50,16 @@ export interface InstanceRecord {
   volumeGen?: number;
   /** A change of the storage key in progress (src/db/change-key.ts). */
   changeKey?: ChangeKeyState;
+  /** A read replica (src/db/read-replicas.ts): its source and the replication login; cleared by promotion. */
+  replicaOf?: ReplicaOfState;
+}
+
+/** A read replica's link to its source: the role/slot on the source are named after the replica's DbiResourceId. */
+export interface ReplicaOfState {
+  sourceId: string;
+  sourceResourceId: string;
+  /** The replication role's password (kept behind the barrier; on disk only in the replica's own, encrypted, passfile). */
+  replPassword: string;
 }
 
 /** db.change-key's durable state: the new volume (generation, key, grant) until cutover, then the old one until it is shredded. */
@@ -88,6 +98,7 @@ export function toApi(rec: InstanceRecord): DbInstance {
     createdAt: new Date(rec.createdAt),
     tags: rec.tags.map((t) => ({ ...t })),
     pendingModifiedValues: {},
+    ...(rec.replicaOf ? { readReplicaSourceId: rec.replicaOf.sourceId } : {}),
   };
 }
 

@@ -14,6 +14,7 @@ import { serverUser } from './os-user.ts';
 import { Runtime } from './runtime.ts';
 import { PostgresDbService } from './service.ts';
 import { SnapshotOps } from './snapshots/ops.ts';
+import { ReplicaOps } from './read-replicas.ts';
 import { registerSnapshotJobs } from './snapshots/jobs.ts';
 import { rewrapVolumeKey, unwrapVolumeKey, wrappedMaterialId } from './volume-key.ts';
 import { findVolumeTools } from './volume.ts';
@@ -63,13 +64,17 @@ export function openDatabases(deps: OpenDatabasesDeps): Databases {
   core = new DbCore(deps, cfg, () => findEngines(deps.engineSearch), tools, user, runtime);
   const snapshots = new SnapshotOps(core); // [snapshots]
   registerSnapshotJobs(deps.jobs, core, snapshots);
+  const replicas = new ReplicaOps(core); // read replicas
+  replicas.register(deps.jobs);
   registerDbJobs(deps.jobs, {
     barrier: deps.barrier,
     provision: (rec, pw) => core.provision(rec, pw),
     bringUp: (rec) => runtime.bringUp(rec),
     bringDown: (rec) => runtime.bringDown(rec),
     destroy: async (rec) => {
+      await replicas.beforeDestroy(rec); // a source's replicas are promoted (RDS)
       await runtime.destroy(rec);
+      await replicas.afterDestroy(rec); // a replica's slot and role on its source go, once its server is down
       if (rec.kmsKeyId && rec.grantId) await deps.kms.retireServiceGrant(rec.kmsKeyId, rec.grantId).catch(() => false);
       if (rec.kmsKeyArn) await deps.kms.dependents.unregister(rec.kmsKeyArn, rec.arn).catch(() => false);
       if (rec.masterUserSecret) await core.deleteMasterSecret(rec.masterUserSecret.arn).catch(() => {});
@@ -122,7 +127,7 @@ export function openDatabases(deps: OpenDatabasesDeps): Databases {
   let timer: NodeJS.Timeout | undefined;
 
   return {
-    service: new PostgresDbService(core, snapshots),
+    service: new PostgresDbService(core, snapshots, replicas),
     core,
     changeKey: (id, kmsKeyId, ctx) => startChangeKey(core, id, kmsKeyId, ctx),
     checkKeys,

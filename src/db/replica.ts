@@ -17,6 +17,14 @@ export const REPL_ROLE = 'rekey_repl';
 export const REPL_SLOT = 'rekey_change_key';
 export const REPL_APP = 'rekey_change_key';
 
+/** The role, slot and application_name one standby uses (change-key's by default; each read replica has its own: src/db/read-replicas.ts). */
+export interface ReplNames {
+  role: string;
+  slot: string;
+  app: string;
+}
+export const CHANGE_KEY_NAMES: ReplNames = { role: REPL_ROLE, slot: REPL_SLOT, app: REPL_APP };
+
 export interface Login {
   port: number;
   user: string;
@@ -40,38 +48,39 @@ export async function withClient<T>(l: Login, fn: (c: pg.Client) => Promise<T>):
 }
 
 /** On the primary: the replication role (password set again each time: idempotent) and the slot that keeps WAL for the standby. */
-export async function prepareReplication(admin: Login, replPassword: string): Promise<void> {
+export async function prepareReplication(admin: Login, replPassword: string, n: ReplNames = CHANGE_KEY_NAMES): Promise<void> {
   await withClient(admin, async (c) => {
-    const has = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [REPL_ROLE]);
-    await c.query(`${has.rowCount ? 'ALTER' : 'CREATE'} ROLE ${ident(REPL_ROLE)} REPLICATION LOGIN ${passwordClause(replPassword)}`);
-    await c.query('SELECT pg_create_physical_replication_slot($1) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)', [REPL_SLOT]);
+    const has = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [n.role]);
+    await c.query(`${has.rowCount ? 'ALTER' : 'CREATE'} ROLE ${ident(n.role)} REPLICATION LOGIN ${passwordClause(replPassword)}`);
+    await c.query('SELECT pg_create_physical_replication_slot($1) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)', [n.slot]);
   });
 }
 
 /** Removes the slot (terminating its walsender first) and the role. Best effort per statement. */
-export async function dropReplication(admin: Login, opts: { slot: boolean }): Promise<void> {
+export async function dropReplication(admin: Login, opts: { slot: boolean }, n: ReplNames = CHANGE_KEY_NAMES): Promise<void> {
   await withClient(admin, async (c) => {
     if (opts.slot) {
-      await c.query('SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL', [REPL_SLOT]).catch(() => {});
+      await c.query('SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL', [n.slot]).catch(() => {});
       await new Promise((r) => setTimeout(r, 200));
-      await c.query('SELECT pg_drop_replication_slot($1) FROM pg_replication_slots WHERE slot_name = $1', [REPL_SLOT]).catch(() => {});
+      await c.query('SELECT pg_drop_replication_slot($1) FROM pg_replication_slots WHERE slot_name = $1', [n.slot]).catch(() => {});
     }
-    await c.query(`DROP ROLE IF EXISTS ${ident(REPL_ROLE)}`).catch(() => {});
+    await c.query(`DROP ROLE IF EXISTS ${ident(n.role)}`).catch(() => {});
   });
 }
 
 /** The passfile (libpq's format) the standby and pg_basebackup read; on the new encrypted volume, owned by the server user, 0600. */
-export function writePassfile(file: string, user: ServerUser, replPassword: string): void {
+export function writePassfile(file: string, user: ServerUser, replPassword: string, role: string = REPL_ROLE): void {
   const esc = (s: string) => s.replace(/[\\:]/g, (m) => `\\${m}`);
-  writeFileSync(file, `127.0.0.1:*:*:${REPL_ROLE}:${esc(replPassword)}\n`, { mode: 0o600 });
+  writeFileSync(file, `127.0.0.1:*:*:${role}:${esc(replPassword)}\n`, { mode: 0o600 });
   if (user.uid !== undefined) chownSync(file, user.uid, user.gid!);
 }
 
 /** pg_basebackup -X stream from the primary into `dataDir` (which must not exist or be empty), as the server user. */
-export function baseBackup(o: { binDir: string; user: ServerUser; primaryPort: number; dataDir: string; passfile: string; logFile: string; signal?: AbortSignal }): Promise<void> {
+export function baseBackup(o: { binDir: string; user: ServerUser; primaryPort: number; dataDir: string; passfile: string; logFile: string; signal?: AbortSignal; names?: ReplNames }): Promise<void> {
   return new Promise((resolve, reject) => {
     const log = openSync(o.logFile, 'a', 0o600);
-    const args = ['-h', '127.0.0.1', '-p', String(o.primaryPort), '-U', REPL_ROLE, '-D', o.dataDir, '-X', 'stream', '-S', REPL_SLOT, '-c', 'fast', '-w'];
+    const n = o.names ?? CHANGE_KEY_NAMES;
+    const args = ['-h', '127.0.0.1', '-p', String(o.primaryPort), '-U', n.role, '-D', o.dataDir, '-X', 'stream', '-S', n.slot, '-c', 'fast', '-w'];
     const child = spawn(join(o.binDir, 'pg_basebackup'), args, {
       ...(o.user.uid !== undefined ? { uid: o.user.uid, gid: o.user.gid! } : {}),
       stdio: ['ignore', log, log], cwd: '/', env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', PGPASSFILE: o.passfile, PGCONNECT_TIMEOUT: '10' },
@@ -97,11 +106,11 @@ function tailOf(file: string): string {
 }
 
 /** The standby's settings (postgresql.auto.conf, re-read on SIGHUP: primary_conninfo is reloadable) and standby.signal. */
-export function configureStandby(dataDir: string, user: ServerUser, primaryPort: number, passfile: string): void {
+export function configureStandby(dataDir: string, user: ServerUser, primaryPort: number, passfile: string, n: ReplNames = CHANGE_KEY_NAMES): void {
   const conf = join(dataDir, 'postgresql.auto.conf');
   const kept = readFileSync(conf, 'utf8').split('\n').filter((l) => !/^\s*(primary_conninfo|primary_slot_name)\s*=/.test(l)).join('\n');
   writeFileSync(conf, kept.trimEnd() + '\n');
-  appendFileSync(conf, `primary_conninfo = 'host=127.0.0.1 port=${primaryPort} user=${REPL_ROLE} passfile=${passfile} application_name=${REPL_APP}'\nprimary_slot_name = '${REPL_SLOT}'\n`);
+  appendFileSync(conf, `primary_conninfo = 'host=127.0.0.1 port=${primaryPort} user=${n.role} passfile=${passfile} application_name=${n.app}'\nprimary_slot_name = '${n.slot}'\n`);
   writeFileSync(join(dataDir, 'standby.signal'), '');
   if (user.uid !== undefined) for (const f of [conf, join(dataDir, 'standby.signal')]) chownSync(f, user.uid, user.gid!);
 }
@@ -117,10 +126,10 @@ export function configuredPrimaryPort(dataDir: string): number | null {
 }
 
 /** The standby's lag as the primary sees it (null: not streaming). */
-export async function replicationLag(admin: Login): Promise<{ bytes: number; state: string } | null> {
+export async function replicationLag(admin: Login, n: ReplNames = CHANGE_KEY_NAMES): Promise<{ bytes: number; state: string } | null> {
   return withClient(admin, async (c) => {
     const r = await c.query<{ lag: string | null; state: string }>(
-      'SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::text AS lag, state FROM pg_stat_replication WHERE application_name = $1', [REPL_APP]);
+      'SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::text AS lag, state FROM pg_stat_replication WHERE application_name = $1', [n.app]);
     const row = r.rows[0];
     return row && row.lag !== null ? { bytes: Number(row.lag), state: row.state } : null;
   });

@@ -14,16 +14,24 @@ import type { DbCore } from './core.ts';
 import { INSTANCES_PREFIX, instancePath, toApi, type InstanceRecord } from './model.ts';
 import { SnapshotOps } from './snapshots/ops.ts';
 import type { CopyDbSnapshotInput, CreateDbSnapshotInput, DbSnapshot, RestoreDbInstanceInput } from './api.ts';
+import type { CreateReadReplicaInput } from './api.ts';
+import { ReplicaOps } from './read-replicas.ts';
 
 const notFound = (id: string) => new DBInstanceNotFoundFault(`DBInstance ${id} not found.`);
 const ARN = /^arn:[\w-]+:rds:[^:]+:\d{12}:db:([a-z][a-z0-9-]{0,62})$/;
 
 export class PostgresDbService implements DbService {
   private readonly snapshots: SnapshotOps;
+  private readonly replicas: ReplicaOps;
 
-  constructor(private readonly core: DbCore, snapshots?: SnapshotOps) {
+  constructor(private readonly core: DbCore, snapshots?: SnapshotOps, replicas?: ReplicaOps) {
     this.snapshots = snapshots ?? new SnapshotOps(core);
+    this.replicas = replicas ?? new ReplicaOps(core);
   }
+
+  // ---- read replicas (src/db/read-replicas.ts)
+  createReadReplica(input: CreateReadReplicaInput, ctx: DbCallContext): Promise<DbInstance> { return this.replicas.create(input, ctx); }
+  promoteReadReplica(id: string, ctx: DbCallContext): Promise<DbInstance> { return this.replicas.promote(id, ctx); }
 
   // ---- snapshots (src/db/snapshots/ops.ts)
   createSnapshot(input: CreateDbSnapshotInput, ctx: DbCallContext): Promise<DbSnapshot> { return this.snapshots.create(input, ctx); }
@@ -43,14 +51,14 @@ export class PostgresDbService implements DbService {
   }
 
   async get(id: string): Promise<DbInstance> {
-    return toApi(await this.record(id));
+    return this.replicas.view(await this.record(id));
   }
 
   async list(opts: { after?: string; limit: number }): Promise<{ instances: DbInstance[]; next?: string }> {
     const keys = await this.core.barrier.list(INSTANCES_PREFIX, { ...(opts.after !== undefined ? { after: INSTANCES_PREFIX + opts.after } : {}), limit: opts.limit + 1 });
     const page = keys.slice(0, opts.limit);
     const recs = await Promise.all(page.map((k) => this.core.barrier.getJSON<InstanceRecord>(k)));
-    const instances = recs.flatMap((r) => (r ? [toApi(r.value)] : []));
+    const instances = await this.replicas.views(recs.flatMap((r) => (r ? [r.value] : [])));
     const last = instances[instances.length - 1];
     return { instances, ...(keys.length > opts.limit && last ? { next: last.id } : {}) };
   }
@@ -68,7 +76,8 @@ export class PostgresDbService implements DbService {
     return toApi(next);
   }
 
-  stop(id: string, ctx: DbCallContext): Promise<DbInstance> {
+  async stop(id: string, ctx: DbCallContext): Promise<DbInstance> {
+    await this.replicas.guard('stop', await this.record(id));
     return this.transition(id, ['available', 'inaccessible-encryption-credentials-recoverable'], 'stopping', 'db.stop', 'stopped', ctx, (r) => `Instance ${r.id} is not in available state.`);
   }
 
@@ -107,6 +116,7 @@ export class PostgresDbService implements DbService {
       throw new InvalidParameterCombination('To turn off ManageMasterUserPassword, specify MasterUserPassword.');
     }
     const changesPassword = input.masterUserPassword !== undefined || (input.manageMasterUserPassword === true && !rec.masterUserSecret);
+    if (changesPassword || input.rotateMasterUserPassword) await this.replicas.guard('modify-password', rec);
     if (changesPassword && rec.status !== 'available') throw new InvalidDBInstanceStateFault(`Instance ${rec.id} is not in available state.`);
     await ctx.beforeCommit?.();
     let next = rec;

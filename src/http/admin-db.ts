@@ -7,6 +7,8 @@ import type { AdminInput, AdminRoute } from './admin-routes.ts';
 
 export interface DbAdmin {
   changeKey(id: string, kmsKeyId: string, ctx: DbCallContext): Promise<{ instance: DbInstance; jobId: string }>;
+  /** The instance as the DbService shows it (read replicas: replication state and lag). */
+  service: { get(id: string): Promise<DbInstance> };
 }
 
 const ID = '^[a-zA-Z][a-zA-Z0-9-]{0,62}$';
@@ -31,6 +33,24 @@ export function dbAdminRoutes(db: DbAdmin, scope: { region: string; accountId: s
           ...(request.beforeCommit ? { beforeCommit: request.beforeCommit } : {}),
         });
         return { dbInstanceIdentifier: r.instance.id, status: r.instance.status, kmsKeyId: r.instance.kmsKeyId, jobId: r.jobId };
+      },
+    },
+    {
+      // RDS reports ReplicaLag as a CloudWatch metric, not through DescribeDBInstances: this is rekey's way to read it
+      method: 'GET', url: '/v1/db/instances/:id/replication', action: 'rekey:DescribeDBInstanceReplication',
+      summary: 'A read replica\'s replication (source, status, lag in seconds) or a source\'s replicas',
+      resource: (i) => `arn:aws:rds:${scope.region}:${scope.accountId}:db:${id(i)}`,
+      schema: { params: { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: ID } } } },
+      audit: ['id'],
+      run: async (i) => {
+        const d = await db.service.get(id(i));
+        return {
+          dbInstanceIdentifier: d.id, status: d.status,
+          ...(d.readReplicaSourceId !== undefined ? { readReplicaSourceDBInstanceIdentifier: d.readReplicaSourceId } : {}),
+          readReplicaDBInstanceIdentifiers: d.readReplicaIds ?? [],
+          ...(d.replication ? { replication: d.replication.status, normal: d.replication.normal, ...(d.replication.message ? { message: d.replication.message } : {}) } : {}),
+          ...(d.replicaLagSeconds !== undefined ? { replicaLagSeconds: d.replicaLagSeconds } : {}),
+        };
       },
     },
   ];

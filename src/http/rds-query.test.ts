@@ -44,11 +44,18 @@ test('error envelope and the Query codes of rekey errors', () => {
   assert.deepEqual(rdsError(new MalformedQueryString('m')), { code: 'MalformedQueryString', status: 404 });
 });
 
-test('the operation table holds the sixteen operations and nothing inherited', () => {
+test('the operation table holds the eighteen operations and nothing inherited', () => {
   assert.deepEqual([...RDS_OPERATION_TABLE.keys()].sort(), [
-    'AddTagsToResource', 'CopyDBSnapshot', 'CreateDBInstance', 'CreateDBSnapshot', 'DeleteDBInstance', 'DeleteDBSnapshot',
+    'AddTagsToResource', 'CopyDBSnapshot', 'CreateDBInstance', 'CreateDBInstanceReadReplica', 'CreateDBSnapshot', 'DeleteDBInstance', 'DeleteDBSnapshot',
     'DescribeDBEngineVersions', 'DescribeDBInstances', 'DescribeDBSnapshots', 'ListTagsForResource',
-    'ModifyDBInstance', 'RebootDBInstance', 'RemoveTagsFromResource', 'RestoreDBInstanceFromDBSnapshot', 'StartDBInstance', 'StopDBInstance',
+    'ModifyDBInstance', 'PromoteReadReplica', 'RebootDBInstance', 'RemoveTagsFromResource', 'RestoreDBInstanceFromDBSnapshot', 'StartDBInstance', 'StopDBInstance',
   ]);
   assert.equal(RDS_OPERATION_TABLE.get('constructor'), undefined);
+});
+
+test('read replicas: list items named as the model\'s locationNames (ReadReplicaDBInstanceIdentifier, DBInstanceStatusInfo)', () => {
+  const xml = rdsResultXml('DescribeDBInstances', { DBInstances: [{ DBInstanceIdentifier: 'src', ReadReplicaDBInstanceIdentifiers: ['a', 'b'] },
+    { DBInstanceIdentifier: 'a', ReadReplicaSourceDBInstanceIdentifier: 'src', StatusInfos: [{ StatusType: 'read replication', Normal: true, Status: 'replicating' }] }] }, 'r');
+  assert.match(xml, /<ReadReplicaDBInstanceIdentifiers><ReadReplicaDBInstanceIdentifier>a<\/ReadReplicaDBInstanceIdentifier><ReadReplicaDBInstanceIdentifier>b<\/ReadReplicaDBInstanceIdentifier><\/ReadReplicaDBInstanceIdentifiers>/);
+  assert.match(xml, /<ReadReplicaSourceDBInstanceIdentifier>src<\/ReadReplicaSourceDBInstanceIdentifier><StatusInfos><DBInstanceStatusInfo><StatusType>read replication<\/StatusType><Normal>true<\/Normal><Status>replicating<\/Status><\/DBInstanceStatusInfo><\/StatusInfos>/);
 });

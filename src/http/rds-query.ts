@@ -23,7 +23,10 @@ export { RDS_OPERATION_TABLE };
 export const RDS_NAMESPACE = 'http://rds.amazonaws.com/doc/2014-10-31/';
 
 /** List members and the element name of each item (the model's member locationName). */
-const LIST_ITEM: Readonly<Record<string, string>> = { DBInstances: 'DBInstance', TagList: 'Tag', DBEngineVersions: 'DBEngineVersion', DBSnapshots: 'DBSnapshot' };
+const LIST_ITEM: Readonly<Record<string, string>> = {
+  DBInstances: 'DBInstance', TagList: 'Tag', DBEngineVersions: 'DBEngineVersion', DBSnapshots: 'DBSnapshot',
+  ReadReplicaDBInstanceIdentifiers: 'ReadReplicaDBInstanceIdentifier', StatusInfos: 'DBInstanceStatusInfo',
+};
 
 const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', suppressEmptyNode: false, processEntities: true });
 

@@ -7,7 +7,7 @@ import {
   InvalidDBSnapshotStateFault, InvalidParameterCombination, KMSKeyNotAccessibleFault,
 } from '../errors.ts';
 import type {
-  CopyDbSnapshotInput, CreateDbInstanceInput, CreateDbSnapshotInput, DbCallContext, DbEngineVersion, DbInstance, DbInstanceStatus, DbService, DbSnapshot,
+  CopyDbSnapshotInput, CreateDbInstanceInput, CreateReadReplicaInput, CreateDbSnapshotInput, DbCallContext, DbEngineVersion, DbInstance, DbInstanceStatus, DbService, DbSnapshot,
   DeleteDbInstanceInput, ModifyDbInstanceInput, RestoreDbInstanceInput, Tag,
 } from '../db/api.ts';
 
@@ -270,6 +270,53 @@ export class InMemoryDbServiceForTests implements DbService {
     };
     this.instances.set(i.id, i);
     return structuredClone(i);
+  }
+
+  // ---- read replicas (the real rules: src/db/read-replicas.ts)
+  async createReadReplica(input: CreateReadReplicaInput, ctx: DbCallContext): Promise<DbInstance> {
+    const src = this.find(input.sourceId);
+    if (src.readReplicaSourceId !== undefined) throw new InvalidParameterCombination(`DB instance ${src.id} is itself a read replica; rekey does not make cascading read replicas.`);
+    if (src.status !== 'available') throw new InvalidDBInstanceStateFault(`DB instance ${src.id} is not in available state.`);
+    if (this.instances.has(input.id)) throw new DBInstanceAlreadyExistsFault('DB instance already exists');
+    if (input.kmsKeyId !== undefined && this.usableKeys && !this.usableKeys.includes(input.kmsKeyId)) {
+      throw new KMSKeyNotAccessibleFault(`The specified KMS key [${input.kmsKeyId}] does not exist, is not enabled or you do not have permissions to access it.`);
+    }
+    this.seq += 1;
+    const keyArn = input.kmsKeyId === undefined ? src.kmsKeyId : input.kmsKeyId.startsWith('arn:') ? input.kmsKeyId : `arn:aws:kms:${this.region}:${this.accountId}:key/${input.kmsKeyId}`;
+    const { kmsKeyId: _k, masterUserSecret: _s, endpoint: _e, readReplicaIds: _r, ...base } = src;
+    const i: DbInstance = {
+      ...structuredClone(base), id: input.id, resourceId: `db-${B32.repeat(2).slice(this.seq % 6, (this.seq % 6) + 26)}`, arn: `arn:aws:rds:${this.region}:${this.accountId}:db:${input.id}`,
+      instanceClass: input.instanceClass ?? src.instanceClass, status: 'creating', storageEncrypted: keyArn !== undefined, ...(keyArn ? { kmsKeyId: keyArn } : {}),
+      deletionProtection: input.deletionProtection, createdAt: new Date(), tags: input.tags.map((t) => ({ ...t })), pendingModifiedValues: {},
+      readReplicaSourceId: src.id, replication: { status: 'replicating', normal: true }, replicaLagSeconds: 0,
+    };
+    await this.gate('createReadReplica', ctx, i);
+    this.instances.set(i.id, i);
+    src.readReplicaIds = [...(src.readReplicaIds ?? []), i.id].sort();
+    return this.move(i, 'creating');
+  }
+
+  async promoteReadReplica(id: string, ctx: DbCallContext): Promise<DbInstance> {
+    const i = this.find(id);
+    if (i.readReplicaSourceId === undefined) throw new InvalidDBInstanceStateFault(`DB Instance ${i.id} is not a read replica.`);
+    if (i.status !== 'available') throw new InvalidDBInstanceStateFault(`DB instance ${i.id} is not in available state.`);
+    await this.gate('promoteReadReplica', ctx);
+    const src = this.instances.get(i.readReplicaSourceId);
+    if (src) {
+      src.readReplicaIds = (src.readReplicaIds ?? []).filter((x) => x !== i.id);
+      if (src.readReplicaIds.length === 0) delete src.readReplicaIds;
+    }
+    const out = this.move(i, 'modifying');
+    const now = this.instances.get(i.id);
+    if (now && now.status !== 'modifying') {
+      delete now.readReplicaSourceId;
+      delete now.replication;
+      delete now.replicaLagSeconds;
+      delete out.readReplicaSourceId;
+      delete out.replication;
+      delete out.replicaLagSeconds;
+    }
+    return out;
   }
 
   async engineVersions(filter?: { engine?: string; engineVersion?: string }): Promise<DbEngineVersion[]> {

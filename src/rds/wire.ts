@@ -30,6 +30,16 @@ export interface WirePendingModifiedValues {
   MasterUserPassword?: string;
 }
 
+/** botocore DBInstanceStatusInfo (listed as <StatusInfos><DBInstanceStatusInfo>): a read replica's replication. */
+export interface WireDBInstanceStatusInfo {
+  /** "read replication" */
+  StatusType: string;
+  Normal: boolean;
+  /** replicating | error | stopped | terminated (RDS) */
+  Status: string;
+  Message?: string;
+}
+
 export interface WireDBInstance {
   DBInstanceIdentifier: string;
   DBInstanceClass: string;
@@ -57,6 +67,10 @@ export interface WireDBInstance {
   MasterUserSecret?: WireMasterUserSecret;
   BackupRetentionPeriod: number;
   CopyTagsToSnapshot: boolean;
+  ReadReplicaSourceDBInstanceIdentifier?: string;
+  /** Listed as <ReadReplicaDBInstanceIdentifiers><ReadReplicaDBInstanceIdentifier> (the model's locationName). */
+  ReadReplicaDBInstanceIdentifiers?: string[];
+  StatusInfos?: WireDBInstanceStatusInfo[];
 }
 
 export interface WireDBEngineVersion {
@@ -110,6 +124,11 @@ export function toWireInstance(i: DbInstance): WireDBInstance {
   if (i.dbName !== undefined) w.DBName = i.dbName;
   if (i.endpoint) w.Endpoint = { Address: i.endpoint.address, Port: i.endpoint.port };
   if (i.kmsKeyId !== undefined) w.KmsKeyId = i.kmsKeyId;
+  if (i.readReplicaSourceId !== undefined) w.ReadReplicaSourceDBInstanceIdentifier = i.readReplicaSourceId;
+  if (i.readReplicaIds && i.readReplicaIds.length > 0) w.ReadReplicaDBInstanceIdentifiers = [...i.readReplicaIds];
+  if (i.replication) {
+    w.StatusInfos = [{ StatusType: 'read replication', Normal: i.replication.normal, Status: i.replication.status, ...(i.replication.message !== undefined ? { Message: i.replication.message } : {}) }];
+  }
   if (i.masterUserSecret) {
     w.MasterUserSecret = { SecretArn: i.masterUserSecret.secretArn, SecretStatus: i.masterUserSecret.secretStatus, KmsKeyId: i.masterUserSecret.kmsKeyId };
   }
@@ -125,7 +144,7 @@ export function toWireEngineVersion(v: DbEngineVersion): WireDBEngineVersion {
     DBEngineDescription: ENGINE_DESCRIPTION[v.engine] ?? v.engine,
     DBEngineVersionDescription: v.description,
     Status: 'available',
-    SupportsReadReplica: false,
+    SupportsReadReplica: v.engine === 'postgres',
     SupportsLogExportsToCloudwatchLogs: false,
   };
 }

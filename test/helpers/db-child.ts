@@ -8,10 +8,13 @@ import { loadConfig } from '../../src/config/config.ts';
 import { startServer } from '../../src/server/start.ts';
 import type { Identity } from '../../src/iam/identity.ts';
 import { changeKeyProbe } from '../../src/db/change-key.ts';
+import { replicaProbe } from '../../src/db/read-replicas.ts';
 
 // test/db-change-key-crash.test.ts: REKEY_TEST_CRASH_AT=<point> kills this node at that point of a change-key
 const crashAt = process.env['REKEY_TEST_CRASH_AT'];
 if (crashAt) changeKeyProbe.at = (point) => { if (point === crashAt) process.kill(process.pid, 'SIGKILL'); };
+// test/db-replicas.test.ts: the same, at a point of the read-replica jobs (src/db/read-replicas.ts)
+if (crashAt) replicaProbe.at = changeKeyProbe.at;
 
 let offset = 0;
 const cfg = loadConfig({ dataDir: process.env['REKEY_TEST_CHILD_DATA_DIR'] ?? mkdtempSync(join(tmpdir(), 'rekey-node-')), port: 0 });

@@ -14,6 +14,8 @@ import { describeDBSnapshots } from './describe-db-snapshots.ts';
 import { deleteDBSnapshot } from './delete-db-snapshot.ts';
 import { copyDBSnapshot } from './copy-db-snapshot.ts';
 import { restoreDBInstanceFromDBSnapshot } from './restore-db-instance-from-db-snapshot.ts';
+import { createDBInstanceReadReplica } from './create-db-instance-read-replica.ts';
+import { promoteReadReplica } from './promote-read-replica.ts';
 
 /** A Map, so that "constructor" or "__proto__" as an Action finds nothing. */
 export const RDS_OPERATION_TABLE: ReadonlyMap<string, AnyRdsOperation> = new Map(
@@ -21,5 +23,6 @@ export const RDS_OPERATION_TABLE: ReadonlyMap<string, AnyRdsOperation> = new Map
     createDBInstance, describeDBInstances, modifyDBInstance, stopDBInstance, startDBInstance, rebootDBInstance, deleteDBInstance,
     describeDBEngineVersions, addTagsToResource, listTagsForResource, removeTagsFromResource,
     createDBSnapshot, describeDBSnapshots, deleteDBSnapshot, copyDBSnapshot, restoreDBInstanceFromDBSnapshot,
+    createDBInstanceReadReplica, promoteReadReplica,
   ].map((op): [string, AnyRdsOperation] => [op.name, op]),
 );
