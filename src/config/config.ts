@@ -9,6 +9,7 @@ import type { RootKeyConfig } from '../storage/rootkey.ts';
 import { type QuotaConfig, QUOTA_CONFIG_SCHEMA, defaultQuotaConfig } from '../quotas/config.ts';
 import type { DbConfigInput } from '../db/config.ts';
 import { validateTargets, type ProxyTargetConfig, type ProxyTargetInput } from '../proxy/config.ts';
+import { COMPLIANCE_CONFIG_SCHEMA, type ComplianceSettings } from '../compliance/settings.ts';
 
 export const DEFAULT_PORT = 8370;
 
@@ -59,6 +60,8 @@ export interface Config {
   kms: { onDemandRotationLimit: number };
   /** Secrets Manager (docs/SECRETS.md): webhookHttpLoopback allows http:// rotation webhooks to 127.0.0.1 (development and tests only). */
   secrets?: { webhookHttpLoopback?: boolean; switchWaitMs?: number };
+  /** Compliance rules (docs/COMPLIANCE.md); every field has a default (src/compliance/settings.ts). */
+  compliance?: Partial<ComplianceSettings>;
   /** Database instances (docs/DATABASES.md); every field has a default (src/db/config.ts). */
   db?: DbConfigInput;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
@@ -148,6 +151,7 @@ const schema = {
       type: 'object', additionalProperties: false,
       properties: { webhookHttpLoopback: { type: 'boolean' }, switchWaitMs: { type: 'integer', minimum: 0, maximum: 60000 } },
     },
+    compliance: COMPLIANCE_CONFIG_SCHEMA,
     db: {
       type: 'object', additionalProperties: false,
       properties: {
