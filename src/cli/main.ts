@@ -14,6 +14,7 @@ import { registerKmsCommands } from './kms-command.ts';
 import { registerKmsLifecycleCommands } from './kms-lifecycle-command.ts';
 import { registerSecretsCommands } from './secrets-command.ts';
 import { registerCertsCommands } from './certs-command.ts';
+import { registerComplianceCommands } from './compliance-command.ts';
 import { openExistingStore } from '../storage/open.ts';
 
 const program = new Command();
@@ -61,6 +62,7 @@ registerKmsCommands(program);
 registerKmsLifecycleCommands(program); // joins the kms group
 registerSecretsCommands(program);
 registerCertsCommands(program);
+registerComplianceCommands(program);
 // audit verify/lookup read the store directly (with the root key), so they work with the server stopped
 // they never create a store (openExistingStore): a missing one is an error naming the directory
 registerAuditCommands(program, async (flags) => {

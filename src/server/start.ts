@@ -32,6 +32,8 @@ import type { ProxyService } from '../proxy/service.ts';
 import { openDatabases, type Databases } from '../db/open.ts';
 import type { DbService } from '../db/api.ts';
 import { rdsQueryService } from '../http/rds-query.ts';
+import { complianceRoutes } from '../http/admin-compliance.ts';
+import { compliancePorts, openCompliance } from './compliance.ts';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -127,6 +129,8 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     let dbWarn = (m: string): void => { process.stderr.write(`rekey: ${m}\n`); };
     const databases = openDatabases({ barrier, kms, secrets, jobs, audit, region: cfg.region, accountId: cfg.accountId, dataDir: cfg.dataDir, ...(cfg.db ? { config: cfg.db } : {}), ...(opts.clock ? { clock: opts.clock } : {}), log: (m) => dbWarn(m) });
     const scope = { region: cfg.region, accountId: cfg.accountId };
+    // compliance rules and reports (docs/COMPLIANCE.md): read-only over the state; its job kind registers below
+    const compliance = openCompliance({ cfg, barrier, ports: compliancePorts({ cfg, db: opts.db ?? databases.service, certs: edge.certs, tls: edge.tls !== undefined }), ...(opts.clock ? { clock: opts.clock } : {}) });
     const app = await buildApp({
       ...(proxySetup ? { proxy: proxySetup.proxy } : {}),
       limits: cfg.http, quotas: edge.quotas, ...(edge.tls ? { tls: edge.tls } : {}),
@@ -147,6 +151,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
         ...webhookRoutes(secrets.webhooks, scope),
         ...certsRoutes(edge.certs, scope),
         ...dbAdminRoutes(databases, scope), // rekey db change-key
+        ...complianceRoutes(compliance, barrier, scope), // rekey compliance report
       ],
     });
     dbWarn = (m) => app.log.warn(m);
@@ -155,6 +160,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     await kms.lifecycle.reindex();
     // Secret rotation and deletion jobs (docs/SECRETS.md) and the rotation-webhook admin API.
     secrets.register(jobs);
+    compliance.register(jobs); // the scheduled compliance.evaluate job
     const secretsAudit = secretsJobHook(audit, cfg.region, cfg.accountId, (m) => app.log.error(m));
     onSecretsJob = (e) => { secretsAudit(e); secrets.rotation.onJobEvent(e); proxyOpen?.onJobEvent(e); };
     kms.lifecycle.addKeyEventListener(keyEventHook(audit, cfg.region, cfg.accountId, (m) => app.log.error(m)));
