@@ -74,7 +74,7 @@ export const RULES: Readonly<Record<RuleId, RuleInfo>> = {
   },
   'db-storage-not-encrypted': {
     title: 'Database instance storage not encrypted', severity: 'high',
-    clauses: { 'pci-dss': ['PCI DSS v4.0.1 3.5.1: stored account data rendered unreadable (strong cryptography)'], hipaa: ['45 CFR 164.312(a)(2)(iv): encryption and decryption'] },
+    clauses: { 'pci-dss': ['PCI DSS v4.0.1 3.5.1: PAN rendered unreadable anywhere it is stored (strong cryptography)'], hipaa: ['45 CFR 164.312(a)(2)(iv): encryption and decryption'] },
   },
   'db-no-managed-master-secret': {
     title: 'Database master password not managed in a rotated secret', severity: 'medium',
@@ -86,7 +86,7 @@ export const RULES: Readonly<Record<RuleId, RuleInfo>> = {
   },
   'audit-not-verified': {
     title: 'Audit chain not verified within the configured period', severity: 'medium',
-    clauses: { 'pci-dss': ['PCI DSS v4.0.1 10.3: audit logs protected from unauthorized modification', 'PCI DSS v4.0.1 10.4.1: audit logs reviewed at least once daily'], hipaa: ['45 CFR 164.312(b): audit controls'] },
+    clauses: { 'pci-dss': ['PCI DSS v4.0.1 10.3: audit logs protected from destruction and unauthorized modification', 'PCI DSS v4.0.1 10.4.1: audit logs reviewed at least once daily'], hipaa: ['45 CFR 164.312(b): audit controls'] },
   },
   'certificate-near-expiry': {
     title: 'Certificate expires soon', severity: 'medium',
