@@ -11,7 +11,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 
 /** Files directly under src/ (errors.ts, version.ts): shared by everyone. */
 const ROOT = '(root)';
-const DOMAINS = ['crypto', 'validation', 'storage', 'config', 'audit', 'certs', 'iam', 'jobs', 'quotas', 'proxy', 'kms', 'secrets', 'db', 'rds'];
+const DOMAINS = ['crypto', 'validation', 'storage', 'config', 'audit', 'certs', 'iam', 'jobs', 'quotas', 'proxy', 'kms', 'secrets', 'db', 'rds', 'compliance'];
 
 /** Which folders each folder may import (besides itself and ROOT). */
 export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
@@ -20,7 +20,7 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   validation: [],
   storage: ['crypto'],
   // configuration validates the sections its components define
-  config: ['storage', 'proxy', 'quotas', 'db'],
+  config: ['storage', 'proxy', 'quotas', 'db', 'compliance/settings.ts'],
   audit: ['crypto', 'storage'],
   certs: ['crypto', 'storage'],
   iam: ['crypto', 'validation', 'storage'],
@@ -36,6 +36,8 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   rds: ['crypto', 'validation', 'storage', 'config', 'audit', 'certs', 'iam', 'jobs', 'quotas', 'proxy', 'kms', 'secrets', 'db'],
   // Prometheus metrics (docs/METRICS.md): reads the domains' state at scrape; nothing imports it but server
   metrics: [...DOMAINS],
+  // compliance rules (docs/COMPLIANCE.md): read-only over the domains' stored state; other facts come through ports
+  compliance: ['crypto', 'validation', 'storage', 'audit', 'iam', 'jobs', 'kms', 'secrets'],
   // the adapters
   http: [...DOMAINS],
   server: [...DOMAINS, 'http', 'metrics'],

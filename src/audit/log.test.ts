@@ -13,6 +13,7 @@ import type { AuditSink, SinkBatch } from './sinks/types.ts';
 import { StdoutSink } from './sinks/stdout.ts';
 import { sampleEvent, testBarrier } from './testing.ts';
 import { verifyFiles } from './verify-file.ts';
+import { lastVerification } from './verifications.ts';
 
 /** Counts write calls and the records they carried. */
 class CountingSink extends StoreSink {
@@ -192,4 +193,19 @@ test('two logs on one store under the same node name never interleave a forked c
   assert.equal(r.ok, true, JSON.stringify(r.problems[0]));
   await a.close();
   await b.close();
+});
+
+test('verify over the whole store records the run (audit/verifications/last); a partial one does not', async () => {
+  const { barrier } = await testBarrier();
+  let now = new Date('2030-01-01T00:00:00.000Z');
+  const log = await AuditLog.open({ node: 'n1', barrier, sinks: [new StoreSink(barrier)], digestPeriodMs: 0, clock: () => now });
+  for (let i = 1; i <= 3; i++) await log.append(sampleEvent(i));
+  await log.settled();
+  assert.equal(await lastVerification(barrier), null);
+  assert.equal((await log.verify()).ok, true);
+  assert.deepEqual(await lastVerification(barrier), { at: '2030-01-01T00:00:00.000Z', ok: true, problems: 0, nodes: 1, events: 3, pinnedKey: false });
+  now = new Date('2030-01-02T00:00:00.000Z');
+  await log.verify({ node: 'n1' });
+  assert.equal((await lastVerification(barrier))?.at, '2030-01-01T00:00:00.000Z');
+  await log.close();
 });

@@ -22,6 +22,7 @@ import { StoreSink } from './sinks/store.ts';
 import type { AuditSink, SinkBatch } from './sinks/types.ts';
 import { type VerifyOptions, verifyStore } from './verify-store.ts';
 import type { VerifyResult } from './verify.ts';
+import { recordVerification } from './verifications.ts';
 
 export interface AuditLogOptions {
   /** This node's chain name: [A-Za-z0-9._-], unique among the nodes sharing a store. */
@@ -288,8 +289,17 @@ export class AuditLog {
     return lookupEvents(this.requireStore(), q);
   }
 
-  verify(q: Omit<VerifyOptions, 'store' | 'publicKey'> & { publicKey?: AuditPublicKey } = {}): Promise<VerifyResult> {
-    return verifyStore({ ...q, store: this.requireStore(), publicKey: q.publicKey ?? this.publicKey });
+  /** A whole-store run (no from, to or node) is recorded for the compliance rule audit-not-verified (verifications.ts). */
+  async verify(q: Omit<VerifyOptions, 'store' | 'publicKey'> & { publicKey?: AuditPublicKey } = {}): Promise<VerifyResult> {
+    const store = this.requireStore();
+    const r = await verifyStore({ ...q, store, publicKey: q.publicKey ?? this.publicKey });
+    if (!q.from && !q.to && !q.node) {
+      await recordVerification(store.barrier, {
+        at: this.clock().toISOString(), ok: r.ok, problems: r.problems.length, nodes: r.nodes.length,
+        events: r.nodes.reduce((n, x) => n + x.events, 0), pinnedKey: q.publicKey !== undefined,
+      });
+    }
+    return r;
   }
 
   /** Deletes stored events older than `olderThanDays`, cutting only at a digest so the rest stays verifiable. */

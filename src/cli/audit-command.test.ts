@@ -9,6 +9,7 @@ import { eventPath, headPath } from '../audit/paths.ts';
 import { FileSink } from '../audit/sinks/file.ts';
 import { StoreSink } from '../audit/sinks/store.ts';
 import { sampleEvent, testBarrier } from '../audit/testing.ts';
+import { lastVerification } from '../audit/verifications.ts';
 import type { Barrier } from '../storage/barrier.ts';
 import { registerAuditCommands } from './audit-command.ts';
 
@@ -39,11 +40,16 @@ test('audit verify: OK on an intact store; names the event and fails after tampe
   const ok = await run(barrier, ['verify']);
   assert.equal(ok.failed, false);
   assert.match(ok.out, /node n1: seqs 1\.\.6 \(6 events, 1 digests, from genesis\)\naudit verify: OK\n/);
+  // the run is recorded for the compliance rule audit-not-verified
+  const recorded = await lastVerification(barrier);
+  assert.deepEqual({ ...recorded, at: undefined }, { at: undefined, ok: true, problems: 0, nodes: 1, events: 6, pinnedKey: false });
+  assert.ok(Date.now() - Date.parse(recorded!.at) < 60_000);
   const r = (await barrier.getJSON<{ event: { eventName: string; eventID: string } }>(eventPath('n1', 4)))!.value;
   r.event.eventName = 'Nothing';
   await barrier.putJSON(eventPath('n1', 4), r);
   const bad = await run(barrier, ['verify']);
   assert.equal(bad.failed, true);
+  assert.equal((await lastVerification(barrier))?.ok, false);
   assert.match(bad.out, new RegExp(`audit verify: FAILED \\(\\d+ problems?\\)\\n  modified: node n1 seq 4 eventID ${r.event.eventID}: `));
   const json = await run(barrier, ['verify', '--json']);
   assert.equal((JSON.parse(json.out) as { firstProblem: { seq: number } }).firstProblem.seq, 4);

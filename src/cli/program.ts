@@ -15,6 +15,7 @@ import { registerKmsCommands } from './kms-command.ts';
 import { registerKmsLifecycleCommands } from './kms-lifecycle-command.ts';
 import { registerSecretsCommands } from './secrets-command.ts';
 import { registerCertsCommands } from './certs-command.ts';
+import { registerComplianceCommands } from './compliance-command.ts';
 import { openExistingStore } from '../storage/open.ts';
 
 /** Every `rekey` subcommand, registered on a new program. */
@@ -64,6 +65,7 @@ export function buildProgram(): Command {
   registerKmsLifecycleCommands(program); // joins the kms group
   registerSecretsCommands(program);
   registerCertsCommands(program);
+  registerComplianceCommands(program);
   // audit verify/lookup read the store directly (with the root key), so they work with the server stopped
   // they never create a store (openExistingStore): a missing one is an error naming the directory
   registerAuditCommands(program, async (flags) => {

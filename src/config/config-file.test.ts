@@ -40,3 +40,11 @@ test("docs/PROXY.md's TLS example loads as printed", () => {
   assert.equal(c.tls.mode, 'generated');
   assert.equal(c.proxy?.targets[0]?.name, 'app');
 });
+
+test('the compliance block: any field, checked (docs/COMPLIANCE.md "Settings")', () => {
+  const c = loadConfig({ dataDir: '/tmp/x' }, { ...ROOT, REKEY_CONFIG: fileWith('{"compliance":{"cryptoperiodDays":180}}') });
+  assert.deepEqual(c.compliance, { cryptoperiodDays: 180 });
+  assert.equal(loadConfig({ dataDir: '/tmp/x' }, { ...ROOT }).compliance, undefined);
+  assert.throws(() => loadConfig({ dataDir: '/tmp/x' }, { ...ROOT, REKEY_CONFIG: fileWith('{"compliance":{"cryptoperiodDays":0}}') }), { name: 'ConfigurationError' });
+  assert.throws(() => loadConfig({ dataDir: '/tmp/x' }, { ...ROOT, REKEY_CONFIG: fileWith('{"compliance":{"cryptoPeriod":365}}') }), { name: 'ConfigurationError' });
+});

@@ -10,6 +10,7 @@ import { type QuotaConfig, QUOTA_CONFIG_SCHEMA, defaultQuotaConfig } from '../qu
 import type { DbConfigInput } from '../db/config.ts';
 import { validateTargets, type ProxyTargetConfig, type ProxyTargetInput } from '../proxy/config.ts';
 import { parseAuthAuditMode } from '../proxy/auth-audit.ts';
+import { COMPLIANCE_CONFIG_SCHEMA, type ComplianceSettings } from '../compliance/settings.ts';
 
 export const DEFAULT_PORT = 8370;
 
@@ -61,6 +62,8 @@ export interface Config {
   /** Secrets Manager (docs/SECRETS.md): webhookHttpLoopback allows http:// rotation webhooks to 127.0.0.1 (development and tests only). */
   /** rotationCaFile: PEM CA certificates the rotation strategies trust for database servers, besides Node's roots. */
   secrets?: { webhookHttpLoopback?: boolean; switchWaitMs?: number; rotationCaFile?: string };
+  /** Compliance rules (docs/COMPLIANCE.md); every field has a default (src/compliance/settings.ts). */
+  compliance?: Partial<ComplianceSettings>;
   /** Database instances (docs/DATABASES.md); every field has a default (src/db/config.ts). */
   db?: DbConfigInput;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
@@ -156,6 +159,7 @@ const schema = {
       type: 'object', additionalProperties: false,
       properties: { webhookHttpLoopback: { type: 'boolean' }, switchWaitMs: { type: 'integer', minimum: 0, maximum: 60000 }, rotationCaFile: { type: 'string', minLength: 1, maxLength: 4096 } },
     },
+    compliance: COMPLIANCE_CONFIG_SCHEMA,
     db: {
       type: 'object', additionalProperties: false,
       properties: {

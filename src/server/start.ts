@@ -39,6 +39,8 @@ import { upcomingRoutes } from '../http/admin-upcoming.ts';
 import { Metrics } from '../metrics/registry.ts';
 import { registerCollectors } from '../metrics/collectors.ts';
 import { parseListen, startMetricsListener, type MetricsListener } from '../metrics/listener.ts';
+import { complianceRoutes } from '../http/admin-compliance.ts';
+import { compliancePorts, openCompliance } from './compliance.ts';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -149,6 +151,8 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     let dbWarn = (m: string): void => { process.stderr.write(`rekey: ${m}\n`); };
     const databases = openDatabases({ barrier, kms, secrets, jobs, audit, region: cfg.region, accountId: cfg.accountId, dataDir: cfg.dataDir, ...(cfg.db ? { config: cfg.db } : {}), ...(opts.clock ? { clock: opts.clock } : {}), log: (m) => dbWarn(m) });
     const scope = { region: cfg.region, accountId: cfg.accountId };
+    // compliance rules and reports (docs/COMPLIANCE.md): read-only over the state; its job kind registers below
+    const compliance = openCompliance({ cfg, barrier, ports: compliancePorts({ cfg, db: opts.db ?? databases.service, certs: edge.certs, tls: edge.tls !== undefined }), ...(opts.clock ? { clock: opts.clock } : {}) });
     const app = await buildApp({
       ...(proxySetup ? { proxy: proxySetup.proxy } : {}),
       limits: cfg.http, quotas: edge.quotas, ...(edge.tls ? { tls: edge.tls } : {}),
@@ -172,6 +176,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
         ...dbAdminRoutes(databases, scope), // rekey db change-key
         // rekey jobs ls --upcoming
         ...upcomingRoutes({ keys: (o) => kms.lifecycle.upcoming(o), secrets: (o) => secrets.upcoming(o), clock: opts.clock ?? (() => new Date()) }, scope),
+        ...complianceRoutes(compliance, barrier, scope), // rekey compliance report
       ],
     });
     dbWarn = (m) => app.log.warn(m);
@@ -180,6 +185,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     await kms.lifecycle.reindex();
     // Secret rotation and deletion jobs (docs/SECRETS.md) and the rotation-webhook admin API.
     secrets.register(jobs);
+    compliance.register(jobs); // the scheduled compliance.evaluate job
     const secretsAudit = secretsJobHook(audit, cfg.region, cfg.accountId, (m) => app.log.error(m));
     onSecretsJob = (e) => { secretsAudit(e); secrets.rotation.onJobEvent(e); proxyOpen?.onJobEvent(e); };
     kms.lifecycle.addKeyEventListener(keyEventHook(audit, cfg.region, cfg.accountId, (m) => app.log.error(m)));
