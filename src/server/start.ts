@@ -32,6 +32,9 @@ import type { ProxyService } from '../proxy/service.ts';
 import { openDatabases, type Databases } from '../db/open.ts';
 import type { DbService } from '../db/api.ts';
 import { rdsQueryService } from '../http/rds-query.ts';
+import { KeyserveService } from '../keyserve/service.ts';
+import { keyserveRoutes } from '../http/admin-keyserve.ts';
+import { registerVaultKv } from '../http/vault-kv.ts';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -54,6 +57,8 @@ export interface RunningServer {
   proxy?: ProxyService;
   /** Database instances (docs/DATABASES.md). */
   db: Databases;
+  /** MariaDB keys for the hashicorp_key_management plugin (docs/MARIADB.md). */
+  keyserve: KeyserveService;
 warning?: string;
   /** Protected rows found rolled back at start (src/storage/rollback.ts); each is also a tamper log line. */
   rollbackAtStart: string[];
@@ -127,6 +132,8 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     let dbWarn = (m: string): void => { process.stderr.write(`rekey: ${m}\n`); };
     const databases = openDatabases({ barrier, kms, secrets, jobs, audit, region: cfg.region, accountId: cfg.accountId, dataDir: cfg.dataDir, ...(cfg.db ? { config: cfg.db } : {}), ...(opts.clock ? { clock: opts.clock } : {}), log: (m) => dbWarn(m) });
     const scope = { region: cfg.region, accountId: cfg.accountId };
+    // MariaDB keys (docs/MARIADB.md): Vault KV v2 subset + admin routes; a KMS rotation adds versions
+    const keyserve = new KeyserveService({ barrier, kms, iam, audit, region: cfg.region, accountId: cfg.accountId, ...(opts.clock ? { clock: opts.clock } : {}), log: (m) => dbWarn(m) });
     const app = await buildApp({
       ...(proxySetup ? { proxy: proxySetup.proxy } : {}),
       limits: cfg.http, quotas: edge.quotas, ...(edge.tls ? { tls: edge.tls } : {}),
@@ -147,9 +154,17 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
         ...webhookRoutes(secrets.webhooks, scope),
         ...certsRoutes(edge.certs, scope),
         ...dbAdminRoutes(databases, scope), // rekey db change-key
+        ...keyserveRoutes(keyserve), // rekey keyserve, rekey db mariadb-config
       ],
     });
     dbWarn = (m) => app.log.warn(m);
+    registerVaultKv(app, { keyserve, audit, region: cfg.region, accountId: cfg.accountId });
+    kms.lifecycle.addKeyEventListener((e) => {
+      if (e.type === 'RotateKey') void keyserve.syncKmsKey(e.keyId).catch((err: unknown) => app.log.error(`keyserve: sync after rotation of ${e.keyId}: ${err instanceof Error ? err.name : 'error'}`));
+    });
+    // on-demand rotations have no key event: a periodic sweep (and every read of a latest version) catches them
+    const keyserveTimer = setInterval(() => void keyserve.syncAll(), 30_000);
+    keyserveTimer.unref();
     // Key lifecycle (docs/ROTATION.md): kms.rotate / kms.delete kinds and their schedule sources.
     kms.lifecycle.register(jobs);
     await kms.lifecycle.reindex();
@@ -167,13 +182,14 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     const hostForUrl = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
     let closed = false;
     const result: RunningServer = {
-      app, url: `${edge.tls ? 'https' : 'http'}://${hostForUrl}:${port}`, port, backend, barrier, kms, iam, jobs, secrets, audit, bootstrap, db: databases,
+      app, url: `${edge.tls ? 'https' : 'http'}://${hostForUrl}:${port}`, port, backend, barrier, kms, iam, jobs, secrets, audit, bootstrap, db: databases, keyserve,
       quotas: edge.quotas, ...(edge.certs ? { certs: edge.certs } : {}), ...(proxyOpen ? { proxy: proxyOpen.proxy } : {}), ...(edge.caBundlePath ? { caBundlePath: edge.caBundlePath } : {}),
       ...(store.warning ? { warning: store.warning } : {}),
       rollbackAtStart: rollback.rolledBack,
       async close() {
         if (closed) return;
         closed = true;
+        clearInterval(keyserveTimer);
         await proxyOpen?.close(); // clients first (57P01), while secrets and the audit log still work
         await app.close();
         await edgeOpen.close();
