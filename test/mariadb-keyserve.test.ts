@@ -156,3 +156,24 @@ test('rekey db mariadb-config creates the keyring, issues a token and prints a [
   assert.equal(again.status, 0, 'an existing keyring is reused');
   assert.notEqual(/^hashicorp_key_management_token = (.+)$/m.exec(again.out)![1], token, 'each run issues a new token');
 });
+
+test('a key read that cannot be audited is refused (500, Vault shape) and serves no key; unknown paths are audited too', async () => {
+  const unknown = await vault('/v1/mariadb/shop/nothing/here');
+  assert.equal(unknown.status, 404);
+  await s.audit.settled();
+  const ev = (await s.audit.lookup({ eventName: 'GetMariaDbKey', maxResults: 5 })).events.map((r) => r.event);
+  assert.ok(ev.some((e) => e.errorCode === 'NotFound'), 'the unknown path has its event');
+
+  const f = await startTestServer({ env: { REKEY_AUDIT_STORE: 'false', REKEY_AUDIT_FILE: '/dev/full' } });
+  try {
+    const root = { type: 'Root' as const, arn: `arn:aws:iam::${f.iam.accountId}:root`, accountId: f.iam.accountId, accessKeyId: 'test', principalId: f.iam.accountId, identityPolicies: [] };
+    const key = (await f.kms.call('CreateKey', {}, root)) as { KeyMetadata: { KeyId: string } };
+    await f.keyserve.createKeyring('quiet', key.KeyMetadata.KeyId, [1], { caller: root, request: {} });
+    const { token } = await f.keyserve.issueToken('quiet', undefined, { caller: root, request: {} });
+    const r = await fetch(`${f.url}/v1/mariadb/quiet/data/1`, { headers: { 'x-vault-token': token } });
+    assert.equal(r.status, 500);
+    assert.deepEqual(await r.json(), { errors: ['The request could not be audited; it was not performed.'] });
+  } finally {
+    await f.cleanup();
+  }
+});

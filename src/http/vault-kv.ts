@@ -96,15 +96,15 @@ async function serve(req: FastifyRequest, reply: FastifyReply, deps: VaultKvDeps
       error = new VaultError(500, [`internal error (request id ${requestId})`]);
     }
   }
-  // unknown paths are not audited one by one here: they carry no token decision
-  if (parsed) {
+  // every answer is audited, unknown paths too (no resource then)
+  {
     const errCode = error instanceof RekeyError ? error : error ? vaultRekeyError(error) : undefined;
     try {
       await deps.audit.append(adminEvent({
         action: READ_ACTION, eventSource: 'rekey.keyserve', input: { ...input, ...(accessor ? { accessor } : {}) },
         allow: ['keyring', 'keyId', 'version', 'kind', 'servedVersion', 'accessor'],
         caller: identity, requestId, sourceIp: req.ip, userAgent: ua, region: deps.region, now: new Date(), readOnly: true,
-        resources: [{ ARN: deps.keyserve.arnOf(parsed.keyring), type: 'Rekey::Admin::Resource', accountId: deps.accountId }],
+        resources: parsed ? [{ ARN: deps.keyserve.arnOf(parsed.keyring), type: 'Rekey::Admin::Resource', accountId: deps.accountId }] : [],
         ...(errCode ? { error: errCode } : {}),
       }));
     } catch (err) {
