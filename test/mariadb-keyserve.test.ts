@@ -177,3 +177,21 @@ test('a key read that cannot be audited is refused (500, Vault shape) and serves
     await f.cleanup();
   }
 });
+
+test('an automatic (job) rotation of the KMS key adds a version to every key at once, through the RotateKey key event', async () => {
+  const k = (await s.kmsClient().send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+  await adminCall(conn, { method: 'POST', path: '/v1/keyserve/keyrings', body: { name: 'auto', kmsKeyId: k, keyIds: [1, 5] } });
+  const materialId = await s.kms.currentMaterialId(k);
+  // the kms.rotate job as a usage budget starts it (no read of the keyring in between)
+  await s.jobs.enqueue({ kind: 'kms.rotate', target: k, data: { keyId: k, trigger: 'budget', materialId }, runAt: Date.now() });
+  await until(async () => {
+    const ring = await adminCall<any>(conn, { method: 'GET', path: '/v1/keyserve/keyrings/auto' });
+    return ring.keys.every((x: any) => x.latestVersion === 2);
+  });
+  const ring = await adminCall<any>(conn, { method: 'GET', path: '/v1/keyserve/keyrings/auto' });
+  const now = await s.kms.currentMaterialId(k);
+  assert.notEqual(now, materialId);
+  assert.ok(ring.keys.every((x: any) => x.latestMaterialId === now), 'the new versions are under the new material');
+  await s.audit.settled();
+  assert.ok((await s.audit.lookup({ eventName: 'KeyVersionsAdded', maxResults: 10 })).events.length >= 1, 'the versions added are a service event');
+});
