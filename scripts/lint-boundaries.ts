@@ -11,7 +11,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 
 /** Files directly under src/ (errors.ts, version.ts): shared by everyone. */
 const ROOT = '(root)';
-const DOMAINS = ['crypto', 'validation', 'storage', 'config', 'audit', 'certs', 'iam', 'jobs', 'quotas', 'proxy', 'kms', 'secrets', 'db', 'rds', 'compliance'];
+const DOMAINS = ['crypto', 'validation', 'storage', 'config', 'audit', 'certs', 'iam', 'jobs', 'quotas', 'proxy', 'kms', 'secrets', 'db', 'rds', 'compliance', 'keyserve'];
 
 /** Which folders each folder may import (besides itself and ROOT). */
 export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
@@ -38,6 +38,8 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   metrics: [...DOMAINS],
   // compliance rules (docs/COMPLIANCE.md): read-only over the domains' stored state; other facts come through ports
   compliance: ['crypto', 'validation', 'storage', 'audit', 'iam', 'jobs', 'kms', 'secrets'],
+  // MariaDB keys for the hashicorp_key_management plugin: data keys under KMS keys, tokens checked with IAM
+  keyserve: ['crypto', 'storage', 'audit', 'iam', 'kms'],
   // the adapters
   http: [...DOMAINS],
   server: [...DOMAINS, 'http', 'metrics'],

@@ -103,6 +103,8 @@ export const SERVICES = {
   proxy: { source: 'rekey.proxy', ops: {} as Readonly<Record<string, OperationSpec>>, resourceType: 'Rekey::Proxy::Target' },
   // the audit trail itself (src/audit): service events only (a sink's gap filled after a crash)
   audit: { source: 'rekey.audit', ops: {} as Readonly<Record<string, OperationSpec>>, resourceType: 'Rekey::Audit::Sink' },
+  // MariaDB keys (src/keyserve): service events only (key versions added after a KMS rotation)
+  keyserve: { source: 'rekey.keyserve', ops: {} as Readonly<Record<string, OperationSpec>>, resourceType: 'Rekey::Admin::Resource' },
 } as const;
 export type ServiceName = keyof typeof SERVICES;
 

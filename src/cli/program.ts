@@ -10,6 +10,7 @@ import { registerIamCommands } from './iam-command.ts';
 import { registerJobsCommands } from './jobs-command.ts';
 import { registerProxyCommands } from './proxy-command.ts';
 import { registerDbCommands } from './db-command.ts';
+import { registerKeyserveCommands } from './keyserve-command.ts';
 import { registerAuditCommands } from './audit-command.ts';
 import { registerKmsCommands } from './kms-command.ts';
 import { registerKmsLifecycleCommands } from './kms-lifecycle-command.ts';
@@ -60,7 +61,7 @@ export function buildProgram(): Command {
   registerIamCommands(program);
   registerJobsCommands(program);
   registerProxyCommands(program);
-  registerDbCommands(program);
+  registerKeyserveCommands(program, registerDbCommands(program)); // rekey keyserve ..., rekey db mariadb-config
   registerKmsCommands(program);
   registerKmsLifecycleCommands(program); // joins the kms group
   registerSecretsCommands(program);

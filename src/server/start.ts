@@ -41,6 +41,9 @@ import { registerCollectors } from '../metrics/collectors.ts';
 import { parseListen, startMetricsListener, type MetricsListener } from '../metrics/listener.ts';
 import { complianceRoutes } from '../http/admin-compliance.ts';
 import { compliancePorts, openCompliance } from './compliance.ts';
+import { KeyserveService } from '../keyserve/service.ts';
+import { keyserveRoutes } from '../http/admin-keyserve.ts';
+import { registerVaultKv } from '../http/vault-kv.ts';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -65,6 +68,8 @@ export interface RunningServer {
   db: Databases;
   /** Prometheus metrics (docs/METRICS.md) when metrics.listen is set: the registry and its listener's URL. */
   metrics?: { registry: Metrics; url: string };
+  /** MariaDB keys for the hashicorp_key_management plugin (docs/MARIADB.md). */
+  keyserve: KeyserveService;
 warning?: string;
   /** Protected rows found rolled back at start (src/storage/rollback.ts); each is also a tamper log line. */
   rollbackAtStart: string[];
@@ -153,6 +158,8 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     const scope = { region: cfg.region, accountId: cfg.accountId };
     // compliance rules and reports (docs/COMPLIANCE.md): read-only over the state; its job kind registers below
     const compliance = openCompliance({ cfg, barrier, ports: compliancePorts({ cfg, db: opts.db ?? databases.service, certs: edge.certs, tls: edge.tls !== undefined }), ...(opts.clock ? { clock: opts.clock } : {}) });
+    // MariaDB keys (docs/MARIADB.md): Vault KV v2 subset + admin routes; a KMS rotation adds versions
+    const keyserve = new KeyserveService({ barrier, kms, iam, audit, region: cfg.region, accountId: cfg.accountId, ...(opts.clock ? { clock: opts.clock } : {}), log: (m) => dbWarn(m) });
     const app = await buildApp({
       ...(proxySetup ? { proxy: proxySetup.proxy } : {}),
       limits: cfg.http, quotas: edge.quotas, ...(edge.tls ? { tls: edge.tls } : {}),
@@ -177,9 +184,17 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
         // rekey jobs ls --upcoming
         ...upcomingRoutes({ keys: (o) => kms.lifecycle.upcoming(o), secrets: (o) => secrets.upcoming(o), clock: opts.clock ?? (() => new Date()) }, scope),
         ...complianceRoutes(compliance, barrier, scope), // rekey compliance report
+        ...keyserveRoutes(keyserve), // rekey keyserve, rekey db mariadb-config
       ],
     });
     dbWarn = (m) => app.log.warn(m);
+    registerVaultKv(app, { keyserve, audit, region: cfg.region, accountId: cfg.accountId });
+    kms.lifecycle.addKeyEventListener((e) => {
+      if (e.type === 'RotateKey') void keyserve.syncKmsKey(e.keyId).catch((err: unknown) => app.log.error(`keyserve: sync after rotation of ${e.keyId}: ${err instanceof Error ? err.name : 'error'}`));
+    });
+    // on-demand rotations have no key event: a periodic sweep (and every read of a latest version) catches them
+    const keyserveTimer = setInterval(() => void keyserve.syncAll(), 30_000);
+    keyserveTimer.unref();
     // Key lifecycle (docs/ROTATION.md): kms.rotate / kms.delete kinds and their schedule sources.
     kms.lifecycle.register(jobs);
     await kms.lifecycle.reindex();
@@ -206,7 +221,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     const hostForUrl = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
     let closed = false;
     const result: RunningServer = {
-      app, url: `${edge.tls ? 'https' : 'http'}://${hostForUrl}:${port}`, port, backend, barrier, kms, iam, jobs, secrets, audit, bootstrap, db: databases,
+      app, url: `${edge.tls ? 'https' : 'http'}://${hostForUrl}:${port}`, port, backend, barrier, kms, iam, jobs, secrets, audit, bootstrap, db: databases, keyserve,
       quotas: edge.quotas, ...(edge.certs ? { certs: edge.certs } : {}), ...(proxyOpen ? { proxy: proxyOpen.proxy } : {}), ...(edge.caBundlePath ? { caBundlePath: edge.caBundlePath } : {}),
       ...(store.warning ? { warning: store.warning } : {}),
       ...(metrics && metricsListener ? { metrics: { registry: metrics, url: metricsListener.url } } : {}),
@@ -215,6 +230,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
         if (closed) return;
         closed = true;
         await metricsListener?.close();
+        clearInterval(keyserveTimer);
         await proxyOpen?.close(); // clients first (57P01), while secrets and the audit log still work
         await app.close();
         await edgeOpen.close();
