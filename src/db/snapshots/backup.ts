@@ -29,8 +29,8 @@ import { TarPacker, type Exclude } from './tar.ts';
 const EXCLUDED_CONTENTS = ['pg_wal', 'pg_replslot', 'pg_stat_tmp', 'pg_dynshmem', 'pg_notify', 'pg_serial', 'pg_snapshots', 'pg_subtrans'];
 const EXCLUDED_FILES = ['postmaster.pid', 'postmaster.opts', 'backup_label', 'tablespace_map', 'backup_label.old'];
 
-/** Bytes per piece handed to the stream: a multiple of its chunk size (so it seals views, no copies). */
-const PIECE_BYTES = 1 << 20;
+/** Bytes per piece handed to the stream: a multiple of its chunk size (so it seals views, no copies); large, so few thread-pool trips. */
+const PIECE_BYTES = 8 << 20;
 
 /** What pg_basebackup leaves out of the data directory (paths as the packer names them: "./a/b"). */
 export const excluded: Exclude = (rel) => {
@@ -97,8 +97,8 @@ export async function backupTo(t: BackupTarget, out: Writable, signal?: AbortSig
       }
       count?.end(); // the final report
     }
-    // Readable.from pulls ahead (up to 16 pieces): the next read runs in the thread pool while this one is sealed
-    await pipeline(Readable.from(counted(archive())), out, ...(signal ? [{ signal }] : []));
+    // Readable.from pulls ahead (up to 2 pieces): the next read runs in the thread pool while this one is sealed
+    await pipeline(Readable.from(counted(archive()), { highWaterMark: 2 }), out, ...(signal ? [{ signal }] : []));
   } finally {
     await c.end().catch(() => {});
   }

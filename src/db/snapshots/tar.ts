@@ -3,8 +3,13 @@
 // records through a 64 KB pipe into Node cost more CPU than the copy itself (docs/PERFORMANCE.md,
 // bench/db-snapshot). Here file data is read with large reads straight into the output piece
 // (no copy between the read and the sealing), every piece but the last is exactly `pieceBytes`
-// long (a multiple of the stream's chunk size: the sealer takes views, no copies), and the reads
-// run in libuv's thread pool while the main thread seals the previous piece.
+// long (a multiple of the stream's chunk size: the sealer takes views, no copies), and large reads
+// run in libuv's thread pool while the main thread seals the previous piece. Small steps (listing a
+// directory, opening and stat-ing a file, a read of at most SYNC_READ_MAX) are synchronous: each
+// trip through the thread pool costs a wake-up of the main thread, and on a loaded machine a
+// data directory's thousands of small files then cost more in waiting for a CPU than in copying
+// (docs/PERFORMANCE.md, bench/db-snapshot); one such step blocks the event loop for tens of
+// microseconds when the data is in the page cache.
 //
 // Files that change while read are what a base backup expects (WAL replay repairs them), as GNU tar
 // and pg_basebackup treat them: the size is the one seen at open; a file that shrank is padded
@@ -20,10 +25,16 @@
 //                                        156    1 type: '0' file, '2' symlink, '5' directory, 'x' pax record
 //                                        157  100 link name
 //   then the data, padded to 512; the archive ends with two zero blocks.
-import { open, opendir, readlink, lstat } from 'node:fs/promises';
+import { closeSync, fstatSync, lstatSync, openSync, read, readdirSync, readlinkSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 
 const BLOCK = 512;
+/** Reads up to this size are done synchronously (see above). */
+const SYNC_READ_MAX = 256 * 1024;
+
+function readAt(fd: number, into: Buffer, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => read(fd, into, offset, length, position, (e, n) => (e ? reject(e) : resolve(n))));
+}
 const MAX_OCTAL_SIZE = 0o77777777777; // 11 octal digits: 8 GiB - 1
 
 function octal(h: Buffer, value: number, offset: number, width: number): void {
@@ -122,22 +133,22 @@ export class TarPacker {
 
   /** One regular file (`rel` under `root`); nothing when it no longer exists. */
   async *file(root: string, rel: string): AsyncGenerator<Buffer> {
-    let fh;
+    let fd: number;
     try {
-      fh = await open(join(root, rel), 'r');
+      fd = openSync(join(root, rel), 'r');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw e;
     }
     try {
-      const st = await fh.stat();
+      const st = fstatSync(fd);
       if (!st.isFile()) return;
       yield* this.put(memberHeader(rel, '0', st.mode, st.size, st.mtimeMs));
       let left = st.size;
       let pos = 0;
       while (left > 0) {
         const want = Math.min(left, this.pieceBytes - this.used);
-        const { bytesRead } = await fh.read(this.piece, this.used, want, pos);
+        const bytesRead = want <= SYNC_READ_MAX ? readSync(fd, this.piece, this.used, want, pos) : await readAt(fd, this.piece, this.used, want, pos);
         if (bytesRead === 0) break; // shrank: zeros below
         this.used += bytesRead;
         pos += bytesRead;
@@ -146,39 +157,43 @@ export class TarPacker {
       }
       yield* this.zeros(left + ((BLOCK - (st.size % BLOCK)) % BLOCK));
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
   }
 
   /** A directory tree under `root` (its entries named "./..."), depth first, without what `exclude` names. */
   async *directory(root: string, exclude: Exclude, rel = '.'): AsyncGenerator<Buffer> {
-    let dir;
+    let listed;
     try {
-      dir = await opendir(join(root, rel));
+      listed = readdirSync(join(root, rel), { withFileTypes: true });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT' && rel !== '.') return;
       throw e;
     }
     const entries: { name: string; kind: 'dir' | 'file' | 'link' }[] = [];
-    for await (const d of dir) {
+    for (const d of listed) {
       if (d.isDirectory()) entries.push({ name: d.name, kind: 'dir' });
       else if (d.isFile()) entries.push({ name: d.name, kind: 'file' });
       else if (d.isSymbolicLink()) entries.push({ name: d.name, kind: 'link' });
       // sockets, FIFOs, devices: not part of a data directory's state
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const gone = (e: unknown) => { if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null; throw e; };
     for (const e of entries) {
       const path = `${rel}/${e.name}`;
       if (exclude(path, e.kind === 'dir')) continue;
       if (e.kind === 'file') {
         yield* this.file(root, path);
       } else if (e.kind === 'dir') {
-        const st = await lstat(join(root, path)).catch(() => null);
+        let st;
+        try { st = lstatSync(join(root, path)); } catch (x) { st = gone(x); }
         if (!st) continue;
         yield* this.put(memberHeader(`${path}/`, '5', st.mode, 0, st.mtimeMs));
         yield* this.directory(root, exclude, path);
       } else {
-        const [st, target] = await Promise.all([lstat(join(root, path)).catch(() => null), readlink(join(root, path)).catch(() => null)]);
+        let st;
+        let target: string | null;
+        try { st = lstatSync(join(root, path)); target = readlinkSync(join(root, path)); } catch (x) { st = gone(x); target = null; }
         if (!st || target === null) continue;
         yield* this.put(memberHeader(path, '2', 0o777, 0, st.mtimeMs, target));
       }
