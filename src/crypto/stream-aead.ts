@@ -30,7 +30,9 @@ export const STREAM_MAGIC = Buffer.from('RKST', 'latin1');
 export const STREAM_V1 = 0x01;
 export const STREAM_HEADER_BYTES = 48;
 export const STREAM_TAG_BYTES = 16;
-export const DEFAULT_CHUNK_BYTES = 256 * 1024;
+// 1 MiB: a snapshot is read in pieces of 8 MiB (src/db/snapshots/tar.ts), sealed as views with no copy; fewer,
+// larger writes. Streams of any chunk size in range open (the size is in the header).
+export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
 const MIN_CHUNK = 4096;
 const MAX_CHUNK = 16 * 1024 * 1024;
 const INFO = Buffer.from('rekey-stream-v1', 'latin1');
