@@ -6,8 +6,8 @@
 // the server-side hold of the cutover, and the key change's outcome. One pgbench thread per client
 // (-j = -c): pgbench -C connects synchronously, so a thread whose next connection waits at the paused
 // endpoint would stall the other clients of its thread mid-transaction, which real clients don't.
-// The RDS path (snapshot -> copy under the new key -> restore -> repoint) is not compared: this
-// branch has no snapshots (another branch builds them).
+// The RDS path (snapshot -> copy under the new key -> restore -> repoint) on the same data is
+// bench/db-rds-path (npm run bench:db-rds-path); docs/PERFORMANCE.md compares the two.
 // Usage: node --import tsx bench/db-change-key/run.ts   (BENCH_SECONDS=60 pgbench run, BENCH_SCALE=5, BENCH_CLIENTS=8)
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
