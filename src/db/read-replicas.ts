@@ -25,20 +25,19 @@ import { dirname, join } from 'node:path';
 import { randomBytes, randomUUID } from '../crypto/index.ts';
 import {
   DBInstanceAlreadyExistsFault, DBInstanceNotFoundFault, InstanceQuotaExceededFault, InvalidDBInstanceStateFault, InvalidParameterCombination,
-  InvalidParameterValue, RekeyError,
+  InvalidParameterValue,
 } from '../errors.ts';
 import type { JobEngine } from '../jobs/engine.ts';
 import { Barrier } from '../storage/barrier.ts';
 import type { CreateReadReplicaInput, DbCallContext, DbInstance } from './api.ts';
 import type { DbCore } from './core.ts';
-import { keyNotAccessible, newResourceId } from './create.ts';
+import { keyUsableThroughRds, newResourceId } from './create.ts';
 import { isKeyInaccessible, MAX_ATTEMPTS, type DbJobData } from './jobs.ts';
 import { ADMIN_ROLE, INSTANCES_PREFIX, instancePath, toApi, type InstanceRecord } from './model.ts';
 import {
   baseBackup, configureStandby, connectTo, dropReplication, prepareReplication, promote, withClient, writePassfile, type Login, type ReplNames,
 } from './replica.ts';
 import { freePort } from './runtime.ts';
-import { rdsPrincipal } from './volume-key.ts';
 
 export const REPLICA_CREATE_KIND = 'db.replica.create';
 export const REPLICA_PROMOTE_KIND = 'db.replica.promote';
@@ -125,16 +124,7 @@ export class ReplicaOps {
     let key: { keyId: string; arn: string } | undefined;
     if (encrypted) {
       // AWS RDS (CreateDBInstanceReadReplica KmsKeyId): absent -> the source's key; the caller must be able to use it through RDS
-      const ident = input.kmsKeyId ?? source.kmsKeyArn!;
-      try {
-        key = await core.kms.authorizeThroughService(ident, ['kms:CreateGrant', 'kms:DescribeKey'], {
-          caller: ctx.caller, request: { requestId: ctx.requestId, sourceIp: ctx.sourceIp, secureTransport: ctx.secureTransport, userAgent: ctx.userAgent },
-          viaService: rdsPrincipal(core.region),
-        });
-      } catch (e) {
-        if (e instanceof RekeyError) throw keyNotAccessible(ident);
-        throw e;
-      }
+      key = await keyUsableThroughRds(core, input.kmsKeyId ?? source.kmsKeyArn!, ctx);
     }
     const endpointPort = input.port ?? await freePort(core.cfg.endpointHost);
     await ctx.beforeCommit?.();
