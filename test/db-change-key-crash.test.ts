@@ -12,11 +12,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { TERMINAL_STATES, type JobStateName } from '../src/jobs/model.ts';
 import { TEST_CREDS } from './helpers/server.ts';
 import { startDbNode as startNode, until, type DbNode as Node } from './helpers/db-node.ts';
 
 const POINTS = ['start', 'copy', 'catchup', 'fenced', 'promoting', 'flipped', 'shred'] as const;
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 const STEP_WITHIN_MS = 240_000;
 
 /**
@@ -33,7 +33,7 @@ async function diesAt(node: Node, point: string): Promise<void> {
     if (gone) return;
     const jobs = await node.call('jobs').catch(() => undefined) as { jobs: Array<{ kind: string; state: string }> } | undefined;
     const ck = jobs?.jobs.filter((j) => j.kind === 'db.change-key') ?? [];
-    const over = ck.some((j) => TERMINAL.has(j.state));
+    const over = ck.some((j) => TERMINAL_STATES.has(j.state as JobStateName));
     if (gone) return;
     if (over || Date.now() > end) {
       node.proc.kill('SIGKILL');

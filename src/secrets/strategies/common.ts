@@ -24,6 +24,35 @@ export function sslChoice(s: DbSecret): { useTls: boolean; fallBack: boolean } {
   return { useTls: true, fallBack: true };
 }
 
+/** Marks a wrapped connection error as "TLS did not get through" (withTlsChoice may then retry in plaintext). */
+const TLS_FAILED = Symbol('tlsFailed');
+
+/**
+ * A connection error that means TLS did not get through: the server offers none ('N' to
+ * SSLRequest, mysql2's HANDSHAKE_NO_SSL_SUPPORT), the handshake or certificate check failed, or
+ * pg_hba refuses TLS. `wrapped` (what the caller throws) is marked when `raw` is one and it came
+ * before the login completed, never after a statement failed.
+ */
+export function flagTlsFailure(wrapped: Error, raw: unknown, beforeLogin: boolean): Error {
+  const code = (raw as { code?: unknown }).code;
+  const tls = (typeof code === 'string' && /^(HANDSHAKE_NO_SSL_SUPPORT|ERR_TLS|ERR_SSL|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO|CERT_|ECONNRESET)/.test(code))
+    || /SSL|TLS|certificate|handshake/i.test(raw instanceof Error ? raw.message : '');
+  if (beforeLogin && tls) Object.assign(wrapped, { [TLS_FAILED]: true });
+  return wrapped;
+}
+
+/** Runs `attempt` over TLS or not as the secret's `ssl` key says (sslChoice), with one plaintext attempt after a flagged TLS failure where the key allows. */
+export async function withTlsChoice<T>(login: DbSecret, attempt: (tls: boolean) => Promise<T>): Promise<T> {
+  const { useTls, fallBack } = sslChoice(login);
+  if (!useTls) return attempt(false);
+  try {
+    return await attempt(true);
+  } catch (e) {
+    if (!fallBack || !(e as { [TLS_FAILED]?: boolean })[TLS_FAILED]) throw e;
+    return attempt(false);
+  }
+}
+
 let extraTrust: readonly string[] = [];
 
 /**

@@ -10,7 +10,7 @@ import mysql from 'mysql2/promise';
 import { mysqlNativePasswordHash } from '../../crypto/scram.ts';
 import { DatabaseOperationException } from '../../errors.ts';
 import type { DbSecret } from '../strategy.ts';
-import { CONNECT_TIMEOUT_MS, STATEMENT_TIMEOUT_MS, checkAborted, databaseTls, portOf, sslChoice, wrapDbError, type Target } from './common.ts';
+import { CONNECT_TIMEOUT_MS, STATEMENT_TIMEOUT_MS, checkAborted, databaseTls, flagTlsFailure, portOf, withTlsChoice, wrapDbError, type Target } from './common.ts';
 
 export const MYSQL_DEFAULT_PORT = 3306;
 /** MySQL 8 allows 32-character user names (MariaDB 80); minus `_clone` for alternating users. */
@@ -34,14 +34,7 @@ export async function withMysql<T>(
   login: DbSecret, label: string, doing: string, signal: AbortSignal | undefined,
   fn: (c: MysqlConn) => Promise<T>, secrets: readonly string[] = [], useDatabase = false,
 ): Promise<T> {
-  const { useTls, fallBack } = sslChoice(login);
-  if (!useTls) return mysqlAttempt(login, label, doing, signal, fn, secrets, useDatabase, false);
-  try {
-    return await mysqlAttempt(login, label, doing, signal, fn, secrets, useDatabase, true);
-  } catch (e) {
-    if (!fallBack || !(e as { tlsFailed?: boolean }).tlsFailed) throw e;
-    return mysqlAttempt(login, label, doing, signal, fn, secrets, useDatabase, false);
-  }
+  return withTlsChoice(login, (tls) => mysqlAttempt(login, label, doing, signal, fn, secrets, useDatabase, tls));
 }
 
 async function mysqlAttempt<T>(
@@ -65,22 +58,14 @@ async function mysqlAttempt<T>(
     return await fn(conn);
   } catch (e) {
     checkAborted(signal, doing);
-    const wrapped = wrapDbError(e, target, doing, [login.password, ...secrets]);
     // only a connection that never got through TLS may be tried again in plaintext
-    if (tls && !conn && isTlsFailure(e)) Object.assign(wrapped, { tlsFailed: true });
-    throw wrapped;
+    throw flagTlsFailure(wrapDbError(e, target, doing, [login.password, ...secrets]), e, tls && !conn);
   } finally {
     signal?.removeEventListener('abort', onAbort);
     if (conn) await conn.end().catch(() => conn?.destroy());
   }
 }
 
-/** The server offers no TLS (HANDSHAKE_NO_SSL_SUPPORT), or the handshake or certificate check failed. */
-function isTlsFailure(e: unknown): boolean {
-  const code = (e as { code?: unknown }).code;
-  const m = e instanceof Error ? e.message : '';
-  return (typeof code === 'string' && /^(HANDSHAKE_NO_SSL_SUPPORT|ERR_TLS|ERR_SSL|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO|CERT_|ECONNRESET)/.test(code)) || /SSL|TLS|certificate/i.test(m);
-}
 
 /** Runs one statement with the statement timeout; rows for SELECT/SHOW. */
 export async function q<R = Record<string, unknown>>(c: MysqlConn, sql: string, values: unknown[] = []): Promise<R[]> {

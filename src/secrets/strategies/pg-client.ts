@@ -3,7 +3,7 @@
 import pg from 'pg';
 import { postgresScramVerifier } from '../../crypto/scram.ts';
 import type { DbSecret } from '../strategy.ts';
-import { CONNECT_TIMEOUT_MS, STATEMENT_TIMEOUT_MS, checkAborted, databaseTls, portOf, sslChoice, wrapDbError, type Target } from './common.ts';
+import { CONNECT_TIMEOUT_MS, STATEMENT_TIMEOUT_MS, checkAborted, databaseTls, flagTlsFailure, portOf, withTlsChoice, wrapDbError, type Target } from './common.ts';
 
 export const PG_DEFAULT_PORT = 5432;
 /** PostgreSQL's NAMEDATALEN - 1, minus room for `_clone` / `_owner`. */
@@ -25,14 +25,7 @@ export async function withPg<T>(
   login: DbSecret, label: string, doing: string, signal: AbortSignal | undefined,
   fn: (c: PgClient) => Promise<T>, secrets: readonly string[] = [],
 ): Promise<T> {
-  const { useTls, fallBack } = sslChoice(login);
-  if (!useTls) return pgAttempt(login, label, doing, signal, fn, secrets, false);
-  try {
-    return await pgAttempt(login, label, doing, signal, fn, secrets, true);
-  } catch (e) {
-    if (!fallBack || !(e as { tlsFailed?: boolean }).tlsFailed) throw e;
-    return pgAttempt(login, label, doing, signal, fn, secrets, false);
-  }
+  return withTlsChoice(login, (tls) => pgAttempt(login, label, doing, signal, fn, secrets, tls));
 }
 
 async function pgAttempt<T>(
@@ -60,21 +53,12 @@ async function pgAttempt<T>(
     return await fn(client);
   } catch (e) {
     checkAborted(signal, doing);
-    const wrapped = wrapDbError(e, target, doing, [login.password, ...secrets]);
     // only a connection that never got through TLS may be tried again in plaintext (not a failed statement)
-    if (tls && !connected && isTlsFailure(e)) Object.assign(wrapped, { tlsFailed: true });
-    throw wrapped;
+    throw flagTlsFailure(wrapDbError(e, target, doing, [login.password, ...secrets]), e, tls && !connected);
   } finally {
     signal?.removeEventListener('abort', onAbort);
     await client.end().catch(() => {});
   }
-}
-
-/** The server refused TLS ('N' to SSLRequest) or the handshake or certificate check failed. */
-function isTlsFailure(e: unknown): boolean {
-  const m = e instanceof Error ? e.message : '';
-  const code = (e as { code?: unknown }).code;
-  return /does not support SSL|SSL|TLS|certificate|self[- ]signed|handshake/i.test(m) || (typeof code === 'string' && /^(ERR_TLS|ERR_SSL|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO|CERT_|ECONNRESET)/.test(code));
 }
 
 /** True when `s` can log in (the step's idempotence checks); other failures are thrown, wrapped. */
