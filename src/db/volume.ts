@@ -17,17 +17,55 @@ export interface VolumeTools {
   fusermount: string;
 }
 
-const CANDIDATES = { gocryptfs: ['/usr/bin/gocryptfs', '/usr/local/bin/gocryptfs', '/bin/gocryptfs'], fusermount: ['/usr/bin/fusermount3', '/bin/fusermount3', '/usr/bin/fusermount'] };
+const CANDIDATES = { gocryptfs: ['/usr/local/bin/gocryptfs', '/usr/bin/gocryptfs', '/bin/gocryptfs'], fusermount: ['/usr/bin/fusermount3', '/bin/fusermount3', '/usr/bin/fusermount'] };
 
-/** What StorageEncrypted needs on this host, or a sentence naming what is missing and how to install it. */
-export function findVolumeTools(): VolumeTools | string {
-  const gocryptfs = CANDIDATES.gocryptfs.find((p) => existsSync(p));
+/**
+ * The oldest gocryptfs that is safe when it runs as root with -allow_other (rekey as root, the
+ * database server as another OS user). gocryptfs then creates each file as the calling user by
+ * switching the thread's uid/gid/groups; since Go 1.16 Go's and x/sys' Setreuid/Setregid/Setgroups
+ * switch every thread of the process, so two files created at once race and one fails with EPERM
+ * (rfjakob/gocryptfs#893; fixed in 2.5.2 by commit 6b1ba58, "use our own Setgroups/Setregid/Setreuid
+ * wrappers"). Measured here: pg_basebackup into a mount of Debian 12's gocryptfs 2.3 failed 3 times
+ * in 4 and Debian 13's 2.5.1 7 in 12 ("could not open write-ahead log file ...: Operation not
+ * permitted"), 2.6.1 0 in 12. A running PostgreSQL creates files concurrently too (WAL segments,
+ * relation forks), where an EPERM is a PANIC.
+ */
+export const MIN_GOCRYPTFS_AS_ROOT: readonly [number, number, number] = [2, 5, 2];
+
+/** `gocryptfs -version`'s version ("gocryptfs 2.3; go-fuse ..." or "gocryptfs v2.4.0-14-g...") or null. */
+export function gocryptfsVersion(bin: string): [number, number, number] | null {
+  const r = spawnSync(bin, ['-version'], { encoding: 'utf8', timeout: 10_000 });
+  const m = /gocryptfs v?(\d+)\.(\d+)(?:\.(\d+))?/.exec(`${r.stdout ?? ''}${r.stderr ?? ''}`);
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : null;
+}
+
+const atLeast = (v: readonly number[], min: readonly number[]): boolean => {
+  for (let i = 0; i < min.length; i++) if ((v[i] ?? 0) !== min[i]) return (v[i] ?? 0) > min[i]!;
+  return true;
+};
+
+/**
+ * What StorageEncrypted needs on this host, or a sentence naming what is missing and how to install
+ * it. `REKEY_GOCRYPTFS` names the binary; otherwise the first of /usr/local/bin, /usr/bin, /bin.
+ * When rekey runs as root (servers as another OS user: -allow_other), a gocryptfs older than
+ * MIN_GOCRYPTFS_AS_ROOT is refused: it loses file creations under concurrency (see above).
+ */
+export function findVolumeTools(env: NodeJS.ProcessEnv = process.env, asRoot: boolean = process.getuid?.() === 0): VolumeTools | string {
+  const wanted = env['REKEY_GOCRYPTFS'];
+  const found = wanted ? [wanted].filter((p) => existsSync(p)) : CANDIDATES.gocryptfs.filter((p) => existsSync(p));
   const fusermount = CANDIDATES.fusermount.find((p) => existsSync(p));
-  const missing = [...(gocryptfs ? [] : ['gocryptfs']), ...(fusermount ? [] : ['fuse3 (fusermount3)']), ...(existsSync('/dev/fuse') ? [] : ['the FUSE device /dev/fuse'])];
-  if (missing.length > 0 || !gocryptfs || !fusermount) {
+  const missing = [...(found.length > 0 ? [] : [wanted ? `gocryptfs (REKEY_GOCRYPTFS=${wanted} does not exist)` : 'gocryptfs']), ...(fusermount ? [] : ['fuse3 (fusermount3)']), ...(existsSync('/dev/fuse') ? [] : ['the FUSE device /dev/fuse'])];
+  if (missing.length > 0 || found.length === 0 || !fusermount) {
     return `StorageEncrypted needs gocryptfs and FUSE on the rekey host; missing: ${missing.join(', ')}. Install them (Debian/Ubuntu: apt-get install gocryptfs fuse3) and make /dev/fuse available.`;
   }
-  return { gocryptfs, fusermount };
+  if (!asRoot) return { gocryptfs: found[0]!, fusermount };
+  const seen: string[] = [];
+  for (const bin of found) {
+    const v = gocryptfsVersion(bin);
+    if (v && atLeast(v, MIN_GOCRYPTFS_AS_ROOT)) return { gocryptfs: bin, fusermount };
+    seen.push(`${bin} is ${v ? v.join('.') : 'of an unknown version'}`);
+  }
+  return `StorageEncrypted, with rekey running as root and the database servers as another OS user, needs gocryptfs >= ${MIN_GOCRYPTFS_AS_ROOT.join('.')}: older versions fail concurrent file creation with EPERM under -allow_other (rfjakob/gocryptfs#893); ${seen.join('; ')}. Install a newer one (Debian 13 backports or later: scripts/install-gocryptfs.sh puts it in /usr/local/bin) or name it with REKEY_GOCRYPTFS.`;
 }
 
 export interface VolumePaths {
