@@ -1,4 +1,5 @@
-// bench/kms: KMS throughput and latency against a bare Node http server, measured in one run.
+// bench/kms: KMS throughput and latency against a bare Node http server and the crypto floor (a raw
+// node:http server doing JSON + HKDF + AES-256-GCM seal, bench/kms/floor-server.ts), in one run.
 // Each server runs in its own process; autocannon drives both from this process with the same
 // pre-signed request bytes (SigV4 signatures stay valid for the 5-minute window).
 // Usage: npm run bench:kms   (BENCH_SECONDS=5 per cell by default)
@@ -17,14 +18,14 @@ import { Agent as HttpsAgent } from 'node:https';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '1,16,64').split(',').map(Number);
 /** Which tables to measure (BENCH_LINES=tls for the HTTPS line alone). */
-const LINES = new Set((process.env.BENCH_LINES ?? 'bare,auth,tls,audit').split(','));
+const LINES = new Set((process.env.BENCH_LINES ?? 'floor,sinks,bare,auth,tls,audit').split(','));
 const creds = { accessKeyId: 'AKIAREKEYBENCH000001', secretAccessKey: 'bench-secret-bench-secret-bench-secret-01' };
 const region = 'us-east-1';
 
-function startChild(script: string, args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
+function startChild(script: string, args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; port: number; metrics?: string }> {
   return new Promise((resolve, reject) => {
     const child = fork(script, args, { env: { ...process.env, ...env }, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-    child.once('message', (m: any) => resolve({ child, port: m.port }));
+    child.once('message', (m: any) => resolve({ child, port: m.port, ...(m.metrics ? { metrics: m.metrics } : {}) }));
     child.once('exit', (c) => reject(new Error(`${script} exited ${c}`)));
   });
 }
@@ -57,6 +58,13 @@ async function load(port: number, headers: Record<string, string>, body: string,
   const cpu1 = cpuMs(pid);
   const cpuUsPerReq = cpu0 !== undefined && cpu1 !== undefined && r.requests.total > 0 ? ((cpu1 - cpu0) * 1000) / r.requests.total : undefined;
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.non2xx + r.errors, ...(cpuUsPerReq !== undefined ? { cpuUsPerReq } : {}) };
+}
+
+/** rekey_audit_events_total and rekey_audit_batches_total from a server's /metrics. */
+async function auditCounts(url: string): Promise<{ events: number; batches: number }> {
+  const text = await (await fetch(url)).text();
+  const num = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return { events: num('rekey_audit_events_total'), batches: num('rekey_audit_batches_total') };
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'rekey-bench-'));
@@ -115,6 +123,58 @@ try {
     }
     return table;
   }
+  const extra: { child: ChildProcess; dir: string }[] = [];
+  const startRekey = async (tag: string, env: Record<string, string>) => {
+    const dir = mkdtempSync(join(tmpdir(), `rekey-bench-${tag}-`));
+    const srv = await startChild('bench/kms/server-child.ts', [], { ...rekeyEnv(dir), ...env });
+    extra.push({ child: srv.child, dir });
+    const k = (await new KMSClient({ endpoint: `http://127.0.0.1:${srv.port}`, region, credentials: creds }).send(new CreateKeyCommand({ Description: 'bench' }))).KeyMetadata!.KeyId!;
+    return { ...srv, body: JSON.stringify({ KeyId: k, Plaintext: plaintext.toString('base64') }) };
+  };
+  // The crypto floor (goal: fully featured >= 0.7 of it; auth and audit off >= 0.9). Rounds
+  // interleave (floor, full, lean, twice) and each keeps its best; CPU µs per request from /proc.
+  const floorRows: string[] = [];
+  if (LINES.has('floor')) {
+    const floor = await startChild('bench/kms/floor-server.ts', [], {});
+    const lean = await startRekey('lean', { REKEY_AUTH: 'off', REKEY_BENCH_UNSAFE_NO_AUTH: '1', REKEY_AUDIT: 'off', REKEY_BENCH_UNSAFE_NO_AUDIT: '1' });
+    try {
+      floorRows.push('| Encrypt (1 KiB) | conc | full req/s | full CPU µs/req | lean req/s | lean CPU µs/req | floor req/s | floor CPU µs/req | full / floor | lean / floor |', '|---|---|---|---|---|---|---|---|---|---|');
+      for (const c of CONCURRENCY) {
+        const floorHeaders = { 'content-type': 'application/x-amz-json-1.1' };
+        let f = await load(floor.port, floorHeaders, encBody, c, 'http', floor.child.pid);
+        let full = await load(rekey.port, await sign(rekey.port, 'TrentService.Encrypt', encBody), encBody, c, 'http', rekey.child.pid);
+        let l = await load(lean.port, await sign(lean.port, 'TrentService.Encrypt', lean.body), lean.body, c, 'http', lean.child.pid);
+        f = best(f, await load(floor.port, floorHeaders, encBody, c, 'http', floor.child.pid));
+        full = best(full, await load(rekey.port, await sign(rekey.port, 'TrentService.Encrypt', encBody), encBody, c, 'http', rekey.child.pid));
+        l = best(l, await load(lean.port, await sign(lean.port, 'TrentService.Encrypt', lean.body), lean.body, c, 'http', lean.child.pid));
+        if (f.errors + full.errors + l.errors > 0) process.stderr.write(`WARNING: floor line c=${c}: errors ${full.errors}/${l.errors}/${f.errors}\n`);
+        const us = (x: Cell) => x.cpuUsPerReq?.toFixed(0) ?? 'n/a';
+        floorRows.push(`| fully featured / auth+audit off / floor | ${c} | ${full.rps.toFixed(0)} | ${us(full)} | ${l.rps.toFixed(0)} | ${us(l)} | ${f.rps.toFixed(0)} | ${us(f)} | ${(full.rps / f.rps).toFixed(2)} | ${(l.rps / f.rps).toFixed(2)} |`);
+        process.stderr.write(floorRows[floorRows.length - 1] + '\n');
+      }
+    } finally {
+      floor.child.kill('SIGTERM');
+    }
+  }
+  // Audit with one durable sink only: batches must form (events per batch from /metrics), no per-request fsync.
+  const sinkRows: string[] = [];
+  if (LINES.has('sinks')) {
+    sinkRows.push('| audit sinks | conc | req/s | p50 ms | p99 ms | CPU µs/req | events per batch |', '|---|---|---|---|---|---|---|');
+    const metricsEnv = { REKEY_METRICS_LISTEN: '127.0.0.1:0' };
+    const variants: [string, Record<string, string>][] = [['store + file', {}], ['store only', { REKEY_AUDIT_FILE: 'none' }], ['file only', { REKEY_AUDIT_STORE: 'false' }]];
+    for (const [label, env] of variants) {
+      const srv = await startRekey(label.replace(/\W+/g, ''), { ...metricsEnv, ...env });
+      for (const c of CONCURRENCY) {
+        const before = await auditCounts(srv.metrics!);
+        const cell = await load(srv.port, await sign(srv.port, 'TrentService.Encrypt', srv.body), srv.body, c, 'http', srv.child.pid);
+        const after = await auditCounts(srv.metrics!);
+        const perBatch = (after.events - before.events) / Math.max(1, after.batches - before.batches);
+        sinkRows.push(`| ${label} | ${c} | ${cell.rps.toFixed(0)} | ${cell.p50} | ${cell.p99} | ${cell.cpuUsPerReq?.toFixed(0) ?? 'n/a'} | ${perBatch.toFixed(1)} |`);
+        process.stderr.write(sinkRows[sinkRows.length - 1] + '\n');
+      }
+      srv.child.kill('SIGTERM');
+    }
+  }
   // Full SigV4 verification + key and IAM policy evaluation vs authentication off (goal >= 0.9);
   // measured first, while the servers' stores (and audit trails) are equally small.
   const auth = LINES.has('auth') ? await featureLine('SigV4 + policies vs auth off', 'auth on', 'auth off', noAuth.port, noAuthKeyId) : [];
@@ -141,7 +201,11 @@ try {
       process.stderr.write(rows[rows.length - 1] + '\n');
     }
   }
-  process.stdout.write('\n' + [rows.length > 2 ? rows : [], auth, auditRows, tlsRows].filter((t) => t.length > 0).map((t) => t.join('\n')).join('\n\n') + '\n');
+  for (const x of extra) {
+    x.child.kill('SIGTERM');
+    rmSync(x.dir, { recursive: true, force: true });
+  }
+  process.stdout.write('\n' + [floorRows, sinkRows, rows.length > 2 ? rows : [], auth, auditRows, tlsRows].filter((t) => t.length > 0).map((t) => t.join('\n')).join('\n\n') + '\n');
 } finally {
   bare.child.kill('SIGTERM');
   noAudit.child.kill('SIGTERM');

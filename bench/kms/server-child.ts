@@ -8,5 +8,5 @@ import { startServer } from '../../src/server/start.ts';
 import { authSwitch } from '../../src/server/unsafe-no-auth.ts';
 
 const s = await startServer(loadConfig(), { unsafeNoAuth: authSwitch(process.env) === 'off', unsafeNoAudit: process.env['REKEY_AUDIT'] === 'off' });
-process.send?.({ port: s.port });
+process.send?.({ port: s.port, metrics: s.metrics?.url });
 process.on('SIGTERM', () => { void s.close().then(() => process.exit(0)); });
