@@ -209,3 +209,37 @@ test('verify over the whole store records the run (audit/verifications/last); a 
   assert.equal((await lastVerification(barrier))?.at, '2030-01-01T00:00:00.000Z');
   await log.close();
 });
+
+/** A store sink whose commits are relaxed, counting its sync() calls; `syncFails` makes sync throw. */
+class RelaxedSink extends StoreSink {
+  syncs = 0;
+  syncFails = false;
+  constructor(barrier: ConstructorParameters<typeof StoreSink>[0]) {
+    super(barrier, { relaxed: true });
+  }
+  override async sync(): Promise<void> {
+    this.syncs++;
+    if (this.syncFails) throw new Error('fsync failed');
+    await super.sync();
+  }
+}
+
+test('a relaxed store copy counts beside a durable file; alone (the file failed) it is synced first, and a failed sync refuses the call', async () => {
+  const { barrier } = await testBarrier();
+  const dir = mkdtempSync(join(tmpdir(), 'rekey-audit-relaxed-'));
+  const store = new RelaxedSink(barrier);
+  const good = await AuditLog.open({ node: 'n1', barrier, sinks: [store, new FileSink({ path: join(dir, 'audit.jsonl') })], digestPeriodMs: 0 });
+  await good.append(sampleEvent(1));
+  assert.equal(store.syncs, 0, 'the file made the batch durable: no store flush');
+  await good.close();
+
+  const store2 = new RelaxedSink(barrier);
+  const failures: string[] = [];
+  const log = await AuditLog.open({ node: 'n2', barrier, sinks: [store2, new FailingSink()], digestPeriodMs: 0, onSinkError: (s) => failures.push(s) });
+  await log.append(sampleEvent(2));
+  assert.equal(store2.syncs, 1, 'only the relaxed copy landed: it was flushed before the call succeeded');
+  store2.syncFails = true;
+  await assert.rejects(log.append(sampleEvent(3)), InternalFailure);
+  assert.ok(failures.includes('store'), 'the failed flush is reported');
+  await log.close();
+});

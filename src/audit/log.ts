@@ -202,10 +202,22 @@ export class AuditLog {
     const results = await Promise.allSettled(this.durable.map((s) => s.write(sinkBatch)));
     this.stats.batches++;
     let ok = false;
+    const relaxedOk: AuditSink[] = [];
     results.forEach((r, i) => {
-      if (r.status === 'fulfilled') ok = true;
-      else this.report(this.durable[i]!.name, r.reason);
+      const s = this.durable[i]!;
+      if (r.status === 'rejected') this.report(s.name, r.reason);
+      else if (s.relaxed && s.sync) relaxedOk.push(s);
+      else ok = true;
     });
+    // Only relaxed copies landed (the file sink failed): flush them before the batch counts as durable.
+    for (const s of ok ? [] : relaxedOk) {
+      try {
+        await s.sync!();
+        ok = true;
+      } catch (e) {
+        this.report(s.name, e);
+      }
+    }
     if (!ok) {
       this.needResync = true;
       return this.refuse(accepted);

@@ -19,6 +19,11 @@ export type Op =
   | { type: 'put'; key: string; value: Uint8Array; expectVersion?: number }
   | { type: 'delete'; key: string; expectVersion?: number };
 
+export interface TransactionOptions {
+  /** Default true: the commit is flushed to stable storage before the call returns. */
+  durable?: boolean;
+}
+
 export interface ListOptions {
   /** Only keys strictly greater than this (full key, not relative to prefix). */
   after?: string;
@@ -35,8 +40,16 @@ export interface Backend {
   delete(key: string, opts?: PutOptions): Promise<boolean>;
   /** Keys starting with prefix, in ascending byte order. */
   list(prefix: string, opts?: ListOptions): Promise<string[]>;
-  /** Applies all ops atomically: either every op (and every CAS check) succeeds, or nothing changes. */
-  transaction(ops: Op[]): Promise<void>;
+  /**
+   * Applies all ops atomically: either every op (and every CAS check) succeeds, or nothing changes.
+   * `durable: false` lets a backend skip the flush at commit (the commit is atomic and survives a
+   * process crash, but a power loss may undo it until the next durable commit or sync()); a backend
+   * that cannot relax ignores it. Only the audit store copy asks for it, and only while a file sink
+   * makes each batch durable (src/audit/log.ts).
+   */
+  transaction(ops: Op[], opts?: TransactionOptions): Promise<void>;
+  /** Makes every commit so far durable (after relaxed transactions). Absent: every commit already is. */
+  sync?(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -11,7 +11,7 @@
 // Root-key rotation rewraps the keyring only (O(1)); keyring rotation adds a term used for new
 // writes while older terms still decrypt older values.
 import { seal, open, randomBytes, zeroize, IV_BYTES, TAG_BYTES, AuthenticationFailed } from '../crypto/index.ts';
-import { type Backend, type Op, type PutOptions, type ListOptions, CasConflict } from './backend.ts';
+import { type Backend, type Op, type PutOptions, type ListOptions, type TransactionOptions, CasConflict } from './backend.ts';
 import { InternalFailure, SealedException } from '../errors.ts';
 import { reportTamper } from '../diagnostics.ts';
 import { hmacSha256 } from '../crypto/index.ts';
@@ -302,8 +302,8 @@ export class Barrier {
     return this.backend.list(prefix, opts);
   }
 
-  /** Atomic batch; put values are plaintext here and encrypted on the way down. */
-  async transaction(ops: Op[]): Promise<void> {
+  /** Atomic batch; put values are plaintext here and encrypted on the way down. `durable: false`: see Backend.transaction. */
+  async transaction(ops: Op[], opts?: TransactionOptions): Promise<void> {
     const stamps: number[] = [];
     const enc: Op[] = ops.map((op) => {
       this.guard(op.key);
@@ -317,12 +317,17 @@ export class Barrier {
     for (const [key, stamp] of puts) g?.writeStart(key, stamp);
     let ok = false;
     try {
-      await this.backend.transaction(enc);
+      await this.backend.transaction(enc, opts);
       ok = true;
     } finally {
       for (const [key, stamp, blind] of puts) g?.writeEnd(key, stamp, ok, blind);
     }
     for (const op of ops) if (op.type === 'delete') g?.deleted(op.key);
+  }
+
+  /** Makes relaxed (durable: false) transactions durable; a no-op on backends without relaxed commits. */
+  async sync(): Promise<void> {
+    await this.backend.sync?.();
   }
 
   /** JSON helper for transaction ops. */

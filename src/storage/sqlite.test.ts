@@ -42,3 +42,27 @@ test('two connections on one file see each other\'s commits and CAS against each
   assert.equal(Buffer.from((await c.get('k'))!.value).toString(), '2');
   await c.close();
 });
+
+test('a relaxed (durable: false) transaction commits atomically and leaves synchronous=FULL for every other commit, also when its CAS fails; sync() checkpoints the WAL', async () => {
+  const file = join(dir, 'relaxed.db');
+  const b = SqliteBackend.open(file);
+  try {
+    await b.transaction([{ type: 'put', key: 'a', value: Buffer.from('1'), expectVersion: 0 }, { type: 'put', key: 'b', value: Buffer.from('2') }], { durable: false });
+    assert.deepEqual(b.settings(), { journalMode: 'wal', synchronous: 'FULL' });
+    assert.equal((await b.get('a'))?.value.toString(), '1');
+    await assert.rejects(b.transaction([{ type: 'put', key: 'c', value: Buffer.from('3') }, { type: 'put', key: 'a', value: Buffer.from('x'), expectVersion: 0 }], { durable: false }), CasConflict);
+    assert.equal(await b.get('c'), null, 'nothing of the failed transaction stays');
+    assert.deepEqual(b.settings(), { journalMode: 'wal', synchronous: 'FULL' });
+    assert.ok(statSync(`${file}-wal`).size > 0);
+    await b.sync();
+    // a second connection sees the relaxed commit (the WAL is shared; sync copied it into the database file)
+    const other = SqliteBackend.open(file);
+    try {
+      assert.equal((await other.get('b'))?.value.toString(), '2');
+    } finally {
+      await other.close();
+    }
+  } finally {
+    await b.close();
+  }
+});

@@ -6,7 +6,7 @@
 import { closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import {
-  type Backend, type Entry, type ListOptions, type Op, type PutOptions,
+  type Backend, type Entry, type ListOptions, type Op, type PutOptions, type TransactionOptions,
   CasConflict, asBuffer, checkExpectVersion, checkKey, checkListOptions, checkOps, checkValue, prefixUpperBound,
 } from './backend.ts';
 
@@ -95,9 +95,26 @@ export class SqliteBackend implements Backend {
     return rows.map((r) => r.key);
   }
 
-  async transaction(ops: Op[]): Promise<void> {
+  async transaction(ops: Op[], opts?: TransactionOptions): Promise<void> {
     checkOps(ops);
-    if (ops.length > 0) this.txn(ops);
+    if (ops.length === 0) return;
+    if (opts?.durable !== false) {
+      this.txn(ops);
+      return;
+    }
+    // WAL + synchronous=NORMAL for this commit only: no fsync at commit. The WAL is append-only, so
+    // the next FULL commit's fsync (or a checkpoint, or sync()) makes this one durable too.
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      this.txn(ops);
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+  }
+
+  /** Flushes relaxed commits: a checkpoint syncs the WAL before copying it into the database file. */
+  async sync(): Promise<void> {
+    this.db.pragma('wal_checkpoint(FULL)');
   }
 
   /** The durability settings in force on this connection (for diagnostics and tests). */

@@ -52,7 +52,16 @@ export class StoreSink implements AuditSink {
   /** Version of each node's head record as last seen, for the CAS in the next batch. */
   private readonly headVersions = new Map<string, number>();
 
-  constructor(readonly barrier: Barrier) {}
+  /** relaxed: commits skip the flush (see AuditSink.relaxed); only with a durable file sink beside it. */
+  readonly relaxed: boolean;
+
+  constructor(readonly barrier: Barrier, opts: { relaxed?: boolean } = {}) {
+    this.relaxed = opts.relaxed === true;
+  }
+
+  async sync(): Promise<void> {
+    await this.barrier.sync();
+  }
 
   async recover(node: string): Promise<ChainHead | null> {
     const got = await this.barrier.getJSON<HeadRecord>(headPath(node));
@@ -88,7 +97,7 @@ export class StoreSink implements AuditSink {
       Barrier.putOp(headPath(node), head, version),
     ];
     try {
-      await this.barrier.transaction(ops);
+      await this.barrier.transaction(ops, this.relaxed ? { durable: false } : undefined);
       this.headVersions.set(node, version + 1);
     } catch (e) {
       this.headVersions.delete(node); // re-read before the next attempt

@@ -29,6 +29,14 @@ export interface AuditSink {
   recover?(node: string): Promise<ChainHead | null>;
   /** Writes one batch. Durable sinks resolve only when it is durable and reject otherwise, writing nothing they keep. */
   write(batch: SinkBatch): Promise<void>;
+  /**
+   * A durable sink whose write() commits atomically but not yet durably (the store copy while a file
+   * sink holds each batch durably: docs/AUDIT.md). AuditLog counts such a write as durable only
+   * beside a durable sink's success, or after sync().
+   */
+  readonly relaxed?: boolean;
+  /** Makes relaxed writes durable. */
+  sync?(): Promise<void>;
   close(): Promise<void>;
 }
 
