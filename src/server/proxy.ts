@@ -64,6 +64,7 @@ export function proxyAudit(audit: AuditLog, cfg: Readonly<Config>, log: (m: stri
       Object.assign(details, { dbUser: e.user, database: e.database, clientAddress: e.remote, method: e.method, tls: e.tls });
       if (e.principalArn) details.principalArn = e.principalArn;
       if (e.reason) details.reason = e.reason;
+      if (e.login) details.login = e.login;
       return record(e.target, e.ok ? 'ClientAuthenticationSucceeded' : 'ClientAuthenticationFailed', details);
     }
     if (e.type === 'upstream-login-failed') {
