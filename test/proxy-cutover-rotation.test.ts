@@ -15,24 +15,35 @@ import { createRole, setRolePassword } from './helpers/proxy.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
 const SECRET = `cutover-rotation/app-${Date.now()}`;
+const ALT = `cutover-rotation/alt-${Date.now()}`;
 
 let a: StartedPostgres;
 let b: StartedPostgres;
 let s: TestServer;
 let dir: string;
 let password: string;
+let altPassword: string;
 
 before(async () => {
   [a, b] = await Promise.all([startPostgres(), startPostgres()]);
   password = await createRole(a, 'app');
   await createRole(b, 'app');
   await setRolePassword(b, 'app', password);
+  altPassword = await createRole(a, 'alt');
+  await createRole(b, 'alt');
+  await setRolePassword(b, 'alt', altPassword);
+  // the master secret names A; after the cutover its user must work on B too (a copy of A)
+  await setRolePassword(b, b.user, a.password);
   dir = mkdtempSync(join(tmpdir(), 'rekey-cutover-rotation-'));
   writeFileSync(join(dir, 'rekey.json'), JSON.stringify({
-    proxy: { targets: [{ name: 'app', listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: a.port }, secretIds: [SECRET] }] },
+    proxy: { targets: [{ name: 'app', listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: a.port }, secretIds: [SECRET] },
+      { name: 'alt', listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: a.port }, secretIds: [ALT] }] },
   }));
   s = await startTestServer({ env: { REKEY_CONFIG: join(dir, 'rekey.json'), REKEY_AUDIT_STDOUT: 'false' } });
-  await createDbSecret(s.secretsClient(), SECRET, { engine: 'postgres', host: '127.0.0.1', port: a.port, username: 'app', password, dbname: a.database });
+  const sm = s.secretsClient();
+  await createDbSecret(sm, SECRET, { engine: 'postgres', host: '127.0.0.1', port: a.port, username: 'app', password, dbname: a.database });
+  const master = await createDbSecret(sm, `${ALT}-master`, { engine: 'postgres', host: '127.0.0.1', port: a.port, username: a.user, password: a.password, dbname: a.database });
+  await createDbSecret(sm, ALT, { engine: 'postgres', host: '127.0.0.1', port: a.port, username: 'alt', password: altPassword, dbname: a.database, masterarn: master });
 });
 
 after(async () => {
@@ -42,8 +53,8 @@ after(async () => {
 });
 
 /** `SHOW port` on a session logged in with `pw` (through the proxy, or straight to a server), or the refusal. */
-async function portVia(port: number, pw: string): Promise<string> {
-  const c = new pg.Client({ host: '127.0.0.1', port, user: 'app', password: pw, database: a.database });
+async function portVia(port: number, pw: string, user = 'app'): Promise<string> {
+  const c = new pg.Client({ host: '127.0.0.1', port, user, password: pw, database: a.database });
   c.on('error', () => {});
   try {
     await c.connect();
@@ -72,4 +83,17 @@ test('cutover to another server, then rotate: the password changes on the new se
   assert.match(await portVia(b.port, password), /refused: password authentication failed for user "app"/);
   assert.equal(await portVia(a.port, password), String(a.port));
   assert.match(await portVia(a.port, now.password), /refused: password authentication failed for user "app"/);
+});
+
+test('alternating users after a cutover: the master logs in to the new server, the other login is created there, not on A', async () => {
+  const sm = s.secretsClient();
+  const proxyPort = s.proxy!.address('alt').port;
+  await s.proxy!.cutover('alt', { host: '127.0.0.1', port: b.port });
+  await rotateViaApi(sm, s.jobs, ALT, 'postgresql-alternating-users');
+  const now = await readSecret(sm, ALT);
+  assert.deepEqual([now.username, Number(now.port)], ['alt_clone', b.port]);
+  assert.equal(await portVia(proxyPort, now.password, 'alt_clone'), String(b.port));
+  assert.equal(await portVia(b.port, now.password, 'alt_clone'), String(b.port));
+  assert.match(await portVia(a.port, now.password, 'alt_clone'), /refused: password authentication failed for user "alt_clone"/);
+  assert.equal(await portVia(a.port, altPassword, 'alt'), String(a.port));
 });
