@@ -3,7 +3,8 @@
 // whatever the AWSPREVIOUS grace; the proxy logs in upstream with AWSCURRENT. Real rekey server
 // (TLS from its CA, IAM tokens from @aws-sdk/rds-signer), real PostgreSQL (scram-sha-256), the
 // real postgresql-alternating-users strategy through RotateSecret; the grace is 0 so a login name
-// that is only AWSPREVIOUS would be refused without the fix.
+// that is only AWSPREVIOUS would be refused without the fix. A second target is decoupled (issue 19
+// item 3): its IAM clients log in as one application name whatever user the secret names.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,7 +37,9 @@ before(async () => {
   await admin.end();
   dir = mkdtempSync(join(tmpdir(), 'rekey-iam-alt-'));
   writeFileSync(join(dir, 'rekey.json'), JSON.stringify({
-    proxy: { targets: [{ name: 'iam', listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: db.port }, secretIds: [SECRET], auth: 'iam', iamHosts: ['localhost'], resourceId: RESOURCE_ID, previousPasswordGraceMs: 0 }] },
+    proxy: { targets: [{ name: 'iam', listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: db.port }, secretIds: [SECRET], auth: 'iam', iamHosts: ['localhost'], resourceId: RESOURCE_ID, previousPasswordGraceMs: 0 },
+      // decoupled (docs/PROXY.md, "Decoupled application credentials"): one fixed IAM login name whatever the secret names
+      { name: 'iamapp', listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: db.port }, secretIds: [SECRET], auth: 'iam', iamHosts: ['localhost'], resourceId: RESOURCE_ID, applications: [{ user: 'reporting' }] }] },
   }));
   s = await startTestServer({ env: { REKEY_CONFIG: join(dir, 'rekey.json'), REKEY_TLS: 'generated', REKEY_AUDIT_STDOUT: 'false' } });
   const sm = s.secretsClient();
@@ -54,9 +57,9 @@ test(`an IAM client across ${ROTATIONS} alternating-users rotations: both login 
   const alice = await s.iam.principals.createUser(`alice-${Date.now()}`);
   await s.iam.principals.putPolicy('user', alice.name, 'db-connect', JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'rds-db:connect', Resource: `arn:aws:rds-db:${REGION}:${ACCOUNT}:dbuser:${RESOURCE_ID}/*` }] }));
   const key = await s.iam.accessKeys.create(alice);
-  const port = s.proxy!.address('iam').port;
   /** Logs in as `user` with a fresh token; the server session's user (AWSCURRENT's), or the refusal. */
-  const iamLogin = async (user: string): Promise<string> => {
+  const iamLogin = async (user: string, target = 'iam'): Promise<string> => {
+    const port = s.proxy!.address(target).port;
     const token = await new Signer({ hostname: 'localhost', port, username: user, region: REGION, credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey } }).getAuthToken();
     const c = new pg.Client({ host: 'localhost', port, user, password: token, database: db.database, ssl: { ca: s.ca! } });
     c.on('error', () => {});
@@ -80,8 +83,13 @@ test(`an IAM client across ${ROTATIONS} alternating-users rotations: both login 
       const got = await iamLogin(user);
       if (got !== 'iam_alt' && got !== 'iam_alt_clone') refusals.push(`rotation ${i}, login as ${user}: ${got} (AWSCURRENT is ${current})`);
     }
+    // decoupled: the application's one login name, upstream as whichever user AWSCURRENT names
+    const got = await iamLogin('reporting', 'iamapp');
+    if (got !== 'iam_alt' && got !== 'iam_alt_clone') refusals.push(`rotation ${i}, decoupled login as reporting: ${got} (AWSCURRENT is ${current})`);
   }
   assert.deepEqual(refusals, []);
   // a name no secret holds is still refused, with the proxy's message
   assert.match(await iamLogin('someone_else'), /no secret of this proxy target holds the database user "someone_else"/);
+  // decoupled: the database users are not login names there
+  assert.match(await iamLogin('iam_alt', 'iamapp'), /no application of this proxy target logs in as "iam_alt"/);
 });

@@ -29,9 +29,14 @@ export async function checkCleartext(ctx: ClientContext, user: string, password:
       if (!known) ctx.log?.(e);
       return failed(known ? (e as Error).message : 'internal error while verifying the token');
     }
-    // the database login still uses a secret that names this user (either user of an alternating pair)
+    // the database login still uses a secret that names this user (either user of an alternating
+    // pair), or, decoupled, the database secret of the application logging in as `user`
     const secretId = material?.secretId ?? await ctx.iamSecretFor(user);
-    if (!secretId) return { ...failed(`no secret of this proxy target holds the database user "${user}"`), reason: 'no secret for the user' };
+    if (!secretId) {
+      return ctx.decoupled
+        ? { ...failed(`no application of this proxy target logs in as "${user}"`), reason: 'no application for the user' }
+        : { ...failed(`no secret of this proxy target holds the database user "${user}"`), reason: 'no secret for the user' };
+    }
     return { ok: true, secretId, method: 'iam', principalArn };
   }
   const bad = { ok: false as const, sqlstate: '28P01', message: `password authentication failed for user "${user}"`, reason: 'password authentication failed', method: 'password' as const };

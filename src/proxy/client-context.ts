@@ -29,6 +29,8 @@ export interface AuthEventFacts {
   tls: boolean;
   principalArn?: string;
   reason?: string;
+  /** `application`: a decoupled target's application login; `database`: a database secret's user (set by the target; not named `credentials`: the audit log drops such names). */
+  login?: 'application' | 'database';
 }
 
 export interface ClientContext {
@@ -39,6 +41,8 @@ export interface ClientContext {
   readonly listenPort: number;
   /** IAM token verification (targets with auth iam / password+iam). */
   readonly iam: IamTokenVerifier | undefined;
+  /** Decoupled application credentials (cfg.applications): login names are the applications', not the database secrets'. */
+  readonly decoupled: boolean;
   /** Undefined for an unknown user (authentication then fails like a wrong password). */
   loginMaterial(user: string): Promise<LoginMaterial | undefined>;
   /**

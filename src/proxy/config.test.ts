@@ -83,3 +83,22 @@ test('upstream.tls: defaults to disable; verify-full keeps caFile and serverName
   const [t] = validateTargets([{ ...base, upstream: { host: '10.0.0.5', port: 5432, tls: 'verify-full', caFile: '/etc/rekey/db-ca.pem', serverName: 'db.internal' } }]);
   assert.deepEqual(t!.upstream, { host: '10.0.0.5', port: 5432, tls: 'verify-full', caFile: '/etc/rekey/db-ca.pem', serverName: 'db.internal' });
 });
+
+test('proxy targets: decoupled applications (docs/PROXY.md, "Decoupled application credentials")', () => {
+  const [t] = validateTargets([{ ...base, applications: [{ user: 'app', passwordSecretId: 'prod/app/proxy-login' }] }]);
+  assert.deepEqual(t!.applications, [{ user: 'app', secretId: 'prod/app', passwordSecretId: 'prod/app/proxy-login' }]);
+  assert.deepEqual(validateTargets([base])[0]!.applications, []);
+  const two = { ...base, secretIds: ['a', 'b'] };
+  const bad = (patch: object, message: string) =>
+    assert.throws(() => validateTargets([{ ...base, ...patch } as typeof base]), { name: 'ConfigurationError', message });
+  bad({ applications: {} }, 'proxy.targets[0].applications must be a list of {user, secretId, passwordSecretId}');
+  bad({ applications: [{ user: 'a b', passwordSecretId: 'p' }] }, 'proxy.targets[0].applications[0].user must be 1 to 63 characters without spaces, quotes or NUL');
+  bad({ applications: [{ user: 'a', passwordSecretId: 'p' }, { user: 'a', passwordSecretId: 'q' }] }, 'proxy.targets[0].applications[1].user a is used twice');
+  bad({ ...two, applications: [{ user: 'a', passwordSecretId: 'p' }] }, "proxy.targets[0].applications[0].secretId must be one of the target's secretIds (the database secret the proxy logs in with)");
+  bad({ applications: [{ user: 'a', secretId: 'other', passwordSecretId: 'p' }] }, "proxy.targets[0].applications[0].secretId must be one of the target's secretIds (the database secret the proxy logs in with)");
+  bad({ applications: [{ user: 'a' }] }, 'proxy.targets[0].applications[0].passwordSecretId is required with auth password (the application\'s own password)');
+  bad({ applications: [{ user: 'a', passwordSecretId: 'prod/app' }] }, "proxy.targets[0].applications[0].passwordSecretId must be a secret of the application's own, not one of the target's database secrets");
+  bad({ auth: 'iam', iamHosts: ['h'], applications: [{ user: 'a', passwordSecretId: 'p' }] }, 'proxy.targets[0].applications[0].passwordSecretId is not used with auth iam (clients present IAM tokens only)');
+  // IAM only: no password secret
+  assert.deepEqual(validateTargets([{ ...base, auth: 'iam', iamHosts: ['h'], applications: [{ user: 'a' }] }])[0]!.applications, [{ user: 'a', secretId: 'prod/app' }]);
+});

@@ -26,6 +26,21 @@ export type UpstreamConfig = Endpoint & {
   serverName?: string;
 };
 
+/**
+ * Decoupled application credentials (docs/PROXY.md, "Decoupled application credentials"): clients
+ * log in as `user` with their own credential (an IAM token, or the password in `passwordSecretId`,
+ * SCRAM-verified by the proxy) and never see the database secret; the proxy logs in upstream with
+ * `secretId`'s AWSCURRENT, whatever user and password a rotation put there.
+ */
+export interface ApplicationLogin {
+  /** The login name applications use (fixed: rotations never change it). */
+  user: string;
+  /** The rotated database secret the proxy logs in with (one of the target's secretIds). */
+  secretId: string;
+  /** A secret of the application's own (JSON with username and password; only its password is used). */
+  passwordSecretId?: string;
+}
+
 export interface ProxyTargetConfig {
   /** Unique name (admin API, metrics). */
   name: string;
@@ -70,6 +85,11 @@ export interface ProxyTargetConfig {
    * a name without a port means the target's listening port.
    */
   iamHosts: string[];
+  /**
+   * Decoupled mode when non-empty: only these login names are accepted, each authenticated with its
+   * own credential, and the database secrets' users are not login names.
+   */
+  applications: ApplicationLogin[];
 }
 
 export const TARGET_DEFAULTS = {
@@ -89,7 +109,10 @@ export const TARGET_DEFAULTS = {
   auth: 'password' as AuthMode,
 };
 
-export type ProxyTargetInput = Pick<ProxyTargetConfig, 'name' | 'listen' | 'upstream' | 'secretIds'> & Partial<ProxyTargetConfig>;
+export type ProxyTargetInput = Pick<ProxyTargetConfig, 'name' | 'listen' | 'upstream' | 'secretIds'> & Partial<Omit<ProxyTargetConfig, 'applications'>> & {
+  /** `secretId` may be left out when the target has one secret. */
+  applications?: (Omit<ApplicationLogin, 'secretId'> & { secretId?: string })[];
+};
 
 const IAM_HOST = /^(\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9._-]{1,253})(:\d{1,5})?$/;
 
@@ -114,6 +137,32 @@ function checkUpstreamTls(u: UpstreamConfig, where: string): void {
   if (!verify && u.caFile !== undefined) throw new ConfigurationError(`${where}.upstream.caFile is only used with upstream.tls verify-ca or verify-full (${mode} does not check the certificate)`);
   if (u.serverName !== undefined && (typeof u.serverName !== 'string' || !SERVER_NAME.test(u.serverName))) throw new ConfigurationError(`${where}.upstream.serverName must be a host name or IP address`);
   if (mode === 'disable' && u.serverName !== undefined) throw new ConfigurationError(`${where}.upstream.serverName needs upstream.tls require, verify-ca or verify-full`);
+}
+
+const LOGIN_NAME = /^[^\0\s"]{1,63}$/;
+
+function checkApplications(c: ProxyTargetConfig, where: string): ApplicationLogin[] {
+  const list = (c as { applications?: unknown }).applications ?? [];
+  if (!Array.isArray(list)) throw new ConfigurationError(`${where}.applications must be a list of {user, secretId, passwordSecretId}`);
+  const users = new Set<string>();
+  return list.map((a: Partial<ApplicationLogin>, j) => {
+    const at = `${where}.applications[${j}]`;
+    if (typeof a !== 'object' || a === null) throw new ConfigurationError(`${at} must be {user, secretId, passwordSecretId}`);
+    if (typeof a.user !== 'string' || !LOGIN_NAME.test(a.user)) throw new ConfigurationError(`${at}.user must be 1 to 63 characters without spaces, quotes or NUL`);
+    if (users.has(a.user)) throw new ConfigurationError(`${at}.user ${a.user} is used twice`);
+    users.add(a.user);
+    const secretId = a.secretId ?? (c.secretIds.length === 1 ? c.secretIds[0] : undefined);
+    if (typeof secretId !== 'string' || !c.secretIds.includes(secretId)) {
+      throw new ConfigurationError(`${at}.secretId must be one of the target's secretIds (the database secret the proxy logs in with)`);
+    }
+    const pw = a.passwordSecretId;
+    if (pw !== undefined && (typeof pw !== 'string' || pw.length === 0 || pw.length > 2048)) throw new ConfigurationError(`${at}.passwordSecretId must be a secret id`);
+    // the database secret rotates: a client holding its password would break at every rotation
+    if (pw !== undefined && c.secretIds.includes(pw)) throw new ConfigurationError(`${at}.passwordSecretId must be a secret of the application's own, not one of the target's database secrets`);
+    if (pw === undefined && c.auth === 'password') throw new ConfigurationError(`${at}.passwordSecretId is required with auth password (the application's own password)`);
+    if (pw !== undefined && c.auth === 'iam') throw new ConfigurationError(`${at}.passwordSecretId is not used with auth iam (clients present IAM tokens only)`);
+    return Object.freeze({ user: a.user, secretId, ...(pw !== undefined ? { passwordSecretId: pw } : {}) });
+  });
 }
 
 /** Fills defaults and checks every target; throws ConfigurationError naming the first problem. */
@@ -151,6 +200,7 @@ export function validateTargets(input: readonly ProxyTargetInput[]): readonly Pr
       throw new ConfigurationError(`${where}.iamHosts must be a list of "<hostname>[:<port>]" (IPv6 in brackets)`);
     }
     if (c.auth !== 'password' && c.iamHosts.length === 0) throw new ConfigurationError(`${where}.iamHosts must name the "<hostname>:<port>" clients sign IAM tokens for (auth ${c.auth})`);
-    return Object.freeze({ ...c, listen: { ...c.listen }, upstream: { ...c.upstream, tls: c.upstream.tls ?? 'disable' }, secretIds: [...c.secretIds], iamHosts: [...c.iamHosts] });
+    const applications = checkApplications(c, where);
+    return Object.freeze({ ...c, listen: { ...c.listen }, upstream: { ...c.upstream, tls: c.upstream.tls ?? 'disable' }, secretIds: [...c.secretIds], iamHosts: [...c.iamHosts], applications });
   }));
 }

@@ -6,7 +6,7 @@ import { hmacSha256, randomBytes } from '../crypto/index.ts';
 import { scramKeys, SCRAM_DEFAULT_ITERATIONS, type ScramKeys } from '../crypto/scram.ts';
 import type { ClientConn } from './client.ts';
 import type { AuthEventFacts, ClientContext, LoginMaterial } from './client-context.ts';
-import type { ProxyTargetConfig } from './config.ts';
+import type { ApplicationLogin, ProxyTargetConfig } from './config.ts';
 import { Cutover, Pool } from './pool.ts';
 import type { IamTokenVerifier, SecretCredentials } from './ports.ts';
 import type { ProxyService } from './service.ts';
@@ -95,24 +95,47 @@ export class Target implements ClientContext {
     return keys;
   }
 
+  /** Decoupled mode (cfg.applications non-empty): the application logging in as `user`, if any. */
+  private application(user: string): ApplicationLogin | undefined {
+    return this.cfg.applications.find((a) => a.user === user);
+  }
+
+  get decoupled(): boolean {
+    return this.cfg.applications.length > 0;
+  }
+
+  /** SCRAM keys of a secret's AWSCURRENT, and of AWSPREVIOUS within the grace, when `accepts` says the version's username may log in. */
+  private async candidates(id: string, accepts: (c: SecretCredentials) => boolean): Promise<ScramKeys[] | undefined> {
+    let e: SecretEntry;
+    try {
+      e = await this.secret(id);
+    } catch {
+      return undefined;
+    }
+    const candidates: ScramKeys[] = [];
+    if (accepts(e.current)) candidates.push(this.keysFor(id, e.current));
+    const p = e.previous;
+    if (p && accepts(p) && p.demotedAt && Date.now() - p.demotedAt.getTime() <= this.cfg.previousPasswordGraceMs) candidates.push(this.keysFor(id, p));
+    return candidates.length > 0 ? candidates : undefined;
+  }
+
   async loginMaterial(user: string): Promise<LoginMaterial | undefined> {
+    if (this.decoupled) {
+      // the application's own password (its secret's username is not used); upstream: the database secret
+      const app = this.application(user);
+      if (!app?.passwordSecretId) return undefined;
+      const candidates = await this.candidates(app.passwordSecretId, () => true);
+      return candidates && { secretId: app.secretId, salt: this.salts.get(app.passwordSecretId)!, iterations: SCRAM_DEFAULT_ITERATIONS, candidates };
+    }
     for (const id of this.cfg.secretIds) {
-      let e: SecretEntry;
-      try {
-        e = await this.secret(id);
-      } catch {
-        continue;
-      }
-      const candidates: ScramKeys[] = [];
-      if (e.current.username === user) candidates.push(this.keysFor(id, e.current));
-      const p = e.previous;
-      if (p && p.username === user && p.demotedAt && Date.now() - p.demotedAt.getTime() <= this.cfg.previousPasswordGraceMs) candidates.push(this.keysFor(id, p));
-      if (candidates.length > 0) return { secretId: id, salt: this.salts.get(id)!, iterations: SCRAM_DEFAULT_ITERATIONS, candidates };
+      const candidates = await this.candidates(id, (c) => c.username === user);
+      if (candidates) return { secretId: id, salt: this.salts.get(id)!, iterations: SCRAM_DEFAULT_ITERATIONS, candidates };
     }
     return undefined;
   }
 
   async iamSecretFor(user: string): Promise<string | undefined> {
+    if (this.decoupled) return this.application(user)?.secretId;
     for (const id of this.cfg.secretIds) {
       const e = await this.secret(id).catch(() => undefined);
       if (e && (e.current.username === user || e.previous?.username === user)) return id;
@@ -150,7 +173,7 @@ export class Target implements ClientContext {
   authEvent(e: AuthEventFacts): void {
     if (e.ok) this.stats.clientAuthSucceeded++;
     else this.stats.clientAuthFailed++;
-    this.svc.emit({ type: 'client-auth', target: this.cfg.name, ...e });
+    this.svc.emit({ type: 'client-auth', target: this.cfg.name, ...e, login: this.decoupled ? 'application' : 'database' });
   }
 
   /**

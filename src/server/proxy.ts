@@ -10,7 +10,9 @@
 //     lifetime), or files re-read on change / SIGHUP; swapped in with setSecureContext;
 //   - audit: client-auth and cutover events as AwsServiceEvents (eventSource rekey.proxy);
 //   - UpstreamStore over the barrier (proxy/upstreams/<target>): the endpoint of the last cutover,
-//     written through the admin call's gate, applied at start and re-read every 2 s (other nodes).
+//     written through the admin call's gate, applied at start and re-read every 2 s (other nodes);
+//   - the rotation's LiveEndpoint: a served secret is rotated on the server its target was cut
+//     over to (liveEndpoints).
 import { readFileSync, statSync } from 'node:fs';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Config } from '../config/config.ts';
@@ -19,12 +21,13 @@ import type { IamService } from '../iam/service.ts';
 import type { JobEvent } from '../jobs/runner.ts';
 import type { SecretsService } from '../secrets/service.ts';
 import { SecretsSource } from '../secrets/proxy-source.ts';
-import { KIND_ROTATE, type RotateJobData } from '../secrets/rotation/job.ts';
+import { KIND_ROTATE, type LiveEndpoint, type RotateJobData } from '../secrets/rotation/job.ts';
 import { type AuditLog, serviceEvent } from '../audit/index.ts';
 import { ConfigurationError } from '../errors.ts';
 import { ProxyService, type ProxyEvent } from '../proxy/service.ts';
 import { AuthAuditPolicy, parseAuthAuditMode } from '../proxy/auth-audit.ts';
 import type { IamTokenVerifier, UpstreamStore } from '../proxy/ports.ts';
+import type { Endpoint, ProxyTargetConfig } from '../proxy/config.ts';
 import type { BarrierView } from '../storage/gate.ts';
 import { TLS_POLICY } from '../crypto/tls-policy.ts';
 
@@ -64,6 +67,7 @@ export function proxyAudit(audit: AuditLog, cfg: Readonly<Config>, log: (m: stri
       Object.assign(details, { dbUser: e.user, database: e.database, clientAddress: e.remote, method: e.method, tls: e.tls });
       if (e.principalArn) details.principalArn = e.principalArn;
       if (e.reason) details.reason = e.reason;
+      if (e.login) details.login = e.login;
       return record(e.target, e.ok ? 'ClientAuthenticationSucceeded' : 'ClientAuthenticationFailed', details);
     }
     if (e.type === 'upstream-login-failed') {
@@ -191,6 +195,36 @@ async function proxyTls(cfg: Readonly<Config>, certs: CertService | undefined, l
   };
 }
 
+/**
+ * The rotation's LiveEndpoint (src/secrets/rotation/job.ts; docs/PROXY.md, "Rotation after a
+ * cutover"): for a secret that a target serves (in its secretIds), the endpoint of that target's last
+ * cutover (stored in the barrier: every node agrees), else this node's live endpoint when a switch
+ * moved it off the configured upstream; undefined when the target never moved (the secret's own host
+ * and port are used, as before). Targets that serve the secret from different servers make the step
+ * fail (retried by the job) rather than guess (one moved target, one not, disagree too).
+ */
+export function liveEndpoints(targets: readonly ProxyTargetConfig[], secrets: SecretsService, store: UpstreamStore, live: (target: string) => Endpoint): LiveEndpoint {
+  return async (arn) => {
+    const serving: { target: string; host: string; port: number }[] = [];
+    let moved = false;
+    for (const t of targets) {
+      let serves = false;
+      for (const id of t.secretIds) if ((await secrets.ctx.find(id))?.rec.arn === arn) serves = true;
+      if (!serves) continue;
+      const here = live(t.name);
+      const stored = await store.load(t.name);
+      const ep = stored ?? here;
+      moved ||= stored !== undefined || here.host !== t.upstream.host || here.port !== t.upstream.port;
+      serving.push({ target: t.name, host: ep.host, port: ep.port });
+    }
+    const first = serving[0];
+    if (!first || !moved) return undefined;
+    const other = serving.find((m) => m.host !== first.host || m.port !== first.port);
+    if (other) throw new ConfigurationError(`proxy targets ${first.target} (${first.host}:${first.port}) and ${other.target} (${other.host}:${other.port}) serve this secret from different servers: cut them over to the same one before rotating`);
+    return { host: first.host, port: first.port, via: first.target };
+  };
+}
+
 /** Creates and starts the proxy; undefined when no targets are configured. */
 export async function openProxy(o: { cfg: Readonly<Config>; barrier: BarrierView; secrets: SecretsService; iam: IamService; audit: AuditLog; certs: CertService | undefined; log: (m: string) => void }): Promise<ProxySetup | undefined> {
   const targets = o.cfg.proxy?.targets ?? [];
@@ -205,21 +239,25 @@ export async function openProxy(o: { cfg: Readonly<Config>; barrier: BarrierView
   const summarySeconds = o.cfg.proxy?.auditSummarySeconds ?? 60;
   const summaries = setInterval(() => onEvent.summarize(summarySeconds), summarySeconds * 1000);
   summaries.unref();
+  const upstreams = barrierUpstreams(o.barrier);
   const proxy = new ProxyService({
     targets, secrets: source, iam: iamVerifier(o.iam),
     ...(tls.context ? { tls: tls.context } : {}),
     onEvent,
-    upstreams: barrierUpstreams(o.barrier),
+    upstreams,
     log: (e) => o.log(`proxy: ${e instanceof Error ? e.stack ?? e.message : String(e)}`),
   });
   await proxy.start();
   tls.start((ctx) => proxy.setSecureContext(ctx));
+  // rotations of a served secret go to the server the proxy logs in to (issue 19 item 4)
+  o.secrets.rotation.setLiveEndpoint(liveEndpoints(targets, o.secrets, upstreams, (name) => proxy.status().find((t) => t.name === name)!.upstream));
   return {
     proxy,
     onJobEvent(e) {
       if (e.job.kind === KIND_ROTATE && e.type === 'succeeded' && e.step === 'finishSecret') source.rotated((e.job.data as RotateJobData).arn);
     },
     async close() {
+      o.secrets.rotation.setLiveEndpoint(undefined);
       tls.stop();
       await proxy.close();
       clearInterval(summaries);

@@ -42,10 +42,19 @@ export interface RotateJobData {
 
 export interface DeleteJobData { name: string; at: number }
 
+/**
+ * Where the database of a secret really is, when that differs from what the secret says: a proxy
+ * target serving the secret was switched to another server (src/server/proxy.ts answers from the
+ * stored cutover upstream, or this node's live one; docs/PROXY.md, "Rotation after a cutover").
+ * `via` names the target, for the job's progress. Undefined: use the secret's host and port.
+ */
+export type LiveEndpoint = (secretArn: string) => Promise<{ host: string; port: number; via: string } | undefined>;
+
 export const rotateDedupeKey = (arn: string, versionId: string): string => `secrets.rotate/${arn}/${versionId}`;
 
 export class SecretRotation {
   private engine: JobEngine | null = null;
+  private liveEndpoint: LiveEndpoint | undefined;
 
   constructor(private readonly ctx: SecretsContext, readonly registry: RotationRegistry) {}
 
@@ -58,6 +67,15 @@ export class SecretRotation {
     });
     engine.addSource(this.rotationSource());
     engine.addSource(this.deletionSource());
+  }
+
+  /**
+   * Built-in strategies connect to the endpoint this returns instead of the secret's host and port
+   * (AWSCURRENT, AWSPENDING, AWSPREVIOUS and the master alike), and a new AWSPENDING version names it:
+   * a rotation after a proxy cutover changes the password on the server the proxy now logs in to.
+   */
+  setLiveEndpoint(fn: LiveEndpoint | undefined): void {
+    this.liveEndpoint = fn;
   }
 
   /** Enqueues the rotation of `rec` to version `versionId` (idempotent). */
@@ -167,6 +185,12 @@ export class SecretRotation {
       master = await this.json(m.rec, AWSCURRENT);
       if (!master && needsMaster) throw new Error(`the master secret ${current.masterarn} has no AWSCURRENT version`);
     }
+    const ep = await this.liveEndpoint?.(rec.arn);
+    if (ep) {
+      progress(`connecting to ${ep.host}:${ep.port}, the upstream of proxy target ${ep.via} (the secret names ${current.host}:${current.port ?? 'default port'})`);
+      const at = (v: DbSecret): DbSecret => ({ ...v, host: ep.host, port: ep.port });
+      return { secretArn: rec.arn, current: at(current), pending: at(pending), signal, progress, ...(previous ? { previous: at(previous) } : {}), ...(master ? { master: at(master) } : {}) };
+    }
     return { secretArn: rec.arn, current, pending, signal, progress, ...(previous ? { previous } : {}), ...(master ? { master } : {}) };
   }
 
@@ -219,7 +243,10 @@ export class SecretRotation {
     if (rot.kind === 'strategy') {
       const current = await this.json(rec, AWSCURRENT);
       if (!current) throw new Error(`${rec.arn} has no AWSCURRENT version`);
-      text = JSON.stringify(rot.strategy.createPending(current, await this.json(rec, AWSPREVIOUS), password));
+      const pending = rot.strategy.createPending(current, await this.json(rec, AWSPREVIOUS), password);
+      // after a proxy cutover the new version names the server the proxy logs in to
+      const ep = await this.liveEndpoint?.(rec.arn);
+      text = JSON.stringify(ep ? { ...pending, host: ep.host, port: ep.port } : pending);
     } else {
       // a webhook that did not create the pending version itself gets one: the current JSON with a
       // new "password", or a new password as the whole value
