@@ -77,8 +77,10 @@ test(`pgbench -C as a fixed application login, alternating-users rotation every 
   // The first alternating-users rotation is a one-time migration (owner role, REASSIGN OWNED of the
   // pgbench tables): under pgbench load it took table locks in another order than the transactions
   // and PostgreSQL reported a deadlock (40P01), once aborting 2 pgbench transactions, once the
-  // rotation (retried with backoff: 29 s). That is the strategy's first-rotation migration, not the proxy:
-  // done before the load, so the load sees rotation after rotation in the steady state.
+  // rotation (retried with backoff: 29 s). The strategy now gives way on locks (lock_timeout 200 ms,
+  // below deadlock_timeout, then tried again): run under this load, the first rotation took 21 s and
+  // pgbench lost 0 of 2,022 transactions. Done before the load here, so the load sees rotation after
+  // rotation in the steady state.
   const first = Date.now();
   await rotateViaApi(sm, s.jobs, SECRET, 'postgresql-alternating-users');
   console.log(`proxy decoupled: first rotation (owner role set up) in ${Date.now() - first} ms`);

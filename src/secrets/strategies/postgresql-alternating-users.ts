@@ -16,7 +16,7 @@
 import { DatabaseOperationException, ValidationException } from '../../errors.ts';
 import type { RotationStrategy, StepContext } from '../strategy.ts';
 import { baseUsername, CLONE_SUFFIX, pendingFrom, validateSecret } from './common.ts';
-import { PG_MAX_BASE_USERNAME, ident, passwordClause, pgTarget, withPg } from './pg-client.ts';
+import { PG_MAX_BASE_USERNAME, ident, passwordClause, pgTarget, withPg, type PgClient } from './pg-client.ts';
 import { joinOwner, OWNER_SUFFIX, reassignOwned, roles, syncGrants, syncSessionDefaults } from './pg-owner-role.ts';
 
 const MAX = PG_MAX_BASE_USERNAME + CLONE_SUFFIX.length;
@@ -40,11 +40,27 @@ async function setSecret(ctx: StepContext): Promise<void> {
   // The master connects to the secret's database: REASSIGN OWNED and the privilege copy act on it.
   const master = { ...ctx.master, dbname: ctx.current.dbname ?? ctx.master.dbname };
   const issued = await withPg(master, 'master', 'setSecret', ctx.signal, async (c) => {
+    // The first rotation's REASSIGN OWNED and grants lock the objects they touch while application
+    // transactions hold locks of their own: with a lock_timeout well below deadlock_timeout (1 s),
+    // this transaction is always the one that gives way (55P03) before PostgreSQL's deadlock check
+    // picks a victim, which could be an application transaction (40P01). It is then tried again at
+    // once, a few times, before the step fails and the job retries it with backoff.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await migrate(c);
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if ((code !== '55P03' && code !== '40P01') || attempt >= LOCK_ATTEMPTS || ctx.signal?.aborted) throw e;
+        await new Promise((r) => setTimeout(r, 50 + Math.floor(Math.random() * 200)));
+      }
+    }
+  }, [ctx.pending.password]);
+  ctx.progress(`password of ${pending} set (SCRAM-SHA-256 verifier); owner role ${owner} re-synced (${issued} grants added)`);
+
+  async function migrate(c: PgClient): Promise<number> {
     await c.query('BEGIN');
     try {
-      // The first rotation's REASSIGN OWNED locks the objects it moves: fail (and retry later)
-      // rather than queue application queries behind a long-held lock.
-      await c.query("SET LOCAL lock_timeout = '5s'");
+      await c.query("SET LOCAL lock_timeout = '200ms'");
       let found = await roles(c, [base, clone, owner]);
       const baseRole = found.get(base);
       if (!baseRole) throw new DatabaseOperationException(`setSecret: role ${base} does not exist at ${pgTarget(master, 'master').host}`);
@@ -70,9 +86,11 @@ async function setSecret(ctx: StepContext): Promise<void> {
       await c.query('ROLLBACK').catch(() => {});
       throw e;
     }
-  }, [ctx.pending.password]);
-  ctx.progress(`password of ${pending} set (SCRAM-SHA-256 verifier); owner role ${owner} re-synced (${issued} grants added)`);
+  }
 }
+
+/** Immediate tries of setSecret's transaction when it gave way on a lock (about 5 s in all). */
+const LOCK_ATTEMPTS = 25;
 
 async function testSecret(ctx: StepContext): Promise<void> {
   validateSecret(ctx.pending, 'postgres', 'AWSPENDING', MAX);
