@@ -12,7 +12,7 @@ import pg from 'pg';
 import { randomBytes } from '../src/crypto/index.ts';
 import type { DbSecret } from '../src/secrets/strategy.ts';
 import { createDbSecret, readSecret, rotateViaApi } from './helpers/db-rotation-api.ts';
-import { startPostgres, type StartedPostgres } from './helpers/pg.ts';
+import { sessionUserOrRefusal, startPostgres, type StartedPostgres } from './helpers/pg.ts';
 import { createRole, parsePgbench, run } from './helpers/proxy.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
@@ -59,16 +59,7 @@ after(async () => {
 const port = () => s.proxy!.address('app').port;
 
 async function sessionUser(user: string, password: string): Promise<string> {
-  const c = new pg.Client({ host: '127.0.0.1', port: port(), user, password, database: db.database });
-  c.on('error', () => {});
-  try {
-    await c.connect();
-    return (await c.query('SELECT session_user AS u')).rows[0].u as string;
-  } catch (e) {
-    return `refused: ${(e as Error).message}`;
-  } finally {
-    await c.end().catch(() => {});
-  }
+  return sessionUserOrRefusal({ host: '127.0.0.1', port: port(), user, password, database: db.database });
 }
 
 test(`pgbench -C as a fixed application login, alternating-users rotation every 3 s for ${SECONDS} s: 0 failed transactions`, async () => {

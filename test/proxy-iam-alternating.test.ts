@@ -15,7 +15,7 @@ import { Signer } from '@aws-sdk/rds-signer';
 import { randomBytes } from '../src/crypto/index.ts';
 import { postgresScramVerifier } from '../src/crypto/scram.ts';
 import { createDbSecret, readSecret, rotateViaApi } from './helpers/db-rotation-api.ts';
-import { startPostgres, type StartedPostgres } from './helpers/pg.ts';
+import { sessionUserOrRefusal, startPostgres, type StartedPostgres } from './helpers/pg.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
 const REGION = 'us-east-1';
@@ -61,16 +61,7 @@ test(`an IAM client across ${ROTATIONS} alternating-users rotations: both login 
   const iamLogin = async (user: string, target = 'iam'): Promise<string> => {
     const port = s.proxy!.address(target).port;
     const token = await new Signer({ hostname: 'localhost', port, username: user, region: REGION, credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey } }).getAuthToken();
-    const c = new pg.Client({ host: 'localhost', port, user, password: token, database: db.database, ssl: { ca: s.ca! } });
-    c.on('error', () => {});
-    try {
-      await c.connect();
-      return (await c.query('SELECT session_user AS u')).rows[0].u as string;
-    } catch (e) {
-      return `refused: ${(e as Error).message}`;
-    } finally {
-      await c.end().catch(() => {});
-    }
+    return sessionUserOrRefusal({ host: 'localhost', port, user, password: token, database: db.database, ssl: { ca: s.ca! } });
   };
   const sm = s.secretsClient();
   const refusals: string[] = [];

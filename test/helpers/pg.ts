@@ -245,3 +245,17 @@ export async function enableSsl(server: StartedPostgres, pair: { certPem: string
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** Logs in with `config` and returns the session's user, or "refused: <message>" (proxy login tests). */
+export async function sessionUserOrRefusal(config: pg.ClientConfig): Promise<string> {
+  const c = new pg.Client(config);
+  c.on('error', () => {});
+  try {
+    await c.connect();
+    return (await c.query('SELECT session_user AS u')).rows[0].u as string;
+  } catch (e) {
+    return `refused: ${(e as Error).message}`;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
