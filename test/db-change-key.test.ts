@@ -129,13 +129,20 @@ test('change-key under a write load: nothing lost, new key, same endpoint, old v
     }
   };
   const writers = [writer(), writer(), writer(), writer()];
-  await new Promise((r) => setTimeout(r, 500));
+  /** Until the writers have committed `n` more rows (the load is running: an event, not a fixed sleep). */
+  const moreCommits = async (n: number) => {
+    const target = committed + n;
+    const end = Date.now() + 60_000;
+    while (committed < target && failures.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(committed >= target, `the writers committed ${committed} of ${target}: ${failures.slice(0, 3).join('; ')}`);
+  };
+  await moreCommits(20);
   // through the CLI and the admin API (POST /v1/db/instances/ck/change-key), as an operator would
   const out = await rekeyCli(['db', 'change-key', 'ck', '--kms-key-id', keyB.KeyId!]);
   const job = { jobId: /job (\S+) /.exec(out)![1]! };
   assert.match(out, /^ck: modifying; job \S+ \(rekey jobs get \S+\)\n$/);
   const done = await settle('ck');
-  await new Promise((r) => setTimeout(r, 500));
+  await moreCommits(20); // and after the cutover, through the same endpoint
   stop = true;
   await Promise.all(writers);
   const oldPaths = s.db.core.runtime.paths({ resourceId: before.resourceId, storageEncrypted: true });
