@@ -1,0 +1,87 @@
+// The web console under /console (docs/CONSOLE.md): static files only. The page holds no data and no
+// privilege of its own; it signs its calls to the existing APIs (KMS JSON, STS, the /v1 admin API) with
+// SigV4 in the browser, so every call crosses the one request pipeline (authentication, authorization,
+// quotas, audit) exactly as the CLI's do.
+//
+// The browser code (src/http/console/*.js) and its libraries (preact, htm, aws4fetch from node_modules)
+// are bundled by esbuild in memory on the first request and kept: nothing is downloaded at run time.
+//
+//   GET /console            index.html (the signing region in a <meta>), no-store
+//   GET /console/app.js     the bundle (ES2022, minified), cached under its content hash (?v=...)
+//   GET /console/app.css    the style sheet, same
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { sha256 } from '../crypto/index.ts';
+
+const UI_DIR = join(dirname(fileURLToPath(import.meta.url)), 'console');
+
+/** The console's assets, built once per process. */
+export interface ConsoleAssets {
+  html: string;
+  js: string;
+  css: string;
+  version: string;
+  /** How long the bundle took to build (ms): docs/CONSOLE.md, "First page". */
+  buildMs: number;
+}
+
+/** Bundles the browser code with esbuild (in memory; esbuild's service process is stopped after). */
+export async function buildConsole(region: string): Promise<ConsoleAssets> {
+  const started = performance.now();
+  const esbuild = await import('esbuild');
+  try {
+    const out = await esbuild.build({
+      entryPoints: [join(UI_DIR, 'main.js')],
+      bundle: true, write: false, format: 'esm', target: 'es2022', minify: true, legalComments: 'none',
+      logLevel: 'silent', absWorkingDir: UI_DIR,
+    });
+    const js = out.outputFiles[0]!.text;
+    const css = await readFile(join(UI_DIR, 'app.css'), 'utf8');
+    const version = sha256(Buffer.from(js + css)).toString('hex').slice(0, 16);
+    const template = await readFile(join(UI_DIR, 'index.html'), 'utf8');
+    const html = template.replaceAll('{{version}}', version).replaceAll('{{region}}', escapeAttr(region));
+    return { html, js, css, version, buildMs: Math.round(performance.now() - started) };
+  } finally {
+    await esbuild.stop();
+  }
+}
+
+function escapeAttr(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** Security headers of every console response: nothing but this origin, no framing, no sniffing. */
+function secure(reply: FastifyReply): FastifyReply {
+  return reply
+    .header('content-security-policy', "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+    .header('x-content-type-options', 'nosniff')
+    .header('referrer-policy', 'no-referrer')
+    .header('x-frame-options', 'DENY');
+}
+
+export function registerConsole(app: FastifyInstance, opts: { region: string }): void {
+  let assets: Promise<ConsoleAssets> | undefined;
+  const load = (): Promise<ConsoleAssets> => {
+    assets ??= buildConsole(opts.region).catch((err: unknown) => {
+      assets = undefined; // a failed build is retried by the next request
+      throw err;
+    });
+    return assets;
+  };
+  const page = async (_req: unknown, reply: FastifyReply) => {
+    const a = await load();
+    return secure(reply).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(a.html);
+  };
+  app.get('/console', page);
+  app.get('/console/', page);
+  app.get('/console/app.js', async (_req, reply) => {
+    const a = await load();
+    return secure(reply).header('cache-control', 'public, max-age=31536000, immutable').type('text/javascript; charset=utf-8').send(a.js);
+  });
+  app.get('/console/app.css', async (_req, reply) => {
+    const a = await load();
+    return secure(reply).header('cache-control', 'public, max-age=31536000, immutable').type('text/css; charset=utf-8').send(a.css);
+  });
+}
