@@ -8,9 +8,13 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { CreateAliasCommand, CreateKeyCommand, ListKeyRotationsCommand, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
+import { CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand, EncryptCommand, ListKeyRotationsCommand, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
+import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { startTestServer, TEST_CREDS, type TestServer } from './helpers/server.ts';
 import { makeUser, allow, type Creds } from './helpers/sts.ts';
+import { rdsClient } from './helpers/rds.ts';
+import { CreateDBInstanceCommand } from '@aws-sdk/client-rds';
+import { InMemoryDbServiceForTests } from '../src/rds/testing.ts';
 
 const CHROMIUM = process.env['REKEY_CHROMIUM'] ?? '/usr/bin/chromium';
 const SHOTS = join(import.meta.dirname, '..', '.artifacts', 'console');
@@ -26,7 +30,9 @@ let viewer: Creds;
 before(async () => {
   if (!haveBrowser) return;
   mkdirSync(SHOTS, { recursive: true });
-  s = await startTestServer();
+  // the Databases page reads the RDS Query API; the in-memory DbService double stands behind it here
+  // (real instances need gocryptfs and PostgreSQL: test/db*.test.ts); the console sees only the API
+  s = await startTestServer({ db: new InMemoryDbServiceForTests({ accountId: '111122223333', instant: true }) });
   const kms = s.kmsClient();
   const created = await kms.send(new CreateKeyCommand({ Description: 'orders database' }));
   keyId = created.KeyMetadata!.KeyId!;
@@ -35,6 +41,13 @@ before(async () => {
   // two rotations before the browser looks: the timeline shows three material versions
   await kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
   await kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
+  // one use (the usage chart counts it) and one dependent (the dependency guard's warning names it)
+  await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: new TextEncoder().encode('hello') }));
+  await s.secretsClient().send(new CreateSecretCommand({ Name: 'orders/db', SecretString: 'not shown anywhere', KmsKeyId: keyId }));
+  await rdsClient(s).send(new CreateDBInstanceCommand({
+    DBInstanceIdentifier: 'orders', Engine: 'postgres', DBInstanceClass: 'db.t3.micro', AllocatedStorage: 20, MasterUsername: 'app',
+    ManageMasterUserPassword: true, StorageEncrypted: true, KmsKeyId: keyArn,
+  }));
   // a principal that may read keys but not rotate them, nor read the audit trail
   viewer = (await makeUser(s.iam, 'viewer', allow('kms:ListKeys', 'kms:ListAliases', 'kms:DescribeKey', 'kms:GetKeyRotationStatus', 'kms:ListKeyRotations'))).creds;
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
@@ -119,7 +132,7 @@ async function walkThrough(page: Page): Promise<void> {
   assert.ok(warmMs < 3000, `first page in under 3 s even on a loaded machine (was ${warmMs.toFixed(0)} ms)`);
 
   // keys list
-  await page.getByRole('link', { name: 'Keys' }).click();
+  await page.getByRole('link', { name: 'Keys', exact: true }).click();
   const row = page.getByRole('row').filter({ hasText: 'alias/orders' });
   await row.waitFor();
   assert.match(await row.innerText(), /Enabled/);
@@ -147,7 +160,7 @@ async function walkThrough(page: Page): Promise<void> {
 
   // ... and its event in the audit search
   await s.audit.settled(); // the store sink's group commit
-  await page.getByRole('link', { name: 'Audit' }).click();
+  await page.getByRole('link', { name: 'Audit', exact: true }).click();
   await page.getByLabel('Event name').fill('RotateKeyOnDemand');
   await page.getByLabel('Resource ARN').fill(keyArn);
   await page.getByRole('button', { name: 'Search' }).click();
@@ -159,12 +172,44 @@ async function walkThrough(page: Page): Promise<void> {
   assert.match(String(newest.events[0]?.event.userAgent), /HeadlessChrome/);
   await shot(page, '06-audit');
 
+  // Disable: the dependency guard's warning names the secret; without the override rekey refuses
+  await page.goto(`${s.url}/console#/keys/${keyId}`);
+  await page.getByRole('heading', { level: 1, name: 'Key alias/orders' }).waitFor();
+  const chart = page.getByRole('img', { name: /cryptographic calls per day/ });
+  assert.match(String(await chart.getAttribute('aria-label')), /: 1 in all; \d{4}-\d\d-\d\d: 1/, 'the one Encrypt, today');
+  await page.getByRole('button', { name: 'Disable…' }).click();
+  const panel = page.getByRole('group', { name: 'Disable this key' });
+  await panel.getByRole('note').filter({ hasText: '1 rekey resource uses this key' }).waitFor();
+  assert.match(await panel.innerText(), /secret orders\/db/);
+  await panel.getByRole('button', { name: 'Disable key' }).click();
+  const guard = page.getByRole('alert').filter({ hasText: 'Disable: KMSInvalidStateException' });
+  await guard.waitFor();
+  assert.match(await guard.innerText(), /cannot be disabled: 1 rekey resource uses it/);
+  await shot(page, '07-disable-guard');
+  assert.equal((await s.kmsClient().send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata?.KeyState, 'Enabled');
+
+  // secrets: the list, then the secret's versions and labels (never its value)
+  await page.getByRole('link', { name: 'Secrets', exact: true }).click();
+  await page.getByRole('link', { name: 'orders/db' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Secret orders/db' }).waitFor();
+  await page.locator('.label-AWSCURRENT').waitFor();
+  assert.doesNotMatch(await page.locator('body').innerText(), /not shown anywhere/);
+  await shot(page, '08-secret');
+
+  // databases: the instance under the key, as the RDS API describes it
+  await page.getByRole('link', { name: 'Databases', exact: true }).click();
+  const instance = page.getByRole('row').filter({ hasText: 'orders' });
+  await instance.waitFor();
+  assert.match(await instance.innerText(), /available/);
+  assert.equal(await instance.getByRole('link', { name: keyId }).count(), 1, 'the instance links to its KMS key');
+  await shot(page, '09-databases');
+
   // a principal without permission: the refusal is shown, nothing changes
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByRole('heading', { name: 'Sign in to rekey' }).waitFor();
   assert.equal(await page.evaluate(() => sessionStorage.length), 0);
   await signIn(page, viewer); // back on the page it signed out from (#/audit)
-  await page.getByRole('link', { name: 'Overview' }).click();
+  await page.getByRole('link', { name: 'Overview', exact: true }).click();
   await page.getByRole('alert').filter({ hasText: 'AccessDenied' }).first().waitFor(); // the overview's jobs: not allowed
   await page.goto(`${s.url}/console#/keys/${keyId}`);
   await page.getByRole('heading', { level: 1, name: 'Key alias/orders' }).waitFor();
@@ -175,14 +220,14 @@ async function walkThrough(page: Page): Promise<void> {
   const refusalText = await refusal.innerText();
   assert.match(refusalText, /AccessDeniedException/);
   assert.match(refusalText, /kms:RotateKeyOnDemand/);
-  await shot(page, '07-refused-rotate');
+  await shot(page, '10-refused-rotate');
   assert.equal((await s.kmsClient().send(new ListKeyRotationsCommand({ KeyId: keyId }))).Rotations?.length, 3, 'the refused rotation changed nothing');
   // nor may the viewer read the audit trail
-  await page.getByRole('link', { name: 'Audit' }).click();
+  await page.getByRole('link', { name: 'Audit', exact: true }).click();
   await page.getByRole('button', { name: 'Search' }).click();
   await page.getByRole('alert').filter({ hasText: 'AccessDeniedException' }).waitFor();
   assert.equal(await page.locator('table.events').count(), 0);
-  await shot(page, '08-refused-audit');
+  await shot(page, '11-refused-audit');
 
   assert.deepEqual(pageErrors.filter((e) => !/status of 4\d\d/.test(e)), [], 'no script errors in the page');
 }

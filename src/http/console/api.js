@@ -120,13 +120,37 @@ function need() {
   return s;
 }
 
-/** One KMS call (AWS JSON 1.1, X-Amz-Target TrentService.<operation>). */
-export async function kms(operation, input = {}) {
-  const text = await send(need(), 'kms', {
+/** One AWS JSON 1.1 call (X-Amz-Target <prefix>.<operation>), signed for `service`. */
+async function awsJson(service, targetPrefix, operation, input) {
+  const text = await send(need(), service, {
     url: ENDPOINT, method: 'POST', body: JSON.stringify(input),
-    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `TrentService.${operation}` },
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `${targetPrefix}.${operation}` },
   }, jsonError);
   return text ? JSON.parse(text) : {};
+}
+
+/** One KMS call (TrentService.<operation>). */
+export const kms = (operation, input = {}) => awsJson('kms', 'TrentService', operation, input);
+
+/** One Secrets Manager call (secretsmanager.<operation>). The console never asks for a secret's value. */
+export const secrets = (operation, input = {}) => awsJson('secretsmanager', 'secretsmanager', operation, input);
+
+/**
+ * One Amazon RDS Query API call (form in, XML out), signed for "rds". Returns the <ActionResult> element.
+ * Members named in `lists` (e.g. "member.N" flattening) are sent as given.
+ */
+export async function rds(action, params = {}) {
+  const form = new URLSearchParams({ Action: action, Version: '2014-10-31' });
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') form.set(k, String(v));
+  const text = await send(need(), 'rds', {
+    url: ENDPOINT, method: 'POST', body: form.toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+  }, (t, status) => {
+    const doc = new DOMParser().parseFromString(t, 'application/xml');
+    return new ApiError(xmlText(doc, 'Code') || `HTTP ${status}`, xmlText(doc, 'Message'), status);
+  });
+  const doc = new DOMParser().parseFromString(text, 'application/xml');
+  return doc.getElementsByTagName(`${action}Result`)[0] ?? doc.documentElement;
 }
 
 function jsonError(text, status) {

@@ -3,9 +3,12 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { currentSession, onSessionEnd, signIn, signOut, REGION } from './api.js';
 import { html, ErrorBox } from './ui.js';
-import { KeysPage, KeyPage } from './keys.js';
+import { KeysPage } from './keys.js';
+import { KeyPage } from './key.js';
 import { AuditPage } from './audit.js';
 import { OverviewPage } from './overview.js';
+import { SecretsPage, SecretPage } from './secrets.js';
+import { DatabasesPage } from './databases.js';
 
 function parseHash() {
   const raw = location.hash.replace(/^#/, '') || '/overview';
@@ -63,7 +66,7 @@ function SignIn({ onSignedIn, notice }) {
   </main>`;
 }
 
-const NAV = [['overview', 'Overview'], ['keys', 'Keys'], ['audit', 'Audit']];
+const NAV = [['overview', 'Overview'], ['keys', 'Keys'], ['secrets', 'Secrets'], ['databases', 'Databases'], ['audit', 'Audit']];
 
 function Shell({ session }) {
   const { parts, query } = useRoute();
@@ -71,6 +74,9 @@ function Shell({ session }) {
   let page;
   if (section === 'keys' && id) page = html`<${KeyPage} id=${id} key=${id} />`;
   else if (section === 'keys') page = html`<${KeysPage} />`;
+  else if (section === 'secrets' && id) page = html`<${SecretPage} id=${id} key=${id} />`;
+  else if (section === 'secrets') page = html`<${SecretsPage} />`;
+  else if (section === 'databases') page = html`<${DatabasesPage} />`;
   else if (section === 'audit') page = html`<${AuditPage} query=${query} key=${query.toString()} />`;
   else if (section === 'overview') page = html`<${OverviewPage} />`;
   else page = html`<${ErrorBox} error=${{ code: 'NotFound', message: `No page ${location.hash}` }} />`;

@@ -75,3 +75,41 @@ export async function mapLimit(items, limit, fn) {
 }
 
 export const settle = (p) => p.then((value) => ({ value }), (error) => ({ error }));
+
+const fmt = new Intl.NumberFormat('en');
+export function bytes(n) {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}
+
+/** A key's usage of its current material against its budget (GET /v1/kms/keys/{id}/usage-budget). */
+export function BudgetUse({ view }) {
+  const { budget, usage } = view;
+  const used = `${fmt.format(usage.encryptions)} encryption${usage.encryptions === 1 ? '' : 's'}, ${bytes(usage.bytes)}`;
+  if (!budget) return html`<span>${used} <span class="sub">(no budget)</span></span>`;
+  const parts = [];
+  if (budget.maxEncryptions) parts.push(usage.encryptions / budget.maxEncryptions);
+  if (budget.maxBytes) parts.push(usage.bytes / budget.maxBytes);
+  const fraction = Math.min(1, Math.max(0, ...parts));
+  const limit = [budget.maxEncryptions ? `${fmt.format(budget.maxEncryptions)} encryptions` : null, budget.maxBytes ? bytes(budget.maxBytes) : null].filter(Boolean).join(' or ');
+  return html`<span class="budget">
+    <meter min="0" max="1" low="0.6" high="0.8" optimum="0" value=${fraction} aria-label=${`${Math.round(fraction * 100)}% of the usage budget`}></meter>
+    ${Math.round(fraction * 100)}% <span class="sub">${used} of ${limit}</span>
+  </span>`;
+}
+
+/** A bar chart of counts (the picture) with the same numbers as text for screen readers. */
+export function BarChart({ bins, caption }) {
+  const max = Math.max(1, ...bins.map((b) => b.count));
+  const total = bins.reduce((s, b) => s + b.count, 0);
+  return html`<figure class="histogram">
+    <figcaption>${caption}</figcaption>
+    <div class="bars" role="img" aria-label=${`${caption}: ${total} in all; ${bins.filter((b) => b.count > 0).map((b) => `${b.label}: ${b.count}`).join(', ') || 'none'}`}>
+      ${bins.map((b) => html`<span class="bar" style=${{ height: `${((100 * b.count) / max).toFixed(1)}%` }} title=${`${b.label}: ${b.count}`}></span>`)}
+    </div>
+    <div class="axis-labels" aria-hidden="true"><span>${bins[0]?.label}</span><span>${bins.at(-1)?.label}</span></div>
+  </figure>`;
+}
