@@ -5,7 +5,8 @@
 // Where no Chromium is installed the test is skipped locally and fails under CI=true (.ci/run installs it).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand, EncryptCommand, ListKeyRotationsCommand, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
@@ -58,11 +59,18 @@ after(async () => {
   await s?.cleanup();
 });
 
-async function signIn(page: Page, creds: Creds): Promise<void> {
-  await page.getByLabel('Access key id').fill(creds.accessKeyId);
-  await page.getByLabel('Secret access key').fill(creds.secretAccessKey);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core's WCAG 2.x A/AA checks on the page as it is; returns the serious and critical violations. */
+async function accessibilityProblems(page: Page): Promise<string[]> {
+  // evaluated over the DevTools protocol, so the page's CSP (script-src 'self') stays as it is
+  await page.evaluate(`${AXE};undefined`);
+  const found = await page.evaluate(async () => {
+    const axe = (globalThis as unknown as { axe: { run(ctx: unknown, o: unknown): Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }> } }).axe;
+    const r = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, where: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
+  });
+  return found.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.where.join(', ')}`);
 }
 
 const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
@@ -94,6 +102,7 @@ async function walkThrough(page: Page): Promise<void> {
   await page.getByRole('heading', { name: 'Sign in to rekey' }).waitFor();
   const coldMs = performance.now() - t0;
   await shot(page, '01-sign-in');
+  assert.deepEqual(await accessibilityProblems(page), [], 'sign-in page');
 
   // a wrong secret: the STS refusal is shown, nothing is stored
   await page.getByLabel('Access key id').fill(TEST_CREDS.accessKeyId);
@@ -148,6 +157,7 @@ async function walkThrough(page: Page): Promise<void> {
   assert.match(texts[1]!, /v2.*On demand/s);
   assert.match(texts[2]!, /v3.*On demand.*current/s);
   await shot(page, '04-key-timeline');
+  assert.deepEqual(await accessibilityProblems(page), [], 'key page');
 
   // Rotate now, from the UI
   await page.getByRole('button', { name: 'Rotate now' }).click();
@@ -171,6 +181,7 @@ async function walkThrough(page: Page): Promise<void> {
   const newest = await s.audit.lookup({ eventName: 'RotateKeyOnDemand', maxResults: 1 });
   assert.match(String(newest.events[0]?.event.userAgent), /HeadlessChrome/);
   await shot(page, '06-audit');
+  assert.deepEqual(await accessibilityProblems(page), [], 'audit page with results');
 
   // Disable: the dependency guard's warning names the secret; without the override rekey refuses
   await page.goto(`${s.url}/console#/keys/${keyId}`);
@@ -208,7 +219,12 @@ async function walkThrough(page: Page): Promise<void> {
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByRole('heading', { name: 'Sign in to rekey' }).waitFor();
   assert.equal(await page.evaluate(() => sessionStorage.length), 0);
-  await signIn(page, viewer); // back on the page it signed out from (#/audit)
+  // by keyboard alone: the access key field has the focus, Tab moves to the secret, Enter submits
+  await page.keyboard.type(viewer.accessKeyId);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(viewer.secretAccessKey);
+  await page.keyboard.press('Enter');
+  await page.getByRole('button', { name: 'Sign out' }).waitFor(); // back on the page it signed out from (#/audit)
   await page.getByRole('link', { name: 'Overview', exact: true }).click();
   await page.getByRole('alert').filter({ hasText: 'AccessDenied' }).first().waitFor(); // the overview's jobs: not allowed
   await page.goto(`${s.url}/console#/keys/${keyId}`);

@@ -1,6 +1,6 @@
 // The console's shell: sign-in, navigation and the hash router (#/overview, #/keys, #/keys/<id>, #/audit?...).
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { currentSession, onSessionEnd, signIn, signOut, REGION } from './api.js';
 import { html, ErrorBox } from './ui.js';
 import { KeysPage } from './keys.js';
@@ -29,6 +29,8 @@ function useRoute() {
 function SignIn({ onSignedIn, notice }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState();
+  const first = useRef(null);
+  useEffect(() => { first.current?.focus(); }, []);
   const submit = async (ev) => {
     ev.preventDefault();
     const f = new FormData(ev.currentTarget);
@@ -51,7 +53,7 @@ function SignIn({ onSignedIn, notice }) {
       you see what your policies allow, nothing more.</p>
     ${notice ? html`<p class="notice" role="status">${notice}</p>` : null}
     <form onSubmit=${submit} aria-label="Sign in">
-      <label>Access key id <input name="accessKeyId" required autocomplete="username" spellcheck="false" autofocus /></label>
+      <label>Access key id <input name="accessKeyId" required autocomplete="username" spellcheck="false" ref=${first} /></label>
       <label>Secret access key <input name="secretAccessKey" type="password" required autocomplete="current-password" /></label>
       <details>
         <summary>MFA or session credentials</summary>
