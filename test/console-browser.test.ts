@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand, EncryptCommand, ListKeyRotationsCommand, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
+import { CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand, EnableKeyRotationCommand, EncryptCommand, ListKeyRotationsCommand, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { startTestServer, TEST_CREDS, type TestServer } from './helpers/server.ts';
 import { makeUser, allow, type Creds } from './helpers/sts.ts';
@@ -39,6 +39,7 @@ before(async () => {
   keyId = created.KeyMetadata!.KeyId!;
   keyArn = created.KeyMetadata!.Arn!;
   await kms.send(new CreateAliasCommand({ AliasName: 'alias/orders', TargetKeyId: keyId }));
+  await kms.send(new EnableKeyRotationCommand({ KeyId: keyId, RotationPeriodInDays: 90 })); // the overview's upcoming work
   // two rotations before the browser looks: the timeline shows three material versions
   await kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
   await kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
@@ -121,7 +122,14 @@ async function walkThrough(page: Page): Promise<void> {
   assert.match(session.accessKeyId, /^ASIA/);
   assert.ok(session.sessionToken.length > 0);
   assert.equal(session.arn, `arn:aws:iam::${s.iam.accountId}:user/rekey-admin`);
-  await page.getByRole('heading', { name: /Upcoming work/ }).waitFor();
+  await page.getByRole('heading', { name: /Upcoming work \(next 30 days\)/ }).waitFor();
+  await page.getByText('Nothing is scheduled in the next 30 days.').waitFor();
+  // the automatic rotation, 90 days out, once the window reaches it (GET /v1/jobs/upcoming?days=365)
+  await page.getByLabel('Show the next').selectOption('365');
+  await page.getByRole('heading', { name: /Upcoming work \(next 365 days\)/ }).waitFor();
+  const upcoming = page.getByRole('row').filter({ hasText: 'Key rotation' });
+  await upcoming.waitFor();
+  assert.equal(await upcoming.getByRole('link', { name: keyId }).count(), 1);
   await shot(page, '02-overview');
 
   // warm first page (assets cached by the server, not by the browser: a new context)
@@ -144,7 +152,7 @@ async function walkThrough(page: Page): Promise<void> {
   await page.getByRole('link', { name: 'Keys', exact: true }).click();
   const row = page.getByRole('row').filter({ hasText: 'alias/orders' });
   await row.waitFor();
-  assert.match(await row.innerText(), /Enabled/);
+  assert.match(await row.innerText(), /Enabled\s+every 90 days/);
   await shot(page, '03-keys');
 
   // one key: the timeline after two rotations (created + 2 on demand)

@@ -1,18 +1,19 @@
 // Overview: what is running, what failed, and what the schedules will do next (GET /v1/jobs,
 // GET /v1/jobs/upcoming: `rekey jobs ls --upcoming`). Each part shows its own refusal.
+import { useState } from 'preact/hooks';
 import { admin } from './api.js';
 import { html, useLoad, ErrorBox, Loading, When, Empty, PageTitle, settle } from './ui.js';
 
 const KIND_LABEL = { 'kms.rotate': 'Key rotation', 'kms.delete': 'Key deletion', 'secrets.rotate': 'Secret rotation', 'secrets.delete': 'Secret deletion' };
 
-async function loadOverview() {
+async function loadOverview(days) {
   const [running, queued, failed, upcoming] = await Promise.all([
     settle(admin('GET', '/v1/jobs', { state: 'running', limit: 100 })),
     settle(admin('GET', '/v1/jobs', { state: 'queued', limit: 100 })),
     settle(admin('GET', '/v1/jobs', { state: 'failed', limit: 100 })),
-    settle(admin('GET', '/v1/jobs/upcoming', { days: 30 })),
+    settle(admin('GET', '/v1/jobs/upcoming', { days })),
   ]);
-  return { running, queued, failed, upcoming };
+  return { running, queued, failed, upcoming, days };
 }
 
 function Jobs({ title, result }) {
@@ -25,17 +26,23 @@ function Jobs({ title, result }) {
     </table>`}`;
 }
 
+const WINDOWS = [7, 30, 90, 365];
+
 export function OverviewPage() {
-  const { data, error, loading, reload } = useLoad(loadOverview, []);
+  const [days, setDays] = useState(30);
+  const { data, error, loading, reload } = useLoad(() => loadOverview(days), [days]);
   if (loading && !data) return html`<${Loading} what="the overview" />`;
   if (error) return html`<${ErrorBox} error=${error} />`;
   const up = data.upcoming;
-  return html`<section aria-labelledby="page-title">
+  return html`<section aria-labelledby="page-title" aria-busy=${loading ? 'true' : 'false'}>
     <${PageTitle}>Overview<//>
     <p><button type="button" onClick=${reload}>Refresh</button></p>
-    <h2>Upcoming work (next 30 days)</h2>
+    <h2>Upcoming work (next ${data.days} days)</h2>
+    <label class="inline">Show the next
+      <select value=${days} onChange=${(e) => setDays(Number(e.currentTarget.value))}>${WINDOWS.map((d) => html`<option value=${d}>${d} days</option>`)}</select>
+    </label>
     ${up.error ? html`<${ErrorBox} error=${up.error} what="ListUpcomingJobs" />`
-      : up.value.upcoming.length === 0 ? html`<${Empty}>Nothing is scheduled in the next 30 days.<//>`
+      : up.value.upcoming.length === 0 ? html`<${Empty}>Nothing is scheduled in the next ${data.days} days.<//>`
         : html`<table class="grid">
           <thead><tr><th scope="col">When</th><th scope="col">Work</th><th scope="col">Target</th></tr></thead>
           <tbody>${up.value.upcoming.map((u) => html`<tr key=${`${u.kind}/${u.target}/${u.at}`}><td><${When} value=${u.at} /></td><td>${KIND_LABEL[u.kind] ?? u.kind}</td>
