@@ -16,6 +16,7 @@ import { makeUser, allow, type Creds } from './helpers/sts.ts';
 import { rdsClient } from './helpers/rds.ts';
 import { CreateDBInstanceCommand } from '@aws-sdk/client-rds';
 import { InMemoryDbServiceForTests } from '../src/rds/testing.ts';
+import { base32Decode, hotp, timeStep } from '../src/iam/totp.ts';
 
 const CHROMIUM = process.env['REKEY_CHROMIUM'] ?? '/usr/bin/chromium';
 const SHOTS = join(import.meta.dirname, '..', '.artifacts', 'console');
@@ -78,7 +79,7 @@ const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `
 
 test('the console in Chromium: sign-in, rotation timeline, Rotate now, its audit event, a refusal', { skip: !haveBrowser && 'no Chromium here (CI installs it)', timeout: 60_000 }, async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  context.setDefaultTimeout(10_000);
+  context.setDefaultTimeout(20_000);
   const page = await context.newPage();
   try {
     await walkThrough(page);
@@ -255,6 +256,69 @@ async function walkThrough(page: Page): Promise<void> {
 
   assert.deepEqual(pageErrors.filter((e) => !/status of 4\d\d/.test(e)), [], 'no script errors in the page');
 }
+
+// test/mfa.test.ts's key policy: destructive actions need an MFA session
+const MFA_POLICY = (account: string) => JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [
+    { Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'kms:*', Resource: '*' },
+    {
+      Sid: 'Require MFA for destructive actions', Effect: 'Deny', Principal: '*', Action: ['kms:ScheduleKeyDeletion', 'kms:DisableKey'], Resource: '*',
+      Condition: { BoolIfExists: { 'aws:MultiFactorAuthPresent': 'false' } },
+    },
+  ],
+});
+
+test('MFA where the key policy requires it: Disable is refused in a session without MFA, and works after signing in with a code', { skip: !haveBrowser && 'no Chromium here (CI installs it)', timeout: 60_000 }, async () => {
+  const key = (await s.kmsClient().send(new CreateKeyCommand({ Description: 'payments', Policy: MFA_POLICY(s.iam.accountId), BypassPolicyLockoutSafetyCheck: true }))).KeyMetadata!;
+  const ops = await makeUser(s.iam, 'ops', allow('kms:*'));
+  const device = await s.iam.mfa.createVirtualDevice('ops-phone');
+  const seed = base32Decode(device.base32StringSeed);
+  const step = timeStep(Date.now() / 1000);
+  await s.iam.mfa.enable('ops', device.serialNumber, hotp(seed, step - 3), hotp(seed, step - 2));
+
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  context.setDefaultTimeout(20_000);
+  const page = await context.newPage();
+  try {
+    const signIn = async (mfa?: { serial: string; code: string }) => {
+      await page.getByLabel('Access key id').fill(ops.creds.accessKeyId);
+      await page.getByLabel('Secret access key').fill(ops.creds.secretAccessKey);
+      if (mfa) {
+        await page.getByText('MFA or session credentials').click();
+        await page.getByLabel('MFA device ARN').fill(mfa.serial);
+        await page.getByLabel('MFA code').fill(mfa.code);
+      }
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { level: 1, name: `Key ${key.KeyId}` }).waitFor();
+    };
+    const disable = async () => {
+      await page.getByRole('button', { name: 'Disable…' }).click();
+      await page.getByRole('group', { name: 'Disable this key' }).getByRole('button', { name: 'Disable key' }).click();
+    };
+    await page.goto(`${s.url}/console#/keys/${key.KeyId}`);
+    await signIn();
+    await disable();
+    const refusal = page.getByRole('alert').filter({ hasText: 'Disable: AccessDeniedException' });
+    await refusal.waitFor();
+    assert.match(await refusal.innerText(), /not authorized to perform: kms:DisableKey .* with an explicit deny in a resource-based policy/);
+    await shot(page, '12-mfa-required');
+    assert.equal((await s.kmsClient().send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata?.KeyState, 'Enabled');
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signIn({ serial: device.serialNumber, code: hotp(seed, timeStep(Date.now() / 1000)) });
+    await disable();
+    await page.getByRole('status').filter({ hasText: 'Disabled.' }).waitFor();
+    await page.locator('.state-Disabled').first().waitFor();
+    await shot(page, '13-mfa-disabled');
+    assert.equal((await s.kmsClient().send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata?.KeyState, 'Disabled');
+  } catch (e) {
+    await shot(page, 'failed-mfa').catch(() => {});
+    throw e;
+  } finally {
+    await context.close();
+  }
+});
 
 /** Waits for the n-th element (Playwright's auto-waiting, no sleeps), then checks there are exactly n. */
 async function assertCount(locator: ReturnType<Page['locator']>, n: number): Promise<void> {

@@ -77,7 +77,12 @@ function DependentsWarning({ deps, verb }) {
   </div>`;
 }
 
-/** The actions panel: each button is one API call; a refusal is shown as rekey answered it. */
+/**
+ * The actions panel: each button is one API call; a refusal is shown as rekey answered it. Disable and
+ * Schedule deletion are the KMS operations (key policy, identity policies, grants, MFA conditions and the
+ * dependency guard all apply); only the guard's override goes through the admin route that allows it
+ * (rekey:DisableKey / rekey:ScheduleKeyDeletion plus rekey:OverrideKeyDependencies, identity policies).
+ */
 function Actions({ data, reload }) {
   const { md, keyPath, deps } = data;
   const [open, setOpen] = useState(null);
@@ -112,7 +117,9 @@ function Actions({ data, reload }) {
       <h3 id="disable-title">Disable this key</h3>
       <${DependentsWarning} deps=${deps} verb="Disabling" />
       <label class="inline"><input type="checkbox" checked=${force} onChange=${(e) => setForce(e.currentTarget.checked)} /> Override the dependency guard</label>
-      <button type="button" class="danger" disabled=${state.busy} onClick=${() => run('Disable', () => admin('POST', `${keyPath}/disable`, {}, { body: { force } }), (o) => `Disabled${o.overriddenDependents?.length ? ` (${o.overriddenDependents.length} dependents overridden)` : ''}.`)}>Disable key</button>
+      <button type="button" class="danger" disabled=${state.busy} onClick=${() => run('Disable', () => (force
+        ? admin('POST', `${keyPath}/disable`, {}, { body: { force: true } })
+        : kms('DisableKey', { KeyId: md.KeyId })), (o) => `Disabled${o.overriddenDependents?.length ? ` (${o.overriddenDependents.length} dependents overridden)` : ''}.`)}>Disable key</button>
     </div>` : null}
     ${open === 'delete' ? html`<div class="panel" role="group" aria-labelledby="delete-title">
       <h3 id="delete-title">Schedule deletion</h3>
@@ -120,7 +127,9 @@ function Actions({ data, reload }) {
       <${DependentsWarning} deps=${deps} verb="Deleting" />
       <label class="short">Waiting period (days, 7 to 30) <input type="number" min="7" max="30" value=${days} onInput=${(e) => setDays(Number(e.currentTarget.value))} /></label>
       <label class="inline"><input type="checkbox" checked=${force} onChange=${(e) => setForce(e.currentTarget.checked)} /> Override the dependency guard</label>
-      <button type="button" class="danger" disabled=${state.busy} onClick=${() => run('Schedule deletion', () => admin('POST', `${keyPath}/schedule-deletion`, {}, { body: { pendingWindowInDays: days, force } }), (o) => `Deletion scheduled for ${o.deletionDate}.`)}>Schedule deletion</button>
+      <button type="button" class="danger" disabled=${state.busy} onClick=${() => run('Schedule deletion', () => (force
+        ? admin('POST', `${keyPath}/schedule-deletion`, {}, { body: { pendingWindowInDays: days, force: true } })
+        : kms('ScheduleKeyDeletion', { KeyId: md.KeyId, PendingWindowInDays: days })), (o) => `Deletion scheduled for ${new Date(o.deletionDate ?? o.DeletionDate * 1000).toISOString()}.`)}>Schedule deletion</button>
     </div>` : null}
     <${ErrorBox} error=${state.error} what=${state.label} />
     ${state.done ? html`<p class="ok" role="status">${state.done}</p>` : null}
