@@ -10,7 +10,9 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand, EnableKeyRotationCommand, EncryptCommand, ListKeyRotationsCommand, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
-import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import type { RotationStrategy } from '../src/secrets/strategy.ts';
+import { until } from './helpers/db-rotation-api.ts';
 import { startTestServer, TEST_CREDS, type TestServer } from './helpers/server.ts';
 import { makeUser, allow, type Creds } from './helpers/sts.ts';
 import { rdsClient } from './helpers/rds.ts';
@@ -29,12 +31,22 @@ let keyId: string;
 let keyArn: string;
 let viewer: Creds;
 
+// A rotation strategy with no database behind it (the console sees only the Secrets Manager API and the
+// jobs; the database side is tested in test/secrets-db-*.test.ts). RotationLambdaARN names it.
+const NOOP: RotationStrategy = {
+  name: 'test-noop', needsMaster: false, invalidatesCurrent: false,
+  createPending: (current, _previous, password) => ({ ...current, password }),
+  async setSecret() {}, async testSecret() {},
+};
+const NOOP_ARN = 'arn:aws:lambda:us-east-1:111122223333:function:rekey-test-noop';
+const FIRST_PASSWORD = 'p0-never-on-the-page';
+
 before(async () => {
   if (!haveBrowser) return;
   mkdirSync(SHOTS, { recursive: true });
   // the Databases page reads the RDS Query API; the in-memory DbService double stands behind it here
   // (real instances need gocryptfs and PostgreSQL: test/db*.test.ts); the console sees only the API
-  s = await startTestServer({ db: new InMemoryDbServiceForTests({ accountId: '111122223333', instant: true }) });
+  s = await startTestServer({ db: new InMemoryDbServiceForTests({ accountId: '111122223333', instant: true }), secretStrategies: [NOOP] });
   const kms = s.kmsClient();
   const created = await kms.send(new CreateKeyCommand({ Description: 'orders database' }));
   keyId = created.KeyMetadata!.KeyId!;
@@ -46,7 +58,11 @@ before(async () => {
   await kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
   // one use (the usage chart counts it) and one dependent (the dependency guard's warning names it)
   await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: new TextEncoder().encode('hello') }));
-  await s.secretsClient().send(new CreateSecretCommand({ Name: 'orders/db', SecretString: 'not shown anywhere', KmsKeyId: keyId }));
+  const sm = s.secretsClient();
+  await sm.send(new CreateSecretCommand({ Name: 'orders/db', KmsKeyId: keyId, SecretString: JSON.stringify({ engine: 'postgres', host: 'db', username: 'app', password: FIRST_PASSWORD }) }));
+  // one rotation before the browser looks (every 60 days from now on: the overview's upcoming work)
+  await sm.send(new RotateSecretCommand({ SecretId: 'orders/db', RotationLambdaARN: NOOP_ARN, RotationRules: { AutomaticallyAfterDays: 60 } }));
+  await until('the first secret rotation', async () => (await s.jobs.list({ kind: 'secrets.rotate', state: 'succeeded' })).jobs.length === 1, 30_000);
   await rdsClient(s).send(new CreateDBInstanceCommand({
     DBInstanceIdentifier: 'orders', Engine: 'postgres', DBInstanceClass: 'db.t3.micro', AllocatedStorage: 20, MasterUsername: 'app',
     ManageMasterUserPassword: true, StorageEncrypted: true, KmsKeyId: keyArn,
@@ -131,6 +147,7 @@ async function walkThrough(page: Page): Promise<void> {
   const upcoming = page.getByRole('row').filter({ hasText: 'Key rotation' });
   await upcoming.waitFor();
   assert.equal(await upcoming.getByRole('link', { name: keyId }).count(), 1);
+  await page.getByRole('row').filter({ hasText: 'Secret rotation' }).filter({ hasText: 'orders/db' }).waitFor();
   await shot(page, '02-overview');
 
   // warm first page (assets cached by the server, not by the browser: a new context)
@@ -213,7 +230,20 @@ async function walkThrough(page: Page): Promise<void> {
   await page.getByRole('link', { name: 'orders/db' }).click();
   await page.getByRole('heading', { level: 1, name: 'Secret orders/db' }).waitFor();
   await page.locator('.label-AWSCURRENT').waitFor();
-  assert.doesNotMatch(await page.locator('body').innerText(), /not shown anywhere/);
+  await page.getByText('every 60 days').first().waitFor();
+  // Rotate now: the page follows the job live until it has run its steps
+  await page.getByRole('button', { name: 'Rotate now' }).click();
+  await page.getByRole('status').filter({ hasText: 'Rotation started' }).waitFor();
+  const succeeded = page.locator('.job-succeeded');
+  await assertCount(succeeded, 2);
+  // the jobs' audit events are written by the job hooks: settle them, then refresh the page
+  await s.audit.settled();
+  await page.getByRole('button', { name: 'Refresh' }).click();
+  const history = page.getByRole('row').filter({ hasText: 'RotationSucceeded' });
+  await assertCount(history, 2);
+  assert.equal(await page.getByRole('row').filter({ hasText: 'RotationStarted' }).count(), 2);
+  await page.locator('.label-AWSPREVIOUS').waitFor();
+  assert.doesNotMatch(await page.locator('body').innerText(), /p0-never-on-the-page|password/);
   await shot(page, '08-secret');
 
   // databases: the instance under the key, as the RDS API describes it

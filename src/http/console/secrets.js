@@ -1,7 +1,7 @@
 // Secrets: the list (KMS key, rotation schedule, last and next rotation) and one secret's page:
 // versions with their staging labels, the rotation schedule, and the rotation history with each
 // step's outcome (the secrets.rotate jobs and their audit events). Values are never requested.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { secrets, admin } from './api.js';
 import { html, useLoad, ErrorBox, Loading, When, Empty, PageTitle, settle } from './ui.js';
 
@@ -56,9 +56,17 @@ async function loadSecret(id) {
   return { d, versions, jobs, events };
 }
 
+const inFlight = (data) => (data?.jobs.value?.jobs ?? []).some((j) => (j.target === data.d.ARN) && (j.state === 'queued' || j.state === 'running'));
+
 export function SecretPage({ id }) {
   const { data, error, loading, reload } = useLoad(() => loadSecret(id), [id]);
   const [action, setAction] = useState({ busy: false });
+  // live: while a rotation of this secret is queued or running, the page refreshes every second
+  useEffect(() => {
+    if (!inFlight(data)) return undefined;
+    const t = setTimeout(reload, 1000);
+    return () => clearTimeout(t);
+  }, [data]);
   if (loading && !data) return html`<${Loading} what="the secret" />`;
   if (error) return html`<section><${PageTitle}>Secret<//><${ErrorBox} error=${error} what="DescribeSecret" /></section>`;
   const { d, versions, jobs, events } = data;
@@ -89,7 +97,10 @@ export function SecretPage({ id }) {
       ${d.DeletedDate ? html`<dt>Deletion</dt><dd class="denied">scheduled, <${When} value=${d.DeletedDate} /></dd>` : null}
     </dl>
     <div class="actions">
+      <div class="row">
+      <button type="button" class="secondary" onClick=${reload} disabled=${loading}>Refresh</button>
       <button type="button" onClick=${rotateNow} disabled=${action.busy || !d.RotationLambdaARN || Boolean(d.DeletedDate)}>${action.busy ? 'Starting…' : 'Rotate now'}</button>
+      </div>
       <p class="hint">${d.RotationLambdaARN ? 'Starts a rotation now (RotateSecret) with the configured strategy.' : 'Rotation is not configured for this secret.'}</p>
       <${ErrorBox} error=${action.error} what="Rotate now" />
       ${action.done ? html`<p class="ok" role="status">${action.done}</p>` : null}
@@ -100,7 +111,7 @@ export function SecretPage({ id }) {
       <tbody>${rows.map((v) => html`<tr key=${v.VersionId}><td><code>${v.VersionId}</code></td>
         <td>${(v.VersionStages ?? []).length === 0 ? html`<span class="sub">deprecated</span>` : v.VersionStages.map((l) => html`<span class=${`label label-${l}`}>${l}</span> `)}</td>
         <td><${When} value=${v.CreatedDate} /></td><td><${When} value=${v.LastAccessedDate} /></td></tr>`)}</tbody></table>
-    <h2>Rotation jobs</h2>
+    <h2>Rotation jobs${inFlight(data) ? html` <span class="count" role="status">(in progress, refreshing)</span>` : null}</h2>
     ${jobs.error ? html`<${ErrorBox} error=${jobs.error} what="ListJobs" />` : myJobs.length === 0 ? html`<${Empty}>No rotation has run.<//>` : html`<table class="grid">
       <thead><tr><th scope="col">Started</th><th scope="col">State</th><th scope="col">Step</th><th scope="col">Attempt</th><th scope="col">Version</th><th scope="col">Last error</th></tr></thead>
       <tbody>${myJobs.map((j) => html`<tr key=${j.id}><td><${When} value=${j.createdAt} /></td><td><span class=${`job job-${j.state}`}>${j.state}</span></td><td>${j.step}</td><td>${j.attempt}/${j.maxAttempts}</td>
