@@ -209,6 +209,12 @@ async function walkThrough(page: Page): Promise<void> {
   await shot(page, '06-audit');
   assert.deepEqual(await accessibilityProblems(page), [], 'audit page with results');
 
+  // the key page's link to its events opens the search already run
+  await page.goto(`${s.url}/console#/keys/${keyId}`);
+  await page.getByRole('link', { name: 'All events for this key' }).click();
+  await page.locator('table.events tbody tr').first().waitFor();
+  assert.equal(await page.getByLabel('Resource ARN').inputValue(), keyArn);
+
   // Disable: the dependency guard's warning names the secret; without the override rekey refuses
   await page.goto(`${s.url}/console#/keys/${keyId}`);
   await page.getByRole('heading', { level: 1, name: 'Key alias/orders' }).waitFor();

@@ -1,6 +1,6 @@
 // Audit search: CloudTrail LookupEvents-style filters over GET /v1/audit/events, results as a table,
 // a histogram of the results over time, and the chain verification on demand (GET /v1/audit/verify).
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { admin } from './api.js';
 import { html, ErrorBox, When, Empty, PageTitle, toDate } from './ui.js';
 
@@ -58,6 +58,8 @@ export function AuditPage({ query }) {
     }
   };
   const onSubmit = (ev) => { ev.preventDefault(); void search(false); };
+  // a link with filters (#/audit?resource=...) runs its search at once
+  useEffect(() => { if (FIELDS.some(([k]) => query.get(k))) void search(false); }, []);
   const runVerify = async () => {
     setVerify({ busy: true });
     try { setVerify({ busy: false, value: await admin('GET', '/v1/audit/verify') }); } catch (error) { setVerify({ busy: false, error }); }
