@@ -4,7 +4,8 @@
 // quotas, audit) exactly as the CLI's do.
 //
 // The browser code (src/http/console/*.js) and its libraries (preact, htm, aws4fetch from node_modules)
-// are bundled by esbuild in memory on the first request and kept: nothing is downloaded at run time.
+// are bundled by esbuild in memory on the first request (once per process) and kept: nothing is
+// downloaded at run time.
 //
 //   GET /console            index.html (the signing region in a <meta>), no-store
 //   GET /console/app.js     the bundle (ES2022, minified), cached under its content hash (?v=...)
@@ -27,8 +28,19 @@ export interface ConsoleAssets {
   buildMs: number;
 }
 
-/** Bundles the browser code with esbuild (in memory; esbuild's service process is stopped after). */
-export async function buildConsole(region: string): Promise<ConsoleAssets> {
+interface Bundle {
+  js: string;
+  css: string;
+  template: string;
+  version: string;
+  buildMs: number;
+}
+
+/** One bundle per process, shared by every server in it (tests run several): built once, never concurrently. */
+let bundling: Promise<Bundle> | undefined;
+
+/** Bundles the browser code with esbuild (in memory); esbuild's service process is stopped after. */
+async function bundle(): Promise<Bundle> {
   const started = performance.now();
   const esbuild = await import('esbuild');
   try {
@@ -39,13 +51,23 @@ export async function buildConsole(region: string): Promise<ConsoleAssets> {
     });
     const js = out.outputFiles[0]!.text;
     const css = await readFile(join(UI_DIR, 'app.css'), 'utf8');
-    const version = sha256(Buffer.from(js + css)).toString('hex').slice(0, 16);
     const template = await readFile(join(UI_DIR, 'index.html'), 'utf8');
-    const html = template.replaceAll('{{version}}', version).replaceAll('{{region}}', escapeAttr(region));
-    return { html, js, css, version, buildMs: Math.round(performance.now() - started) };
+    const version = sha256(Buffer.from(js + css)).toString('hex').slice(0, 16);
+    return { js, css, template, version, buildMs: Math.round(performance.now() - started) };
   } finally {
     await esbuild.stop();
   }
+}
+
+/** The console's assets for a server signing in `region`. */
+export async function buildConsole(region: string): Promise<ConsoleAssets> {
+  bundling ??= bundle().catch((err: unknown) => {
+    bundling = undefined; // a failed build is retried by the next request
+    throw err;
+  });
+  const b = await bundling;
+  const html = b.template.replaceAll('{{version}}', b.version).replaceAll('{{region}}', escapeAttr(region));
+  return { html, js: b.js, css: b.css, version: b.version, buildMs: b.buildMs };
 }
 
 function escapeAttr(s: string): string {
@@ -62,14 +84,8 @@ function secure(reply: FastifyReply): FastifyReply {
 }
 
 export function registerConsole(app: FastifyInstance, opts: { region: string }): void {
-  let assets: Promise<ConsoleAssets> | undefined;
-  const load = (): Promise<ConsoleAssets> => {
-    assets ??= buildConsole(opts.region).catch((err: unknown) => {
-      assets = undefined; // a failed build is retried by the next request
-      throw err;
-    });
-    return assets;
-  };
+  let assets: ConsoleAssets | undefined;
+  const load = async (): Promise<ConsoleAssets> => (assets ??= await buildConsole(opts.region));
   const page = async (_req: unknown, reply: FastifyReply) => {
     const a = await load();
     return secure(reply).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(a.html);
