@@ -2,7 +2,7 @@
 // a histogram of the results over time, and the chain verification on demand (GET /v1/audit/verify).
 import { useEffect, useState } from 'preact/hooks';
 import { admin } from './api.js';
-import { html, ErrorBox, When, Empty, PageTitle, toDate } from './ui.js';
+import { html, ErrorBox, When, Empty, PageTitle, toDate, BarChart } from './ui.js';
 
 const FIELDS = [
   ['eventName', 'Event name', 'text', 'RotateKeyOnDemand'],
@@ -14,7 +14,7 @@ const FIELDS = [
 
 const utc = (v) => (v ? new Date(`${v}Z`).toISOString() : undefined);
 
-/** Results per time bucket (about 24 bars over the span of the results). */
+/** Results per time bucket (24 bars over the span of the results shown). */
 function Histogram({ events }) {
   const times = events.map((e) => toDate(e.eventTime)?.getTime()).filter((t) => t !== undefined);
   if (times.length < 2) return null;
@@ -22,15 +22,11 @@ function Histogram({ events }) {
   const hi = Math.max(...times);
   const n = 24;
   const width = Math.max(1, (hi - lo) / n);
-  const bins = new Array(n).fill(0);
-  for (const t of times) bins[Math.min(n - 1, Math.floor((t - lo) / width))]++;
-  const max = Math.max(...bins);
-  return html`<figure class="histogram">
-    <figcaption>Events over time (${new Date(lo).toISOString().slice(0, 19)}Z to ${new Date(hi).toISOString().slice(0, 19)}Z), ${times.length} results</figcaption>
-    <div class="bars" role="img" aria-label=${`Histogram of ${times.length} events in ${n} intervals; the busiest has ${max}`}>
-      ${bins.map((c, i) => html`<span class="bar" style=${{ height: `${((100 * c) / max).toFixed(1)}%` }} title=${`${new Date(lo + i * width).toISOString().slice(0, 19)}Z: ${c}`}></span>`)}
-    </div>
-  </figure>`;
+  const counts = new Array(n).fill(0);
+  for (const t of times) counts[Math.min(n - 1, Math.floor((t - lo) / width))]++;
+  const label = (ms) => `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')}Z`;
+  return html`<${BarChart} bins=${counts.map((count, i) => ({ label: label(lo + i * width), count }))}
+    caption=${`Events over time, ${times.length} results from ${label(lo)} to ${label(hi)}`} />`;
 }
 
 function principalOf(e) {
