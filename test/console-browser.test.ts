@@ -56,7 +56,9 @@ before(async () => {
   // two rotations before the browser looks: the timeline shows three material versions
   await kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
   await kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
-  // one use (the usage chart counts it) and one dependent (the dependency guard's warning names it)
+  // a usage budget of 10 encryptions (the keys list shows the current material's use against it)
+  await s.kms.lifecycle.admin().setUsageBudget(keyArn, { maxEncryptions: 10 });
+  // one use (the usage chart and the budget count it) and one dependent (the dependency guard's warning names it)
   await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: new TextEncoder().encode('hello') }));
   const sm = s.secretsClient();
   await sm.send(new CreateSecretCommand({ Name: 'orders/db', KmsKeyId: keyId, SecretString: JSON.stringify({ engine: 'postgres', host: 'db', username: 'app', password: FIRST_PASSWORD }) }));
@@ -171,6 +173,7 @@ async function walkThrough(page: Page): Promise<void> {
   const row = page.getByRole('row').filter({ hasText: 'alias/orders' });
   await row.waitFor();
   assert.match(await row.innerText(), /Enabled\s+every 90 days/);
+  assert.match(await row.innerText(), /10% 1 encryption, 5 B of 10 encryptions/);
   await shot(page, '03-keys');
 
   // one key: the timeline after two rotations (created + 2 on demand)

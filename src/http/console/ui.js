@@ -88,8 +88,9 @@ export function bytes(n) {
 /** A key's usage of its current material against its budget (GET /v1/kms/keys/{id}/usage-budget). */
 export function BudgetUse({ view }) {
   const { budget, usage } = view;
+  // rekey keeps a shared count of a material's use only for keys with a budget (src/kms/lifecycle/usage.ts)
+  if (!budget) return html`<span class="none">no budget</span>`;
   const used = `${fmt.format(usage.encryptions)} encryption${usage.encryptions === 1 ? '' : 's'}, ${bytes(usage.bytes)}`;
-  if (!budget) return html`<span>${used} <span class="sub">(no budget)</span></span>`;
   const parts = [];
   if (budget.maxEncryptions) parts.push(usage.encryptions / budget.maxEncryptions);
   if (budget.maxBytes) parts.push(usage.bytes / budget.maxBytes);
