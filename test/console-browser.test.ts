@@ -71,7 +71,9 @@ before(async () => {
   }));
   // a principal that may read keys but not rotate them, nor read the audit trail
   viewer = (await makeUser(s.iam, 'viewer', allow('kms:ListKeys', 'kms:ListAliases', 'kms:DescribeKey', 'kms:GetKeyRotationStatus', 'kms:ListKeyRotations'))).creds;
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
+    // a non-loopback name for this machine: plain HTTP under it is not a secure context (the third test)
+    '--host-resolver-rules=MAP rekey.test 127.0.0.1'] });
 });
 
 after(async () => {
@@ -356,6 +358,40 @@ test('MFA where the key policy requires it: Disable is refused in a session with
     throw e;
   } finally {
     await context.close();
+  }
+});
+
+test('over HTTPS (the generated certificate) the console signs in; over plain HTTP on a non-loopback name it says why it cannot', { skip: !haveBrowser && 'no Chromium here (CI installs it)', timeout: 60_000 }, async () => {
+  const tls = await startTestServer({ env: { REKEY_TLS: 'generated' } });
+  // the browser does not know rekey's CA (test/tls.test.ts verifies the chain with it); only this context skips the check
+  const context = await browser.newContext({ ignoreHTTPSErrors: true });
+  context.setDefaultTimeout(20_000);
+  const page = await context.newPage();
+  try {
+    assert.match(tls.url, /^https:/);
+    await page.goto(`${tls.url}/console#/keys`);
+    await page.getByLabel('Access key id').fill(TEST_CREDS.accessKeyId);
+    await page.getByLabel('Secret access key').fill(TEST_CREDS.secretAccessKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Keys' }).waitFor();
+    await page.getByText('No keys are visible to you.').waitFor();
+    await shot(page, '14-https');
+
+    // plain HTTP under a name other than 127.0.0.1 / localhost: no WebCrypto, so no signing
+    const port = new URL(s.url).port;
+    await page.goto(`http://rekey.test:${port}/console`);
+    assert.equal(await page.evaluate(() => globalThis.isSecureContext), false);
+    await page.getByLabel('Access key id').fill(TEST_CREDS.accessKeyId);
+    await page.getByLabel('Secret access key').fill(TEST_CREDS.secretAccessKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'InsecureContext' }).filter({ hasText: 'open the console over HTTPS' }).waitFor();
+    await shot(page, '15-insecure-context');
+  } catch (e) {
+    await shot(page, 'failed-https').catch(() => {});
+    throw e;
+  } finally {
+    await context.close();
+    await tls.cleanup();
   }
 });
 
