@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { gunzipSync } from 'node:zlib';
 import Fastify from 'fastify';
 import { registerConsole } from './console.ts';
 
@@ -42,6 +43,12 @@ test('GET /console/app.js: one bundle with the libraries inside (no import from 
   assert.match(js.body, /AWS4-HMAC-SHA256/, 'with SigV4 (aws4fetch)');
   const again = await a.inject({ method: 'GET', url: '/console/app.js' });
   assert.equal(again.body, js.body);
+  assert.equal(js.headers['content-encoding'], undefined, 'plain for a client that accepts no encoding');
+  const gz = await a.inject({ method: 'GET', url: '/console/app.js', headers: { 'accept-encoding': 'gzip, deflate, br' } });
+  assert.equal(gz.headers['content-encoding'], 'gzip');
+  assert.equal(gz.headers['vary'], 'accept-encoding');
+  assert.equal(gunzipSync(gz.rawPayload).toString(), js.body);
+  assert.ok(gz.rawPayload.length < js.body.length / 2, `gzip: ${gz.rawPayload.length} of ${js.body.length} bytes`);
   const css = await a.inject({ method: 'GET', url: '/console/app.css' });
   assert.equal(css.statusCode, 200);
   assert.match(String(css.headers['content-type']), /^text\/css/);

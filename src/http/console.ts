@@ -8,12 +8,14 @@
 // downloaded at run time.
 //
 //   GET /console            index.html (the signing region in a <meta>), no-store
-//   GET /console/app.js     the bundle (ES2022, minified), cached under its content hash (?v=...)
+//   GET /console/app.js     the bundle (ES2022, minified), cached under its content hash (?v=...),
+//                           gzipped (once, at build) for browsers that accept it
 //   GET /console/app.css    the style sheet, same
 import { readFile } from 'node:fs/promises';
+import { gzipSync, constants as zlib } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sha256 } from '../crypto/index.ts';
 
 const UI_DIR = join(dirname(fileURLToPath(import.meta.url)), 'console');
@@ -23,6 +25,9 @@ export interface ConsoleAssets {
   html: string;
   js: string;
   css: string;
+  /** The bundle and style sheet gzipped once at build (sent to browsers that accept gzip). */
+  jsGzip: Buffer;
+  cssGzip: Buffer;
   version: string;
   /** How long the bundle took to build (ms): docs/CONSOLE.md, "First page". */
   buildMs: number;
@@ -31,6 +36,8 @@ export interface ConsoleAssets {
 interface Bundle {
   js: string;
   css: string;
+  jsGzip: Buffer;
+  cssGzip: Buffer;
   template: string;
   version: string;
   buildMs: number;
@@ -53,7 +60,8 @@ async function bundle(): Promise<Bundle> {
     const css = await readFile(join(UI_DIR, 'app.css'), 'utf8');
     const template = await readFile(join(UI_DIR, 'index.html'), 'utf8');
     const version = sha256(Buffer.from(js + css)).toString('hex').slice(0, 16);
-    return { js, css, template, version, buildMs: Math.round(performance.now() - started) };
+    const gz = (text: string) => gzipSync(text, { level: zlib.Z_BEST_COMPRESSION });
+    return { js, css, jsGzip: gz(js), cssGzip: gz(css), template, version, buildMs: Math.round(performance.now() - started) };
   } finally {
     await esbuild.stop();
   }
@@ -67,7 +75,7 @@ export async function buildConsole(region: string): Promise<ConsoleAssets> {
   });
   const b = await bundling;
   const html = b.template.replaceAll('{{version}}', b.version).replaceAll('{{region}}', escapeAttr(region));
-  return { html, js: b.js, css: b.css, version: b.version, buildMs: b.buildMs };
+  return { html, js: b.js, css: b.css, jsGzip: b.jsGzip, cssGzip: b.cssGzip, version: b.version, buildMs: b.buildMs };
 }
 
 function escapeAttr(s: string): string {
@@ -92,12 +100,17 @@ export function registerConsole(app: FastifyInstance, opts: { region: string }):
   };
   app.get('/console', page);
   app.get('/console/', page);
-  app.get('/console/app.js', async (_req, reply) => {
+  /** An immutable asset, gzipped when the browser accepts it. */
+  const asset = (req: FastifyRequest, reply: FastifyReply, type: string, plain: string, gzipped: Buffer) => {
+    secure(reply).header('cache-control', 'public, max-age=31536000, immutable').header('vary', 'accept-encoding').type(type);
+    return /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? '')) ? reply.header('content-encoding', 'gzip').send(gzipped) : reply.send(plain);
+  };
+  app.get('/console/app.js', async (req, reply) => {
     const a = await load();
-    return secure(reply).header('cache-control', 'public, max-age=31536000, immutable').type('text/javascript; charset=utf-8').send(a.js);
+    return asset(req, reply, 'text/javascript; charset=utf-8', a.js, a.jsGzip);
   });
-  app.get('/console/app.css', async (_req, reply) => {
+  app.get('/console/app.css', async (req, reply) => {
     const a = await load();
-    return secure(reply).header('cache-control', 'public, max-age=31536000, immutable').type('text/css; charset=utf-8').send(a.css);
+    return asset(req, reply, 'text/css; charset=utf-8', a.css, a.cssGzip);
   });
 }
