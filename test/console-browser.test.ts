@@ -245,8 +245,7 @@ async function walkThrough(page: Page): Promise<void> {
   // Rotate now: the page follows the job live until it has run its steps
   await page.getByRole('button', { name: 'Rotate now' }).click();
   await page.getByRole('status').filter({ hasText: 'Rotation started' }).waitFor();
-  const succeeded = page.locator('.job-succeeded');
-  await assertCount(succeeded, 2);
+  await until('the second secret rotation', async () => (await s.jobs.list({ kind: 'secrets.rotate', state: 'succeeded' })).jobs.length === 2, 30_000);
   // the jobs' audit events are written by the job hooks: settle them, then refresh the page
   await s.audit.settled();
   await page.getByRole('button', { name: 'Refresh' }).click();
@@ -254,6 +253,7 @@ async function walkThrough(page: Page): Promise<void> {
   await assertCount(history, 2);
   assert.equal(await page.getByRole('row').filter({ hasText: 'RotationStarted' }).count(), 2);
   await page.locator('.label-AWSPREVIOUS').waitFor();
+  await page.getByText('None: every rotation has finished').waitFor();
   assert.doesNotMatch(await page.locator('body').innerText(), /p0-never-on-the-page|password/);
   await shot(page, '08-secret');
 

@@ -46,11 +46,17 @@ export function SecretsPage() {
 
 const ROTATION_EVENTS = new Set(['RotationStarted', 'RotationSucceeded', 'RotationFailed', 'RotateSecret', 'CancelRotateSecret']);
 
+/** The secrets.rotate jobs that are queued, running or failed (finished ones are in the history). */
+async function openJobs() {
+  const pages = await Promise.all(['queued', 'running', 'failed'].map((state) => admin('GET', '/v1/jobs', { kind: 'secrets.rotate', state, limit: 1000 })));
+  return { jobs: pages.flatMap((p) => p.jobs) };
+}
+
 async function loadSecret(id) {
   const d = await secrets('DescribeSecret', { SecretId: id });
   const [versions, jobs, events] = await Promise.all([
     settle(secrets('ListSecretVersionIds', { SecretId: d.ARN, IncludeDeprecated: true, MaxResults: 100 })),
-    settle(admin('GET', '/v1/jobs', { kind: 'secrets.rotate', limit: 1000 })),
+    settle(openJobs()),
     settle(admin('GET', '/v1/audit/events', { resource: d.ARN, maxResults: 500 })),
   ]);
   return { d, versions, jobs, events };
@@ -82,7 +88,7 @@ export function SecretPage({ id }) {
   };
   const rows = versions.value?.Versions ?? Object.entries(d.VersionIdsToStages ?? {}).map(([VersionId, VersionStages]) => ({ VersionId, VersionStages }));
   rows.sort((a, b) => (b.CreatedDate ?? 0) - (a.CreatedDate ?? 0));
-  const myJobs = (jobs.value?.jobs ?? []).filter((j) => j.target === d.ARN || j.target === d.Name).reverse();
+  const myJobs = (jobs.value?.jobs ?? []).filter((j) => j.target === d.ARN).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   const history = (events.value?.events ?? []).map((r) => r.event).filter((e) => ROTATION_EVENTS.has(e.eventName));
   return html`<section aria-labelledby="page-title">
     <${PageTitle}>Secret ${d.Name}<//>
@@ -111,8 +117,8 @@ export function SecretPage({ id }) {
       <tbody>${rows.map((v) => html`<tr key=${v.VersionId}><td><code>${v.VersionId}</code></td>
         <td>${(v.VersionStages ?? []).length === 0 ? html`<span class="sub">deprecated</span>` : v.VersionStages.map((l) => html`<span class=${`label label-${l}`}>${l}</span> `)}</td>
         <td><${When} value=${v.CreatedDate} /></td><td><${When} value=${v.LastAccessedDate} /></td></tr>`)}</tbody></table>
-    <h2>Rotation jobs${inFlight(data) ? html` <span class="count" role="status">(in progress, refreshing)</span>` : null}</h2>
-    ${jobs.error ? html`<${ErrorBox} error=${jobs.error} what="ListJobs" />` : myJobs.length === 0 ? html`<${Empty}>No rotation has run.<//>` : html`<table class="grid">
+    <h2>Rotations in progress or failed${inFlight(data) ? html` <span class="count" role="status">(refreshing)</span>` : null}</h2>
+    ${jobs.error ? html`<${ErrorBox} error=${jobs.error} what="ListJobs" />` : myJobs.length === 0 ? html`<${Empty}>None: every rotation has finished (see the history).<//>` : html`<table class="grid">
       <thead><tr><th scope="col">Started</th><th scope="col">State</th><th scope="col">Step</th><th scope="col">Attempt</th><th scope="col">Version</th><th scope="col">Last error</th></tr></thead>
       <tbody>${myJobs.map((j) => html`<tr key=${j.id}><td><${When} value=${j.createdAt} /></td><td><span class=${`job job-${j.state}`}>${j.state}</span></td><td>${j.step}</td><td>${j.attempt}/${j.maxAttempts}</td>
         <td><code>${j.data?.versionId ?? ''}</code></td><td>${j.lastError ? `${j.lastError.step}: ${j.lastError.name}: ${j.lastError.message}` : ''}</td></tr>`)}</tbody>
