@@ -1,5 +1,6 @@
 // Builds the HTTP server: the AWS protocols on POST / (AWS JSON 1.1 and the Query protocol, both
-// through the one pipeline in pipeline.ts) and rekey's admin API under /v1 (admin-routes.ts).
+// through the one pipeline in pipeline.ts), rekey's admin API under /v1 (admin-routes.ts) and the
+// web console's static files under /console (console.ts).
 // This module only wires; all decisions live in the domain modules the services call.
 import { STATUS_CODES } from 'node:http';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -22,6 +23,7 @@ import { jobsRoutes, JOB_SCHEMA } from './admin-jobs.ts';
 import { auditRoutes } from './admin-audit.ts';
 import { proxyRoutes, type ProxyAdmin } from './admin-proxy.ts';
 import { registerAdmin } from './admin.ts';
+import { registerConsole } from './console.ts';
 import { RefusedRequests } from './refused.ts';
 import { serverOptions, guardConnections, checkClientCertificate, type EdgeLimits, type EdgeTls } from './edge.ts';
 
@@ -169,5 +171,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   }, routes);
   routeTables.set(app, Object.freeze([...routes]));
   registerAdmin(app, { version: opts.version, extraPaths: adminOpenApiPaths(routes), schemas: { Job: JOB_SCHEMA } });
+  // the web console (console.ts, docs/CONSOLE.md): static files; its data comes through the routes above
+  registerConsole(app, { region: opts.region });
   return app;
 }
