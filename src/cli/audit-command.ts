@@ -40,7 +40,7 @@ const defaultIo: AuditCliIo = {
   },
 };
 
-function parseTime(name: string, v: string | undefined): Date | undefined {
+export function parseTime(name: string, v: string | undefined): Date | undefined {
   if (v === undefined) return undefined;
   const d = new Date(v);
   if (Number.isNaN(d.getTime())) throw new ValidationException(`--${name}: not a valid time: ${JSON.stringify(v.slice(0, 64))} (use ISO 8601, e.g. 2024-05-01T00:00:00Z)`);
@@ -123,11 +123,11 @@ export function formatVerifyResult(r: VerifyResult): string {
   return lines.join('\n') + '\n';
 }
 
-const storeOptions = (c: Command): Command => c
+export const storeOptions = (c: Command): Command => c
   .option('-d, --data-dir <dir>', 'the data directory of the store to read (env REKEY_DATA_DIR); never created')
   .option('-c, --config <file>', 'JSON configuration file naming the store and its root key (env REKEY_CONFIG)');
 
-const flagsOf = (o: StoreFlags): StoreFlags => ({ ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}), ...(o.config !== undefined ? { config: o.config } : {}) });
+export const flagsOf = (o: StoreFlags): StoreFlags => ({ ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}), ...(o.config !== undefined ? { config: o.config } : {}) });
 
 export function registerAuditCommands(program: Command, open: (flags: StoreFlags) => Promise<AuditCliContext>, io: AuditCliIo = defaultIo): void {
   const { out } = io;

@@ -56,7 +56,7 @@ const WHAT: Record<UpcomingView['upcoming'][number]['kind'], string> = {
   'kms.rotate': 'key rotation', 'kms.delete': 'key deletion', 'secrets.rotate': 'secret rotation', 'secrets.delete': 'secret deletion',
 };
 
-function table(rows: string[][]): string {
+export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
 }

@@ -17,7 +17,15 @@ import { registerKmsLifecycleCommands } from './kms-lifecycle-command.ts';
 import { registerSecretsCommands } from './secrets-command.ts';
 import { registerCertsCommands } from './certs-command.ts';
 import { registerComplianceCommands } from './compliance-command.ts';
+import { registerRehearseCommand } from './rehearse-command.ts';
 import { openExistingStore } from '../storage/open.ts';
+
+/** An existing store named by the configuration and these flags (never created), for commands that read it offline. */
+async function openStore(flags: { config?: string; dataDir?: string }) {
+  const cfg = loadConfig({ ...(flags.config ? { configFile: flags.config } : {}), ...(flags.dataDir ? { dataDir: flags.dataDir } : {}) });
+  const store = await openExistingStore({ backend: cfg.storage.backend, dataDir: cfg.dataDir, rootKey: cfg.rootKey, ...(cfg.storage.postgresUrl ? { postgresUrl: cfg.storage.postgresUrl } : {}) });
+  return { cfg, barrier: store.barrier, close: async () => { await store.backend.close(); store.barrier.seal(); } };
+}
 
 /** Every `rekey` subcommand, registered on a new program. */
 export function buildProgram(): Command {
@@ -69,10 +77,11 @@ export function buildProgram(): Command {
   registerComplianceCommands(program);
   // audit verify/lookup read the store directly (with the root key), so they work with the server stopped
   // they never create a store (openExistingStore): a missing one is an error naming the directory
-  registerAuditCommands(program, async (flags) => {
-    const cfg = loadConfig({ ...(flags.config ? { configFile: flags.config } : {}), ...(flags.dataDir ? { dataDir: flags.dataDir } : {}) });
-    const store = await openExistingStore({ backend: cfg.storage.backend, dataDir: cfg.dataDir, rootKey: cfg.rootKey, ...(cfg.storage.postgresUrl ? { postgresUrl: cfg.storage.postgresUrl } : {}) });
-    return { barrier: store.barrier, close: async () => { await store.backend.close(); store.barrier.seal(); } };
+  registerAuditCommands(program, async (flags) => openStore(flags));
+  // rekey rehearse reads the store the same way, never writing (src/rehearse)
+  registerRehearseCommand(program, async (flags) => {
+    const { cfg, barrier, close } = await openStore(flags);
+    return { barrier, close, tls: { tlsMode: cfg.tls.mode, certLifetimeSeconds: cfg.tls.certLifetimeSeconds, caLifetimeSeconds: cfg.tls.caLifetimeSeconds } };
   });
   return program;
 }
