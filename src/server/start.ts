@@ -41,6 +41,10 @@ import { registerCollectors } from '../metrics/collectors.ts';
 import { parseListen, startMetricsListener, type MetricsListener } from '../metrics/listener.ts';
 import { complianceRoutes } from '../http/admin-compliance.ts';
 import { compliancePorts, openCompliance } from './compliance.ts';
+import { IncidentService } from '../compliance/incident/service.ts';
+import { incidentRoutes } from '../http/admin-incident.ts';
+import { dbKeyHolder } from '../db/incident-holdings.ts';
+import { DigestSigner } from '../audit/digest.ts';
 import { KeyserveService } from '../keyserve/service.ts';
 import { keyserveRoutes } from '../http/admin-keyserve.ts';
 import { registerVaultKv } from '../http/vault-kv.ts';
@@ -70,6 +74,8 @@ export interface RunningServer {
   metrics?: { registry: Metrics; url: string };
   /** MariaDB keys for the hashicorp_key_management plugin (docs/MARIADB.md). */
   keyserve: KeyserveService;
+  /** Incident response jobs (docs/INCIDENTS.md). */
+  incidents: IncidentService;
 warning?: string;
   /** Protected rows found rolled back at start (src/storage/rollback.ts); each is also a tamper log line. */
   rollbackAtStart: string[];
@@ -158,6 +164,11 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     const scope = { region: cfg.region, accountId: cfg.accountId };
     // compliance rules and reports (docs/COMPLIANCE.md): read-only over the state; its job kind registers below
     const compliance = openCompliance({ cfg, barrier, ports: compliancePorts({ cfg, db: opts.db ?? databases.service, certs: edge.certs, tls: edge.tls !== undefined }), ...(opts.clock ? { clock: opts.clock } : {}) });
+    // incident response (docs/INCIDENTS.md): durable jobs over keys, secrets, instances and snapshots
+    const incidents = new IncidentService({
+      barrier, kms, iam, secrets, audit, region: cfg.region, accountId: cfg.accountId,
+      holders: [dbKeyHolder(databases.core)], signer: () => DigestSigner.loadOrCreate(barrier),
+    }, opts.clock ?? (() => new Date()));
     // MariaDB keys (docs/MARIADB.md): Vault KV v2 subset + admin routes; a KMS rotation adds versions
     const keyserve = new KeyserveService({ barrier, kms, iam, audit, region: cfg.region, accountId: cfg.accountId, ...(opts.clock ? { clock: opts.clock } : {}), log: (m) => dbWarn(m) });
     const app = await buildApp({
@@ -184,6 +195,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
         // rekey jobs ls --upcoming
         ...upcomingRoutes({ keys: (o) => kms.lifecycle.upcoming(o), secrets: (o) => secrets.upcoming(o), clock: opts.clock ?? (() => new Date()) }, scope),
         ...complianceRoutes(compliance, barrier, scope), // rekey compliance report
+        ...incidentRoutes(incidents, scope), // rekey incident compromised-key|compromised-credentials
         ...keyserveRoutes(keyserve), // rekey keyserve, rekey db mariadb-config
       ],
     });
@@ -201,6 +213,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     // Secret rotation and deletion jobs (docs/SECRETS.md) and the rotation-webhook admin API.
     secrets.register(jobs);
     compliance.register(jobs); // the scheduled compliance.evaluate job
+    incidents.register(jobs); // incident.compromised-key, incident.compromised-credentials
     const secretsAudit = secretsJobHook(audit, cfg.region, cfg.accountId, (m) => app.log.error(m));
     onSecretsJob = (e) => { secretsAudit(e); secrets.rotation.onJobEvent(e); proxyOpen?.onJobEvent(e); };
     kms.lifecycle.addKeyEventListener(keyEventHook(audit, cfg.region, cfg.accountId, (m) => app.log.error(m)));
@@ -221,7 +234,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     const hostForUrl = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
     let closed = false;
     const result: RunningServer = {
-      app, url: `${edge.tls ? 'https' : 'http'}://${hostForUrl}:${port}`, port, backend, barrier, kms, iam, jobs, secrets, audit, bootstrap, db: databases, keyserve,
+      app, url: `${edge.tls ? 'https' : 'http'}://${hostForUrl}:${port}`, port, backend, barrier, kms, iam, jobs, secrets, audit, bootstrap, db: databases, keyserve, incidents,
       quotas: edge.quotas, ...(edge.certs ? { certs: edge.certs } : {}), ...(proxyOpen ? { proxy: proxyOpen.proxy } : {}), ...(edge.caBundlePath ? { caBundlePath: edge.caBundlePath } : {}),
       ...(store.warning ? { warning: store.warning } : {}),
       ...(metrics && metricsListener ? { metrics: { registry: metrics, url: metricsListener.url } } : {}),
