@@ -2,8 +2,9 @@
 // a key and a secret (so the report has findings and a key section), `rekey compliance report
 // --output html` through the CLI, then `chromium --headless --screenshot`: the PNG is written under
 // .artifacts/ (gitignored; CI keeps it) and must be a real page, not a blank or an error page: a
-// valid PNG of the asked size, of some weight, with many distinct colours... measured on its bytes only
-// (no image library): its size and its IHDR.
+// valid PNG of the asked size and of some weight (a blank page of that size is a few kilobytes),
+// checked on its bytes (no image library); and Chromium's DOM of the page (--dump-dom) is the
+// report's (its title, the findings table, the signature line).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -20,11 +21,13 @@ const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/go
 const ARTIFACTS = fileURLToPath(new URL('../.artifacts/', import.meta.url));
 const CI = process.env.CI === 'true';
 
-function run(cmd: string, args: string[], ms: number): Promise<{ code: number | null; err: string }> {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: ms });
+function run(cmd: string, args: string[], ms: number): Promise<{ code: number | null; out: string; err: string }> {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: ms });
+  let out = '';
   let err = '';
+  child.stdout.on('data', (d) => { out += d; });
   child.stderr.on('data', (d) => { err += d; });
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, err })));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, out, err })));
 }
 
 test('the compliance report\'s HTML page renders in headless Chromium (screenshot in .artifacts/)', {
@@ -59,4 +62,9 @@ test('the compliance report\'s HTML page renders in headless Chromium (screensho
   const size = statSync(png).size;
   t.diagnostic(`screenshot ${png}: ${size} bytes`);
   assert.ok(size > 30_000, `the screenshot has content (${size} bytes)`);
+  // what Chromium parsed and laid out is the report, not an error page
+  const dom = await run(CHROMIUM!, ['--headless', '--no-sandbox', '--disable-gpu', `--user-data-dir=${profile}`, '--dump-dom', `file://${html}`], 120_000);
+  assert.match(dom.out, /<h1>rekey compliance report: pci-dss<\/h1>/, dom.err.slice(-2000));
+  assert.match(dom.out, /<h2>Findings<\/h2>/);
+  assert.match(dom.out, /Signed \(Ed25519\) with the audit signing key/);
 });
