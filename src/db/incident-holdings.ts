@@ -25,9 +25,6 @@ export interface DbHolding {
   note?: string;
 }
 
-/** Crash points for test/incident-crash.test.ts (set by the test child; no-op otherwise). */
-export const dbHoldingsProbe: { at(point: string): void } = { at: () => {} };
-
 function materialOf(b64: string | undefined, keyId: string): string | null {
   if (!b64) return null;
   try {
@@ -70,7 +67,6 @@ export function dbKeyHolder(core: DbCore) {
           const m = materialOf(got.value.wrappedVolumeKey, keyId);
           if (m === null || !compromised.has(m)) return { holding: { ...h, materialIds: m ? [m] : [] } };
           const wrapped = await rewrapVolumeKey(core.keyDeps, got.value);
-          dbHoldingsProbe.at('instance-rewrapped');
           try {
             await b.putJSON(instancePath(h.id), { ...got.value, wrappedVolumeKey: wrapped }, { expectVersion: got.version });
           } catch (e) {
