@@ -7,7 +7,8 @@
 //        -> 202 { incidentId, type }            rekey:RespondToCompromisedCredentials on the incident resource
 //   GET  /v1/incidents/:id                      -> progress, record, signed report   rekey:GetIncident
 //
-// Both POSTs start a durable job (src/jobs); the pipeline records the call's event before run.
+// Both POSTs start a durable job (src/jobs), created through the call's gated view (gate "operation"):
+// the call's event is recorded right before the job is written; unaudited, nothing starts.
 import { NotFoundException, ValidationException } from '../errors.ts';
 import type { AdminInput, AdminRoute } from './admin-routes.ts';
 import type { IncidentService } from '../compliance/incident/service.ts';
@@ -47,9 +48,12 @@ export function incidentRoutes(incidents: IncidentService, scope: { region: stri
         },
       },
       audit: ['key', 'from', 'to', 'disablePrincipals', 'allowedPrincipals'],
-      run: async (i, { caller }) => {
+      // the job is created through the call's gated view: the call's event is recorded right before it
+      gate: 'operation',
+      run: async (i, { caller, request }) => {
         const r = await incidents.compromisedKey({
           key: String(i['key']), reportedBy: caller.arn, ...windowOf(i), disablePrincipals: i['disablePrincipals'] === true,
+          ...(request.beforeCommit ? { beforeCommit: request.beforeCommit } : {}),
           ...(Array.isArray(i['allowedPrincipals']) ? { allowedPrincipals: (i['allowedPrincipals'] as unknown[]).map(String) } : {}),
         });
         return { incidentId: r.id };
@@ -67,8 +71,11 @@ export function incidentRoutes(incidents: IncidentService, scope: { region: stri
       },
       // 'credential' is never recorded (audit names like *credential* are dropped); the job's OpenIncident event names the secret or principal
       audit: ['from', 'to'],
-      run: async (i, { caller }) => {
-        const r = await incidents.compromisedCredentials({ credential: String(i['credential']), reportedBy: caller.arn, ...windowOf(i) });
+      gate: 'operation',
+      run: async (i, { caller, request }) => {
+        const r = await incidents.compromisedCredentials({
+          credential: String(i['credential']), reportedBy: caller.arn, ...windowOf(i), ...(request.beforeCommit ? { beforeCommit: request.beforeCommit } : {}),
+        });
         return { incidentId: r.id, type: r.type };
       },
     },

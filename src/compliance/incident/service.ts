@@ -6,6 +6,8 @@
 import { ValidationException } from '../../errors.ts';
 import type { JobEngine } from '../../jobs/engine.ts';
 import type { Job } from '../../jobs/model.ts';
+import { type EnqueueInput, JobStore } from '../../jobs/store.ts';
+import { WriteGate } from '../../storage/gate.ts';
 import type { IncidentDeps } from './deps.ts';
 import { compromisedKeyHandler, type KeyIncidentData } from './compromised-key.ts';
 import { ACCESS_KEY_ID, compromisedCredentialsHandler, type CredentialsIncidentData } from './compromised-credentials.ts';
@@ -29,7 +31,10 @@ export interface IncidentView {
   report: IncidentReport | null;
 }
 
-type Engine = Pick<JobEngine, 'registerKind' | 'enqueue' | 'get'>;
+type Engine = Pick<JobEngine, 'registerKind' | 'enqueue' | 'get' | 'store' | 'clock' | 'worker'>;
+
+/** One admin call's audit gate: its event is recorded right before the first write (src/storage/gate.ts). */
+export type BeforeCommit = (partialOutput?: unknown) => Promise<void>;
 
 export class IncidentService {
   private engine: Engine | undefined;
@@ -50,29 +55,38 @@ export class IncidentService {
     return { from: from.toISOString(), to: to.toISOString() };
   }
 
+  /** Creates the job; through the call's gated view when there is one, so nothing is written unaudited. */
+  private async enqueue<D>(input: EnqueueInput<D>, beforeCommit: BeforeCommit | undefined): Promise<Job<D>> {
+    const engine = this.jobs();
+    if (!beforeCommit) return (await engine.enqueue(input)).job;
+    const { job } = await new JobStore(engine.store.barrier, engine.clock, new WriteGate(beforeCommit)).enqueue(input);
+    engine.worker.wake();
+    return job;
+  }
+
   private jobs(): Engine {
     if (!this.engine) throw new Error('incident response is not registered with a job engine');
     return this.engine;
   }
 
   /** Opens a compromised-key incident: the key must exist (NotFoundException otherwise). */
-  async compromisedKey(o: { key: string; reportedBy: string; disablePrincipals?: boolean; allowedPrincipals?: string[] } & Window): Promise<{ id: string }> {
+  async compromisedKey(o: { key: string; reportedBy: string; disablePrincipals?: boolean; allowedPrincipals?: string[]; beforeCommit?: BeforeCommit } & Window): Promise<{ id: string }> {
     const keyId = await this.deps.kms.lifecycle.resolveExisting(o.key);
     const data: KeyIncidentData = {
       key: keyId, reportedBy: o.reportedBy, ...this.window(o), disablePrincipals: o.disablePrincipals === true,
       allowedPrincipals: o.allowedPrincipals ?? [], actions: [],
     };
-    const { job } = await this.jobs().enqueue({ kind: KIND_COMPROMISED_KEY, target: keyId, data, step: 'record', maxAttempts: 10 });
+    const job = await this.enqueue({ kind: KIND_COMPROMISED_KEY, target: keyId, data, step: 'record', maxAttempts: 10 }, o.beforeCommit);
     return { id: job.id };
   }
 
   /** Opens a compromised-credentials incident for a secret (name or ARN) or an access key id. */
-  async compromisedCredentials(o: { credential: string; reportedBy: string } & Window): Promise<{ id: string; type: 'secret' | 'access-key' }> {
+  async compromisedCredentials(o: { credential: string; reportedBy: string; beforeCommit?: BeforeCommit } & Window): Promise<{ id: string; type: 'secret' | 'access-key' }> {
     const type = ACCESS_KEY_ID.test(o.credential) ? 'access-key' as const : 'secret' as const;
     if (type === 'secret' && !(await this.deps.secrets.ctx.find(o.credential))) throw new ValidationException(`no secret ${o.credential} (give a secret name or ARN, or an access key id)`);
     if (type === 'access-key' && !(await this.deps.iam.accessKeys.get(o.credential))) throw new ValidationException(`no access key ${o.credential}`);
     const data: CredentialsIncidentData = { credential: o.credential, type, reportedBy: o.reportedBy, ...this.window(o), actions: [], notes: [] };
-    const { job } = await this.jobs().enqueue({ kind: KIND_COMPROMISED_CREDENTIALS, target: o.credential, data, step: 'record', maxAttempts: 10 });
+    const job = await this.enqueue({ kind: KIND_COMPROMISED_CREDENTIALS, target: o.credential, data, step: 'record', maxAttempts: 10 }, o.beforeCommit);
     return { id: job.id, type };
   }
 
