@@ -168,6 +168,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     const incidents = new IncidentService({
       barrier, kms, iam, secrets, audit, region: cfg.region, accountId: cfg.accountId,
       holders: [dbKeyHolder(databases.core)], signer: () => DigestSigner.loadOrCreate(barrier),
+      ...(proxyOpen ? { endProxySessions: (secret: { arn: string; name: string }) => Promise.resolve(proxyOpen.proxy.endSessions([secret.arn, secret.name])) } : {}),
     }, opts.clock ?? (() => new Date()));
     // MariaDB keys (docs/MARIADB.md): Vault KV v2 subset + admin routes; a KMS rotation adds versions
     const keyserve = new KeyserveService({ barrier, kms, iam, audit, region: cfg.region, accountId: cfg.accountId, ...(opts.clock ? { clock: opts.clock } : {}), log: (m) => dbWarn(m) });

@@ -106,10 +106,13 @@ export function compromisedCredentialsHandler(d: IncidentDeps) {
         if (data.type === 'access-key') {
           outcome = 'API calls signed with the key are refused from now on (Inactive); STS sessions it created stay valid until they expire: revoke them with the principal\'s other credentials if needed';
         } else if (d.endProxySessions) {
-          const n = await d.endProxySessions(data.arn!);
-          outcome = `${n} proxy session(s) that logged in with the secret ended`;
+          const got = await d.secrets.ctx.find(data.arn!);
+          await recordStep(d, 'EndProxySessions', job.id, [data.arn!], {}, now);
+          const n = got ? await d.endProxySessions({ arn: got.rec.arn, name: got.rec.name }) : 0;
+          // one node's proxy: proxies on other nodes keep their sessions (docs/INCIDENTS.md)
+          outcome = `${n} proxy session(s) that logged in with the secret ended (proxy of node ${ctx.nodeId})`;
         } else {
-          outcome = 'the proxy has no hook to end sessions by secret: open sessions continue until they disconnect (the proxy drops its cached credentials when a rotation finishes, so new logins use the new password)';
+          outcome = 'no proxy runs on the node that ran the job: open proxy sessions elsewhere continue until they disconnect (a proxy drops its cached credentials when a rotation finishes, so new logins use the new password)';
           notes.push(outcome);
         }
         incidentProbe.at('sessions');

@@ -20,10 +20,11 @@ export interface IncidentDeps {
   /** Holders besides secrets (the databases' instances and snapshots). */
   holders?: KeyHolder[];
   /**
-   * Ends the proxy's client sessions that logged in with a secret's credentials; resolves with how
-   * many it ended. Absent: the proxy has no such hook (docs/INCIDENTS.md).
+   * Ends the proxy's client sessions that logged in with a secret's credentials (a target's
+   * secretIds name it by ARN or by name); resolves with how many it ended. Absent: no proxy runs
+   * on this node (docs/INCIDENTS.md).
    */
-  endProxySessions?: (secretArn: string) => Promise<number>;
+  endProxySessions?: (secret: { arn: string; name: string }) => Promise<number>;
   signer(): Promise<ReportSigner>;
 }
 
