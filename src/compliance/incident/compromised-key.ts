@@ -59,7 +59,13 @@ export function compromisedKeyHandler(d: IncidentDeps) {
   };
   const act = (data: KeyIncidentData, step: string, at: Date, outcome: string): IncidentAction[] => [...data.actions.filter((a) => a.step !== step), { step, at: at.toISOString(), outcome }];
 
+  // the progress shown between steps names the step that runs next
   return async (job: Readonly<Job<KeyIncidentData>>, ctx: StepContext): Promise<StepResult<KeyIncidentData>> => {
+    const r = await run(job, ctx);
+    return 'next' in r && !r.progress ? { ...r, progress: progress(r.next, `next: ${r.next}`) } : r;
+  };
+
+  async function run(job: Readonly<Job<KeyIncidentData>>, ctx: StepContext): Promise<StepResult<KeyIncidentData>> {
     const data = job.data;
     const now = ctx.now();
     const step = job.step === 'start' ? 'record' : job.step;
@@ -178,5 +184,5 @@ export function compromisedKeyHandler(d: IncidentDeps) {
       default:
         throw new Error(`${KIND_COMPROMISED_KEY}: unknown step ${step}`);
     }
-  };
+  }
 }
