@@ -1,9 +1,9 @@
 // Issue 22, item 3's must-show: `rekey incident compromised-key` end to end over a key that protects
 // a secret (two versions), a real PostgreSQL instance made through the RDS API (its gocryptfs volume
-// key wrapped under the key) and a snapshot of it. After the job: the key has a new current
+// key wrapped under the key), a snapshot of it and a MariaDB keyring (keyserve). After the job: the key has a new current
 // material; every ciphertext rekey holds under the key (the stored secret values, the instance's
-// wrapped volume key, the snapshot's wrapped data key) is made with the new material, read from the
-// store; the secret still reads, the instance reboots (its volume unlocks with the re-wrapped key)
+// wrapped volume key, the snapshot's wrapped data key, the keyring's key versions) is made with the
+// new material, read from the store; the secret still reads, the instance reboots (its volume unlocks with the re-wrapped key)
 // with its rows; the report lists exactly the audit trail's recorded uses of the key and of what it
 // protects in the window (checked against the audit lookup), names the principal refused outside
 // policy, whose access key --disable-principals made Inactive; the report verifies with the audit
@@ -26,6 +26,7 @@ import { parseCiphertext } from '../src/kms/ciphertext.ts';
 import { valuePath, secretPath, type SecretRecord, type StoredValue } from '../src/secrets/model.ts';
 import { instancePath, type InstanceRecord } from '../src/db/model.ts';
 import { snapshotPath, type SnapshotRecord } from '../src/db/snapshots/model.ts';
+import { PATHS, type KeyringRecord } from '../src/keyserve/model.ts';
 import { StoreSink } from '../src/audit/sinks/store.ts';
 import { lookupEvents } from '../src/audit/lookup.ts';
 import { readPublicKey } from '../src/audit/digest.ts';
@@ -56,6 +57,9 @@ test('compromised key over a secret, a PostgreSQL instance and a snapshot: rotat
   // what the key protects: a secret with two versions, an encrypted instance, a snapshot of it
   const secret = await sm.send(new CreateSecretCommand({ Name: 'app/db', KmsKeyId: keyId, SecretString: '{"password":"one"}' }));
   await sm.send(new PutSecretValueCommand({ SecretId: secret.ARN!, SecretString: '{"password":"two"}' }));
+  // MariaDB keys (keyserve) under it: keys 1 and 2, one version each
+  const root = { type: 'Root' as const, arn: `arn:aws:iam::${s.iam.accountId}:root`, accountId: s.iam.accountId, accessKeyId: 'test', principalId: s.iam.accountId, identityPolicies: [] };
+  await s.keyserve.createKeyring('appdb', keyId, [1, 2], { caller: root, request: {} });
   await rds.send(new R.CreateDBInstanceCommand({
     DBInstanceIdentifier: 'leaky', Engine: 'postgres', DBInstanceClass: 'db.t3.micro', AllocatedStorage: 20, MasterUsername: 'app',
     MasterUserPassword: PASSWORD, DBName: 'appdb', StorageEncrypted: true, KmsKeyId: keyId,
@@ -106,9 +110,17 @@ test('compromised key over a secret, a PostgreSQL instance and a snapshot: rotat
   materials.push(parseCiphertext(Buffer.from(ir.wrappedVolumeKey!, 'base64')).materialId);
   const sr = (await s.barrier.getJSON<SnapshotRecord>(snapshotPath('leaky-snap')))!.value;
   materials.push(parseCiphertext(Buffer.from(sr.wrappedKey!, 'base64')).materialId);
-  assert.deepEqual(materials, [after.currentMaterialId, after.currentMaterialId, after.currentMaterialId, after.currentMaterialId]);
+  // keyserve: a new version of each key under the new material, the first versions re-wrapped to it
+  const ring = (await s.barrier.getJSON<KeyringRecord>(PATHS.keyring('appdb')))!.value;
+  assert.deepEqual(Object.values(ring.keys).map((vs) => vs.map((v) => v.version)), [[1, 2], [1, 2]]);
+  for (const v of Object.values(ring.keys).flat()) {
+    materials.push(parseCiphertext(Buffer.from(v.blob, 'base64')).materialId);
+    assert.equal(v.materialId, after.currentMaterialId);
+  }
+  assert.equal(materials.length, 8);
+  assert.deepEqual(new Set(materials), new Set([after.currentMaterialId]), 'every ciphertext rekey holds under the key uses the new material');
   assert.deepEqual(report.stillCompromised, []);
-  assert.deepEqual(report.holdings.map((h) => `${h.type} ${h.id}`).sort(), ['db-instance leaky', 'db-snapshot leaky-snap', ...Object.keys(rec.versions).map((v) => `secret-version app/db:${v}`)].sort());
+  assert.deepEqual(report.holdings.map((h) => `${h.type} ${h.id}`).sort(), ['db-instance leaky', 'db-snapshot leaky-snap', 'keyserve-keyring appdb', ...Object.keys(rec.versions).map((v) => `secret-version app/db:${v}`)].sort());
   assert.deepEqual(report.needChangeKey, ['leaky']);
 
   // and everything still works under the new material: the secret reads, the instance reboots (unwraps its volume key) with its rows

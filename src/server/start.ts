@@ -44,6 +44,7 @@ import { compliancePorts, openCompliance } from './compliance.ts';
 import { IncidentService } from '../compliance/incident/service.ts';
 import { incidentRoutes } from '../http/admin-incident.ts';
 import { dbKeyHolder } from '../db/incident-holdings.ts';
+import { keyserveKeyHolder } from '../keyserve/incident-holdings.ts';
 import { DigestSigner } from '../audit/digest.ts';
 import { KeyserveService } from '../keyserve/service.ts';
 import { keyserveRoutes } from '../http/admin-keyserve.ts';
@@ -164,14 +165,19 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     const scope = { region: cfg.region, accountId: cfg.accountId };
     // compliance rules and reports (docs/COMPLIANCE.md): read-only over the state; its job kind registers below
     const compliance = openCompliance({ cfg, barrier, ports: compliancePorts({ cfg, db: opts.db ?? databases.service, certs: edge.certs, tls: edge.tls !== undefined }), ...(opts.clock ? { clock: opts.clock } : {}) });
-    // incident response (docs/INCIDENTS.md): durable jobs over keys, secrets, instances and snapshots
-    const incidents = new IncidentService({
-      barrier, kms, iam, secrets, audit, region: cfg.region, accountId: cfg.accountId,
-      holders: [dbKeyHolder(databases.core)], signer: () => DigestSigner.loadOrCreate(barrier),
-      ...(proxyOpen ? { endProxySessions: (secret: { arn: string; name: string }) => Promise.resolve(proxyOpen.proxy.endSessions([secret.arn, secret.name])) } : {}),
-    }, opts.clock ?? (() => new Date()));
     // MariaDB keys (docs/MARIADB.md): Vault KV v2 subset + admin routes; a KMS rotation adds versions
     const keyserve = new KeyserveService({ barrier, kms, iam, audit, region: cfg.region, accountId: cfg.accountId, ...(opts.clock ? { clock: opts.clock } : {}), log: (m) => dbWarn(m) });
+    // incident response (docs/INCIDENTS.md): durable jobs over keys and what they protect (secrets,
+    // instances' volume keys and snapshots' keys, MariaDB keyrings), the proxy's sessions
+    const incidents = new IncidentService({
+      barrier, kms, iam, secrets, audit, region: cfg.region, accountId: cfg.accountId,
+      holders: [
+        dbKeyHolder(databases.core),
+        keyserveKeyHolder({ barrier, kms, keyserve, audit, region: cfg.region, accountId: cfg.accountId, clock: opts.clock ?? (() => new Date()) }),
+      ],
+      signer: () => DigestSigner.loadOrCreate(barrier),
+      ...(proxyOpen ? { endProxySessions: (secret: { arn: string; name: string }) => Promise.resolve(proxyOpen.proxy.endSessions([secret.arn, secret.name])) } : {}),
+    }, opts.clock ?? (() => new Date()));
     const app = await buildApp({
       ...(proxySetup ? { proxy: proxySetup.proxy } : {}),
       limits: cfg.http, quotas: edge.quotas, ...(edge.tls ? { tls: edge.tls } : {}),

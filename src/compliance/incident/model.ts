@@ -31,10 +31,10 @@ export interface IncidentRecord {
 
 /** One thing rekey holds that a key protects, and the key material versions its ciphertext(s) use. */
 export interface Holding {
-  type: 'secret-version' | 'db-instance' | 'db-snapshot';
+  type: 'secret-version' | 'db-instance' | 'db-snapshot' | 'keyserve-keyring';
   /** The resource's ARN (a secret version: the secret's ARN). */
   arn: string;
-  /** The instance or snapshot id; a secret version: "<secret name>:<version id>". */
+  /** The instance, snapshot or keyring name; a secret version: "<secret name>:<version id>". */
   id: string;
   /** Material ids of every ciphertext this holding keeps under the key (a secret value may keep older ones). */
   materialIds: string[];
