@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import * as R from '@aws-sdk/client-rds';
-import { CreateKeyCommand, DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DecryptCommand, DisableKeyCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { startTestServer } from './helpers/server.ts';
 import { rdsClient } from './helpers/rds.ts';
@@ -180,6 +180,14 @@ test('compromised key over a secret, a PostgreSQL instance and a snapshot: rotat
   await s.audit.settled();
   const steps = await lookupEvents(store, { resource: `arn:aws:rekey:us-east-1:${key.AWSAccountId}:incident/${report.incident.id}`, maxResults: 50 });
   assert.deepEqual([...new Set(steps.events.filter((e) => e.event.eventSource === 'rekey.incident').map((e) => e.event.eventName))].sort(), ['DeactivateAccessKey', 'OpenIncident', 'RewrapKeyHoldings', 'RotateKeyOnDemand', 'SignIncidentReport']);
+
+  // a disabled key cannot be rotated or re-wrapped under: refused before any job starts
+  const off = (await kms.send(new CreateKeyCommand({ Description: 'disabled' }))).KeyMetadata!;
+  await kms.send(new DisableKeyCommand({ KeyId: off.KeyId! }));
+  const refusedStart = await rekeyCli(['incident', 'compromised-key', off.KeyId!, '--endpoint', s.url]);
+  assert.equal(refusedStart.status, 2, refusedStart.out);
+  assert.match(refusedStart.err, /DisabledException: arn:aws:kms:us-east-1:\d+:key\/[-0-9a-f]+ is disabled\./);
+  assert.equal((await s.jobs.list({ kind: 'incident.compromised-key' })).jobs.length, 1);
 
   // compromised credentials: an access key is made Inactive; a secret without rotation is reported, not changed
   const other = await s.iam.accessKeys.create((await s.iam.principals.createUser('leaker')));

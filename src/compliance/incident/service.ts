@@ -4,6 +4,7 @@
 //   const { id } = await incidents.compromisedKey({ key, reportedBy, ... });   // a job, resumable
 //   await incidents.get(id);                                     // the job's progress, the record, the signed report
 import { ValidationException } from '../../errors.ts';
+import { requireEnabled } from '../../kms/context.ts';
 import type { JobEngine } from '../../jobs/engine.ts';
 import type { Job } from '../../jobs/model.ts';
 import { type EnqueueInput, JobStore } from '../../jobs/store.ts';
@@ -72,6 +73,11 @@ export class IncidentService {
   /** Opens a compromised-key incident: the key must exist (NotFoundException otherwise). */
   async compromisedKey(o: { key: string; reportedBy: string; disablePrincipals?: boolean; allowedPrincipals?: string[]; beforeCommit?: BeforeCommit } & Window): Promise<{ id: string }> {
     const keyId = await this.deps.kms.lifecycle.resolveExisting(o.key);
+    // rotating and re-wrapping need an Enabled key: refuse now (DisabledException /
+    // KMSInvalidStateException) rather than start a job that can only fail; a key disabled to contain
+    // the leak is enabled again for the response (docs/INCIDENTS.md)
+    const rec = await this.deps.kms.store.readKey(keyId);
+    if (rec) requireEnabled(rec.value);
     const data: KeyIncidentData = {
       key: keyId, reportedBy: o.reportedBy, ...this.window(o), disablePrincipals: o.disablePrincipals === true,
       allowedPrincipals: o.allowedPrincipals ?? [], actions: [],
