@@ -105,6 +105,8 @@ export const SERVICES = {
   audit: { source: 'rekey.audit', ops: {} as Readonly<Record<string, OperationSpec>>, resourceType: 'Rekey::Audit::Sink' },
   // MariaDB keys (src/keyserve): service events only (key versions added after a KMS rotation)
   keyserve: { source: 'rekey.keyserve', ops: {} as Readonly<Record<string, OperationSpec>>, resourceType: 'Rekey::Admin::Resource' },
+  // incident response (src/compliance/incident): service events only (each step of an incident job)
+  incident: { source: 'rekey.incident', ops: {} as Readonly<Record<string, OperationSpec>>, resourceType: 'Rekey::Admin::Resource' },
 } as const;
 export type ServiceName = keyof typeof SERVICES;
 

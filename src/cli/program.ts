@@ -18,6 +18,7 @@ import { registerSecretsCommands } from './secrets-command.ts';
 import { registerCertsCommands } from './certs-command.ts';
 import { registerComplianceCommands } from './compliance-command.ts';
 import { registerRehearseCommand } from './rehearse-command.ts';
+import { registerIncidentCommands } from './incident-command.ts';
 import { openExistingStore } from '../storage/open.ts';
 
 /** An existing store named by the configuration and these flags (never created), for commands that read it offline. */
@@ -75,6 +76,7 @@ export function buildProgram(): Command {
   registerSecretsCommands(program);
   registerCertsCommands(program);
   registerComplianceCommands(program);
+  registerIncidentCommands(program);
   // audit verify/lookup read the store directly (with the root key), so they work with the server stopped
   // they never create a store (openExistingStore): a missing one is an error naming the directory
   registerAuditCommands(program, async (flags) => openStore(flags));

@@ -45,8 +45,16 @@ export class ClientConn extends ClientStartup implements PoolClient {
     return this.server !== undefined && (this.pending > 0 || this.tx !== 'I' || this.unsynced || !this.scanner.atBoundary);
   }
 
+  /** The secret whose credentials this client logged in with (after authentication). */
+  get loginSecretId(): string | undefined {
+    return this.loggedInWith;
+  }
+
+  private loggedInWith: string | undefined;
+
   /** After authentication: a server (session mode) or the pool's parameters, then ReadyForQuery. */
   protected async login(secretId: string): Promise<void> {
+    this.loggedInWith = secretId;
     const pool = this.ctx.pool(this.database, this.user, secretId);
     this.pool = pool;
     let params = pool.lastParams;

@@ -347,6 +347,14 @@ export class ProxyService {
     sock.setTimeout(10_000, () => sock.destroy());
   }
 
+  /** Ends the client sessions (and their pools' server connections) that logged in with one of these secret ids, on every target; how many sessions. */
+  endSessions(secretIds: readonly string[]): number {
+    const ids = new Set(secretIds);
+    let n = 0;
+    for (const t of this.targets.values()) n += t.endSessions(ids);
+    return n;
+  }
+
   async close(): Promise<void> {
     clearInterval(this.reaper);
     this.sync?.stop();

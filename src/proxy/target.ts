@@ -36,6 +36,8 @@ export class Target implements ClientContext {
   readonly cutover: Cutover;
   readonly pools = new Map<string, Pool>();
   readonly clients = new Set<ClientConn>();
+  /** Which secret each pool (database \0 user) logs in with. */
+  private readonly poolSecrets = new Map<string, string>();
   server: Server | undefined;
   private readonly secretCache = new Map<string, Promise<SecretEntry>>();
   private readonly salts = new Map<string, Buffer>();
@@ -154,6 +156,7 @@ export class Target implements ClientContext {
       p = new Pool(database, user, this.cfg, this.cutover, () => this.svc.secrets.current(secretId), () => this.upstreamTls.current(),
         (e, endpoint) => this.loginFailed(database, user, e, endpoint));
       this.pools.set(key, p);
+      this.poolSecrets.set(key, secretId);
     }
     return p;
   }
@@ -205,6 +208,31 @@ export class Target implements ClientContext {
 
   log(e: unknown): void {
     this.svc.log(e);
+  }
+
+  /**
+   * Incident response (docs/INCIDENTS.md): ends every client session that logged in with one of
+   * `secretIds` (57P01, as an administrator's pg_terminate_backend) and closes their pools' server
+   * connections, which logged in to the database with the secret's credentials. Returns how many
+   * client sessions it ended.
+   */
+  endSessions(secretIds: ReadonlySet<string>): number {
+    let ended = 0;
+    for (const c of [...this.clients]) {
+      const id = c.loginSecretId;
+      if (id !== undefined && secretIds.has(id)) {
+        c.fatal('57P01', 'terminating connection due to administrator command');
+        ended++;
+      }
+    }
+    for (const [key, secretId] of this.poolSecrets) {
+      if (!secretIds.has(secretId)) continue;
+      this.pools.get(key)?.close();
+      this.pools.delete(key);
+      this.poolSecrets.delete(key);
+    }
+    this.rotated(); // cached credentials and derived keys of the secret go too
+    return ended;
   }
 
   /** After a rotation: forget secrets and derived keys; pools re-read credentials on their next login. */

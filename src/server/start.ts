@@ -41,6 +41,11 @@ import { registerCollectors } from '../metrics/collectors.ts';
 import { parseListen, startMetricsListener, type MetricsListener } from '../metrics/listener.ts';
 import { complianceRoutes } from '../http/admin-compliance.ts';
 import { compliancePorts, openCompliance } from './compliance.ts';
+import { IncidentService } from '../compliance/incident/service.ts';
+import { incidentRoutes } from '../http/admin-incident.ts';
+import { dbKeyHolder } from '../db/incident-holdings.ts';
+import { keyserveKeyHolder } from '../keyserve/incident-holdings.ts';
+import { DigestSigner } from '../audit/digest.ts';
 import { KeyserveService } from '../keyserve/service.ts';
 import { keyserveRoutes } from '../http/admin-keyserve.ts';
 import { registerVaultKv } from '../http/vault-kv.ts';
@@ -70,6 +75,8 @@ export interface RunningServer {
   metrics?: { registry: Metrics; url: string };
   /** MariaDB keys for the hashicorp_key_management plugin (docs/MARIADB.md). */
   keyserve: KeyserveService;
+  /** Incident response jobs (docs/INCIDENTS.md). */
+  incidents: IncidentService;
 warning?: string;
   /** Protected rows found rolled back at start (src/storage/rollback.ts); each is also a tamper log line. */
   rollbackAtStart: string[];
@@ -160,6 +167,17 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     const compliance = openCompliance({ cfg, barrier, ports: compliancePorts({ cfg, db: opts.db ?? databases.service, certs: edge.certs, tls: edge.tls !== undefined }), ...(opts.clock ? { clock: opts.clock } : {}) });
     // MariaDB keys (docs/MARIADB.md): Vault KV v2 subset + admin routes; a KMS rotation adds versions
     const keyserve = new KeyserveService({ barrier, kms, iam, audit, region: cfg.region, accountId: cfg.accountId, ...(opts.clock ? { clock: opts.clock } : {}), log: (m) => dbWarn(m) });
+    // incident response (docs/INCIDENTS.md): durable jobs over keys and what they protect (secrets,
+    // instances' volume keys and snapshots' keys, MariaDB keyrings), the proxy's sessions
+    const incidents = new IncidentService({
+      barrier, kms, iam, secrets, audit, region: cfg.region, accountId: cfg.accountId,
+      holders: [
+        dbKeyHolder(databases.core),
+        keyserveKeyHolder({ barrier, kms, keyserve, audit, region: cfg.region, accountId: cfg.accountId, clock: opts.clock ?? (() => new Date()) }),
+      ],
+      signer: () => DigestSigner.loadOrCreate(barrier),
+      ...(proxyOpen ? { endProxySessions: (secret: { arn: string; name: string }) => Promise.resolve(proxyOpen.proxy.endSessions([secret.arn, secret.name])) } : {}),
+    }, opts.clock ?? (() => new Date()));
     const app = await buildApp({
       ...(proxySetup ? { proxy: proxySetup.proxy } : {}),
       limits: cfg.http, quotas: edge.quotas, ...(edge.tls ? { tls: edge.tls } : {}),
@@ -184,6 +202,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
         // rekey jobs ls --upcoming
         ...upcomingRoutes({ keys: (o) => kms.lifecycle.upcoming(o), secrets: (o) => secrets.upcoming(o), clock: opts.clock ?? (() => new Date()) }, scope),
         ...complianceRoutes(compliance, barrier, scope), // rekey compliance report
+        ...incidentRoutes(incidents, scope), // rekey incident compromised-key|compromised-credentials
         ...keyserveRoutes(keyserve), // rekey keyserve, rekey db mariadb-config
       ],
     });
@@ -201,6 +220,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     // Secret rotation and deletion jobs (docs/SECRETS.md) and the rotation-webhook admin API.
     secrets.register(jobs);
     compliance.register(jobs); // the scheduled compliance.evaluate job
+    incidents.register(jobs); // incident.compromised-key, incident.compromised-credentials
     const secretsAudit = secretsJobHook(audit, cfg.region, cfg.accountId, (m) => app.log.error(m));
     onSecretsJob = (e) => { secretsAudit(e); secrets.rotation.onJobEvent(e); proxyOpen?.onJobEvent(e); };
     kms.lifecycle.addKeyEventListener(keyEventHook(audit, cfg.region, cfg.accountId, (m) => app.log.error(m)));
@@ -221,7 +241,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     const hostForUrl = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
     let closed = false;
     const result: RunningServer = {
-      app, url: `${edge.tls ? 'https' : 'http'}://${hostForUrl}:${port}`, port, backend, barrier, kms, iam, jobs, secrets, audit, bootstrap, db: databases, keyserve,
+      app, url: `${edge.tls ? 'https' : 'http'}://${hostForUrl}:${port}`, port, backend, barrier, kms, iam, jobs, secrets, audit, bootstrap, db: databases, keyserve, incidents,
       quotas: edge.quotas, ...(edge.certs ? { certs: edge.certs } : {}), ...(proxyOpen ? { proxy: proxyOpen.proxy } : {}), ...(edge.caBundlePath ? { caBundlePath: edge.caBundlePath } : {}),
       ...(store.warning ? { warning: store.warning } : {}),
       ...(metrics && metricsListener ? { metrics: { registry: metrics, url: metricsListener.url } } : {}),

@@ -6,6 +6,7 @@
 // listening and { type: 'offset-set' } after each change; SIGTERM closes it cleanly.
 // REKEY_TEST_KILL_AT=<strategy>:<point> with REKEY_TEST_KILL_MARKER=<file>: the built-in rotation
 // strategies with that kill point armed (test/helpers/crash-strategies.ts).
+// REKEY_TEST_INCIDENT_CRASH_AT=<point>: SIGKILL at that point of an incident job (src/compliance/incident/deps.ts).
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,11 @@ import { loadConfig } from '../../src/config/config.ts';
 import { startServer } from '../../src/server/start.ts';
 import type { RotationStrategy } from '../../src/secrets/strategy.ts';
 import { strategiesWithKillPoint, type KillPoint } from './crash-strategies.ts';
+import { incidentProbe } from '../../src/compliance/incident/deps.ts';
+
+// test/incident-crash.test.ts: REKEY_TEST_INCIDENT_CRASH_AT=<point> kills this node at that point of an incident job
+const incidentCrashAt = process.env['REKEY_TEST_INCIDENT_CRASH_AT'];
+if (incidentCrashAt) incidentProbe.at = (point) => { if (point === incidentCrashAt) process.kill(process.pid, 'SIGKILL'); };
 
 let offset = 0;
 // REKEY_TEST_CHILD_DATA_DIR: reuse a data directory (a node started again after a SIGKILL)
