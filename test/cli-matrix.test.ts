@@ -1,6 +1,6 @@
 // The CLI speaks one language (issue 18, item 6): every subcommand that talks to a server says the
 // same one line when the server is down and when credentials are missing, exits 2, and prints no
-// stack trace. Rows run the `rekey` program in process (src/cli/program.ts runCli: what
+// stack trace; its connection flags work in any position. Rows run the `rekey` program in process (src/cli/program.ts runCli: what
 // bin/rekey.mjs runs; a child process per row costs ~20 s on a loaded machine); the last test runs
 // the real command once in a child process.
 import { test, before, after } from 'node:test';
@@ -68,6 +68,20 @@ test('cli: the server down is one line naming the endpoint and what to set, for 
   for (const args of COMMANDS) {
     oneLine(args, await cli([...args, '--endpoint', endpoint], true), `rekey: ConfigurationError: cannot reach the rekey server at ${endpoint} (ECONNREFUSED); is it running? Set --endpoint or REKEY_ENDPOINT.`);
   }
+});
+
+test('cli: --endpoint before the group, between group and command, or at the end: the same, for every command', async () => {
+  const endpoint = `http://127.0.0.1:${closedPort}`;
+  const want = `rekey: ConfigurationError: cannot reach the rekey server at ${endpoint} (ECONNREFUSED); is it running? Set --endpoint or REKEY_ENDPOINT.`;
+  for (const args of COMMANDS) {
+    const front = ['--endpoint', endpoint, ...args];
+    const middle = [args[0]!, '--endpoint', endpoint, ...args.slice(1)];
+    oneLine(front, await cli(front, true), want);
+    oneLine(middle, await cli(middle, true), want);
+  }
+  // where no server is spoken to, the flag is refused by name instead of ignored
+  const server = ['--endpoint', endpoint, 'audit', 'verify'];
+  oneLine(server, await cli(server, true), 'rekey: ConfigurationError: --endpoint does not apply to rekey audit verify: it talks to no server');
 });
 
 const NO_CREDENTIALS = 'rekey: ConfigurationError: no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials); the server prints the bootstrap administrator\'s keys at its first start.';

@@ -3,7 +3,8 @@
 import { Command, Option } from 'commander';
 import { VERSION } from '../version.ts';
 import { loadConfig } from '../config/config.ts';
-import { RekeyError } from '../errors.ts';
+import { ConfigurationError, RekeyError } from '../errors.ts';
+import { connectionOptions } from './admin-client.ts';
 import { runServer } from './server-command.ts';
 import { runRotateRoot } from './operator.ts';
 import { registerIamCommands } from './iam-command.ts';
@@ -26,6 +27,40 @@ async function openStore(flags: { config?: string; dataDir?: string }) {
   const cfg = loadConfig({ ...(flags.config ? { configFile: flags.config } : {}), ...(flags.dataDir ? { dataDir: flags.dataDir } : {}) });
   const store = await openExistingStore({ backend: cfg.storage.backend, dataDir: cfg.dataDir, rootKey: cfg.rootKey, ...(cfg.storage.postgresUrl ? { postgresUrl: cfg.storage.postgresUrl } : {}) });
   return { cfg, barrier: store.barrier, close: async () => { await store.backend.close(); store.barrier.seal(); } };
+}
+
+const CONNECTION_FLAGS = [['--endpoint', 'endpoint'], ['--region', 'region'], ['--ca-bundle', 'caBundle']] as const;
+
+/**
+ * `--endpoint`, `--region` and `--ca-bundle` in any position (issue 18, item 6): before the group
+ * (`rekey --endpoint URL kms ...`), between group and command, or after it. They are added to the
+ * program and to every group that lacks them; before an action runs, a value given further up fills
+ * the command's own option (commands read their own flags or optsWithGlobals). Given to a command
+ * that talks to no server (`rekey server`, `rekey audit verify`, ...), they are refused by name.
+ */
+function connectionFlagsAnywhere(program: Command): void {
+  const has = (c: Command, long: string) => c.options.some((o) => o.long === long);
+  const native = new Set<Command>();
+  const visit = (c: Command) => {
+    if (has(c, '--endpoint')) native.add(c);
+    c.commands.forEach(visit);
+  };
+  visit(program);
+  const groups = (c: Command): Command[] => (c.commands.length > 0 ? [c, ...c.commands.flatMap(groups)] : []);
+  for (const g of groups(program)) if (!has(g, '--endpoint')) connectionOptions(g);
+  program.hook('preAction', (_root, action) => {
+    const chain: Command[] = [];
+    for (let c: Command | null = action; c; c = c.parent) chain.push(c);
+    const talks = chain.some((c) => native.has(c));
+    for (const [flag, key] of CONNECTION_FLAGS) {
+      const given = chain.find((c) => c.getOptionValue(key) !== undefined);
+      if (!given) continue;
+      if (!talks) throw new ConfigurationError(`${flag} does not apply to rekey ${chain.slice(0, -1).reverse().map((c) => c.name()).join(' ')}: it talks to no server`);
+      // the nearest command that declares the flag natively reads it: give it the value if it has none
+      const reader = chain.find((c) => native.has(c) && has(c, flag));
+      if (reader && reader.getOptionValue(key) === undefined) reader.setOptionValueWithSource(key, given.getOptionValue(key), 'cli');
+    }
+  });
 }
 
 /** Every `rekey` subcommand, registered on a new program. */
@@ -85,6 +120,7 @@ export function buildProgram(): Command {
     const { cfg, barrier, close } = await openStore(flags);
     return { barrier, close, tls: { tlsMode: cfg.tls.mode, certLifetimeSeconds: cfg.tls.certLifetimeSeconds, caLifetimeSeconds: cfg.tls.caLifetimeSeconds } };
   });
+  connectionFlagsAnywhere(program);
   return program;
 }
 
