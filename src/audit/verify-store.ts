@@ -15,6 +15,8 @@ export interface VerifyOptions {
   to?: Date;
   /** Only this node (default: every node with events in the store). */
   node?: string;
+  /** Told after each page of batches read: the node, events read so far for it, and about how many it has. */
+  onProgress?: (p: { node: string; events: number; of: number }) => void;
 }
 
 const PAGE = 100;
@@ -57,6 +59,7 @@ async function verifyNode(o: VerifyOptions, node: string): Promise<{ report: Nod
       if (b.records === null) items.push({ slot: b.slot, where: b.key, record: null });
       else b.records.forEach((record, i) => items.push({ where: `${b.key}#${i + 1}`, record }));
     }
+    o.onProgress?.({ node, events: items.length, of: Math.max(items.length, expectedEnd - w.start.seq) });
     const last = page[page.length - 1];
     if (page.length < PAGE || !last || last.slot >= endSeq) break;
     next = last.slot + 1;

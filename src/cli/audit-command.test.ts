@@ -108,3 +108,17 @@ test('audit checkpoint writes a signed checkpoint; verify --checkpoint reports e
   assert.equal(r2.failed, true);
   assert.match(r2.out, /audit verify: FAILED/);
 });
+
+test('audit verify reports its progress (every page of batches here; once a second by default, on a terminal)', async () => {
+  const { barrier } = await testBarrier();
+  const log = await AuditLog.open({ node: 'n1', barrier, sinks: [new StoreSink(barrier)], digestPeriodMs: 0 });
+  for (let i = 1; i <= 250; i++) await log.append(sampleEvent(i)); // one batch each: 3 pages of 100
+  await log.close();
+  const lines: string[] = [];
+  let out = '';
+  const program = new Command().exitOverride();
+  registerAuditCommands(program, async () => ({ barrier }), { out: { write: (s: string) => (out += s) }, fail: () => {}, progress: (l) => lines.push(l), progressEveryMs: 0 });
+  await program.parseAsync(['node', 'rekey', 'audit', 'verify']);
+  assert.match(out, /audit verify: OK/);
+  assert.deepEqual(lines, ['n1: 100 of ~250 events read\n', 'n1: 200 of ~250 events read\n', 'n1: 250 of ~250 events read\n']);
+});

@@ -29,12 +29,17 @@ export interface AuditCliContext {
 /** Where output goes and how failure is signalled; replaceable for tests. */
 export interface AuditCliIo {
   out: { write(s: string): unknown };
+  /** Progress lines of long runs (default: standard error when it is a terminal, else nowhere). */
+  progress?: (line: string) => void;
+  /** At most one progress line per this many ms (default 1000). */
+  progressEveryMs?: number;
   /** Called when verification fails (default: process.exitCode = 1). */
   fail: () => void;
 }
 
 const defaultIo: AuditCliIo = {
   out: process.stdout,
+  progress: (line) => { if (process.stderr.isTTY) process.stderr.write(line); },
   fail: () => {
     process.exitCode = 1;
   },
@@ -123,6 +128,18 @@ export function formatVerifyResult(r: VerifyResult): string {
   return lines.join('\n') + '\n';
 }
 
+/** A verify progress reporter printing at most one line per `ms` ("node-1: 12,000 of ~50,000 events read"). */
+function progressEvery(io: AuditCliIo, ms: number): ((p: { node: string; events: number; of: number }) => void) | undefined {
+  if (!io.progress) return undefined;
+  let last = Date.now();
+  return (p) => {
+    const now = Date.now();
+    if (now - last < ms && p.events < p.of) return;
+    last = now;
+    io.progress!(`${p.node}: ${p.events.toLocaleString('en-US')} of ~${p.of.toLocaleString('en-US')} events read\n`);
+  };
+}
+
 export const storeOptions = (c: Command): Command => c
   .option('-d, --data-dir <dir>', 'the data directory of the store to read (env REKEY_DATA_DIR); never created')
   .option('-c, --config <file>', 'JSON configuration file naming the store and its root key (env REKEY_CONFIG)');
@@ -159,7 +176,8 @@ export function registerAuditCommands(program: Command, open: (flags: StoreFlags
           const publicKey = pinned ?? (await storedKey(barrier));
           if (o.file !== undefined) return verifyFiles({ path: o.file, publicKey, digests: await allStoredDigests(barrier), heads: await storedHeads(barrier), ...range });
           const store = new StoreSink(barrier);
-          const r0 = await verifyStore({ store, publicKey, ...range });
+          const onProgress = progressEvery(io, io.progressEveryMs ?? 1000);
+          const r0 = await verifyStore({ store, publicKey, ...range, ...(onProgress ? { onProgress } : {}) });
           const r = checkpoint ? summarize(r0.nodes, [...r0.problems, ...(await verifyAgainstCheckpoint(store, checkpoint, publicKey))]) : r0;
           // a whole-store run is recorded (times and counts only) for the compliance rule audit-not-verified
           if (!from && !to && !o.node) {
