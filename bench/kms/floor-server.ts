@@ -33,3 +33,4 @@ server.listen(0, '127.0.0.1', () => {
   const a = server.address();
   process.send?.({ port: typeof a === 'object' && a ? a.port : 0 });
 });
+process.on('SIGTERM', () => process.exit(0)); // a clean exit (writes --cpu-prof profiles)
