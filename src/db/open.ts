@@ -18,6 +18,7 @@ import { ReplicaOps } from './read-replicas.ts';
 import { registerSnapshotJobs } from './snapshots/jobs.ts';
 import { rewrapVolumeKey, unwrapVolumeKey, wrappedMaterialId } from './volume-key.ts';
 import { findVolumeTools } from './volume.ts';
+import { MARIADB_BASE_SETTINGS } from './mariadb-keys.ts';
 
 export interface OpenDatabasesDeps extends DbDeps {
   /** rekey's data directory (volumes go to <dataDir>/db unless config.dir says otherwise). */
@@ -51,9 +52,11 @@ export function openDatabases(deps: OpenDatabasesDeps): Databases {
   const cfg = dbConfig(deps.dataDir, deps.config);
   const tools = findVolumeTools();
   const user = serverUser(cfg.serverUser);
+  const mariadbUser = serverUser(cfg.mariadbServerUser);
   let core!: DbCore;
   const runtime = new Runtime({
-    dir: cfg.dir, endpointHost: cfg.endpointHost, sharedBuffersCapMiB: cfg.sharedBuffersCapMiB, tools, user,
+    dir: cfg.dir, endpointHost: cfg.endpointHost, sharedBuffersCapMiB: cfg.sharedBuffersCapMiB, tools, user, mariadbUser,
+    mariadbSettings: async (rec) => (core.mariadbKeys ? core.mariadbKeys.settings(rec) : { ...MARIADB_BASE_SETTINGS }),
     log: (m) => core.log(m),
     unlock: (rec) => unwrapVolumeKey(core.keyDeps, rec),
     onFailed: (id, reason) => {
@@ -61,7 +64,7 @@ export function openDatabases(deps: OpenDatabasesDeps): Databases {
       void core.update(id, (r) => ({ ...r, status: 'failed', lastError: 'ServerExited' })).catch(() => {});
     },
   });
-  core = new DbCore(deps, cfg, () => findEngines(deps.engineSearch), tools, user, runtime);
+  core = new DbCore(deps, cfg, () => findEngines(deps.engineSearch), tools, user, runtime, mariadbUser);
   const snapshots = new SnapshotOps(core); // [snapshots]
   registerSnapshotJobs(deps.jobs, core, snapshots);
   const replicas = new ReplicaOps(core); // read replicas
@@ -74,6 +77,7 @@ export function openDatabases(deps: OpenDatabasesDeps): Databases {
     destroy: async (rec) => {
       await replicas.beforeDestroy(rec); // a source's replicas are promoted (RDS)
       await runtime.destroy(rec);
+      await core.mariadbKeys?.remove(rec); // an encrypted mariadb instance's keyring and token
       await replicas.afterDestroy(rec); // a replica's slot and role on its source go, once its server is down
       if (rec.kmsKeyId && rec.grantId) await deps.kms.retireServiceGrant(rec.kmsKeyId, rec.grantId).catch(() => false);
       if (rec.kmsKeyArn) await deps.kms.dependents.unregister(rec.kmsKeyArn, rec.arn).catch(() => false);
@@ -129,7 +133,7 @@ export function openDatabases(deps: OpenDatabasesDeps): Databases {
   return {
     service: new PostgresDbService(core, snapshots, replicas),
     core,
-    changeKey: (id, kmsKeyId, ctx) => startChangeKey(core, id, kmsKeyId, ctx),
+    changeKey: (id, kmsKeyId, ctx) => startChangeKey(core, id, kmsKeyId, ctx), // refuses mariadb instances
     checkKeys,
     async start() {
       timer = setInterval(() => void checkKeys().catch(() => {}), deps.keyCheckMs ?? 60_000);
