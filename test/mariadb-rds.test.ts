@@ -20,9 +20,9 @@ import mysql from 'mysql2/promise';
 import { CreateKeyCommand, EnableKeyCommand, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
 import {
   CreateDBInstanceCommand, CreateDBInstanceReadReplicaCommand, CreateDBSnapshotCommand, DeleteDBInstanceCommand, DescribeDBEngineVersionsCommand,
-  DescribeDBInstancesCommand, RebootDBInstanceCommand, StartDBInstanceCommand, type DBInstance,
+  DescribeDBInstancesCommand, ModifyDBInstanceCommand, RebootDBInstanceCommand, StartDBInstanceCommand, StopDBInstanceCommand, type DBInstance,
 } from '@aws-sdk/client-rds';
-import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { DescribeSecretCommand, GetSecretValueCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { grepFiles, until } from './helpers/db-node.ts';
 import { mariaDbMissing } from './helpers/mariadb-server.ts';
 import { rdsClient } from './helpers/rds.ts';
@@ -127,6 +127,18 @@ test('an encrypted mariadb instance through the RDS API: endpoint, master secret
   assert.equal(Number(enc[0]!.lo), 3);
   await c.end();
 
+  // the managed master secret rotates with the built-in mysql-single-user strategy, through the Endpoint
+  const sm = s.secretsClient();
+  const described = await sm.send(new DescribeSecretCommand({ SecretId: inst.MasterUserSecret.SecretArn }));
+  assert.match(described.RotationLambdaARN ?? '', /function:rekey-mysql-single-user$/);
+  const rotated = await sm.send(new RotateSecretCommand({ SecretId: inst.MasterUserSecret.SecretArn }));
+  await until('the master secret rotated', async () => (await sm.send(new DescribeSecretCommand({ SecretId: inst.MasterUserSecret!.SecretArn }))).VersionIdsToStages?.[rotated.VersionId!]?.includes('AWSCURRENT'), 60_000, 200);
+  const oldPassword = secret.password;
+  secret.password = JSON.parse((await sm.send(new GetSecretValueCommand({ SecretId: inst.MasterUserSecret.SecretArn }))).SecretString!).password;
+  assert.notEqual(secret.password, oldPassword);
+  await assert.rejects(connect(oldPassword), /Access denied/);
+  await (await connect()).end();
+
   // refused for mariadb: snapshots, read replicas
   await assert.rejects(rds.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: 'shop', DBSnapshotIdentifier: 'snap' })),
     (e: Error) => e.name === 'InvalidParameterCombination' && /CreateDBSnapshot is not supported for engine mariadb/.test(e.message));
@@ -155,4 +167,44 @@ test('an encrypted mariadb instance through the RDS API: endpoint, master secret
   const gone = await fetch(`${s.url}/v1/mariadb/${rec.mariadbKeys!.keyring}/data/1`, { headers: { 'x-vault-token': rec.mariadbKeys!.token } });
   assert.equal(gone.status, 403);
   t.diagnostic(`create ${createdMs} ms; rotation to version 3: ${rotateMs} ms, ${writes} write batches, progress seen before 0: ${sawProgress}`);
+});
+
+test('an unencrypted mariadb instance: MasterUserPassword, ModifyDBInstance, stop/start and a rekey restart keep the Endpoint', { skip: missing || false, timeout: 300_000 }, async (t) => {
+  const s = await startTestServer();
+  t.after(() => s.cleanup());
+  const rds = rdsClient(s);
+  const t0 = Date.now();
+  await rds.send(new CreateDBInstanceCommand({
+    DBInstanceIdentifier: 'plain', Engine: 'mariadb', DBInstanceClass: 'db.t3.micro', AllocatedStorage: 20, MasterUsername: 'app', MasterUserPassword: 'first-Password-1',
+  }));
+  const waitFor = (client: typeof rds, status: string) => until(`plain ${status}`, async () => {
+    const i = (await client.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: 'plain' }))).DBInstances![0]!;
+    return i.DBInstanceStatus === status ? i : undefined;
+  }, 180_000, 200);
+  const inst = await waitFor(rds, 'available');
+  assert.equal(inst.StorageEncrypted, false);
+  assert.equal(inst.StatusInfos, undefined, 'no key rotation without StorageEncrypted');
+  const login = async (password: string) => (await mysql.createConnection({ host: inst.Endpoint!.Address, port: inst.Endpoint!.Port, user: 'app', password })).end();
+  await login('first-Password-1');
+  await rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: 'plain', MasterUserPassword: 'second-Password-2', ApplyImmediately: true }));
+  await assert.rejects(login('first-Password-1'), /Access denied/);
+  await login('second-Password-2');
+  await rds.send(new StopDBInstanceCommand({ DBInstanceIdentifier: 'plain' }));
+  const stopped = await waitFor(rds, 'stopped');
+  assert.deepEqual(stopped.Endpoint, inst.Endpoint);
+  await assert.rejects(login('second-Password-2'));
+  await rds.send(new StartDBInstanceCommand({ DBInstanceIdentifier: 'plain' }));
+  await waitFor(rds, 'available');
+  await login('second-Password-2');
+
+  // a rekey restart stops the server; the next start brings it back behind the same Endpoint
+  const s2 = await s.restart();
+  t.after(() => s2.close());
+  const again = await waitFor(rdsClient(s2), 'available');
+  assert.deepEqual(again.Endpoint, inst.Endpoint);
+  await until('plain serving after the restart', () => login('second-Password-2').then(() => true), 60_000, 200);
+  await rdsClient(s2).send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: 'plain', SkipFinalSnapshot: true }));
+  await until('plain deleted', async () => rdsClient(s2).send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: 'plain' })).then(() => false, (e: Error) => e.name === 'DBInstanceNotFoundFault'), 120_000, 200);
+  await s2.close();
+  t.diagnostic(`steps done at ${Date.now() - t0} ms`);
 });
