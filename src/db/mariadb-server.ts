@@ -198,13 +198,19 @@ export const mariadbEngine: ServerEngine = {
       if (rec.dbName) await c.query('CREATE DATABASE IF NOT EXISTS ??', [rec.dbName]);
       const [users] = await c.query('SELECT User, Host FROM mysql.user') as [{ User: string; Host: string }[], unknown];
       for (const u of users) if (!keep.has(`${u.User}@${u.Host}`)) await c.query('DROP USER ?@?', [u.User, u.Host]);
+      // the accounts into the Aria system tables' files now: a later crash recovery that goes wrong
+      // (docs/MARIADB.md) must not fall back to install-db's passwordless root
+      await c.query('FLUSH TABLES');
     } finally {
       await c.end().catch(() => c.destroy());
     }
   },
 
   async setMasterPassword(rec, paths, _port, password) {
-    await asAdmin(rec, paths, (c) => c.query('ALTER USER ?@? IDENTIFIED BY PASSWORD ?', [rec.masterUsername, '%', mysqlNativePasswordHash(password)]));
+    await asAdmin(rec, paths, async (c) => {
+      await c.query('ALTER USER ?@? IDENTIFIED BY PASSWORD ?', [rec.masterUsername, '%', mysqlNativePasswordHash(password)]);
+      await c.query('FLUSH TABLES mysql.global_priv'); // into the Aria file (see setupAccounts)
+    });
   },
 };
 

@@ -9,7 +9,7 @@ import { findEngines, type EngineSearch } from './engines.ts';
 import { isKeyInaccessible, registerDbJobs } from './jobs.ts';
 import { CHANGE_KEY_KIND, registerChangeKeyJob, startChangeKey } from './change-key.ts';
 import type { DbCallContext, DbInstance } from './api.ts';
-import { INSTANCES_PREFIX, type InstanceRecord } from './model.ts';
+import { INSTANCES_PREFIX, instancePath, type InstanceRecord } from './model.ts';
 import { serverUser } from './os-user.ts';
 import { Runtime } from './runtime.ts';
 import { PostgresDbService } from './service.ts';
@@ -61,7 +61,19 @@ export function openDatabases(deps: OpenDatabasesDeps): Databases {
     unlock: (rec) => unwrapVolumeKey(core.keyDeps, rec),
     onFailed: (id, reason) => {
       core.log(`db: ${id} failed: ${reason}`);
-      void core.update(id, (r) => ({ ...r, status: 'failed', lastError: 'ServerExited' })).catch(() => {});
+      void (async () => {
+        // an encrypted server that died and cannot come back because its KMS key is no longer
+        // usable (a MariaDB server aborts once its key cache needs a key rekey no longer serves):
+        // what a start would end in, volume locked
+        const rec = (await deps.barrier.getJSON<InstanceRecord>(instancePath(id)))?.value;
+        const keyState = rec?.storageEncrypted ? await keyProblem(rec) : null;
+        if (rec && keyState) {
+          await runtime.bringDown(rec).catch(() => {});
+          await core.update(id, (r) => ({ ...r, status: 'inaccessible-encryption-credentials', lastError: keyState }));
+          return;
+        }
+        await core.update(id, (r) => ({ ...r, status: 'failed', lastError: 'ServerExited' }));
+      })().catch(() => {});
     },
   });
   core = new DbCore(deps, cfg, () => findEngines(deps.engineSearch), tools, user, runtime, mariadbUser);
@@ -90,6 +102,14 @@ export function openDatabases(deps: OpenDatabasesDeps): Databases {
 
   registerChangeKeyJob(deps.jobs, core, deps.audit);
 
+  /** Why the instance's key cannot be used (the error a KMS call would give), or null when it is Enabled. */
+  async function keyProblem(rec: InstanceRecord): Promise<string | null> {
+    const key = rec.kmsKeyId ? await deps.kms.store.getKey(rec.kmsKeyId) : null;
+    if (!key) return 'NotFoundException';
+    if (key.record.state === 'Enabled') return null;
+    return key.record.state === 'Disabled' ? 'DisabledException' : 'KMSInvalidStateException';
+  }
+
   const all = async (): Promise<InstanceRecord[]> => {
     const keys = await deps.barrier.list(INSTANCES_PREFIX);
     const got = await Promise.all(keys.map((k) => deps.barrier.getJSON<InstanceRecord>(k)));
@@ -110,10 +130,7 @@ export function openDatabases(deps: OpenDatabasesDeps): Databases {
     }).catch((err: unknown) => core.log(`db: re-wrap after rotation of ${e.keyId}: ${err instanceof Error ? err.message : String(err)}`));
   });
 
-  const keyUsable = async (rec: InstanceRecord): Promise<boolean> => {
-    const key = rec.kmsKeyId ? await deps.kms.store.getKey(rec.kmsKeyId) : null;
-    return key !== null && key.record.state === 'Enabled';
-  };
+  const keyUsable = async (rec: InstanceRecord): Promise<boolean> => (await keyProblem(rec)) === null;
   const checkKeys = async (): Promise<void> => {
     for (const rec of await all()) {
       try {

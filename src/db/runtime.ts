@@ -190,6 +190,13 @@ export class Runtime {
       fwd.setUpstream({ host: '127.0.0.1', port: adopted.port });
       return;
     }
+    if (rec.engine === 'mariadb' && rec.storageEncrypted) {
+      // Never start an encrypted MariaDB server without its keys (a supervisor restart on a volume
+      // still mounted would): Aria's crash recovery skips the tables it cannot decrypt and forgets
+      // their log, and later repairs them from stale data files (accounts and passwords reverted;
+      // docs/MARIADB.md). The KMS key must be usable now: a Decrypt, as an unlock does.
+      zeroize(await this.o.unlock(rec));
+    }
     const port = await freePort();
     const child = await engine.start({ rec, paths: sp, user, port, settings });
     this.watch(rec, { pid: child.pid!, child, restarts: 0 });
