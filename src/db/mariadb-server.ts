@@ -88,8 +88,8 @@ function greets(port: number): Promise<boolean> {
   });
 }
 
-async function asAdmin<T>(rec: InstanceRecord, p: ServerPaths, fn: (c: mysql.Connection) => Promise<T>): Promise<T> {
-  const c = await mysql.createConnection({ socketPath: socketPath(p), user: ADMIN_ROLE, password: rec.adminPassword, connectTimeout: 10_000 });
+async function asAdmin<T>(rec: InstanceRecord, p: ServerPaths, fn: (c: mysql.Connection) => Promise<T>, connectTimeout = 10_000): Promise<T> {
+  const c = await mysql.createConnection({ socketPath: socketPath(p), user: ADMIN_ROLE, password: rec.adminPassword, connectTimeout });
   try {
     return await fn(c);
   } finally {
@@ -216,7 +216,8 @@ export const mariadbEngine: ServerEngine = {
 
 /** Rows of a query as rekey_admin over the instance's socket (rotation progress). */
 export async function mariadbAdminRows<T>(rec: InstanceRecord, paths: ServerPaths, sql: string): Promise<T[]> {
-  return asAdmin(rec, paths, async (c) => (await c.query(sql))[0] as T[]);
+  // DescribeDBInstances waits for it: a server that does not answer at once shows no progress
+  return asAdmin(rec, paths, async (c) => (await c.query({ sql, timeout: 3000 }))[0] as T[], 3000);
 }
 
 export const mariadbInstalled = (): boolean => existsSync(MARIADBD) && existsSync(INSTALL_DB);
