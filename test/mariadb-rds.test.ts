@@ -66,6 +66,10 @@ test('an encrypted mariadb instance through the RDS API: endpoint, master secret
   assert.equal(inst.EngineVersion, osVersion);
   assert.equal(inst.StorageEncrypted, true);
   assert.ok(inst.Endpoint?.Port && inst.MasterUserSecret?.SecretArn);
+  const rotation = (i: DBInstance) => i.StatusInfos?.find((x) => x.StatusType === 'key rotation');
+  const before = rotation(inst);
+  assert.match(before?.Message ?? '', /^0 of \d+ InnoDB tablespaces below key version 1$/);
+  assert.equal(before?.Status, 'complete');
 
   // the master secret logs in through the Endpoint
   const secret = JSON.parse((await s.secretsClient().send(new GetSecretValueCommand({ SecretId: inst.MasterUserSecret.SecretArn }))).SecretString!);
@@ -84,6 +88,39 @@ test('an encrypted mariadb instance through the RDS API: endpoint, master secret
   await c.query('INSERT INTO plain (v) VALUES (?)', [CONTROL]);
   const [rows] = await c.query('SELECT v FROM t') as [{ v: string }[], unknown];
   assert.equal(rows[0]!.v, CANARY);
+  // rotation (the periodic key check restarts InnoDB's encryption threads if they stall):
+  //  every tablespace moves to the new key version; progress in
+  //  DescribeDBInstances and `rekey db show`
+  await kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
+  const rotateStart = Date.now();
+  let writes = 0;
+  let sawProgress = false;
+  // the plugin's cache timeouts count mariadbd's CPU time (docs/MARIADB.md): a client keeps it busy;
+  // the periodic key check (every 60 s; here every 2 s) restarts InnoDB's encryption threads if they stall
+  let checked = Date.now();
+  let nudges = 0;
+  const keys = s.db.core.mariadbKeys!;
+  const nudge = keys.nudgeIfStuck.bind(keys);
+  keys.nudgeIfStuck = async (...args) => (await nudge(...args)) ? (nudges++, true) : false;
+  const done = await until('every tablespace on key version 3', async () => {
+    await c.query('INSERT INTO t (v) SELECT CONCAT(\'row-\', seq) FROM seq_1_to_200');
+    writes++;
+    if (Date.now() - checked > 2000) {
+      checked = Date.now();
+      await s.db.checkKeys();
+    }
+    const info = rotation(await describe());
+    const m = /^(\d+) of (\d+) InnoDB tablespaces below key version (\d+)$/.exec(info?.Message ?? '');
+    if (m && m[3] === '3' && m[1] !== '0') sawProgress = true;
+    return m && m[3] === '3' && m[1] === '0' ? info : undefined;
+  }, 180_000, 100);
+  const rotateMs = Date.now() - rotateStart;
+  assert.equal(done.Status, 'complete');
+  const cli = await rekeyCli(['db', 'show', 'shop', '--endpoint', s.url]);
+  assert.equal(cli.status, 0, cli.err);
+  assert.match(cli.out, /^shop: mariadb .*, available, .*\nkey rotation: complete: 0 of \d+ InnoDB tablespaces below key version 3\n$/);
+  const [enc] = await c.query('SELECT MIN(MIN_KEY_VERSION) AS lo FROM information_schema.INNODB_TABLESPACES_ENCRYPTION') as [{ lo: number }[], unknown];
+  assert.equal(Number(enc[0]!.lo), 3);
   await c.query('FLUSH TABLES t FOR EXPORT'); // the pages written out
   await c.query('UNLOCK TABLES');
   await c.query('FLUSH BINARY LOGS');
@@ -101,31 +138,6 @@ test('an encrypted mariadb instance through the RDS API: endpoint, master secret
   const pid = Number(readFileSync(`${paths.runDir}/mariadbd.pid`, 'utf8').trim());
   assert.match(execFileSync('ps', ['-o', 'user=', '-p', String(pid)], { encoding: 'utf8' }).trim(), /^mysql$/);
 
-  // rotation: every tablespace moves to the new key version; progress in DescribeDBInstances and `rekey db show`
-  const rotation = (i: DBInstance) => i.StatusInfos?.find((x) => x.StatusType === 'key rotation');
-  const before = rotation(await describe());
-  assert.match(before?.Message ?? '', /^0 of \d+ InnoDB tablespaces below key version 1$/);
-  assert.equal(before?.Status, 'complete');
-  await kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
-  const rotateStart = Date.now();
-  let writes = 0;
-  let sawProgress = false;
-  // the plugin's cache timeouts count mariadbd's CPU time (docs/MARIADB.md): a client keeps it busy
-  const done = await until('every tablespace on key version 3', async () => {
-    await c.query('INSERT INTO t (v) SELECT CONCAT(\'row-\', seq) FROM seq_1_to_200');
-    writes++;
-    const info = rotation(await describe());
-    const m = /^(\d+) of (\d+) InnoDB tablespaces below key version (\d+)$/.exec(info?.Message ?? '');
-    if (m && m[3] === '3' && m[1] !== '0') sawProgress = true;
-    return m && m[3] === '3' && m[1] === '0' ? info : undefined;
-  }, 180_000, 100);
-  const rotateMs = Date.now() - rotateStart;
-  assert.equal(done.Status, 'complete');
-  const cli = await rekeyCli(['db', 'show', 'shop', '--endpoint', s.url]);
-  assert.equal(cli.status, 0, cli.err);
-  assert.match(cli.out, /^shop: mariadb .*, available, .*\nkey rotation: complete: 0 of \d+ InnoDB tablespaces below key version 3\n$/);
-  const [enc] = await c.query('SELECT MIN(MIN_KEY_VERSION) AS lo FROM information_schema.INNODB_TABLESPACES_ENCRYPTION') as [{ lo: number }[], unknown];
-  assert.equal(Number(enc[0]!.lo), 3);
   await c.end();
 
   // the managed master secret rotates with the built-in mysql-single-user strategy, through the Endpoint
@@ -184,6 +196,21 @@ test('an encrypted mariadb instance through the RDS API: endpoint, master secret
   const [again] = await c2.query('SELECT v FROM t WHERE id = 1') as [{ v: string }[], unknown];
   assert.equal(again[0]!.v, CANARY, 'data intact after the key came back');
   await c2.end();
+  // a second rotation, on the freshly started server: version 5 (versions go 1, 3, 5)
+  const nudgesBefore = nudges;
+  const c3 = await connect();
+  const second = Date.now();
+  await s.kmsClient().send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
+  await until('every tablespace on key version 5', async () => {
+    await c3.query('INSERT INTO t (v) SELECT CONCAT(\'again-\', seq) FROM seq_1_to_200');
+    if (Date.now() - checked > 2000) {
+      checked = Date.now();
+      await s.db.checkKeys();
+    }
+    return /^0 of \d+ InnoDB tablespaces below key version 5$/.test(rotation(await describe())?.Message ?? '');
+  }, 180_000, 100);
+  await c3.end();
+  const secondMs = Date.now() - second;
   // the accounts too (Aria system tables): the rotated master password logs in (above), install-db's root does not
   await assert.rejects(mysql.createConnection({ host: inst.Endpoint!.Address, port: inst.Endpoint!.Port, user: 'root' }), /Access denied/);
   assert.doesNotMatch(readFileSync(paths.logFile, 'utf8'), /global_priv could not be opened/, 'mariadbd never started without its keys');
@@ -193,7 +220,7 @@ test('an encrypted mariadb instance through the RDS API: endpoint, master secret
   await until('shop deleted', async () => (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: 'shop' })).then(() => false, (e: Error) => e.name === 'DBInstanceNotFoundFault')), 120_000, 200);
   const gone = await fetch(`${s.url}/v1/mariadb/${rec.mariadbKeys!.keyring}/data/1`, { headers: { 'x-vault-token': rec.mariadbKeys!.token } });
   assert.equal(gone.status, 403);
-  t.diagnostic(`create ${createdMs} ms; rotation to version 3: ${rotateMs} ms, ${writes} write batches, progress seen before 0: ${sawProgress}; aborted ${abortedMs} ms after DisableKey`);
+  t.diagnostic(`create ${createdMs} ms; rotation to version 3: ${rotateMs} ms, ${writes} write batches, progress seen before 0: ${sawProgress}, encryption threads restarted ${nudgesBefore} times; aborted ${abortedMs} ms after DisableKey; second rotation (after a start) to version 5: ${secondMs} ms, threads restarted ${nudges - nudgesBefore} times`);
 });
 
 test('an unencrypted mariadb instance: MasterUserPassword, ModifyDBInstance, stop/start and a rekey restart keep the Endpoint', { skip: missing || false, timeout: 300_000 }, async (t) => {

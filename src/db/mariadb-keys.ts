@@ -42,6 +42,20 @@ export interface KeyRotation {
 /** Every mariadb instance: a binary log (RDS MariaDB keeps one), kept a day. */
 export const MARIADB_BASE_SETTINGS: Readonly<Record<string, string>> = { 'log-bin': 'binlog', 'server-id': '1', binlog_expire_logs_seconds: '86400' };
 
+/** A row of information_schema.INNODB_TABLESPACES_ENCRYPTION (the columns rekey reads). */
+export interface TablespaceRow { MIN_KEY_VERSION: number; CURRENT_KEY_VERSION: number; CURRENT_KEY_ID: number; ROTATING_OR_FLUSHING: number }
+
+/**
+ * InnoDB knows the newest version of every tablespace's key (CURRENT_KEY_VERSION), some tablespace
+ * is still below it, and none is being rotated: its encryption threads stalled. (Before the plugin
+ * has seen the new version, CURRENT_KEY_VERSION is older: that is waiting, not stalling.)
+ */
+export function rotationStalled(rows: readonly TablespaceRow[], latest: ReadonlyMap<number, number>): boolean {
+  const newest = (r: TablespaceRow) => latest.get(Number(r.CURRENT_KEY_ID)) ?? 0;
+  return rows.some((r) => Number(r.MIN_KEY_VERSION) < newest(r))
+    && rows.every((r) => Number(r.CURRENT_KEY_VERSION) >= newest(r) && Number(r.ROTATING_OR_FLUSHING) === 0);
+}
+
 export const keyringOf = (rec: Pick<InstanceRecord, 'resourceId'>): string => `rds-${rec.resourceId.toLowerCase()}`;
 
 export class MariaDbKeys {
@@ -73,6 +87,24 @@ export class MariaDbKeys {
 
   async remove(rec: InstanceRecord): Promise<void> {
     if (rec.engine === 'mariadb' && rec.storageEncrypted) await this.d.keyserve.deleteServiceKeyring(keyringOf(rec), this.service);
+  }
+
+  /**
+   * InnoDB sometimes knows the newest key version (CURRENT_KEY_VERSION) and still leaves every
+   * tablespace below it, no thread rotating (measured: minutes, until its encryption threads were
+   * restarted; then 0.15 s). The periodic key check calls this: in that state it restarts the
+   * threads (innodb_encryption_threads 0, then back), which re-read the latest versions and scan
+   * every tablespace. Returns whether it did.
+   */
+  async nudgeIfStuck(rec: InstanceRecord, paths: ServerPaths): Promise<boolean> {
+    const latest = await this.d.keyserve.latestVersions(keyringOf(rec));
+    const rows = await mariadbAdminRows<TablespaceRow>(rec, paths,
+      'SELECT MIN_KEY_VERSION, CURRENT_KEY_VERSION, CURRENT_KEY_ID, ROTATING_OR_FLUSHING FROM information_schema.INNODB_TABLESPACES_ENCRYPTION WHERE ENCRYPTION_SCHEME = 1');
+    if (!rotationStalled(rows, latest)) return false;
+    const [threads] = await mariadbAdminRows<{ n: number }>(rec, paths, 'SELECT @@innodb_encryption_threads AS n');
+    await mariadbAdminRows(rec, paths, 'SET GLOBAL innodb_encryption_threads = 0');
+    await mariadbAdminRows(rec, paths, `SET GLOBAL innodb_encryption_threads = ${Math.max(1, Number(threads?.n ?? 2))}`);
+    return true;
   }
 
   /** How far InnoDB is in moving to the newest key versions (the server must be running). */

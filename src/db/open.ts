@@ -39,7 +39,8 @@ export interface Databases {
    * instance whose volume key is wrapped under older material than its key's current one (on-demand
    * rotations emit no event; automatic ones also trigger it at once), and moves running instances
    * whose key is no longer Enabled to inaccessible-encryption-credentials-recoverable (and back to
-   * available when the key is Enabled again), as RDS reports them.
+   * available when the key is Enabled again), as RDS reports them; restarts the InnoDB encryption
+   * threads of an encrypted mariadb instance whose key rotation stalled (MariaDbKeys.nudgeIfStuck).
    */
   checkKeys(): Promise<void>;
   /** Stops every server and unmounts every volume. */
@@ -140,6 +141,10 @@ export function openDatabases(deps: OpenDatabasesDeps): Databases {
         const next = rec.status === 'available' && !usable ? 'inaccessible-encryption-credentials-recoverable'
           : rec.status === 'inaccessible-encryption-credentials-recoverable' && usable ? 'available' : null;
         if (next) await core.update(rec.id, (r) => (r.status === rec.status && !r.op ? { ...r, status: next } : r));
+        // an encrypted mariadb instance whose InnoDB stopped short of the newest key version
+        if (rec.engine === 'mariadb' && usable && rec.status === 'available' && core.mariadbKeys && runtime.serverPort(rec)) {
+          if (await core.mariadbKeys.nudgeIfStuck(rec, runtime.paths(rec))) core.log(`db: ${rec.id}: restarted InnoDB's encryption threads (key rotation had stalled)`);
+        }
       } catch (e) {
         core.log(`db: key check of ${rec.id}: ${e instanceof Error ? e.message : String(e)}`);
       }
