@@ -25,10 +25,10 @@ import type { DbEngine } from './api.ts';
 import { postgresEngine } from './pg-engine.ts';
 import { mariadbEngine } from './mariadb-server.ts';
 import type { ServerEngine, ServerPaths } from './server-engine.ts';
+import { initVolume, isMounted, mountVolume, unmountVolume, volumePaths, type VolumeTools } from './volume.ts';
 
 const ENGINES: Record<DbEngine, ServerEngine> = { postgres: postgresEngine, mariadb: mariadbEngine };
 export const engineOf = (rec: { engine?: DbEngine }): ServerEngine => ENGINES[rec.engine ?? 'postgres'];
-import { initVolume, isMounted, mountVolume, unmountVolume, volumePaths, type VolumeTools } from './volume.ts';
 
 export interface RuntimeOptions {
   dir: string;
@@ -150,11 +150,13 @@ export class Runtime {
     this.ensureDir();
     const p = this.paths(rec);
     mkdirSync(p.root, { recursive: true, mode: 0o711 });
+    let unlockedNow = false;
     if (rec.storageEncrypted) {
       if (typeof this.o.tools === 'string') throw new Error(this.o.tools);
       const tools = this.o.tools;
       if (!isMounted(p.mountDir)) {
         const key = await this.o.unlock(rec);
+        unlockedNow = true;
         try {
           if (!existsSync(join(p.root, '.volume'))) {
             rmSync(p.cipherDir, { recursive: true, force: true });
@@ -190,11 +192,11 @@ export class Runtime {
       fwd.setUpstream({ host: '127.0.0.1', port: adopted.port });
       return;
     }
-    if (rec.engine === 'mariadb' && rec.storageEncrypted) {
+    if (rec.engine === 'mariadb' && rec.storageEncrypted && !unlockedNow) {
       // Never start an encrypted MariaDB server without its keys (a supervisor restart on a volume
       // still mounted would): Aria's crash recovery skips the tables it cannot decrypt and forgets
       // their log, and later repairs them from stale data files (accounts and passwords reverted;
-      // docs/MARIADB.md). The KMS key must be usable now: a Decrypt, as an unlock does.
+      // docs/MARIADB.md). The KMS key must be usable now: a Decrypt, as the unlock of a volume does.
       zeroize(await this.o.unlock(rec));
     }
     const port = await freePort();
