@@ -29,9 +29,10 @@ import { DescribeSecretCommand, GetSecretValueCommand, RotateSecretCommand } fro
 import { grepFiles, until } from './helpers/db-node.ts';
 import { mariaDbMissing } from './helpers/mariadb-server.ts';
 import { rdsClient } from './helpers/rds.ts';
-import { startTestServer } from './helpers/server.ts';
+import { startTestServer, TEST_CREDS } from './helpers/server.ts';
 import { rekeyCli } from './helpers/rekey-cli.ts';
 import { findVolumeTools } from '../src/db/volume.ts';
+import { adminCall } from '../src/cli/admin-client.ts';
 import type { InstanceRecord } from '../src/db/model.ts';
 
 const missing = mariaDbMissing() || (typeof findVolumeTools() === 'string' ? 'gocryptfs' : false);
@@ -46,6 +47,7 @@ test('an encrypted mariadb instance through the RDS API: endpoint, master secret
   const rds = rdsClient(s);
   const kms = s.kmsClient();
   const keyId = (await kms.send(new CreateKeyCommand({ Description: 'shop db' }))).KeyMetadata!.KeyId!;
+  const admin = { endpoint: new URL(s.url), region: 'us-east-1', credentials: TEST_CREDS };
 
   // the OS's mariadbd version
   const osVersion = /Ver (\d+\.\d+\.\d+)-MariaDB/.exec(execFileSync('/usr/sbin/mariadbd', ['--version'], { encoding: 'utf8' }))![1]!;
@@ -160,6 +162,12 @@ test('an encrypted mariadb instance through the RDS API: endpoint, master secret
     (e: Error) => e.name === 'InvalidParameterCombination' && /CreateDBSnapshot is not supported for engine mariadb/.test(e.message));
   await assert.rejects(rds.send(new CreateDBInstanceReadReplicaCommand({ DBInstanceIdentifier: 'shop-r', SourceDBInstanceIdentifier: 'shop' })),
     (e: Error) => e.name === 'InvalidParameterCombination' && /CreateDBInstanceReadReplica is not supported for engine mariadb/.test(e.message));
+  await assert.rejects(rds.send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: 'shop', FinalDBSnapshotIdentifier: 'final' })),
+    (e: Error) => e.name === 'InvalidParameterCombination' && /A final snapshot \(DeleteDBInstance without SkipFinalSnapshot\) is not supported for engine mariadb/.test(e.message));
+  const other = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+  await assert.rejects(adminCall(admin, { method: 'POST', path: '/v1/db/instances/shop/change-key', body: { kmsKeyId: other } }),
+    (e: Error) => e.name === 'InvalidParameterCombination' && /change-key is not supported for engine mariadb/.test(e.message));
+  assert.equal((await describe()).DBInstanceStatus, 'available', 'the refusals changed nothing');
 
   // the KMS key disabled (forced past the dependents guard): the instance's token reads nothing, a reboot cannot start it
   await s.kms.lifecycle.admin().disableKey(keyId, true);
