@@ -53,7 +53,7 @@ export function openDatabases(deps: OpenDatabasesDeps): Databases {
   const cfg = dbConfig(deps.dataDir, deps.config);
   const tools = findVolumeTools();
   const user = serverUser(cfg.serverUser);
-  const mariadbUser = serverUser(cfg.mariadbServerUser);
+  const mariadbUser = serverUser(cfg.mariadbServerUser, 'MariaDB', 'mariadb-server');
   let core!: DbCore;
   const runtime = new Runtime({
     dir: cfg.dir, endpointHost: cfg.endpointHost, sharedBuffersCapMiB: cfg.sharedBuffersCapMiB, tools, user, mariadbUser,
