@@ -1,5 +1,6 @@
-// DbService (src/db/api.ts) for PostgreSQL instances: reads, and the state changes that start jobs
-// (src/db/jobs.ts). Creation is in create.ts.
+// DbService (src/db/api.ts) for PostgreSQL and MariaDB instances (the name is older than MariaDB's;
+// what differs per engine is in the ServerEngine, src/db/server-engine.ts): reads, and the state
+// changes that start jobs (src/db/jobs.ts). Creation is in create.ts.
 import { randomBytes, randomUUID } from '../crypto/index.ts';
 import {
   DBInstanceNotFoundFault, InvalidDBInstanceStateFault, InvalidParameterCombination,
