@@ -32,7 +32,7 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   // secrets implements the proxy's SecretSource port (src/secrets/proxy-source.ts)
   secrets: ['crypto', 'validation', 'storage', 'iam', 'jobs', 'kms', 'proxy/ports.ts'],
   // databases: the domain services they run on; never the adapters
-  db: ['crypto', 'validation', 'storage', 'config', 'audit', 'certs', 'iam', 'jobs', 'quotas', 'proxy', 'kms', 'secrets', 'rds'],
+  db: ['crypto', 'validation', 'storage', 'config', 'audit', 'certs', 'iam', 'jobs', 'quotas', 'proxy', 'kms', 'secrets', 'rds', 'keyserve'],
   rds: ['crypto', 'validation', 'storage', 'config', 'audit', 'certs', 'iam', 'jobs', 'quotas', 'proxy', 'kms', 'secrets', 'db'],
   // Prometheus metrics (docs/METRICS.md): reads the domains' state at scrape; nothing imports it but server
   metrics: [...DOMAINS],

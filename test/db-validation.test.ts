@@ -25,7 +25,7 @@ test('bad CreateDBInstance input: typed RDS faults, nothing created', async (t) 
     masterUserPassword: 'Password-123', manageMasterUserPassword: false, storageEncrypted: true, deletionProtection: false, tags: [],
   };
   const cases: [string, CreateDbInstanceInput, string, string | RegExp][] = [
-    ['engine not run by rekey', { ...base, engine: 'mariadb' }, 'InvalidParameterValue', 'Invalid DB engine: mariadb. rekey runs postgres instances (MariaDB: not yet).'],
+    ['mariadb version not installed', { ...base, engine: 'mariadb', engineVersion: '99' }, 'InvalidParameterCombination', 'Cannot find version 99 for mariadb'],
     ['engine version not installed', { ...base, engineVersion: '99' }, 'InvalidParameterCombination', 'Cannot find version 99 for postgres'],
     ['both password forms', { ...base, manageMasterUserPassword: true }, 'InvalidParameterCombination', 'You can\'t specify both MasterUserPassword and ManageMasterUserPassword.'],
     ['no password', { ...base, masterUserPassword: undefined as unknown as string }, 'InvalidParameterValue', 'The parameter MasterUserPassword must be provided and must not be blank.'],
@@ -76,5 +76,12 @@ test('bad CreateDBInstance input: typed RDS faults, nothing created', async (t) 
     assert.equal(v.dbParameterGroupFamily, `postgres${v.engineVersion.split('.')[0]}`);
     assert.ok(existsSync(`${v.binDir}/postgres`));
   }
-  assert.deepEqual(await db.engineVersions({ engine: 'mariadb' }), []);
+  // and the OS's mariadbd (with mariadb-install-db), when installed
+  const maria = await db.engineVersions({ engine: 'mariadb' });
+  if (!existsSync('/usr/sbin/mariadbd') || !existsSync('/usr/bin/mariadb-install-db')) assert.deepEqual(maria, []);
+  else {
+    assert.equal(maria.length, 1);
+    assert.match(maria[0]!.engineVersion, /^\d+\.\d+\.\d+$/);
+    assert.equal(maria[0]!.dbParameterGroupFamily, `mariadb${maria[0]!.engineVersion.split('.').slice(0, 2).join('.')}`);
+  }
 });

@@ -195,3 +195,36 @@ test('an automatic (job) rotation of the KMS key adds a version to every key at 
   await s.audit.settled();
   assert.ok((await s.audit.lookup({ eventName: 'KeyVersionsAdded', maxResults: 10 })).events.length >= 1, 'the versions added are a service event');
 });
+
+test('service keyrings (RDS mariadb instances): owned, version step 2, a service token scoped to the keyring, deleted with its tokens', async () => {
+  const ks = s.keyserve;
+  const svc = 'rds.us-east-1.amazonaws.com';
+  const key = (await s.kmsClient().send(new CreateKeyCommand({}))).KeyMetadata!;
+  // a user's keyring is not the service's: neither taken over, nor tokened, nor deleted
+  await assert.rejects(ks.ensureServiceKeyring('shop', key.Arn!, svc), { name: 'AlreadyExistsException', message: 'Keyring shop already exists.' });
+  await assert.rejects(ks.issueServiceToken('shop', svc, 'x'), { name: 'AccessDeniedException', message: `Keyring shop does not belong to ${svc}.` });
+  await assert.rejects(ks.deleteServiceKeyring('shop', svc), { name: 'AccessDeniedException' });
+  const made = await ks.ensureServiceKeyring('rds-db-test', key.Arn!, svc);
+  assert.deepEqual(await ks.ensureServiceKeyring('rds-db-test', key.Arn!, svc), made, 'idempotent');
+  const { token } = await ks.issueServiceToken('rds-db-test', svc, 'RDS instance test');
+  const v1 = await vault('/v1/mariadb/rds-db-test/data/1', token);
+  assert.equal(v1.json.data.metadata.version, 1);
+  await assert.rejects(ks.issueServiceToken('rds-db-test', 'other.amazonaws.com', 'x'), { name: 'AccessDeniedException' });
+  // the token reads only its keyring, and acts as the service in the audit trail
+  assert.equal((await vault('/v1/mariadb/shop/data/1', token)).status, 403);
+  await s.audit.settled();
+  const reads = (await s.audit.lookup({ eventName: 'GetMariaDbKey', maxResults: 1000 })).events;
+  assert.ok(JSON.stringify(reads).includes(`"arn":"${svc}"`), 'reads name the service principal');
+  // one rotation: version 3 (InnoDB moves pages only at two versions behind); 1 stays, 2 never exists
+  await s.kmsClient().send(new RotateKeyOnDemandCommand({ KeyId: key.KeyId }));
+  s.kms.store.invalidateKey(key.KeyId!);
+  assert.deepEqual([...(await ks.latestVersions('rds-db-test'))], [[1, 3], [2, 3]]);
+  assert.equal((await vault('/v1/mariadb/rds-db-test/data/1', token)).json.data.metadata.version, 3);
+  assert.equal((await vault('/v1/mariadb/rds-db-test/data/1?version=1', token)).json.data.data.data, v1.json.data.data.data);
+  assert.equal((await vault('/v1/mariadb/rds-db-test/data/1?version=2', token)).status, 404);
+  // deleted (the instance was): keyring and token gone; again is a no-op
+  await ks.deleteServiceKeyring('rds-db-test', svc);
+  await ks.deleteServiceKeyring('rds-db-test', svc);
+  assert.equal((await vault('/v1/mariadb/rds-db-test/data/1', token)).status, 403);
+  await assert.rejects(ks.describe('rds-db-test'), { name: 'NotFoundException' });
+});

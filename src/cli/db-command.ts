@@ -1,5 +1,6 @@
 // `rekey db change-key <db-instance-id> --kms-key-id <key> [--wait]`: POST /v1/db/instances/{id}/change-key
 // on a running server (src/http/admin-db.ts), then, with --wait, the job's progress until it ends.
+// `rekey db show <db-instance-id> [--json]`: GET /v1/db/instances/{id} (a mariadb instance's key rotation progress).
 // `rekey db replication <db-instance-id>`: GET /v1/db/instances/{id}/replication (a read replica's lag).
 import { type Command, Option } from 'commander';
 import { adminCall, connection, DEFAULT_ENDPOINT, type ConnectionFlags } from './admin-client.ts';
@@ -46,6 +47,22 @@ export function registerDbCommands(program: Command, io: DbCommandIo = { out: (s
         }
         await sleep(1000);
       }
+    });
+  db.command('show <db-instance-id>')
+    .description('An instance: status, endpoint, key; for an encrypted mariadb instance, how many InnoDB tablespaces are still below the newest key version (GET /v1/db/instances/{id})')
+    .option('--json', 'the answer as JSON')
+    .action(async (id: string, o: { json?: boolean }, cmd: Command) => {
+      const conn = connection(cmd.optsWithGlobals<ConnectionFlags>(), io.env);
+      const r = await adminCall<{ dbInstanceIdentifier: string; engine: string; engineVersion: string; status: string; storageEncrypted: boolean; kmsKeyId?: string; endpoint?: { address: string; port: number }; keyRotation?: { latestKeyVersion: number; tablespaces: number; remaining: number } }>(conn, {
+        method: 'GET', path: `/v1/db/instances/${encodeURIComponent(id)}`,
+      });
+      if (o.json) {
+        io.out(`${JSON.stringify(r, null, 2)}\n`);
+        return;
+      }
+      io.out(`${r.dbInstanceIdentifier}: ${r.engine} ${r.engineVersion}, ${r.status}${r.endpoint ? `, ${r.endpoint.address}:${r.endpoint.port}` : ''}${r.storageEncrypted ? `, encrypted under ${r.kmsKeyId ?? '?'}` : ''}\n`);
+      const k = r.keyRotation;
+      if (k) io.out(`key rotation: ${k.remaining === 0 ? 'complete' : 'in progress'}: ${k.remaining} of ${k.tablespaces} InnoDB tablespaces below key version ${k.latestKeyVersion}\n`);
     });
   db.command('replication <db-instance-id>')
     .description('A read replica\'s source, replication status and lag (seconds), or a source\'s replicas (GET /v1/db/instances/{id}/replication)')

@@ -125,6 +125,11 @@ export interface DbInstance {
   replication?: { status: 'replicating' | 'error'; normal: boolean; message?: string };
   /** Seconds the replica's replay is behind its source (RDS's CloudWatch metric ReplicaLag); absent when unknown. */
   replicaLagSeconds?: number;
+  /**
+   * An encrypted mariadb instance that runs: InnoDB tablespaces still below the newest key version
+   * (DescribeDBInstances StatusInfos, StatusType "key rotation"; src/db/mariadb-keys.ts).
+   */
+  keyRotation?: { latestKeyVersion: number; tablespaces: number; remaining: number };
 }
 
 export interface CreateReadReplicaInput {

@@ -21,6 +21,7 @@
 // (or, when the new key is unusable or attempts run out, abandons: the new volume is destroyed,
 // the old instance keeps serving). From `promoting` on the old server is never started again; the
 // job only goes forward (promote is idempotent).
+import { notForMariadb } from './server-engine.ts';
 import { chownSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
@@ -66,6 +67,7 @@ export async function startChangeKey(core: DbCore, id: string, kmsKeyId: string,
   const got = await core.barrier.getJSON<InstanceRecord>(instancePath(id.toLowerCase()));
   if (!got) throw new DBInstanceNotFoundFault(`DBInstance ${id} not found.`);
   const rec = got.value;
+  if (rec.engine === 'mariadb') throw notForMariadb('change-key');
   if (!rec.storageEncrypted || !rec.kmsKeyArn) throw new InvalidParameterCombination(`DB instance ${rec.id} is not encrypted; change-key moves an encrypted instance to another KMS key.`);
   if (rec.status !== 'available' || rec.op) throw new InvalidDBInstanceStateFault(`Instance ${rec.id} is not in available state.`);
   if (!existsSync(join(rec.binDir, 'pg_basebackup'))) {

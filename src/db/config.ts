@@ -14,6 +14,8 @@ export interface DbConfig {
   sharedBuffersCapMiB: number;
   /** OS user of the servers when rekey runs as root (default postgres). */
   serverUser: string;
+  /** OS user of MariaDB servers when rekey runs as root (default mysql, as Debian's mariadb-server makes it). */
+  mariadbServerUser: string;
 }
 
 export type DbConfigInput = Partial<DbConfig>;
@@ -27,5 +29,6 @@ export function dbConfig(dataDir: string, input: DbConfigInput = {}): Readonly<D
     maxInstances: input.maxInstances ?? 40,
     sharedBuffersCapMiB: input.sharedBuffersCapMiB ?? 1024,
     serverUser: input.serverUser ?? 'postgres',
+    mariadbServerUser: input.mariadbServerUser ?? 'mysql',
   });
 }

@@ -1,17 +1,17 @@
 // What the instance operations share: dependencies, configuration, the runtime, and the few
 // actions several of them take (enqueue a job, the managed master secret, provisioning).
-import pg from 'pg';
 import { InvalidDBInstanceStateFault } from '../errors.ts';
 import type { AuditLog } from '../audit/index.ts';
 import type { JobEngine } from '../jobs/engine.ts';
 import type { KmsService } from '../kms/service.ts';
 import type { SecretsService } from '../secrets/service.ts';
 import { purge } from '../secrets/operations/delete-secret.ts';
-import { ident, passwordClause } from '../secrets/strategies/pg-client.ts';
 import { Barrier } from '../storage/barrier.ts';
 import type { DbCallContext, DbEngineVersion } from './api.ts';
 import type { DbConfig } from './config.ts';
-import { ADMIN_ROLE, instancePath, type InstanceRecord } from './model.ts';
+import { instancePath, type InstanceRecord } from './model.ts';
+import { MariaDbKeys, type MariaDbKeysDeps } from './mariadb-keys.ts';
+import { engineOf } from './runtime.ts';
 import type { ServerUser } from './os-user.ts';
 import type { Runtime } from './runtime.ts';
 import { GRANT_OPERATIONS, generateVolumeKey, rdsPrincipal, type KeyDeps } from './volume-key.ts';
@@ -29,6 +29,8 @@ export interface DbDeps {
   accountId: string;
   clock?: () => Date;
   log?: (m: string) => void;
+  /** rekey's keyserve, for StorageEncrypted mariadb instances (absent: they are refused). */
+  keyserve?: MariaDbKeysDeps;
 }
 
 export class DbCore {
@@ -41,6 +43,8 @@ export class DbCore {
   readonly clock: () => Date;
   readonly log: (m: string) => void;
   readonly keyDeps: KeyDeps;
+  /** Keyrings and tokens of encrypted mariadb instances (absent without keyserve). */
+  readonly mariadbKeys: MariaDbKeys | undefined;
 
   private found: DbEngineVersion[] | null = null;
 
@@ -57,6 +61,8 @@ export class DbCore {
     readonly tools: VolumeTools | string,
     readonly user: ServerUser | string,
     readonly runtime: Runtime,
+    /** The OS user of MariaDB servers (or why there is none). */
+    readonly mariadbUser: ServerUser | string = user,
   ) {
     this.barrier = deps.barrier;
     this.kms = deps.kms;
@@ -66,6 +72,7 @@ export class DbCore {
     this.accountId = deps.accountId;
     this.clock = deps.clock ?? (() => new Date());
     this.log = deps.log ?? ((m) => process.stderr.write(`rekey: ${m}\n`));
+    this.mariadbKeys = deps.keyserve ? new MariaDbKeys(deps.keyserve, rdsPrincipal(deps.region)) : undefined;
     this.keyDeps = { kms: deps.kms, region: deps.region, accountId: deps.accountId, clock: this.clock, ...(deps.audit ? { audit: deps.audit } : {}) };
   }
 
@@ -79,10 +86,10 @@ export class DbCore {
   }
 
   /** ManageMasterUserPassword: the secret rds!db-<uuid> (RDS's name), rotated by the built-in single-user strategy every 7 days (RDS's default). */
-  async createMasterSecret(o: { id: string; username: string; password: string; port: number; dbName?: string | undefined; kmsKeyId?: string | undefined }, ctx: DbCallContext): Promise<{ arn: string; kmsKeyId: string }> {
+  async createMasterSecret(o: { id: string; engine: InstanceRecord['engine']; username: string; password: string; port: number; dbName?: string | undefined; kmsKeyId?: string | undefined }, ctx: DbCallContext): Promise<{ arn: string; kmsKeyId: string }> {
     const request = { requestId: ctx.requestId, sourceIp: ctx.sourceIp, secureTransport: ctx.secureTransport, userAgent: ctx.userAgent, managingService: 'rds' as const };
     // RDS stores {"username","password"}; rekey adds engine/host/port/dbname so the built-in rotation strategy can log in.
-    const value = { username: o.username, password: o.password, engine: 'postgres', host: this.cfg.endpointAddress, port: o.port, ...(o.dbName ? { dbname: o.dbName } : {}) };
+    const value = { username: o.username, password: o.password, engine: o.engine, host: this.cfg.endpointAddress, port: o.port, ...(o.dbName ? { dbname: o.dbName } : {}) };
     const created = await this.secrets.call('CreateSecret', {
       Name: `rds!db-${randomUUID()}`, SecretString: JSON.stringify(value),
       Description: `Secret associated with primary RDS DB instance: arn:aws:rds:${this.region}:${this.accountId}:db:${o.id}`,
@@ -91,7 +98,7 @@ export class DbCore {
     const arn = String(created.ARN);
     try {
       await this.secrets.call('RotateSecret', {
-        SecretId: arn, RotationLambdaARN: `arn:aws:lambda:${this.region}:${this.accountId}:function:rekey-postgresql-single-user`,
+        SecretId: arn, RotationLambdaARN: `arn:aws:lambda:${this.region}:${this.accountId}:function:rekey-${o.engine === 'mariadb' ? 'mysql' : 'postgresql'}-single-user`,
         RotationRules: { AutomaticallyAfterDays: 7 }, RotateImmediately: false,
       }, ctx.caller, request);
     } catch (e) {
@@ -123,37 +130,26 @@ export class DbCore {
           await this.update(rec.id, (r) => ({ ...r, wrappedVolumeKey: rec.wrappedVolumeKey, grantId: rec.grantId }));
         }
       }
+      if (rec.engine === 'mariadb' && rec.storageEncrypted && !rec.mariadbKeys) {
+        if (!this.mariadbKeys) throw new Error('StorageEncrypted mariadb instances need rekey\'s keyserve');
+        const keys = await this.mariadbKeys.ensure(rec);
+        rec.mariadbKeys = keys;
+        await this.update(rec.id, (r) => ({ ...r, mariadbKeys: keys }));
+      }
       await this.runtime.bringUp(rec, masterPassword ? { masterPassword } : restore ? { restore } : undefined); // [snapshots] restore
       const port = this.runtime.serverPort(rec);
       if (!port || !masterPassword) return;
-      const c = new pg.Client({ host: '127.0.0.1', port, user: rec.masterUsername, password: masterPassword.toString('utf8'), database: 'postgres' });
-      await c.connect();
-      try {
-        const has = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [ADMIN_ROLE]);
-        await c.query(`${has.rowCount ? 'ALTER' : 'CREATE'} ROLE ${ident(ADMIN_ROLE)} SUPERUSER LOGIN ${passwordClause(rec.adminPassword)}`);
-        if (rec.dbName) {
-          const db = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [rec.dbName]);
-          if (!db.rowCount) await c.query(`CREATE DATABASE ${ident(rec.dbName)} OWNER ${ident(rec.masterUsername)}`);
-        }
-      } finally {
-        await c.end().catch(() => {});
-      }
+      await engineOf(rec).setupAccounts(rec, this.runtime.paths(rec), port, masterPassword.toString('utf8'));
     } finally {
       if (masterPassword) zeroize(masterPassword);
     }
   }
 
-  /** A statement as rekey_admin on the instance's own server (it must be running). */
-  async adminQuery(rec: InstanceRecord, sql: string): Promise<void> {
+  /** ModifyDBInstance MasterUserPassword: as rekey_admin on the instance's own server (it must be running). */
+  async setMasterPassword(rec: InstanceRecord, password: string): Promise<void> {
     const port = this.runtime.serverPort(rec);
     if (!port) throw new InvalidDBInstanceStateFault(`Instance ${rec.id} is not in available state.`);
-    const c = new pg.Client({ host: '127.0.0.1', port, user: ADMIN_ROLE, password: rec.adminPassword, database: 'postgres' });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end().catch(() => {});
-    }
+    await engineOf(rec).setMasterPassword(rec, this.runtime.paths(rec), port, password);
   }
 
   /** Read-modify-write of a record with compare-and-swap (retried on conflict). */

@@ -49,7 +49,6 @@ export const isRdsDefaultAlias = (k: string) => k === 'alias/aws/rds' || /^arn:[
 
 export async function createInstance(core: DbCore, input: CreateDbInstanceInput, ctx: DbCallContext): Promise<DbInstance> {
   const id = input.id.toLowerCase();
-  if (input.engine !== 'postgres') throw new InvalidParameterValue(`Invalid DB engine: ${input.engine}. rekey runs postgres instances (MariaDB: not yet).`);
   const version = pickVersion(core.engines, input.engine, input.engineVersion);
   if (!version) throw new InvalidParameterCombination(`Cannot find version ${input.engineVersion ?? '(any)'} for ${input.engine}`);
   if (input.masterUsername.toLowerCase() === ADMIN_ROLE) {
@@ -68,7 +67,11 @@ export async function createInstance(core: DbCore, input: CreateDbInstanceInput,
     throw new InvalidParameterCombination('Encryption key was specified but StorageEncrypted is not true.');
   }
   if (input.storageEncrypted && typeof core.tools === 'string') throw new InvalidParameterCombination(core.tools);
-  if (typeof core.user === 'string') throw new InvalidParameterValue(core.user);
+  if (input.storageEncrypted && input.engine === 'mariadb' && !core.mariadbKeys) {
+    throw new InvalidParameterCombination('StorageEncrypted mariadb instances need rekey\'s keyserve (the MariaDB key service), which this node does not run.');
+  }
+  const osUser = input.engine === 'mariadb' ? core.mariadbUser : core.user;
+  if (typeof osUser === 'string') throw new InvalidParameterValue(osUser);
   if (await core.barrier.getJSON(instancePath(id))) throw new DBInstanceAlreadyExistsFault('DB instance already exists');
   if ((await core.barrier.list('db/instances/')).length >= core.cfg.maxInstances) throw new InstanceQuotaExceededFault('Instance quota exceeded');
 
@@ -86,9 +89,9 @@ export async function createInstance(core: DbCore, input: CreateDbInstanceInput,
   let secret: { arn: string; kmsKeyId: string } | undefined;
   let committed = false;
   try {
-    if (input.manageMasterUserPassword) secret = await core.createMasterSecret({ id, username: input.masterUsername, password, port: endpointPort, dbName: input.dbName, kmsKeyId: input.masterUserSecretKmsKeyId }, ctx);
+    if (input.manageMasterUserPassword) secret = await core.createMasterSecret({ id, engine: input.engine, username: input.masterUsername, password, port: endpointPort, dbName: input.dbName, kmsKeyId: input.masterUserSecretKmsKeyId }, ctx);
     const rec: InstanceRecord = {
-      v: 1, id, resourceId, arn, engine: 'postgres', engineVersion: version.engineVersion, binDir: version.binDir,
+      v: 1, id, resourceId, arn, engine: input.engine, engineVersion: version.engineVersion, binDir: version.binDir,
       instanceClass: input.instanceClass, allocatedStorageGiB: input.allocatedStorageGiB, masterUsername: input.masterUsername,
       ...(input.dbName !== undefined ? { dbName: input.dbName } : {}),
       endpointAddress: core.cfg.endpointAddress, endpointPort, status: 'creating', desired: 'available',

@@ -66,7 +66,10 @@ export function registerDbJobs(engine: JobEngine, h: JobHooks): void {
       if (attempt >= MAX_ATTEMPTS) return { done: true, ops: [setStatus(cur, 'failed', { lastError: e instanceof Error ? e.name : 'Error' })] };
       throw e;
     }
-    return { done: true, ops: [setStatus(cur, 'available', { lastError: undefined } as Partial<InstanceRecord>)], progress: progress('available') };
+    // the step may have written the record itself (provision: grant, wrapped volume key, keyring and
+    // token): commit on the version it left, not fail the CAS and run the whole step again
+    const now = (await load(b, { id: cur.rec.id, resourceId: cur.rec.resourceId, opId: '' })) ?? cur;
+    return { done: true, ops: [setStatus(now, 'available', { lastError: undefined } as Partial<InstanceRecord>)], progress: progress('available') };
   };
 
   engine.registerKind<DbJobData>('db.create', async (job: Readonly<Job<DbJobData>>, sc) => {

@@ -4,6 +4,7 @@
 //   db/pending-password/<id>   { password }: the master password from CreateDBInstance until the
 //                              create job has run initdb (deleted in the same commit as its result)
 import type { DbEngine, DbInstance, DbInstanceStatus, Tag } from './api.ts';
+import type { InstanceKeys } from './mariadb-keys.ts';
 
 export const INSTANCES_PREFIX = 'db/instances/';
 export const instancePath = (id: string): string => INSTANCES_PREFIX + id;
@@ -50,6 +51,8 @@ export interface InstanceRecord {
   volumeGen?: number;
   /** A change of the storage key in progress (src/db/change-key.ts). */
   changeKey?: ChangeKeyState;
+  /** An encrypted mariadb instance's keyring and keyserve token (src/db/mariadb-keys.ts). */
+  mariadbKeys?: InstanceKeys;
   /** A read replica (src/db/read-replicas.ts): its source and the replication login; cleared by promotion. */
   replicaOf?: ReplicaOfState;
 }

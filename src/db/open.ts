@@ -9,7 +9,7 @@ import { findEngines, type EngineSearch } from './engines.ts';
 import { isKeyInaccessible, registerDbJobs } from './jobs.ts';
 import { CHANGE_KEY_KIND, registerChangeKeyJob, startChangeKey } from './change-key.ts';
 import type { DbCallContext, DbInstance } from './api.ts';
-import { INSTANCES_PREFIX, type InstanceRecord } from './model.ts';
+import { INSTANCES_PREFIX, instancePath, type InstanceRecord } from './model.ts';
 import { serverUser } from './os-user.ts';
 import { Runtime } from './runtime.ts';
 import { PostgresDbService } from './service.ts';
@@ -18,6 +18,7 @@ import { ReplicaOps } from './read-replicas.ts';
 import { registerSnapshotJobs } from './snapshots/jobs.ts';
 import { rewrapVolumeKey, unwrapVolumeKey, wrappedMaterialId } from './volume-key.ts';
 import { findVolumeTools } from './volume.ts';
+import { MARIADB_BASE_SETTINGS } from './mariadb-keys.ts';
 
 export interface OpenDatabasesDeps extends DbDeps {
   /** rekey's data directory (volumes go to <dataDir>/db unless config.dir says otherwise). */
@@ -38,7 +39,8 @@ export interface Databases {
    * instance whose volume key is wrapped under older material than its key's current one (on-demand
    * rotations emit no event; automatic ones also trigger it at once), and moves running instances
    * whose key is no longer Enabled to inaccessible-encryption-credentials-recoverable (and back to
-   * available when the key is Enabled again), as RDS reports them.
+   * available when the key is Enabled again), as RDS reports them; restarts the InnoDB encryption
+   * threads of an encrypted mariadb instance whose key rotation stalled (MariaDbKeys.nudgeIfStuck).
    */
   checkKeys(): Promise<void>;
   /** Stops every server and unmounts every volume. */
@@ -51,17 +53,31 @@ export function openDatabases(deps: OpenDatabasesDeps): Databases {
   const cfg = dbConfig(deps.dataDir, deps.config);
   const tools = findVolumeTools();
   const user = serverUser(cfg.serverUser);
+  const mariadbUser = serverUser(cfg.mariadbServerUser, 'MariaDB', 'mariadb-server');
   let core!: DbCore;
   const runtime = new Runtime({
-    dir: cfg.dir, endpointHost: cfg.endpointHost, sharedBuffersCapMiB: cfg.sharedBuffersCapMiB, tools, user,
+    dir: cfg.dir, endpointHost: cfg.endpointHost, sharedBuffersCapMiB: cfg.sharedBuffersCapMiB, tools, user, mariadbUser,
+    mariadbSettings: async (rec) => (core.mariadbKeys ? core.mariadbKeys.settings(rec) : { ...MARIADB_BASE_SETTINGS }),
     log: (m) => core.log(m),
     unlock: (rec) => unwrapVolumeKey(core.keyDeps, rec),
     onFailed: (id, reason) => {
       core.log(`db: ${id} failed: ${reason}`);
-      void core.update(id, (r) => ({ ...r, status: 'failed', lastError: 'ServerExited' })).catch(() => {});
+      void (async () => {
+        // an encrypted server that died and cannot come back because its KMS key is no longer
+        // usable (a MariaDB server aborts once its key cache needs a key rekey no longer serves):
+        // what a start would end in, volume locked
+        const rec = (await deps.barrier.getJSON<InstanceRecord>(instancePath(id)))?.value;
+        const keyState = rec?.storageEncrypted ? await keyProblem(rec) : null;
+        if (rec && keyState) {
+          await runtime.bringDown(rec).catch(() => {});
+          await core.update(id, (r) => ({ ...r, status: 'inaccessible-encryption-credentials', lastError: keyState }));
+          return;
+        }
+        await core.update(id, (r) => ({ ...r, status: 'failed', lastError: 'ServerExited' }));
+      })().catch(() => {});
     },
   });
-  core = new DbCore(deps, cfg, () => findEngines(deps.engineSearch), tools, user, runtime);
+  core = new DbCore(deps, cfg, () => findEngines(deps.engineSearch), tools, user, runtime, mariadbUser);
   const snapshots = new SnapshotOps(core); // [snapshots]
   registerSnapshotJobs(deps.jobs, core, snapshots);
   const replicas = new ReplicaOps(core); // read replicas
@@ -74,6 +90,7 @@ export function openDatabases(deps: OpenDatabasesDeps): Databases {
     destroy: async (rec) => {
       await replicas.beforeDestroy(rec); // a source's replicas are promoted (RDS)
       await runtime.destroy(rec);
+      await core.mariadbKeys?.remove(rec); // an encrypted mariadb instance's keyring and token
       await replicas.afterDestroy(rec); // a replica's slot and role on its source go, once its server is down
       if (rec.kmsKeyId && rec.grantId) await deps.kms.retireServiceGrant(rec.kmsKeyId, rec.grantId).catch(() => false);
       if (rec.kmsKeyArn) await deps.kms.dependents.unregister(rec.kmsKeyArn, rec.arn).catch(() => false);
@@ -85,6 +102,14 @@ export function openDatabases(deps: OpenDatabasesDeps): Databases {
   });
 
   registerChangeKeyJob(deps.jobs, core, deps.audit);
+
+  /** Why the instance's key cannot be used (the error a KMS call would give), or null when it is Enabled. */
+  async function keyProblem(rec: InstanceRecord): Promise<string | null> {
+    const key = rec.kmsKeyId ? await deps.kms.store.getKey(rec.kmsKeyId) : null;
+    if (!key) return 'NotFoundException';
+    if (key.record.state === 'Enabled') return null;
+    return key.record.state === 'Disabled' ? 'DisabledException' : 'KMSInvalidStateException';
+  }
 
   const all = async (): Promise<InstanceRecord[]> => {
     const keys = await deps.barrier.list(INSTANCES_PREFIX);
@@ -106,10 +131,7 @@ export function openDatabases(deps: OpenDatabasesDeps): Databases {
     }).catch((err: unknown) => core.log(`db: re-wrap after rotation of ${e.keyId}: ${err instanceof Error ? err.message : String(err)}`));
   });
 
-  const keyUsable = async (rec: InstanceRecord): Promise<boolean> => {
-    const key = rec.kmsKeyId ? await deps.kms.store.getKey(rec.kmsKeyId) : null;
-    return key !== null && key.record.state === 'Enabled';
-  };
+  const keyUsable = async (rec: InstanceRecord): Promise<boolean> => (await keyProblem(rec)) === null;
   const checkKeys = async (): Promise<void> => {
     for (const rec of await all()) {
       try {
@@ -119,6 +141,10 @@ export function openDatabases(deps: OpenDatabasesDeps): Databases {
         const next = rec.status === 'available' && !usable ? 'inaccessible-encryption-credentials-recoverable'
           : rec.status === 'inaccessible-encryption-credentials-recoverable' && usable ? 'available' : null;
         if (next) await core.update(rec.id, (r) => (r.status === rec.status && !r.op ? { ...r, status: next } : r));
+        // an encrypted mariadb instance whose InnoDB stopped short of the newest key version
+        if (rec.engine === 'mariadb' && usable && rec.status === 'available' && core.mariadbKeys && runtime.serverPort(rec)) {
+          if (await core.mariadbKeys.nudgeIfStuck(rec, runtime.paths(rec))) core.log(`db: ${rec.id}: restarted InnoDB's encryption threads (key rotation had stalled)`);
+        }
       } catch (e) {
         core.log(`db: key check of ${rec.id}: ${e instanceof Error ? e.message : String(e)}`);
       }
@@ -129,7 +155,7 @@ export function openDatabases(deps: OpenDatabasesDeps): Databases {
   return {
     service: new PostgresDbService(core, snapshots, replicas),
     core,
-    changeKey: (id, kmsKeyId, ctx) => startChangeKey(core, id, kmsKeyId, ctx),
+    changeKey: (id, kmsKeyId, ctx) => startChangeKey(core, id, kmsKeyId, ctx), // refuses mariadb instances
     checkKeys,
     async start() {
       timer = setInterval(() => void checkKeys().catch(() => {}), deps.keyCheckMs ?? 60_000);

@@ -1,11 +1,14 @@
-// The running side of instances on this node: volumes, PostgreSQL processes, endpoints, and
+// The running side of instances on this node: volumes, server processes (PostgreSQL or MariaDB, through
+// their ServerEngine: src/db/server-engine.ts), endpoints, and
 // supervision (a server that dies is restarted; after a rekey restart a running server is
 // re-adopted). Jobs (src/db/jobs.ts) call bringUp/bringDown/destroy; nothing here writes storage.
 //
 // Files of an instance, under <db.dir>/<DbiResourceId>/:
 //   cipher/          gocryptfs' encrypted directory (StorageEncrypted)
 //   mnt/             its plaintext mount; the data directory is mnt/pgdata and the server log mnt/postgres.log
+//                    (MariaDB: mnt/mysql, mnt/mariadb.log, mnt/my.cnf, mnt/tmp)
 //   pgdata/, postgres.log   the same, unencrypted instances
+//   run/             MariaDB's socket and pid file (owned by the server user)
 //   .volume, .initdb markers: the volume / the cluster were completely made (a crash before leaves no marker,
 //                    and the next attempt starts that part again from nothing)
 import { chmodSync, chownSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -17,8 +20,15 @@ import { TcpForwarder } from '../proxy/tcp-forwarder.ts';
 import type { InstanceRecord } from './model.ts';
 import { sharedBuffersMiB } from './model.ts';
 import type { ServerUser } from './os-user.ts';
-import { initCluster, killStrays, readPostmaster, runningPostmaster, startServer, stopServer, stopServerNow } from './pg-server.ts';
+import { runningPostmaster, stopServerNow } from './pg-server.ts';
+import type { DbEngine } from './api.ts';
+import { postgresEngine } from './pg-engine.ts';
+import { mariadbEngine } from './mariadb-server.ts';
+import type { ServerEngine, ServerPaths } from './server-engine.ts';
 import { initVolume, isMounted, mountVolume, unmountVolume, volumePaths, type VolumeTools } from './volume.ts';
+
+const ENGINES: Record<DbEngine, ServerEngine> = { postgres: postgresEngine, mariadb: mariadbEngine };
+export const engineOf = (rec: { engine?: DbEngine }): ServerEngine => ENGINES[rec.engine ?? 'postgres'];
 
 export interface RuntimeOptions {
   dir: string;
@@ -31,6 +41,10 @@ export interface RuntimeOptions {
   unlock: (rec: InstanceRecord) => Promise<Buffer>;
   /** A supervised server could not be restarted. */
   onFailed: (id: string, reason: string) => void;
+  /** The OS user of MariaDB servers (Debian: mysql); absent: `user`. */
+  mariadbUser?: ServerUser | string;
+  /** A MariaDB instance's extra settings (StorageEncrypted: the key-management plugin against rekey, src/db/mariadb-keys.ts). */
+  mariadbSettings?: (rec: InstanceRecord) => Promise<Record<string, string>>;
 }
 
 /** How a new cluster is made: initdb with the master password, or (restores) files written into the empty data directory. */
@@ -75,20 +89,31 @@ export class Runtime {
     this.dirReady = true;
   }
 
-  paths(rec: Pick<InstanceRecord, 'resourceId' | 'storageEncrypted' | 'volumeGen'>) {
+  paths(rec: Pick<InstanceRecord, 'resourceId' | 'storageEncrypted' | 'volumeGen'> & { engine?: DbEngine }) {
     const root = join(this.o.dir, rec.volumeGen ? `${rec.resourceId}.g${rec.volumeGen}` : rec.resourceId);
     const vol = volumePaths(root);
     const base = rec.storageEncrypted ? vol.mountDir : root;
-    return { root, ...vol, dataDir: join(base, 'pgdata'), logFile: join(base, 'postgres.log'), volumeLog: join(root, 'gocryptfs.log') };
+    const engine = engineOf(rec);
+    return { root, ...vol, base, runDir: join(root, 'run'), dataDir: join(base, engine.dataDirName), logFile: join(base, engine.logName), volumeLog: join(root, 'gocryptfs.log') };
   }
 
-  private requireUser(): ServerUser {
-    if (typeof this.o.user === 'string') throw new Error(this.o.user);
-    return this.o.user;
+  private serverPaths(rec: InstanceRecord): ServerPaths {
+    const p = this.paths(rec);
+    if (rec.engine === 'mariadb' && !existsSync(p.runDir)) {
+      mkdirSync(p.runDir, { mode: 0o700 });
+      this.ownBy(p.runDir, rec);
+    }
+    return p;
   }
 
-  private ownBy(path: string): void {
-    const u = this.requireUser();
+  private requireUser(rec?: { engine?: DbEngine }): ServerUser {
+    const u = rec?.engine === 'mariadb' ? this.o.mariadbUser ?? this.o.user : this.o.user;
+    if (typeof u === 'string') throw new Error(u);
+    return u;
+  }
+
+  private ownBy(path: string, rec: { engine?: DbEngine }): void {
+    const u = this.requireUser(rec);
     if (u.uid !== undefined) chownSync(path, u.uid, u.gid!);
   }
 
@@ -121,15 +146,17 @@ export class Runtime {
    * endpoint pointing at it. Idempotent: re-adopts what is already there.
    */
   async bringUp(rec: InstanceRecord, init?: ClusterSource): Promise<void> {
-    const user = this.requireUser();
+    const user = this.requireUser(rec);
     this.ensureDir();
     const p = this.paths(rec);
     mkdirSync(p.root, { recursive: true, mode: 0o711 });
+    let unlockedNow = false;
     if (rec.storageEncrypted) {
       if (typeof this.o.tools === 'string') throw new Error(this.o.tools);
       const tools = this.o.tools;
       if (!isMounted(p.mountDir)) {
         const key = await this.o.unlock(rec);
+        unlockedNow = true;
         try {
           if (!existsSync(join(p.root, '.volume'))) {
             rmSync(p.cipherDir, { recursive: true, force: true });
@@ -143,33 +170,50 @@ export class Runtime {
       }
       // the mount's root is the cipher directory's (root, 0700) until it is given to the server
       // user; every time, as a crash may have come between mount and chown
-      this.ownBy(p.mountDir);
+      this.ownBy(p.mountDir, rec);
     }
+    const engine = engineOf(rec);
+    const sp = this.serverPaths(rec);
+    const settings = await this.settingsOf(rec);
     if (!existsSync(join(p.root, '.initdb'))) {
       if (!init) throw new Error(`instance ${rec.id}: the cluster was never initialized and no master password is at hand`);
-      if (await killStrays(p.dataDir)) this.o.log(`db: ${rec.id}: stopped what a crashed initdb left running`);
+      if (await engine.killStrays(sp)) this.o.log(`db: ${rec.id}: stopped what a crashed initdb left running`);
       rmSync(p.dataDir, { recursive: true, force: true });
       mkdirSync(p.dataDir, { mode: 0o700 });
-      this.ownBy(p.dataDir);
+      this.ownBy(p.dataDir, rec);
       if ('restore' in init) await init.restore(p.dataDir); // [snapshots] a restore: the snapshot's files instead of initdb
-      else await initCluster({ binDir: rec.binDir, dataDir: p.dataDir, user, masterUsername: rec.masterUsername, masterPassword: Buffer.from(init.masterPassword), logFile: p.logFile });
+      else await engine.init({ rec, paths: sp, user, masterPassword: Buffer.from(init.masterPassword), settings });
       writeFileSync(join(p.root, '.initdb'), '');
     }
     const fwd = await this.endpoint(rec);
-    const adopted = runningPostmaster(p.dataDir);
+    const adopted = engine.running(sp);
     if (adopted !== null) {
-      const port = readPostmaster(p.dataDir)?.port ?? 0;
-      this.watch(rec, { pid: adopted, restarts: 0 });
-      fwd.setUpstream({ host: '127.0.0.1', port });
+      this.watch(rec, { pid: adopted.pid, restarts: 0 });
+      fwd.setUpstream({ host: '127.0.0.1', port: adopted.port });
       return;
     }
+    if (rec.engine === 'mariadb' && rec.storageEncrypted && !unlockedNow) {
+      // Never start an encrypted MariaDB server without its keys (a supervisor restart on a volume
+      // still mounted would): Aria's crash recovery skips the tables it cannot decrypt and forgets
+      // their log, and later repairs them from stale data files (accounts and passwords reverted;
+      // docs/MARIADB.md). The KMS key must be usable now: a Decrypt, as the unlock of a volume does.
+      zeroize(await this.o.unlock(rec));
+    }
     const port = await freePort();
-    const child = await startServer({ binDir: rec.binDir, dataDir: p.dataDir, user, port, logFile: p.logFile, settings: this.serverSettings(rec) });
+    const child = await engine.start({ rec, paths: sp, user, port, settings });
     this.watch(rec, { pid: child.pid!, child, restarts: 0 });
     fwd.setUpstream({ host: '127.0.0.1', port });
   }
 
-  /** The server's settings (besides port and listen address). */
+  private async settingsOf(rec: InstanceRecord): Promise<Record<string, string>> {
+    if (rec.engine !== 'mariadb') return this.serverSettings(rec);
+    return {
+      innodb_buffer_pool_size: `${sharedBuffersMiB(rec.instanceClass, this.o.sharedBuffersCapMiB)}M`,
+      ...(this.o.mariadbSettings ? await this.o.mariadbSettings(rec) : {}),
+    };
+  }
+
+  /** PostgreSQL's settings (besides port and listen address). */
   serverSettings(rec: InstanceRecord): Record<string, string> {
     return {
       shared_buffers: `${sharedBuffersMiB(rec.instanceClass, this.o.sharedBuffersCapMiB)}MB`, password_encryption: 'scram-sha-256',
@@ -231,7 +275,7 @@ export class Runtime {
       }, 500 * (r.restarts + 1)).unref();
     };
     if (r.child) r.child.once('exit', died);
-    else r.poll = setInterval(() => { if (runningPostmaster(this.paths(rec).dataDir) !== r.pid) died(); }, 1000).unref();
+    else r.poll = setInterval(() => { if (engineOf(rec).running(this.paths(rec))?.pid !== r.pid) died(); }, 1000).unref();
   }
 
   private unwatch(id: string): Running | undefined {
@@ -248,8 +292,9 @@ export class Runtime {
     const f = this.forwarders.get(rec.id);
     f?.setUpstream(null);
     f?.dropAll();
-    const pid = runningPostmaster(p.dataDir);
-    if (pid !== null) await stopServer(pid);
+    const engine = engineOf(rec);
+    const running = engine.running(p);
+    if (running !== null) await engine.stop(running.pid);
     if (rec.storageEncrypted && typeof this.o.tools !== 'string') await unmountVolume(this.o.tools, p);
   }
 

@@ -1,10 +1,10 @@
-// DbService (src/db/api.ts) for PostgreSQL instances: reads, and the state changes that start jobs
-// (src/db/jobs.ts). Creation is in create.ts.
+// DbService (src/db/api.ts) for PostgreSQL and MariaDB instances (the name is older than MariaDB's;
+// what differs per engine is in the ServerEngine, src/db/server-engine.ts): reads, and the state
+// changes that start jobs (src/db/jobs.ts). Creation is in create.ts.
 import { randomBytes, randomUUID } from '../crypto/index.ts';
 import {
   DBInstanceNotFoundFault, InvalidDBInstanceStateFault, InvalidParameterCombination,
 } from '../errors.ts';
-import { passwordClause, ident } from '../secrets/strategies/pg-client.ts';
 import type {
   CreateDbInstanceInput, DbCallContext, DbEngineVersion, DbInstance, DbInstanceStatus, DbService, DeleteDbInstanceInput,
   ModifyDbInstanceInput, Tag,
@@ -16,6 +16,7 @@ import { SnapshotOps } from './snapshots/ops.ts';
 import type { CopyDbSnapshotInput, CreateDbSnapshotInput, DbSnapshot, RestoreDbInstanceInput } from './api.ts';
 import type { CreateReadReplicaInput } from './api.ts';
 import { ReplicaOps } from './read-replicas.ts';
+import { notForMariadb } from './server-engine.ts';
 
 const notFound = (id: string) => new DBInstanceNotFoundFault(`DBInstance ${id} not found.`);
 const ARN = /^arn:[\w-]+:rds:[^:]+:\d{12}:db:([a-z][a-z0-9-]{0,62})$/;
@@ -30,11 +31,19 @@ export class PostgresDbService implements DbService {
   }
 
   // ---- read replicas (src/db/read-replicas.ts)
-  createReadReplica(input: CreateReadReplicaInput, ctx: DbCallContext): Promise<DbInstance> { return this.replicas.create(input, ctx); }
+  async createReadReplica(input: CreateReadReplicaInput, ctx: DbCallContext): Promise<DbInstance> {
+    const source = await this.core.barrier.getJSON<InstanceRecord>(instancePath(input.sourceId.toLowerCase()));
+    if (source?.value.engine === 'mariadb') throw notForMariadb('CreateDBInstanceReadReplica');
+    return this.replicas.create(input, ctx);
+  }
   promoteReadReplica(id: string, ctx: DbCallContext): Promise<DbInstance> { return this.replicas.promote(id, ctx); }
 
   // ---- snapshots (src/db/snapshots/ops.ts)
-  createSnapshot(input: CreateDbSnapshotInput, ctx: DbCallContext): Promise<DbSnapshot> { return this.snapshots.create(input, ctx); }
+  async createSnapshot(input: CreateDbSnapshotInput, ctx: DbCallContext): Promise<DbSnapshot> {
+    const source = await this.core.barrier.getJSON<InstanceRecord>(instancePath(input.instanceId.toLowerCase()));
+    if (source?.value.engine === 'mariadb') throw notForMariadb('CreateDBSnapshot');
+    return this.snapshots.create(input, ctx);
+  }
   describeSnapshots(opts: { id?: string; instanceId?: string; after?: string; limit: number }): Promise<{ snapshots: DbSnapshot[]; next?: string }> { return this.snapshots.describe(opts); }
   deleteSnapshot(id: string, ctx: DbCallContext): Promise<DbSnapshot> { return this.snapshots.delete(id, ctx); }
   copySnapshot(input: CopyDbSnapshotInput, ctx: DbCallContext): Promise<DbSnapshot> { return this.snapshots.copy(input, ctx); }
@@ -51,14 +60,28 @@ export class PostgresDbService implements DbService {
   }
 
   async get(id: string): Promise<DbInstance> {
-    return this.replicas.view(await this.record(id));
+    const rec = await this.record(id);
+    return this.withKeyRotation(rec, await this.replicas.view(rec));
+  }
+
+  /** An encrypted, running mariadb instance: how far InnoDB is in moving to the newest key version. */
+  private async withKeyRotation(rec: InstanceRecord, view: DbInstance): Promise<DbInstance> {
+    if (rec.engine !== 'mariadb' || !rec.storageEncrypted || !rec.mariadbKeys || !this.core.mariadbKeys || !this.core.runtime.serverPort(rec)) return view;
+    try {
+      return { ...view, keyRotation: await this.core.mariadbKeys.progress(rec, this.core.runtime.paths(rec)) };
+    } catch (e) {
+      this.core.log(`db: key rotation progress of ${rec.id}: ${e instanceof Error ? e.name : 'error'}`);
+      return view;
+    }
   }
 
   async list(opts: { after?: string; limit: number }): Promise<{ instances: DbInstance[]; next?: string }> {
     const keys = await this.core.barrier.list(INSTANCES_PREFIX, { ...(opts.after !== undefined ? { after: INSTANCES_PREFIX + opts.after } : {}), limit: opts.limit + 1 });
     const page = keys.slice(0, opts.limit);
     const recs = await Promise.all(page.map((k) => this.core.barrier.getJSON<InstanceRecord>(k)));
-    const instances = await this.replicas.views(recs.flatMap((r) => (r ? [r.value] : [])));
+    const found = recs.flatMap((r) => (r ? [r.value] : []));
+    const views = await this.replicas.views(found);
+    const instances = await Promise.all(views.map((v, i) => this.withKeyRotation(found[i]!, v)));
     const last = instances[instances.length - 1];
     return { instances, ...(keys.length > opts.limit && last ? { next: last.id } : {}) };
   }
@@ -96,6 +119,7 @@ export class PostgresDbService implements DbService {
     if (!input.skipFinalSnapshot && input.finalDbSnapshotIdentifier === undefined) {
       throw new InvalidParameterCombination('FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.');
     }
+    if (!input.skipFinalSnapshot && rec.engine === 'mariadb') throw notForMariadb('A final snapshot (DeleteDBInstance without SkipFinalSnapshot)');
     if (!input.skipFinalSnapshot && input.finalDbSnapshotIdentifier !== undefined) return this.snapshots.deleteWithFinalSnapshot(input.id, input.finalDbSnapshotIdentifier, ctx); // [snapshots]
     return this.transition(input.id, ['available', 'stopped', 'failed', 'inaccessible-encryption-credentials', 'inaccessible-encryption-credentials-recoverable'], 'deleting', 'db.delete', 'deleted', ctx,
       (r) => `Instance ${r.id} is already being deleted or is in a state that does not allow deletion (${r.status}).`);
@@ -122,11 +146,11 @@ export class PostgresDbService implements DbService {
     let next = rec;
     if (input.manageMasterUserPassword === true && !rec.masterUserSecret) {
       const password = randomBytes(24).toString('base64url');
-      const secret = await this.core.createMasterSecret({ id: rec.id, username: rec.masterUsername, password, port: rec.endpointPort, dbName: rec.dbName, kmsKeyId: input.masterUserSecretKmsKeyId }, ctx);
-      await this.core.adminQuery(rec, `ALTER ROLE ${ident(rec.masterUsername)} ${passwordClause(password)}`);
+      const secret = await this.core.createMasterSecret({ id: rec.id, engine: rec.engine, username: rec.masterUsername, password, port: rec.endpointPort, dbName: rec.dbName, kmsKeyId: input.masterUserSecretKmsKeyId }, ctx);
+      await this.core.setMasterPassword(rec, password);
       next = await this.core.update(rec.id, (r) => ({ ...r, masterUserSecret: secret }));
     } else if (input.masterUserPassword !== undefined) {
-      await this.core.adminQuery(rec, `ALTER ROLE ${ident(rec.masterUsername)} ${passwordClause(input.masterUserPassword)}`);
+      await this.core.setMasterPassword(rec, input.masterUserPassword);
       if (rec.masterUserSecret && input.manageMasterUserPassword === false) {
         await this.core.deleteMasterSecret(rec.masterUserSecret.arn);
         next = await this.core.update(rec.id, (r) => {

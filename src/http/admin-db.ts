@@ -1,5 +1,5 @@
-// Admin routes of the databases component (/v1/db) that have no RDS equivalent: today the live
-// change of an instance's storage key (`rekey db change-key`, src/db/change-key.ts). RDS cannot do
+// Admin routes of the databases component (/v1/db) that have no RDS equivalent: `rekey db show`
+// (with a mariadb instance's key rotation progress), the live change of an instance's storage key (`rekey db change-key`, src/db/change-key.ts). RDS cannot do
 // it; its KMS checks mirror CreateDBInstance's (the caller must be able to use the new key through
 // RDS: kms:CreateGrant and kms:DescribeKey via rds.<region>.amazonaws.com).
 import type { DbCallContext, DbInstance } from '../db/api.ts';
@@ -33,6 +33,23 @@ export function dbAdminRoutes(db: DbAdmin, scope: { region: string; accountId: s
           ...(request.beforeCommit ? { beforeCommit: request.beforeCommit } : {}),
         });
         return { dbInstanceIdentifier: r.instance.id, status: r.instance.status, kmsKeyId: r.instance.kmsKeyId, jobId: r.jobId };
+      },
+    },
+    {
+      // `rekey db show`: the instance as DescribeDBInstances sees it, with rekey's details (a mariadb instance's key rotation)
+      method: 'GET', url: '/v1/db/instances/:id', action: 'rds:DescribeDBInstances',
+      summary: 'One instance: status, endpoint, key, and an encrypted mariadb instance\'s key rotation progress (InnoDB tablespaces below the newest key version)',
+      resource: (i) => `arn:aws:rds:${scope.region}:${scope.accountId}:db:${id(i)}`,
+      schema: { params: { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: ID } } } },
+      audit: ['id'],
+      run: async (i) => {
+        const d = await db.service.get(id(i));
+        return {
+          dbInstanceIdentifier: d.id, engine: d.engine, engineVersion: d.engineVersion, status: d.status, storageEncrypted: d.storageEncrypted,
+          ...(d.kmsKeyId !== undefined ? { kmsKeyId: d.kmsKeyId } : {}),
+          ...(d.endpoint ? { endpoint: d.endpoint } : {}),
+          ...(d.keyRotation ? { keyRotation: d.keyRotation } : {}),
+        };
       },
     },
     {

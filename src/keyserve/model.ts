@@ -25,6 +25,14 @@ export interface KeyringRecord {
   createdAt: number;
   /** Key id (decimal string) -> its versions, oldest first. */
   keys: Record<string, KeyVersion[]>;
+  /**
+   * How far a rotation moves the version number (default 1). Keyrings of RDS mariadb instances use 2:
+   * InnoDB re-encrypts a page only when its version + innodb_encryption_rotate_key_age (at least 1) is
+   * below the latest, so with a step of 2 one KMS rotation moves every tablespace (docs/MARIADB.md).
+   */
+  versionStep?: number;
+  /** A keyring an AWS-style service (rds) made for one of its resources; deleted with it. */
+  ownedBy?: string;
 }
 
 export interface TokenRecord {
@@ -37,6 +45,12 @@ export interface TokenRecord {
   description?: string;
   createdAt: number;
   revokedAt?: number;
+  /**
+   * A service token (an RDS mariadb instance's): it acts as the service principal (e.g.
+   * rds.<region>.amazonaws.com), is scoped to the keyring the service made for the instance and
+   * lives as long as the instance; it has no IAM policies to re-check.
+   */
+  service?: string;
 }
 
 export const PATHS = {

@@ -191,8 +191,9 @@ export class KeyserveService {
       for (const [id, versions] of Object.entries(rec.keys)) {
         const latest = versions.at(-1)!;
         if (latest.materialId === current) continue;
-        versions.push(await this.newVersion(rec, Number(id), latest.version + 1));
-        added.push(`${id}:${latest.version + 1}`);
+        const next = latest.version + (rec.versionStep ?? 1);
+        versions.push(await this.newVersion(rec, Number(id), next));
+        added.push(`${id}:${next}`);
       }
       if (added.length === 0) return 0;
       try {
@@ -266,6 +267,66 @@ export class KeyserveService {
     return { accessor, revokedAt: new Date(revokedAt).toISOString() };
   }
 
+  // ---- keyrings and tokens a service makes for its own resources (RDS mariadb instances, src/db)
+
+  /**
+   * A keyring for a service's resource, keys 1 and 2 made by rekey itself under `kmsKeyArn` (the
+   * caller of the service's API was authorized for the key already, as RDS checks kms:CreateGrant).
+   * Idempotent: an existing keyring of the same owner is returned as it is.
+   */
+  async ensureServiceKeyring(name: string, kmsKeyArn: string, owner: string, versionStep = 2): Promise<KeyringView> {
+    checkKeyringName(name);
+    const got = await this.o.barrier.getJSON<KeyringRecord>(PATHS.keyring(name));
+    if (got) {
+      if (got.value.ownedBy !== owner) throw new AlreadyExistsException(`Keyring ${name} already exists.`);
+      return this.toView(got.value);
+    }
+    const key = await this.o.kms.resolveForUse(kmsKeyArn);
+    const rec: KeyringRecord = { name, arn: this.arnOf(name), kmsKeyId: key.keyId, kmsKeyArn: key.arn, createdAt: this.clock().getTime(), keys: {}, versionStep, ownedBy: owner };
+    for (const id of DEFAULT_KEY_IDS) rec.keys[String(id)] = [await this.newVersion(rec, id, 1)];
+    try {
+      await this.o.barrier.putJSON(PATHS.keyring(name), rec, { expectVersion: 0 });
+    } catch (e) {
+      if (e instanceof CasConflict) return this.ensureServiceKeyring(name, kmsKeyArn, owner, versionStep);
+      throw e;
+    }
+    return this.toView(rec);
+  }
+
+  /** A token acting as the service principal `service`, scoped to `name` (a keyring the service owns). */
+  async issueServiceToken(name: string, service: string, description: string): Promise<{ token: string; accessor: string }> {
+    const { value } = await this.load(name);
+    if (value.ownedBy !== service) throw new AccessDeniedException(`Keyring ${name} does not belong to ${service}.`);
+    const token = 'rk.' + randomBytes(32).toString('base64url');
+    const accessor = randomBytes(12).toString('hex');
+    const hash = sha256(token).toString('hex');
+    const rec: TokenRecord = { accessor, keyring: name, principalArn: service, service, description, createdAt: this.clock().getTime() };
+    await this.o.barrier.transaction([Barrier.putOp(PATHS.token(hash), rec, 0), Barrier.putOp(PATHS.accessor(name, accessor), { hash }, 0)]);
+    return { token, accessor };
+  }
+
+  /** A service's keyring and all its tokens gone (the resource was deleted). Idempotent. */
+  async deleteServiceKeyring(name: string, service: string): Promise<void> {
+    checkKeyringName(name);
+    const got = await this.o.barrier.getJSON<KeyringRecord>(PATHS.keyring(name));
+    if (got && got.value.ownedBy !== service) throw new AccessDeniedException(`Keyring ${name} does not belong to ${service}.`);
+    const ops: { type: 'delete'; key: string }[] = [];
+    for (const p of await this.o.barrier.list(PATHS.accessors(name))) {
+      const idx = await this.o.barrier.getJSON<{ hash: string }>(p);
+      if (idx) ops.push({ type: 'delete', key: PATHS.token(idx.value.hash) });
+      ops.push({ type: 'delete', key: p });
+    }
+    if (got) ops.push({ type: 'delete', key: PATHS.keyring(name) });
+    if (ops.length > 0) await this.o.barrier.transaction(ops);
+  }
+
+  /** Key id -> its newest version, after bringing the keyring up to the KMS key's current material. */
+  async latestVersions(name: string): Promise<Map<number, number>> {
+    await this.sync(name);
+    const { value } = await this.load(name);
+    return new Map(Object.entries(value.keys).map(([id, vs]) => [Number(id), vs.at(-1)!.version]));
+  }
+
   async listTokens(name: string): Promise<{ accessor: string; principalArn: string; description?: string; createdAt: string; revokedAt?: string }[]> {
     await this.load(name);
     const out = [];
@@ -297,6 +358,7 @@ export class KeyserveService {
     if (!t || t.value.revokedAt || t.value.keyring !== keyring) throw denied();
     const identity = await this.identityOf(t.value);
     if (!identity) throw denied();
+    if (t.value.service) return { identity, accessor: t.value.accessor }; // scoped to its keyring; no IAM policies to check
     try {
       this.o.iam.authorizeAdmin(identity, READ_ACTION, this.arnOf(keyring), info);
     } catch {
@@ -307,6 +369,7 @@ export class KeyserveService {
 
   private async identityOf(t: TokenRecord): Promise<Identity | null> {
     const base = { accountId: this.o.accountId, accessKeyId: `keyserve:${t.accessor}` };
+    if (t.service) return { ...base, type: 'AssumedRole', arn: t.service, principalId: `AWSService:${t.service}`, identityPolicies: [] } as Identity;
     if (!t.userName) {
       return t.principalArn.endsWith(':root') ? { ...base, type: 'Root', arn: t.principalArn, principalId: this.o.accountId, identityPolicies: [] } : null;
     }

@@ -129,6 +129,14 @@ export function toWireInstance(i: DbInstance): WireDBInstance {
   if (i.replication) {
     w.StatusInfos = [{ StatusType: 'read replication', Normal: i.replication.normal, Status: i.replication.status, ...(i.replication.message !== undefined ? { Message: i.replication.message } : {}) }];
   }
+  if (i.keyRotation) {
+    // rekey's own StatusType (RDS uses only "read replication"): InnoDB's progress onto the newest key version
+    const k = i.keyRotation;
+    w.StatusInfos = [...(w.StatusInfos ?? []), {
+      StatusType: 'key rotation', Normal: true, Status: k.remaining === 0 ? 'complete' : 'rotating',
+      Message: `${k.remaining} of ${k.tablespaces} InnoDB tablespaces below key version ${k.latestKeyVersion}`,
+    }];
+  }
   if (i.masterUserSecret) {
     w.MasterUserSecret = { SecretArn: i.masterUserSecret.secretArn, SecretStatus: i.masterUserSecret.secretStatus, KmsKeyId: i.masterUserSecret.kmsKeyId };
   }
@@ -144,7 +152,7 @@ export function toWireEngineVersion(v: DbEngineVersion): WireDBEngineVersion {
     DBEngineDescription: ENGINE_DESCRIPTION[v.engine] ?? v.engine,
     DBEngineVersionDescription: v.description,
     Status: 'available',
-    SupportsReadReplica: v.engine === 'postgres',
+    SupportsReadReplica: v.engine === 'postgres', // rekey: no read replicas of mariadb instances
     SupportsLogExportsToCloudwatchLogs: false,
   };
 }

@@ -161,12 +161,15 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     // database instances (docs/DATABASES.md): registers the db.* job kinds before jobs.start(); its
     // warnings go to the app's log once the app exists
     let dbWarn = (m: string): void => { process.stderr.write(`rekey: ${m}\n`); };
-    const databases = openDatabases({ barrier, kms, secrets, jobs, audit, region: cfg.region, accountId: cfg.accountId, dataDir: cfg.dataDir, ...(cfg.db ? { config: cfg.db } : {}), ...(opts.clock ? { clock: opts.clock } : {}), log: (m) => dbWarn(m) });
+    // MariaDB keys (docs/MARIADB.md): Vault KV v2 subset + admin routes; a KMS rotation adds versions
+    const keyserve = new KeyserveService({ barrier, kms, iam, audit, region: cfg.region, accountId: cfg.accountId, ...(opts.clock ? { clock: opts.clock } : {}), log: (m) => dbWarn(m) });
+    // encrypted mariadb instances read their keys from this server (known once it listens)
+    let keyserveUrl = '';
+    const keyserveEndpoint = () => ({ url: keyserveUrl, ...(edge?.caBundlePath ? { caFile: edge.caBundlePath } : {}) });
+    const databases = openDatabases({ barrier, kms, secrets, jobs, audit, region: cfg.region, accountId: cfg.accountId, dataDir: cfg.dataDir, ...(cfg.db ? { config: cfg.db } : {}), ...(opts.clock ? { clock: opts.clock } : {}), log: (m) => dbWarn(m), keyserve: { keyserve, endpoint: keyserveEndpoint } });
     const scope = { region: cfg.region, accountId: cfg.accountId };
     // compliance rules and reports (docs/COMPLIANCE.md): read-only over the state; its job kind registers below
     const compliance = openCompliance({ cfg, barrier, ports: compliancePorts({ cfg, db: opts.db ?? databases.service, certs: edge.certs, tls: edge.tls !== undefined }), ...(opts.clock ? { clock: opts.clock } : {}) });
-    // MariaDB keys (docs/MARIADB.md): Vault KV v2 subset + admin routes; a KMS rotation adds versions
-    const keyserve = new KeyserveService({ barrier, kms, iam, audit, region: cfg.region, accountId: cfg.accountId, ...(opts.clock ? { clock: opts.clock } : {}), log: (m) => dbWarn(m) });
     // incident response (docs/INCIDENTS.md): durable jobs over keys and what they protect (secrets,
     // instances' volume keys and snapshots' keys, MariaDB keyrings), the proxy's sessions
     const incidents = new IncidentService({
@@ -234,6 +237,9 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
       metricsListener = await startMetricsListener(metrics, parseListen(cfg.metrics!.listen!), (m) => app.log.warn(m));
     }
     await app.listen({ host: cfg.host, port: cfg.port });
+    const listening = app.server.address();
+    const localHost = ['0.0.0.0', '::', ''].includes(cfg.host) ? '127.0.0.1' : cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
+    keyserveUrl = `${edge.tls ? 'https' : 'http'}://${localHost}:${typeof listening === 'object' && listening ? listening.port : cfg.port}`;
     jobs.start();
     await databases.start();
     const addr = app.server.address();
