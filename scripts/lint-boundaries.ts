@@ -11,7 +11,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 
 /** Files directly under src/ (errors.ts, version.ts): shared by everyone. */
 const ROOT = '(root)';
-const DOMAINS = ['crypto', 'validation', 'storage', 'config', 'audit', 'certs', 'iam', 'jobs', 'quotas', 'proxy', 'kms', 'secrets', 'db', 'rds', 'compliance', 'keyserve'];
+const DOMAINS = ['crypto', 'validation', 'storage', 'config', 'audit', 'certs', 'iam', 'jobs', 'quotas', 'proxy', 'kms', 'secrets', 'db', 'rds', 'compliance', 'keyserve', 'alarms'];
 
 /** Which folders each folder may import (besides itself and ROOT). */
 export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
@@ -40,6 +40,8 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   compliance: ['crypto', 'validation', 'storage', 'audit', 'iam', 'jobs', 'kms', 'secrets'],
   // MariaDB keys for the hashicorp_key_management plugin: data keys under KMS keys, tokens checked with IAM
   keyserve: ['crypto', 'storage', 'audit', 'iam', 'kms'],
+  // alarms (docs/ALARMS.md): audit events observed, durable notify jobs; metrics come through a port
+  alarms: ['crypto', 'storage', 'audit', 'jobs'],
   // the adapters
   http: [...DOMAINS],
   server: [...DOMAINS, 'http', 'metrics'],

@@ -105,6 +105,8 @@ export const SERVICES = {
   audit: { source: 'rekey.audit', ops: {} as Readonly<Record<string, OperationSpec>>, resourceType: 'Rekey::Audit::Sink' },
   // MariaDB keys (src/keyserve): service events only (key versions added after a KMS rotation)
   keyserve: { source: 'rekey.keyserve', ops: {} as Readonly<Record<string, OperationSpec>>, resourceType: 'Rekey::Admin::Resource' },
+  // alarms (src/alarms): service events only (an alarm's state changed)
+  alarms: { source: 'rekey.alarms', ops: {} as Readonly<Record<string, OperationSpec>>, resourceType: 'Rekey::Admin::Resource' },
 } as const;
 export type ServiceName = keyof typeof SERVICES;
 

@@ -96,6 +96,12 @@ export interface Config {
   };
   /** Prometheus metrics (docs/METRICS.md): `listen` = host:port of their own listener; absent: not served. */
   metrics?: { listen?: string };
+  /**
+   * Alarms (docs/ALARMS.md): on unless enabled is false; metric rules are evaluated every
+   * evaluationSeconds (default 60); webhookHttpLoopback also accepts http:// webhooks to the loopback
+   * address (development and tests).
+   */
+  alarms?: { enabled?: boolean; evaluationSeconds?: number; webhookHttpLoopback?: boolean };
 }
 
 const schema = {
@@ -203,6 +209,10 @@ const schema = {
       type: 'object', additionalProperties: false,
       // host:port (src/metrics/listener.ts parseListen reads it), e.g. 127.0.0.1:9464 or [::1]:9464
       properties: { listen: { type: 'string', pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):\\d{1,5}$' } },
+    },
+    alarms: {
+      type: 'object', additionalProperties: false,
+      properties: { enabled: { type: 'boolean' }, evaluationSeconds: { type: 'integer', minimum: 1, maximum: 3600 }, webhookHttpLoopback: { type: 'boolean' } },
     },
   },
 } as const;

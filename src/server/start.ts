@@ -44,6 +44,9 @@ import { compliancePorts, openCompliance } from './compliance.ts';
 import { KeyserveService } from '../keyserve/service.ts';
 import { keyserveRoutes } from '../http/admin-keyserve.ts';
 import { registerVaultKv } from '../http/vault-kv.ts';
+import { alarmRoutes } from '../http/admin-alarms.ts';
+import type { AlarmService } from '../alarms/service.ts';
+import { openAlarms, type AlarmsSetup } from './alarms.ts';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -70,7 +73,9 @@ export interface RunningServer {
   metrics?: { registry: Metrics; url: string };
   /** MariaDB keys for the hashicorp_key_management plugin (docs/MARIADB.md). */
   keyserve: KeyserveService;
-warning?: string;
+  /** Alarms (docs/ALARMS.md), unless alarms.enabled is false. */
+  alarms?: AlarmService;
+  warning?: string;
   /** Protected rows found rolled back at start (src/storage/rollback.ts); each is also a tamper log line. */
   rollbackAtStart: string[];
   close(): Promise<void>;
@@ -118,6 +123,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
   let edge: Edge | undefined;
   let proxySetup: ProxySetup | undefined;
   let metricsListener: MetricsListener | undefined;
+  let alarmsSetup: AlarmsSetup | undefined;
   try {
     const iam = new IamService({ barrier, accountId: cfg.accountId, region: cfg.region, ...(opts.clock ? { clock: opts.clock } : {}) });
     const fixed = cfg.devAccessKeyId && cfg.devSecretAccessKey ? { accessKeyId: cfg.devAccessKeyId, secretAccessKey: cfg.devSecretAccessKey } : undefined;
@@ -129,7 +135,9 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     });
     let onSecretsJob: ((e: JobEvent) => void) | null = null; // bound once the audit log is open
     let onMetricsJob: ((e: JobEvent) => void) | null = null; // bound once the collectors exist
-    const metrics = cfg.metrics?.listen ? new Metrics() : undefined;
+    // the registry also feeds the metric alarms (docs/ALARMS.md); served only with metrics.listen
+    const alarmsOn = cfg.alarms?.enabled !== false;
+    const metrics = cfg.metrics?.listen || alarmsOn ? new Metrics({ processMetrics: Boolean(cfg.metrics?.listen) }) : undefined;
     const jobs = new JobEngine({
       barrier,
       // Rotation and deletion jobs drop the key from this node's cache at once and report KeyEvents.
@@ -159,6 +167,9 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     // compliance rules and reports (docs/COMPLIANCE.md): read-only over the state; its job kind registers below
     const compliance = openCompliance({ cfg, barrier, ports: compliancePorts({ cfg, db: opts.db ?? databases.service, certs: edge.certs, tls: edge.tls !== undefined }), ...(opts.clock ? { clock: opts.clock } : {}) });
     // MariaDB keys (docs/MARIADB.md): Vault KV v2 subset + admin routes; a KMS rotation adds versions
+    // alarms (docs/ALARMS.md): audit events observed, metrics read from the registry, notify jobs
+    alarmsSetup = alarmsOn ? openAlarms({ cfg, barrier, jobs, audit, ...(metrics ? { metrics } : {}), ...(opts.clock ? { clock: opts.clock } : {}), log: (m) => dbWarn(m) }) : undefined;
+    const alarmsOpen = alarmsSetup;
     const keyserve = new KeyserveService({ barrier, kms, iam, audit, region: cfg.region, accountId: cfg.accountId, ...(opts.clock ? { clock: opts.clock } : {}), log: (m) => dbWarn(m) });
     const app = await buildApp({
       ...(proxySetup ? { proxy: proxySetup.proxy } : {}),
@@ -185,6 +196,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
         ...upcomingRoutes({ keys: (o) => kms.lifecycle.upcoming(o), secrets: (o) => secrets.upcoming(o), clock: opts.clock ?? (() => new Date()) }, scope),
         ...complianceRoutes(compliance, barrier, scope), // rekey compliance report
         ...keyserveRoutes(keyserve), // rekey keyserve, rekey db mariadb-config
+        ...(alarmsOpen ? alarmRoutes(alarmsOpen.service, scope) : []), // rekey alarms
       ],
     });
     dbWarn = (m) => app.log.warn(m);
@@ -211,7 +223,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
         keyUse: () => kms.lifecycle.usage.localUse(), jobs, audit, db: opts.db ?? databases.service,
         ...(edge.certs ? { certs: edge.certs } : {}), ...(proxyOpen ? { proxy: proxyOpen.proxy } : {}), ...(opts.clock ? { clock: opts.clock } : {}),
       });
-      metricsListener = await startMetricsListener(metrics, parseListen(cfg.metrics!.listen!), (m) => app.log.warn(m));
+      if (cfg.metrics?.listen) metricsListener = await startMetricsListener(metrics, parseListen(cfg.metrics.listen), (m) => app.log.warn(m));
     }
     await app.listen({ host: cfg.host, port: cfg.port });
     jobs.start();
@@ -225,6 +237,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
       quotas: edge.quotas, ...(edge.certs ? { certs: edge.certs } : {}), ...(proxyOpen ? { proxy: proxyOpen.proxy } : {}), ...(edge.caBundlePath ? { caBundlePath: edge.caBundlePath } : {}),
       ...(store.warning ? { warning: store.warning } : {}),
       ...(metrics && metricsListener ? { metrics: { registry: metrics, url: metricsListener.url } } : {}),
+      ...(alarmsOpen ? { alarms: alarmsOpen.service } : {}),
       rollbackAtStart: rollback.rolledBack,
       async close() {
         if (closed) return;
@@ -235,6 +248,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
         await app.close();
         await edgeOpen.close();
         await jobs.stop();
+        await alarmsOpen?.close(); // before the audit log: a transition in flight is recorded
         await databases.close(); // after the jobs: no db job is mid-step
         await kms.lifecycle.close(); // flushes usage-budget tallies
         await audit.close();
@@ -247,6 +261,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     return result;
   } catch (e) {
     await metricsListener?.close().catch(() => {});
+    await alarmsSetup?.close().catch(() => {});
     await proxySetup?.close().catch(() => {});
     await edge?.close().catch(() => {});
     await backend.close().catch(() => {});
