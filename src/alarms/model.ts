@@ -46,6 +46,11 @@ export interface MetricRule extends RuleBase {
   statistic: 'value' | 'increase';
   comparison: Comparison;
   threshold: number;
+  /**
+   * No series with these labels (CloudWatch's TreatMissingData): missing (default: the state stays
+   * as it is), notBreaching (counts as OK: a count by status with no such instance), breaching.
+   */
+  treatMissingData?: 'missing' | 'notBreaching' | 'breaching';
 }
 
 export type AlarmRule = EventRule | MetricRule;
@@ -87,6 +92,7 @@ const BUILTINS: AlarmRule[] = [
     name: 'db-inaccessible-encryption-credentials', kind: 'metric', enabled: true, periodSeconds: 300,
     description: 'A database instance cannot reach its KMS key (status inaccessible-encryption-credentials).',
     metric: 'rekey_db_instances', labels: { status: 'inaccessible-encryption-credentials' }, statistic: 'value', comparison: 'GreaterThanThreshold', threshold: 0,
+    treatMissingData: 'notBreaching',
   },
 ];
 export const BUILTIN_RULES: readonly AlarmRule[] = Object.freeze(BUILTINS);

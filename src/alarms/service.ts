@@ -102,9 +102,12 @@ export class AlarmService {
           continue;
         }
         const v = await this.metricValue(rule, now);
-        if (v === null) continue; // no such series on this node: no data, state unchanged
-        const to: AlarmStateName = breaches(rule.comparison, v, rule.threshold) ? 'ALARM' : 'OK';
-        const reason = `${rule.metric}${rule.statistic === 'increase' ? ` increase over ${rule.periodSeconds} s` : ''} = ${v} (${rule.comparison} ${rule.threshold})`;
+        const missing = rule.treatMissingData ?? 'missing';
+        if (v === null && missing === 'missing') continue; // no such series on this node: no data, state unchanged
+        const to: AlarmStateName = (v === null ? missing === 'breaching' : breaches(rule.comparison, v, rule.threshold)) ? 'ALARM' : 'OK';
+        const reason = v === null
+          ? `no ${rule.metric} series with ${JSON.stringify(rule.labels)} (treated as ${missing})`
+          : `${rule.metric}${rule.statistic === 'increase' ? ` increase over ${rule.periodSeconds} s` : ''} = ${v} (${rule.comparison} ${rule.threshold})`;
         if (await this.transition(rule, to, reason)) changed.push({ name: rule.name, to });
       }
       return changed;
@@ -182,7 +185,7 @@ export class AlarmService {
       Region: this.o.region, AWSAccountId: this.o.accountId,
       Trigger: rule.kind === 'event'
         ? { kind: 'event', pattern: rule.pattern, periodSeconds: rule.periodSeconds }
-        : { kind: 'metric', metric: rule.metric, labels: rule.labels, statistic: rule.statistic, comparison: rule.comparison, threshold: rule.threshold, periodSeconds: rule.periodSeconds },
+        : { kind: 'metric', metric: rule.metric, labels: rule.labels, statistic: rule.statistic, comparison: rule.comparison, threshold: rule.threshold, periodSeconds: rule.periodSeconds, ...(rule.treatMissingData ? { treatMissingData: rule.treatMissingData } : {}) },
     };
     const body = JSON.stringify(n);
     for (const target of await this.store.targets()) {

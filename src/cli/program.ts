@@ -17,6 +17,7 @@ import { registerKmsLifecycleCommands } from './kms-lifecycle-command.ts';
 import { registerSecretsCommands } from './secrets-command.ts';
 import { registerCertsCommands } from './certs-command.ts';
 import { registerComplianceCommands } from './compliance-command.ts';
+import { registerAlarmsCommands } from './alarms-command.ts';
 import { openExistingStore } from '../storage/open.ts';
 
 /** Every `rekey` subcommand, registered on a new program. */
@@ -67,6 +68,7 @@ export function buildProgram(): Command {
   registerSecretsCommands(program);
   registerCertsCommands(program);
   registerComplianceCommands(program);
+  registerAlarmsCommands(program);
   // audit verify/lookup read the store directly (with the root key), so they work with the server stopped
   // they never create a store (openExistingStore): a missing one is an error naming the directory
   registerAuditCommands(program, async (flags) => {

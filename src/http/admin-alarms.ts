@@ -41,6 +41,7 @@ const ruleBody = {
     statistic: { enum: ['value', 'increase'] },
     comparison: { enum: [...COMPARISONS] },
     threshold: { type: 'number' },
+    treatMissingData: { enum: ['missing', 'notBreaching', 'breaching'] },
   },
 } as const;
 const targetBody = {
@@ -61,7 +62,7 @@ export function ruleOf(name: string, i: AdminInput): AlarmRule {
   };
   if (i['kind'] === 'event') {
     if (i['pattern'] === undefined) throw new ValidationException('An event alarm needs a pattern (eventSource, eventName and/or errorCode).');
-    for (const k of ['metric', 'labels', 'statistic', 'comparison', 'threshold']) if (i[k] !== undefined) throw new ValidationException(`${k} belongs to metric alarms, not event alarms.`);
+    for (const k of ['metric', 'labels', 'statistic', 'comparison', 'threshold', 'treatMissingData']) if (i[k] !== undefined) throw new ValidationException(`${k} belongs to metric alarms, not event alarms.`);
     return { ...base, kind: 'event', pattern: i['pattern'] as EventPattern };
   }
   if (i['pattern'] !== undefined) throw new ValidationException('pattern belongs to event alarms, not metric alarms.');
@@ -69,6 +70,7 @@ export function ruleOf(name: string, i: AdminInput): AlarmRule {
   return {
     ...base, kind: 'metric', metric: i['metric'], labels: (i['labels'] as Record<string, string> | undefined) ?? {},
     statistic: i['statistic'] === 'increase' ? 'increase' : 'value', comparison: i['comparison'] as Comparison, threshold: i['threshold'],
+    ...(i['treatMissingData'] !== undefined ? { treatMissingData: i['treatMissingData'] as 'missing' | 'notBreaching' | 'breaching' } : {}),
   };
 }
 
@@ -104,7 +106,7 @@ export function alarmRoutes(alarms: Pick<AlarmService, 'store'>, scope: { region
     },
     {
       method: 'PUT', url: '/v1/alarms/:name', action: 'rekey:PutAlarm', summary: 'Create or replace an alarm rule (a built-in\'s name replaces the built-in)',
-      schema: { params: nameParams, body: ruleBody }, audit: ['name', 'kind', 'enabled', 'periodSeconds', 'metric', 'statistic', 'comparison', 'threshold'],
+      schema: { params: nameParams, body: ruleBody }, audit: ['name', 'kind', 'enabled', 'periodSeconds', 'metric', 'statistic', 'comparison', 'threshold', 'treatMissingData'],
       resource: (i) => arn('alarm', nameOf(i)), gate: 'operation', status: 200,
       run: async (i, { request }) => {
         const rule = ruleOf(nameOf(i), i);
