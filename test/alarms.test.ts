@@ -7,7 +7,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, request as httpRequest, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -97,9 +98,9 @@ async function admin(srv: TestServer, method: string, path: string, body?: unkno
   const u = new URL(path, srv.url);
   const payload = body === undefined ? '' : JSON.stringify(body);
   const headers = signRequest({ method, host: u.host, path: u.pathname, query: '', headers: payload ? { 'content-type': 'application/json' } : {}, body: payload }, TEST_CREDS, { region: 'us-east-1', service: 'iam', now: new Date() });
-  const { request } = await import(u.protocol === 'https:' ? 'node:https' : 'node:http');
+  const request = u.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const rq = request(u, { method, headers, ...(srv.ca ? { ca: srv.ca } : {}) }, (res) => {
+    const rq = request(u, { method, headers, ...(srv.ca ? { ca: srv.ca } : {}) }, (res: IncomingMessage) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => { const t = Buffer.concat(chunks).toString(); resolve({ status: res.statusCode ?? 0, json: t ? JSON.parse(t) : {} }); });
