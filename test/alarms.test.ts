@@ -256,6 +256,33 @@ test('alarms: an instance with status inaccessible-encryption-credentials fires 
   assert.deepEqual(g.json.history.map((h: { from: string; to: string }) => `${h.from}->${h.to}`), ['ALARM->OK', 'OK->ALARM']);
 });
 
+test('alarms: a user event rule put through the API fires on its event and returns to OK after its quiet period; a built-in is turned off and restored', async () => {
+  const put = await admin(s, 'PUT', '/v1/alarms/key-created', { kind: 'event', description: 'a key was created', pattern: { eventSource: ['kms.amazonaws.com'], eventName: ['CreateKey'], errorCode: { exists: false } }, periodSeconds: 60 });
+  assert.equal(put.status, 200, JSON.stringify(put.json));
+  assert.equal(put.json.alarm.builtIn, false);
+  const got = hook.next('key-created', 'ALARM');
+  await s.kmsClient().send(new CreateKeyCommand({}));
+  const d = await got;
+  verify(d, secretA, clock().getTime());
+  assert.deepEqual(d.n.Trigger, { kind: 'event', pattern: { eventSource: ['kms.amazonaws.com'], eventName: ['CreateKey'], errorCode: { exists: false } }, periodSeconds: 60 });
+  // 60 s without a CreateKey (on the server's clock): OK again at the next evaluation
+  assert.ok(!(await s.alarms!.evaluate()).some((c) => c.name === 'key-created'), 'still within its period');
+  offset += 61_000;
+  const ok = hook.next('key-created', 'OK');
+  assert.ok((await s.alarms!.evaluate()).some((c) => c.name === 'key-created' && c.to === 'OK'));
+  assert.match((await ok).n.NewStateReason, /no matching event for 60 s/);
+  // a built-in replaced with enabled: false is listed as off and no longer evaluated
+  assert.equal((await admin(s, 'PUT', '/v1/alarms/audit-sink-failing', { kind: 'metric', metric: 'rekey_audit_sink_failures_total', statistic: 'increase', comparison: 'GreaterThanThreshold', threshold: 0, enabled: false })).status, 200);
+  const listed = (await admin(s, 'GET', '/v1/alarms')).json.alarms.find((a: { name: string }) => a.name === 'audit-sink-failing');
+  assert.deepEqual([listed.builtIn, listed.enabled], [true, false]);
+  assert.deepEqual((await admin(s, 'DELETE', '/v1/alarms/audit-sink-failing')).json, { builtIn: true });
+  assert.equal((await admin(s, 'GET', '/v1/alarms/audit-sink-failing')).json.alarm.enabled, true);
+  assert.deepEqual((await admin(s, 'DELETE', '/v1/alarms/key-created')).json, { builtIn: false });
+  // the signing secret is in no audit event
+  await s.audit.settled();
+  assert.ok(!JSON.stringify((await s.audit.lookup({ maxResults: 1000 })).events).includes(secretA), 'the signing secret reached the audit trail');
+});
+
 test('alarms: bad input gets typed errors', async () => {
   const cases: [string, string, unknown, string, RegExp?][] = [
     ['PUT', '/v1/alarms/x', { kind: 'nope' }, 'ValidationException'],

@@ -12,7 +12,10 @@
 import { serviceEvent, type AuditEvent, type AuditRecord } from '../audit/index.ts';
 import type { JobEngine } from '../jobs/engine.ts';
 import type { Barrier } from '../storage/barrier.ts';
-import { breaches, matches, type AlarmRule, type AlarmStateName, type MetricRule } from './model.ts';
+import { breaches, matches, type AlarmRule, type AlarmStateName, type EventRule, type MetricRule } from './model.ts';
+
+const RULES_TTL_MS = 1000;
+const LAST_MATCH_MS = 10_000;
 import { notifyHandler, NOTIFY_KIND, type NotifyData, type Notification, type Senders } from './notify.ts';
 import { AlarmStore, HISTORY_MAX, type StateRecord, type TargetOptions } from './store.ts';
 
@@ -47,6 +50,10 @@ export class AlarmService {
   /** Metric rules with statistic "increase": recent samples (ms, value), oldest first. */
   private readonly samples = new Map<string, { t: number; v: number }[]>();
   private readonly log: (msg: string) => void;
+  /** The enabled event rules, re-read at most every RULES_TTL_MS (the audit path never waits for storage). */
+  private eventRules: { at: number; rules: EventRule[] } | null = null;
+  /** Rules this node last saw in ALARM and when it last wrote their lastMatch (ms): a storm writes every LAST_MATCH_MS at most. */
+  private readonly inAlarm = new Map<string, number>();
 
   constructor(private readonly o: AlarmServiceOptions) {
     this.clock = o.clock ?? (() => new Date());
@@ -71,20 +78,44 @@ export class AlarmService {
     await this.lane;
   }
 
-  /** The AuditLog observer: synchronous, never throws; matching runs on the lane. */
+  /**
+   * The AuditLog observer: synchronous, never throws. With the rules cached (at most RULES_TTL_MS old)
+   * a batch without a match costs a few comparisons and no storage access; matches run on the lane.
+   */
   onRecords(records: readonly AuditRecord[]): void {
-    const interesting = records.filter((r) => r.event.eventSource !== 'rekey.alarms');
-    if (interesting.length === 0) return;
-    void this.serial(async () => {
-      const rules = (await this.store.rules()).filter((r) => r.enabled && r.kind === 'event');
+    const events = records.map((r) => r.event).filter((e) => e.eventSource !== 'rekey.alarms');
+    if (events.length === 0) return;
+    const now = this.clock().getTime();
+    const cached = this.eventRules && now - this.eventRules.at < RULES_TTL_MS && now >= this.eventRules.at ? this.eventRules.rules : null;
+    const match = (rules: EventRule[]) => {
+      const hits: { rule: EventRule; event: AuditEvent }[] = [];
       for (const rule of rules) {
-        if (rule.kind !== 'event') continue;
-        const hit = interesting.find((r) => matches(rule.pattern, r.event));
-        if (!hit) continue;
-        const e = hit.event;
+        const event = events.find((e) => matches(rule.pattern, e));
+        // already in ALARM with a recent lastMatch: nothing to write yet
+        if (event && !((this.inAlarm.get(rule.name) ?? -Infinity) > now - LAST_MATCH_MS)) hits.push({ rule, event });
+      }
+      return hits;
+    };
+    if (cached && match(cached).length === 0) return;
+    void this.serial(async () => {
+      for (const { rule, event: e } of match(await this.cachedEventRules())) {
         await this.transition(rule, 'ALARM', `${e.eventSource} ${e.eventName}${e.errorCode ? ` ${e.errorCode}` : ''} (event ${e.eventID})`, this.clock().getTime());
+        this.inAlarm.set(rule.name, this.clock().getTime());
       }
     });
+  }
+
+  private async cachedEventRules(): Promise<EventRule[]> {
+    const now = this.clock().getTime();
+    if (this.eventRules && now - this.eventRules.at < RULES_TTL_MS && now >= this.eventRules.at) return this.eventRules.rules;
+    const rules = (await this.store.rules()).filter((r): r is EventRule & { builtIn: boolean } => r.enabled && r.kind === 'event');
+    this.eventRules = { at: now, rules };
+    return rules;
+  }
+
+  /** Forgets the cached rules (a rule was put or deleted through this node). */
+  rulesChanged(): void {
+    this.eventRules = null;
   }
 
   /** One evaluation of every enabled rule; returns the transitions made. */
@@ -94,24 +125,35 @@ export class AlarmService {
       const changed: { name: string; to: AlarmStateName }[] = [];
       for (const rule of await this.store.rules()) {
         if (!rule.enabled) continue;
-        if (rule.kind === 'event') {
-          const s = (await this.store.state(rule.name))?.rec;
-          if (s?.state === 'ALARM' && (s.lastMatch ?? 0) + rule.periodSeconds * 1000 <= now) {
-            if (await this.transition(rule, 'OK', `no matching event for ${rule.periodSeconds} s`)) changed.push({ name: rule.name, to: 'OK' });
-          }
-          continue;
+        try {
+          const to = await this.evaluateOne(rule, now);
+          if (to) changed.push({ name: rule.name, to });
+        } catch (e) {
+          this.log(`alarms: ${rule.name}: evaluation failed: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
         }
-        const v = await this.metricValue(rule, now);
-        const missing = rule.treatMissingData ?? 'missing';
-        if (v === null && missing === 'missing') continue; // no such series on this node: no data, state unchanged
-        const to: AlarmStateName = (v === null ? missing === 'breaching' : breaches(rule.comparison, v, rule.threshold)) ? 'ALARM' : 'OK';
-        const reason = v === null
-          ? `no ${rule.metric} series with ${JSON.stringify(rule.labels)} (treated as ${missing})`
-          : `${rule.metric}${rule.statistic === 'increase' ? ` increase over ${rule.periodSeconds} s` : ''} = ${v} (${rule.comparison} ${rule.threshold})`;
-        if (await this.transition(rule, to, reason)) changed.push({ name: rule.name, to });
       }
       return changed;
     });
+  }
+
+  /** One rule: the state it moved to, or null. */
+  private async evaluateOne(rule: AlarmRule, now: number): Promise<AlarmStateName | null> {
+    if (rule.kind === 'event') {
+      const s = (await this.store.state(rule.name))?.rec;
+      if (s?.state === 'ALARM' && (s.lastMatch ?? 0) + rule.periodSeconds * 1000 <= now) {
+        this.inAlarm.delete(rule.name);
+        if (await this.transition(rule, 'OK', `no matching event for ${rule.periodSeconds} s`)) return 'OK';
+      }
+      return null;
+    }
+    const v = await this.metricValue(rule, now);
+    const missing = rule.treatMissingData ?? 'missing';
+    if (v === null && missing === 'missing') return null; // no such series on this node: no data, state unchanged
+    const to: AlarmStateName = (v === null ? missing === 'breaching' : breaches(rule.comparison, v, rule.threshold)) ? 'ALARM' : 'OK';
+    const reason = v === null
+      ? `no ${rule.metric} series with ${JSON.stringify(rule.labels)} (treated as ${missing})`
+      : `${rule.metric}${rule.statistic === 'increase' ? ` increase over ${rule.periodSeconds} s` : ''} = ${v} (${rule.comparison} ${rule.threshold})`;
+    return (await this.transition(rule, to, reason)) ? to : null;
   }
 
   private async metricValue(rule: MetricRule, now: number): Promise<number | null> {

@@ -74,7 +74,7 @@ export function ruleOf(name: string, i: AdminInput): AlarmRule {
   };
 }
 
-export function alarmRoutes(alarms: Pick<AlarmService, 'store'>, scope: { region: string; accountId: string }): AdminRoute[] {
+export function alarmRoutes(alarms: Pick<AlarmService, 'store' | 'rulesChanged'>, scope: { region: string; accountId: string }): AdminRoute[] {
   const arn = (kind: 'alarm' | 'alarm-target', name: string) => `arn:aws:rekey:${scope.region}:${scope.accountId}:${kind}/${name}`;
   const nameOf = (i: AdminInput) => String(i['name'] ?? '');
   const store = (request: RequestFacts): AlarmStore => alarms.store.forCall(new WriteGate(request.beforeCommit ?? (async () => {})));
@@ -111,13 +111,18 @@ export function alarmRoutes(alarms: Pick<AlarmService, 'store'>, scope: { region
       run: async (i, { request }) => {
         const rule = ruleOf(nameOf(i), i);
         await store(request).putRule(rule);
+        alarms.rulesChanged();
         return { alarm: await alarms.store.rule(rule.name) };
       },
     },
     {
       method: 'DELETE', url: '/v1/alarms/:name', action: 'rekey:DeleteAlarm', summary: 'Delete a user alarm, or a built-in\'s replacement (the built-in applies again)',
       schema: { params: nameParams }, audit: ['name'], resource: (i) => arn('alarm', nameOf(i)), gate: 'operation', status: 200,
-      run: async (i, { request }) => store(request).deleteRule(nameOf(i)),
+      run: async (i, { request }) => {
+        const r = await store(request).deleteRule(nameOf(i));
+        alarms.rulesChanged();
+        return r;
+      },
     },
     {
       method: 'PUT', url: '/v1/alarms/targets/:name', action: 'rekey:PutAlarmTarget', summary: 'Create or replace a notification target; a new webhook\'s signing secret is shown once',
