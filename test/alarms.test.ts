@@ -244,10 +244,12 @@ test('alarms: an audit file sink on /dev/full fires audit-sink-failing (webhook 
 });
 
 test('alarms: an instance with status inaccessible-encryption-credentials fires db-inaccessible-encryption-credentials, and back to OK', async () => {
-  inaccessible = [{ id: 'orders', status: 'inaccessible-encryption-credentials' } as DbInstance];
+  inaccessible = [{ id: 'orders', status: 'inaccessible-encryption-credentials' } as DbInstance, { id: 'billing', status: 'inaccessible-encryption-credentials-recoverable' } as DbInstance];
   const got = hook.next('db-inaccessible-encryption-credentials', 'ALARM');
   assert.deepEqual(await s.alarms!.evaluate(), [{ name: 'db-inaccessible-encryption-credentials', to: 'ALARM' }]);
-  verify(await got, secretA, clock().getTime());
+  const d = await got;
+  verify(d, secretA, clock().getTime());
+  assert.match(d.n.NewStateReason, /^rekey_db_instances = 2 \(GreaterThanThreshold 0\)$/);
   inaccessible = [];
   const ok = hook.next('db-inaccessible-encryption-credentials', 'OK');
   assert.deepEqual(await s.alarms!.evaluate(), [{ name: 'db-inaccessible-encryption-credentials', to: 'OK' }]);

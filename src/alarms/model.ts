@@ -40,8 +40,8 @@ export interface EventRule extends RuleBase {
 export interface MetricRule extends RuleBase {
   kind: 'metric';
   metric: string;
-  /** Series whose labels equal these; several matching series are summed. */
-  labels: Record<string, string>;
+  /** Series whose labels equal these (a list: any of its values); several matching series are summed. */
+  labels: Record<string, string | string[]>;
   /** value: the current value; increase: how much it grew over periodSeconds (counters). */
   statistic: 'value' | 'increase';
   comparison: Comparison;
@@ -90,8 +90,8 @@ const BUILTINS: AlarmRule[] = [
   },
   {
     name: 'db-inaccessible-encryption-credentials', kind: 'metric', enabled: true, periodSeconds: 300,
-    description: 'A database instance cannot reach its KMS key (status inaccessible-encryption-credentials).',
-    metric: 'rekey_db_instances', labels: { status: 'inaccessible-encryption-credentials' }, statistic: 'value', comparison: 'GreaterThanThreshold', threshold: 0,
+    description: 'A database instance cannot use its KMS key (status inaccessible-encryption-credentials or -recoverable).',
+    metric: 'rekey_db_instances', labels: { status: ['inaccessible-encryption-credentials', 'inaccessible-encryption-credentials-recoverable'] }, statistic: 'value', comparison: 'GreaterThanThreshold', threshold: 0,
     treatMissingData: 'notBreaching',
   },
 ];

@@ -31,7 +31,7 @@ export interface Notification {
   AWSAccountId: string;
   Trigger:
     | { kind: 'event'; pattern: EventPattern; periodSeconds: number }
-    | { kind: 'metric'; metric: string; labels: Record<string, string>; statistic: string; comparison: string; threshold: number; periodSeconds: number; treatMissingData?: string };
+    | { kind: 'metric'; metric: string; labels: Record<string, string | string[]>; statistic: string; comparison: string; threshold: number; periodSeconds: number; treatMissingData?: string };
 }
 
 export interface NotifyData {

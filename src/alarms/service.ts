@@ -159,7 +159,7 @@ export class AlarmService {
   private async metricValue(rule: MetricRule, now: number): Promise<number | null> {
     const series = await this.o.metrics?.read(rule.metric);
     if (!series) return null;
-    const chosen = series.filter((s) => Object.entries(rule.labels).every(([k, v]) => String(s.labels[k]) === v));
+    const chosen = series.filter((s) => Object.entries(rule.labels).every(([k, v]) => (Array.isArray(v) ? v.includes(String(s.labels[k])) : String(s.labels[k]) === v)));
     if (chosen.length === 0 && rule.statistic === 'value') return null;
     const current = chosen.reduce((sum, s) => sum + s.value, 0);
     if (rule.statistic === 'value') return current;

@@ -63,11 +63,13 @@ export function ruleFromFlags(o: Record<string, unknown>): Record<string, unknow
     ...(o['period'] !== undefined ? { periodSeconds: Number(o['period']) } : {}),
   };
   if (o['metric'] !== undefined) {
-    const labels: Record<string, string> = {};
+    const labels: Record<string, string | string[]> = {};
     for (const kv of (o['label'] as string[] | undefined) ?? []) {
       const i = kv.indexOf('=');
       if (i < 1) throw new ConfigurationError(`--label ${kv}: expected name=value`);
-      labels[kv.slice(0, i)] = kv.slice(i + 1);
+      const [name, value] = [kv.slice(0, i), kv.slice(i + 1)];
+      const had = labels[name];
+      labels[name] = had === undefined ? value : [...(Array.isArray(had) ? had : [had]), value]; // repeated: any of
     }
     const threshold = Number(o['threshold']);
     if (o['threshold'] === undefined || !Number.isFinite(threshold)) throw new ConfigurationError('a metric alarm needs --threshold <number>');
@@ -111,7 +113,7 @@ export function registerAlarmsCommands(program: Command, io: AlarmsIo = { out: (
     .option('--error-code <codes>', 'event alarm: errorCode values', list)
     .option('--any-error', 'event alarm: any event with an errorCode')
     .option('--metric <name>', 'metric alarm: the Prometheus metric name')
-    .option('--label <name=value>', 'metric alarm: a label the series must have (repeatable)', (v: string, p: string[] = []) => [...p, v])
+    .option('--label <name=value>', 'metric alarm: a label the series must have (repeatable; the same name twice: any of)', (v: string, p: string[] = []) => [...p, v])
     .addOption(new Option('--statistic <s>', 'metric alarm: value, or increase over the period').choices(['value', 'increase']))
     .addOption(new Option('--comparison <op>', 'metric alarm: comparison with the threshold').choices(['GreaterThanThreshold', 'GreaterThanOrEqualToThreshold', 'LessThanThreshold', 'LessThanOrEqualToThreshold']))
     .option('--threshold <number>', 'metric alarm: the threshold')

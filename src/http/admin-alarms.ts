@@ -37,7 +37,10 @@ const ruleBody = {
     periodSeconds: { type: 'integer', minimum: 10, maximum: 30 * 86_400 },
     pattern: { type: 'object', additionalProperties: false, properties: { eventSource: matcher, eventName: matcher, errorCode: matcher } },
     metric: { type: 'string', minLength: 1, maxLength: 200 },
-    labels: { type: 'object', maxProperties: 16, additionalProperties: { type: 'string', maxLength: 256 } },
+    labels: {
+      type: 'object', maxProperties: 16,
+      additionalProperties: { anyOf: [{ type: 'string', maxLength: 256 }, { type: 'array', minItems: 1, maxItems: 32, items: { type: 'string', maxLength: 256 } }] },
+    },
     statistic: { enum: ['value', 'increase'] },
     comparison: { enum: [...COMPARISONS] },
     threshold: { type: 'number' },
@@ -68,7 +71,7 @@ export function ruleOf(name: string, i: AdminInput): AlarmRule {
   if (i['pattern'] !== undefined) throw new ValidationException('pattern belongs to event alarms, not metric alarms.');
   if (typeof i['metric'] !== 'string' || typeof i['comparison'] !== 'string' || typeof i['threshold'] !== 'number') throw new ValidationException('A metric alarm needs metric, comparison and threshold.');
   return {
-    ...base, kind: 'metric', metric: i['metric'], labels: (i['labels'] as Record<string, string> | undefined) ?? {},
+    ...base, kind: 'metric', metric: i['metric'], labels: (i['labels'] as Record<string, string | string[]> | undefined) ?? {},
     statistic: i['statistic'] === 'increase' ? 'increase' : 'value', comparison: i['comparison'] as Comparison, threshold: i['threshold'],
     ...(i['treatMissingData'] !== undefined ? { treatMissingData: i['treatMissingData'] as 'missing' | 'notBreaching' | 'breaching' } : {}),
   };
