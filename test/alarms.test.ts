@@ -168,6 +168,10 @@ test('alarms: every built-in is listed, OK, with no history; a webhook target sh
   const t = await admin(s, 'GET', '/v1/alarms/targets');
   assert.deepEqual(t.json.targets.map((x: { name: string; type: string }) => [x.name, x.type]), [['hook', 'webhook']]);
   assert.ok(!JSON.stringify(t.json).includes(secretA));
+  // stored behind the barrier: the backend's bytes hold neither the secret nor the URL in clear
+  const raw = await s.backend.get('alarms/targets/hook');
+  assert.ok(raw, 'the target is stored under alarms/targets/');
+  assert.ok(!Buffer.from(raw.value).toString('latin1').includes(secretA) && !Buffer.from(raw.value).toString('latin1').includes('127.0.0.1'));
   // a healthy server's metric alarms stay OK at evaluation (the audit sinks work, the certificate is new)
   assert.deepEqual(await s.alarms!.evaluate(), []);
 });
