@@ -163,7 +163,7 @@ test('alarms: every built-in is listed, OK, with no history; a webhook target sh
   const r = await admin(s, 'GET', '/v1/alarms');
   assert.equal(r.status, 200);
   const names = r.json.alarms.map((a: { name: string }) => a.name);
-  assert.deepEqual(names, ['kms-access-denied', 'kms-key-disabled-or-deletion-scheduled', 'secret-rotation-failed', 'proxy-upstream-login-failed', 'audit-sink-failing', 'certificate-expiring', 'db-inaccessible-encryption-credentials']);
+  assert.deepEqual(names, ['kms-access-denied', 'kms-key-disabled-or-deletion-scheduled', 'secret-rotation-failed', 'proxy-upstream-login-failed', 'rotation-jobs-failing', 'audit-sink-failing', 'certificate-expiring', 'db-inaccessible-encryption-credentials']);
   for (const a of r.json.alarms) assert.equal(a.builtIn && a.enabled, true);
   const t = await admin(s, 'GET', '/v1/alarms/targets');
   assert.deepEqual(t.json.targets.map((x: { name: string; type: string }) => [x.name, x.type]), [['hook', 'webhook']]);
@@ -213,7 +213,7 @@ test('alarms: DisableKey fires kms-key-disabled-or-deletion-scheduled', async ()
   assert.match(d.n.NewStateReason, /DisableKey/);
 });
 
-test('alarms: a failing rotation step fires secret-rotation-failed', async () => {
+test('alarms: a failing rotation step fires secret-rotation-failed (its audit event) and rotation-jobs-failing (the job metric)', async () => {
   const sm = s.secretsClient();
   await sm.send(new CreateSecretCommand({ Name: 'rotating', SecretString: JSON.stringify({ username: 'u', password: 'p' }) }));
   const got = hook.next('secret-rotation-failed', 'ALARM');
@@ -221,6 +221,12 @@ test('alarms: a failing rotation step fires secret-rotation-failed', async () =>
   const d = await got;
   verify(d, secretA, clock().getTime());
   assert.match(d.n.NewStateReason, /secretsmanager\.amazonaws\.com RotationFailed/);
+  // the job's retrying event was counted before its audit event was written
+  const jobs = hook.next('rotation-jobs-failing', 'ALARM');
+  assert.deepEqual(await s.alarms!.evaluate(), [{ name: 'rotation-jobs-failing', to: 'ALARM' }]);
+  const j = await jobs;
+  verify(j, secretA, clock().getTime());
+  assert.match(j.n.NewStateReason, /^rekey_job_events_total increase over 3600 s = [1-9]\d* \(GreaterThanThreshold 0\)$/);
 });
 
 test('alarms: a proxy that cannot log in to its database fires proxy-upstream-login-failed', async () => {
@@ -329,7 +335,7 @@ test('alarms: the CLI puts, shows, lists and removes a user alarm (table and JSO
   assert.deepEqual(shown.alarm, { name: 'many-requests', kind: 'metric', description: '', enabled: true, periodSeconds: 60, metric: 'rekey_requests_total', labels: { api: 'kms' }, statistic: 'increase', comparison: 'GreaterThanThreshold', threshold: 1000000, builtIn: false });
   assert.match(await run('ls'), /^NAME +KIND +STATE[\s\S]*kms-access-denied\* +event +ALARM[\s\S]*many-requests +metric +OK/m);
   const listed = JSON.parse(await run('ls', '--output', 'json'));
-  assert.equal(listed.alarms.length, 8);
+  assert.equal(listed.alarms.length, 9);
   assert.match(await run('show', 'kms-access-denied'), /history \(newest first\):\n {2}\S+ {2}OK -> ALARM {2}kms\.amazonaws\.com Encrypt AccessDeniedException/);
   assert.match(await run('target', 'ls'), /hook +webhook +http:\/\/127\.0\.0\.1/);
   assert.match(await run('rm', 'many-requests'), /alarm many-requests deleted/);

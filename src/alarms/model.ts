@@ -79,6 +79,12 @@ const BUILTINS: AlarmRule[] = [
     pattern: { eventSource: ['rekey.proxy'], eventName: ['UpstreamLoginFailed'] },
   },
   {
+    name: 'rotation-jobs-failing', kind: 'metric', enabled: true, periodSeconds: 3600,
+    description: 'A rotation job (KMS key, secret, instance key change or rewrap) failed an attempt or gave up in the last hour.',
+    metric: 'rekey_job_events_total', labels: { kind: ['kms.rotate', 'secrets.rotate', 'db.change-key', 'db.rewrap'], event: ['retrying', 'failed'] },
+    statistic: 'increase', comparison: 'GreaterThanThreshold', threshold: 0,
+  },
+  {
     name: 'audit-sink-failing', kind: 'metric', enabled: true, periodSeconds: 300,
     description: 'An audit sink failed a write in the last 5 minutes.',
     metric: 'rekey_audit_sink_failures_total', labels: {}, statistic: 'increase', comparison: 'GreaterThanThreshold', threshold: 0,
