@@ -15,14 +15,25 @@ export interface AlarmsSetup {
   close(): Promise<void>;
 }
 
-/** The registry's current series of one metric (collect-on-scrape gauges and counters are read anew). */
+/**
+ * The registry's current series of one metric (collect-on-scrape gauges and counters are read anew).
+ * A histogram is read through its exposition names: <name>_count, <name>_sum, <name>_bucket (with `le`).
+ */
 export function registryReader(metrics: Metrics): MetricReader {
   return {
     async read(name) {
-      const m = metrics.registry.getSingleMetric(name);
+      let m = metrics.registry.getSingleMetric(name);
+      let part: string | undefined;
+      const base = name.replace(/_(count|sum|bucket)$/, '');
+      if (!m && base !== name) {
+        m = metrics.registry.getSingleMetric(base);
+        part = name;
+      }
       if (!m) return null;
       const data = await m.get();
-      return data.values.map((v) => ({ labels: { ...v.labels } as Record<string, string | number>, value: v.value }));
+      return data.values
+        .filter((v) => (part ? v.metricName === part : v.metricName === undefined || v.metricName === name))
+        .map((v) => ({ labels: { ...v.labels } as Record<string, string | number>, value: v.value }));
     },
   };
 }
