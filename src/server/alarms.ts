@@ -31,7 +31,8 @@ export function registryReader(metrics: Metrics): MetricReader {
       }
       if (!m) return null;
       const data = await m.get();
-      return data.values
+      // a histogram's values carry their exposition name (metricName: <name>_bucket, ...), which prom-client's types omit
+      return (data.values as (typeof data.values[number] & { metricName?: string })[])
         .filter((v) => (part ? v.metricName === part : v.metricName === undefined || v.metricName === name))
         .map((v) => ({ labels: { ...v.labels } as Record<string, string | number>, value: v.value }));
     },
