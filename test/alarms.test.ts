@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import pg from 'pg';
-import { CreateKeyCommand, DisableKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DisableKeyCommand, EncryptCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { CreateSecretCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { startTestServer, TEST_CREDS, type TestServer } from './helpers/server.ts';
 import { signRequest } from '../src/iam/sigv4-sign.ts';
@@ -54,8 +54,8 @@ class Receiver {
     });
   }
   get url(): string { return `http://127.0.0.1:${(this.server.address() as { port: number }).port}/hook`; }
-  next(alarm: string, state: 'OK' | 'ALARM'): Promise<Delivery> {
-    const pred = (d: Delivery) => d.n.AlarmName === alarm && d.n.NewStateValue === state;
+  next(alarm: string, state: 'OK' | 'ALARM', reason?: RegExp): Promise<Delivery> {
+    const pred = (d: Delivery) => d.n.AlarmName === alarm && d.n.NewStateValue === state && (!reason || reason.test(d.n.NewStateReason));
     const seen = this.all.find(pred);
     return seen ? Promise.resolve(seen) : new Promise((resolve) => this.waiters.push({ pred, resolve }));
   }
@@ -203,7 +203,7 @@ test('alarms: a denied Encrypt fires kms-access-denied; the first delivery fails
   assert.deepEqual({ ...mine[0]!.additionalEventData }, { alarmName: 'kms-access-denied', oldState: 'OK', newState: 'ALARM', reason: d.n.NewStateReason });
 });
 
-test('alarms: DisableKey fires kms-key-disabled-or-deletion-scheduled', async () => {
+test('alarms: DisableKey fires kms-key-disabled-or-deletion-scheduled; so does ScheduleKeyDeletion (on the other server)', async () => {
   const kms = s.kmsClient();
   const key = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
   const got = hook.next('kms-key-disabled-or-deletion-scheduled', 'ALARM');
@@ -211,6 +211,11 @@ test('alarms: DisableKey fires kms-key-disabled-or-deletion-scheduled', async ()
   const d = await got;
   verify(d, secretA, clock().getTime());
   assert.match(d.n.NewStateReason, /DisableKey/);
+  const other = f.kmsClient();
+  const k2 = (await other.send(new CreateKeyCommand({}))).KeyMetadata!;
+  const scheduled = hook.next('kms-key-disabled-or-deletion-scheduled', 'ALARM', /ScheduleKeyDeletion/);
+  await other.send(new ScheduleKeyDeletionCommand({ KeyId: k2.KeyId, PendingWindowInDays: 7 }));
+  verify(await scheduled, secretF, Date.now());
 });
 
 test('alarms: a failing rotation step fires secret-rotation-failed (its audit event) and rotation-jobs-failing (the job metric)', async () => {
