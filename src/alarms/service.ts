@@ -99,8 +99,13 @@ export class AlarmService {
     if (cached && match(cached).length === 0) return;
     void this.serial(async () => {
       for (const { rule, event: e } of match(await this.cachedEventRules())) {
-        await this.transition(rule, 'ALARM', `${e.eventSource} ${e.eventName}${e.errorCode ? ` ${e.errorCode}` : ''} (event ${e.eventID})`, this.clock().getTime());
-        this.inAlarm.set(rule.name, this.clock().getTime());
+        try {
+          await this.transition(rule, 'ALARM', `${e.eventSource} ${e.eventName}${e.errorCode ? ` ${e.errorCode}` : ''} (event ${e.eventID})`, this.clock().getTime());
+          this.inAlarm.set(rule.name, this.clock().getTime());
+        } catch (err) {
+          // not recorded (the audit write failed, say): the next matching event tries again
+          this.log(`alarms: ${rule.name}: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+        }
       }
     });
   }
