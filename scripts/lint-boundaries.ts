@@ -11,7 +11,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 
 /** Files directly under src/ (errors.ts, version.ts): shared by everyone. */
 const ROOT = '(root)';
-const DOMAINS = ['crypto', 'validation', 'storage', 'config', 'audit', 'certs', 'iam', 'jobs', 'quotas', 'proxy', 'kms', 'secrets', 'db', 'rds', 'compliance', 'keyserve', 'rehearse'];
+const DOMAINS = ['crypto', 'validation', 'storage', 'config', 'audit', 'certs', 'iam', 'jobs', 'quotas', 'proxy', 'kms', 'secrets', 'db', 'rds', 'compliance', 'keyserve', 'rehearse', 'alarms'];
 
 /** Which folders each folder may import (besides itself and ROOT). */
 export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
@@ -42,6 +42,8 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   keyserve: ['crypto', 'storage', 'audit', 'iam', 'kms'],
   // rekey rehearse: the calendar projected read-only from the stored schedules (docs/OPERATIONS.md)
   rehearse: ['crypto', 'storage', 'jobs', 'certs', 'kms', 'secrets'],
+  // alarms (docs/ALARMS.md): audit events observed, durable notify jobs; metrics come through a port
+  alarms: ['crypto', 'storage', 'audit', 'jobs'],
   // the adapters
   http: [...DOMAINS],
   server: [...DOMAINS, 'http', 'metrics'],

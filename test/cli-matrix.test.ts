@@ -19,6 +19,7 @@ const COMMANDS: string[][] = [
   ['proxy', 'status'], ['proxy', 'resume', 'app'],
   ['certs', 'status'], ['certs', 'rotate'],
   ['db', 'change-key', 'db1', '--kms-key-id', 'k'],
+  ['alarms', 'ls'], ['alarms', 'show', 'kms-access-denied'], ['alarms', 'rm', 'a1'], ['alarms', 'target', 'ls'],
 ];
 
 let closedPort = 0;

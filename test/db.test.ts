@@ -105,6 +105,8 @@ test('encrypted postgres instance: endpoint, canary, key state, managed secret, 
   // the periodic key check: still running, so "recoverable" (as RDS); the server keeps serving
   await s.db.checkKeys();
   assert.equal((await db.get('app')).status, 'inaccessible-encryption-credentials-recoverable');
+  // the built-in alarm sees it (docs/ALARMS.md): the real instance's status through rekey_db_instances
+  assert.ok((await s.alarms!.evaluate()).some((c) => c.name === 'db-inaccessible-encryption-credentials' && c.to === 'ALARM'));
   (await connect(sec.password)).end();
   await db.reboot('app', ctx);
   await wait('app', 'inaccessible-encryption-credentials');
@@ -112,6 +114,7 @@ test('encrypted postgres instance: endpoint, canary, key state, managed secret, 
   await kms.send(new EnableKeyCommand({ KeyId: keyId }));
   await db.start('app', ctx);
   await wait('app', 'available');
+  assert.ok((await s.alarms!.evaluate()).some((c) => c.name === 'db-inaccessible-encryption-credentials' && c.to === 'OK'));
   c = await connect(sec.password);
   const rows = await c.query('SELECT count(*)::int AS n FROM notes WHERE body LIKE $1', [`${canary}%`]);
   assert.equal(rows.rows[0].n, 200, 'data intact after the key came back');

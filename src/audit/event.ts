@@ -107,6 +107,8 @@ export const SERVICES = {
   keyserve: { source: 'rekey.keyserve', ops: {} as Readonly<Record<string, OperationSpec>>, resourceType: 'Rekey::Admin::Resource' },
   // incident response (src/compliance/incident): service events only (each step of an incident job)
   incident: { source: 'rekey.incident', ops: {} as Readonly<Record<string, OperationSpec>>, resourceType: 'Rekey::Admin::Resource' },
+  // alarms (src/alarms): service events only (an alarm's state changed)
+  alarms: { source: 'rekey.alarms', ops: {} as Readonly<Record<string, OperationSpec>>, resourceType: 'Rekey::Admin::Resource' },
 } as const;
 export type ServiceName = keyof typeof SERVICES;
 

@@ -80,6 +80,7 @@ export class AuditLog {
   private readonly forwarders: AuditSink[];
   private readonly clock: () => Date;
   readonly stats: AuditStats = { events: 0, batches: 0, refused: 0, digests: 0, sinkFailures: {}, gapsFilled: [] };
+  private readonly observers = new Set<(records: readonly AuditRecord[]) => void>();
 
   private constructor(private readonly opts: AuditLogOptions, private readonly signer: DigestSigner) {
     this.durable = opts.sinks.filter((s) => s.durable);
@@ -225,6 +226,13 @@ export class AuditLog {
     this.head = head;
     this.stats.events += records.length;
     for (const s of this.forwarders) s.write(sinkBatch).catch((e: unknown) => this.report(s.name, e));
+    for (const o of this.observers) {
+      try {
+        o(records);
+      } catch (e) {
+        this.report('observer', e);
+      }
+    }
     for (const p of accepted) p.resolve();
   }
 
@@ -327,6 +335,16 @@ export class AuditLog {
     const s = this.store;
     if (!s) throw new UnsupportedOperationException('The audit store sink is not configured on this node.');
     return s;
+  }
+
+  /**
+   * Calls `observer` with every batch of records once it is durably written (after the forwarders
+   * got it; alarms on audit events read them here, src/alarms). Synchronous and must not throw; it
+   * must not mutate the records. Returns the unsubscribe function.
+   */
+  observe(observer: (records: readonly AuditRecord[]) => void): () => void {
+    this.observers.add(observer);
+    return () => void this.observers.delete(observer);
   }
 
   /** Events appended and not yet written to a durable sink (the group commit's queue). */

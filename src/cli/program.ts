@@ -20,6 +20,7 @@ import { registerCertsCommands } from './certs-command.ts';
 import { registerComplianceCommands } from './compliance-command.ts';
 import { registerRehearseCommand } from './rehearse-command.ts';
 import { registerIncidentCommands } from './incident-command.ts';
+import { registerAlarmsCommands } from './alarms-command.ts';
 import { openExistingStore } from '../storage/open.ts';
 
 /** An existing store named by the configuration and these flags (never created), for commands that read it offline. */
@@ -112,6 +113,7 @@ export function buildProgram(): Command {
   registerCertsCommands(program);
   registerComplianceCommands(program);
   registerIncidentCommands(program);
+  registerAlarmsCommands(program);
   // audit verify/lookup read the store directly (with the root key), so they work with the server stopped
   // they never create a store (openExistingStore): a missing one is an error naming the directory
   registerAuditCommands(program, async (flags) => openStore(flags));

@@ -96,6 +96,12 @@ export interface Config {
   };
   /** Prometheus metrics (docs/METRICS.md): `listen` = host:port of their own listener; absent: not served. */
   metrics?: { listen?: string };
+  /**
+   * Alarms (docs/ALARMS.md): on unless enabled is false; metric rules are evaluated every
+   * evaluationSeconds (default 60); webhookHttpLoopback also accepts http:// webhooks to the loopback
+   * address (development and tests).
+   */
+  alarms?: { enabled?: boolean; evaluationSeconds?: number; webhookHttpLoopback?: boolean };
 }
 
 const schema = {
@@ -203,6 +209,10 @@ const schema = {
       type: 'object', additionalProperties: false,
       // host:port (src/metrics/listener.ts parseListen reads it), e.g. 127.0.0.1:9464 or [::1]:9464
       properties: { listen: { type: 'string', pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):\\d{1,5}$' } },
+    },
+    alarms: {
+      type: 'object', additionalProperties: false,
+      properties: { enabled: { type: 'boolean' }, evaluationSeconds: { type: 'integer', minimum: 1, maximum: 3600 }, webhookHttpLoopback: { type: 'boolean' } },
     },
   },
 } as const;
@@ -315,6 +325,9 @@ export function loadConfig(flags: Overrides = {}, env: NodeJS.ProcessEnv = proce
   if (e.REKEY_ON_DEMAND_ROTATION_LIMIT) cfg.kms = { ...(cfg.kms as object), onDemandRotationLimit: int('REKEY_ON_DEMAND_ROTATION_LIMIT', e.REKEY_ON_DEMAND_ROTATION_LIMIT) };
   if (e.REKEY_ROTATION_CA_FILE) cfg.secrets = { ...(cfg.secrets as object), rotationCaFile: e.REKEY_ROTATION_CA_FILE };
   if (e.REKEY_SECRETS_WEBHOOK_HTTP_LOOPBACK !== undefined) cfg.secrets = { ...(cfg.secrets as object), webhookHttpLoopback: e.REKEY_SECRETS_WEBHOOK_HTTP_LOOPBACK === '1' };
+  if (e.REKEY_ALARMS !== undefined) cfg.alarms = { ...(cfg.alarms as object), enabled: e.REKEY_ALARMS !== 'off' };
+  if (e.REKEY_ALARMS_EVALUATION_SECONDS !== undefined) cfg.alarms = { ...(cfg.alarms as object), evaluationSeconds: int('REKEY_ALARMS_EVALUATION_SECONDS', e.REKEY_ALARMS_EVALUATION_SECONDS) };
+  if (e.REKEY_ALARMS_WEBHOOK_HTTP_LOOPBACK !== undefined) cfg.alarms = { ...(cfg.alarms as object), webhookHttpLoopback: e.REKEY_ALARMS_WEBHOOK_HTTP_LOOPBACK === '1' };
   const tls = { ...(cfg.tls as Config['tls']) };
   if (e.REKEY_TLS) tls.mode = e.REKEY_TLS as Config['tls']['mode'];
   if (e.REKEY_TLS_CERT_FILE) tls.certFile = e.REKEY_TLS_CERT_FILE;

@@ -49,6 +49,9 @@ import { DigestSigner } from '../audit/digest.ts';
 import { KeyserveService } from '../keyserve/service.ts';
 import { keyserveRoutes } from '../http/admin-keyserve.ts';
 import { registerVaultKv } from '../http/vault-kv.ts';
+import { alarmRoutes } from '../http/admin-alarms.ts';
+import type { AlarmService } from '../alarms/service.ts';
+import { openAlarms, type AlarmsSetup } from './alarms.ts';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -77,7 +80,9 @@ export interface RunningServer {
   keyserve: KeyserveService;
   /** Incident response jobs (docs/INCIDENTS.md). */
   incidents: IncidentService;
-warning?: string;
+  /** Alarms (docs/ALARMS.md), unless alarms.enabled is false. */
+  alarms?: AlarmService;
+  warning?: string;
   /** Protected rows found rolled back at start (src/storage/rollback.ts); each is also a tamper log line. */
   rollbackAtStart: string[];
   close(): Promise<void>;
@@ -125,6 +130,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
   let edge: Edge | undefined;
   let proxySetup: ProxySetup | undefined;
   let metricsListener: MetricsListener | undefined;
+  let alarmsSetup: AlarmsSetup | undefined;
   try {
     const iam = new IamService({ barrier, accountId: cfg.accountId, region: cfg.region, ...(opts.clock ? { clock: opts.clock } : {}) });
     const fixed = cfg.devAccessKeyId && cfg.devSecretAccessKey ? { accessKeyId: cfg.devAccessKeyId, secretAccessKey: cfg.devSecretAccessKey } : undefined;
@@ -136,7 +142,9 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     });
     let onSecretsJob: ((e: JobEvent) => void) | null = null; // bound once the audit log is open
     let onMetricsJob: ((e: JobEvent) => void) | null = null; // bound once the collectors exist
-    const metrics = cfg.metrics?.listen ? new Metrics() : undefined;
+    // the registry also feeds the metric alarms (docs/ALARMS.md); served only with metrics.listen
+    const alarmsOn = cfg.alarms?.enabled !== false;
+    const metrics = cfg.metrics?.listen || alarmsOn ? new Metrics({ processMetrics: Boolean(cfg.metrics?.listen) }) : undefined;
     const jobs = new JobEngine({
       barrier,
       // Rotation and deletion jobs drop the key from this node's cache at once and report KeyEvents.
@@ -181,6 +189,9 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
       signer: () => DigestSigner.loadOrCreate(barrier),
       ...(proxyOpen ? { endProxySessions: (secret: { arn: string; name: string }) => Promise.resolve(proxyOpen.proxy.endSessions([secret.arn, secret.name])) } : {}),
     }, opts.clock ?? (() => new Date()));
+    // alarms (docs/ALARMS.md): audit events observed, metrics read from the registry, notify jobs
+    alarmsSetup = alarmsOn ? openAlarms({ cfg, barrier, jobs, audit, ...(metrics ? { metrics } : {}), ...(opts.clock ? { clock: opts.clock } : {}), log: (m) => dbWarn(m) }) : undefined;
+    const alarmsOpen = alarmsSetup;
     const app = await buildApp({
       ...(proxySetup ? { proxy: proxySetup.proxy } : {}),
       limits: cfg.http, quotas: edge.quotas, ...(edge.tls ? { tls: edge.tls } : {}),
@@ -207,6 +218,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
         ...complianceRoutes(compliance, barrier, scope), // rekey compliance report
         ...incidentRoutes(incidents, scope), // rekey incident compromised-key|compromised-credentials
         ...keyserveRoutes(keyserve), // rekey keyserve, rekey db mariadb-config
+        ...(alarmsOpen ? alarmRoutes(alarmsOpen.service, scope) : []), // rekey alarms
       ],
     });
     dbWarn = (m) => app.log.warn(m);
@@ -234,7 +246,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
         keyUse: () => kms.lifecycle.usage.localUse(), jobs, audit, db: opts.db ?? databases.service,
         ...(edge.certs ? { certs: edge.certs } : {}), ...(proxyOpen ? { proxy: proxyOpen.proxy } : {}), ...(opts.clock ? { clock: opts.clock } : {}),
       });
-      metricsListener = await startMetricsListener(metrics, parseListen(cfg.metrics!.listen!), (m) => app.log.warn(m));
+      if (cfg.metrics?.listen) metricsListener = await startMetricsListener(metrics, parseListen(cfg.metrics.listen), (m) => app.log.warn(m));
     }
     await app.listen({ host: cfg.host, port: cfg.port });
     const listening = app.server.address();
@@ -251,6 +263,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
       quotas: edge.quotas, ...(edge.certs ? { certs: edge.certs } : {}), ...(proxyOpen ? { proxy: proxyOpen.proxy } : {}), ...(edge.caBundlePath ? { caBundlePath: edge.caBundlePath } : {}),
       ...(store.warning ? { warning: store.warning } : {}),
       ...(metrics && metricsListener ? { metrics: { registry: metrics, url: metricsListener.url } } : {}),
+      ...(alarmsOpen ? { alarms: alarmsOpen.service } : {}),
       rollbackAtStart: rollback.rolledBack,
       async close() {
         if (closed) return;
@@ -261,6 +274,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
         await app.close();
         await edgeOpen.close();
         await jobs.stop();
+        await alarmsOpen?.close(); // before the audit log: a transition in flight is recorded
         await databases.close(); // after the jobs: no db job is mid-step
         await kms.lifecycle.close(); // flushes usage-budget tallies
         await audit.close();
@@ -273,6 +287,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     return result;
   } catch (e) {
     await metricsListener?.close().catch(() => {});
+    await alarmsSetup?.close().catch(() => {});
     await proxySetup?.close().catch(() => {});
     await edge?.close().catch(() => {});
     await backend.close().catch(() => {});

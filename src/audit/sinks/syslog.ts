@@ -73,6 +73,15 @@ export class SyslogSink implements AuditSink {
     return Promise.resolve();
   }
 
+  /**
+   * Sends one message that is not an audit record (an alarm notification, src/alarms) over the same
+   * connection, queue and reconnects: severity 0-7, msgId a short ASCII tag, msg one line of text.
+   */
+  send(msgId: string, severity: number, msg: string): void {
+    this.enqueue(frameSyslog({ facility: this.opts.facility ?? 13, hostname: this.opts.hostname ?? osHostname(), appName: this.opts.appName ?? 'rekey', procId: String(process.pid), severity, time: new Date(), msgId, msg }));
+    this.pump();
+  }
+
   private enqueue(frame: Buffer): void {
     if (this.queue.length >= (this.opts.maxQueue ?? 10000)) {
       this.queue.shift();
