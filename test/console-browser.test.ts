@@ -145,6 +145,9 @@ async function walkThrough(page: Page): Promise<void> {
   assert.equal(session.arn, `arn:aws:iam::${s.iam.accountId}:user/rekey-admin`);
   await page.getByRole('heading', { name: /Upcoming work \(next 30 days\)/ }).waitFor();
   await page.getByText('Nothing is scheduled in the next 30 days.').waitFor();
+  // alarms (GET /v1/alarms, docs/ALARMS.md): the built-ins with their state, on the same page
+  await page.getByRole('table', { name: 'Alarms' }).getByRole('row').filter({ hasText: 'kms-access-denied' }).waitFor();
+  assert.match(await page.getByRole('heading', { name: /^Alarms/ }).innerText(), /^Alarms \d+ in ALARM of \d+$/);
   // the automatic rotation, 90 days out, once the window reaches it (GET /v1/jobs/upcoming?days=365)
   await page.getByLabel('Show the next').selectOption('365');
   await page.getByRole('heading', { name: /Upcoming work \(next 365 days\)/ }).waitFor();

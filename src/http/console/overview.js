@@ -1,5 +1,6 @@
-// Overview: what is running, what failed, and what the schedules will do next (GET /v1/jobs,
-// GET /v1/jobs/upcoming: `rekey jobs ls --upcoming`). Each part shows its own refusal.
+// Overview: alarms (GET /v1/alarms: `rekey alarms ls`), what is running, what failed, and what the
+// schedules will do next (GET /v1/jobs, GET /v1/jobs/upcoming: `rekey jobs ls --upcoming`). Each
+// part shows its own refusal.
 import { useState } from 'preact/hooks';
 import { admin } from './api.js';
 import { html, useLoad, ErrorBox, Loading, When, Empty, PageTitle, settle } from './ui.js';
@@ -7,13 +8,27 @@ import { html, useLoad, ErrorBox, Loading, When, Empty, PageTitle, settle } from
 const KIND_LABEL = { 'kms.rotate': 'Key rotation', 'kms.delete': 'Key deletion', 'secrets.rotate': 'Secret rotation', 'secrets.delete': 'Secret deletion' };
 
 async function loadOverview(days) {
-  const [running, queued, failed, upcoming] = await Promise.all([
+  const [alarms, running, queued, failed, upcoming] = await Promise.all([
+    settle(admin('GET', '/v1/alarms')),
     settle(admin('GET', '/v1/jobs', { state: 'running', limit: 100 })),
     settle(admin('GET', '/v1/jobs', { state: 'queued', limit: 100 })),
     settle(admin('GET', '/v1/jobs', { state: 'failed', limit: 100 })),
     settle(admin('GET', '/v1/jobs/upcoming', { days })),
   ]);
-  return { running, queued, failed, upcoming, days };
+  return { alarms, running, queued, failed, upcoming, days };
+}
+
+/** Alarms in ALARM first, then the others; a server without alarms (alarms.enabled false) answers 404. */
+function Alarms({ result }) {
+  if (result.error) return html`<h2>Alarms</h2>${result.error.status === 404 ? html`<${Empty}>Alarms are off on this server.<//>` : html`<${ErrorBox} error=${result.error} what="ListAlarms" />`}`;
+  const alarms = [...result.value.alarms].sort((a, b) => (a.state === b.state ? a.name.localeCompare(b.name) : a.state === 'ALARM' ? -1 : 1));
+  const firing = alarms.filter((a) => a.state === 'ALARM').length;
+  return html`<h2>Alarms <span class="count">${firing} in ALARM of ${alarms.length}</span></h2>
+    <table class="grid" aria-label="Alarms">
+      <thead><tr><th scope="col">State</th><th scope="col">Alarm</th><th scope="col">Since</th><th scope="col">Reason</th></tr></thead>
+      <tbody>${alarms.map((a) => html`<tr key=${a.name} class=${a.state === 'ALARM' ? 'alarm' : ''}><td><strong>${a.state}</strong>${a.enabled === false ? ' (disabled)' : ''}</td>
+        <td title=${a.description ?? ''}>${a.name}</td><td>${a.since ? html`<${When} value=${a.since} />` : ''}</td><td>${a.reason ?? ''}</td></tr>`)}</tbody>
+    </table>`;
 }
 
 function Jobs({ title, result }) {
@@ -37,6 +52,7 @@ export function OverviewPage() {
   return html`<section aria-labelledby="page-title" aria-busy=${loading ? 'true' : 'false'}>
     <${PageTitle}>Overview<//>
     <p><button type="button" onClick=${reload}>Refresh</button></p>
+    <${Alarms} result=${data.alarms} />
     <h2>Upcoming work (next ${data.days} days)</h2>
     <label class="inline">Show the next
       <select value=${days} onChange=${(e) => setDays(Number(e.currentTarget.value))}>${WINDOWS.map((d) => html`<option value=${d}>${d} days</option>`)}</select>
