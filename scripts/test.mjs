@@ -19,7 +19,9 @@ const SLOW_FIRST = [
   'test/db-change-key-crash.test.ts', 'test/cli.test.ts', 'test/proxy-wiring.test.ts',
   'test/secrets-db-rotation-postgres.test.ts', 'src/jobs/scale.test.ts', 'test/db-replicas.test.ts',
   'src/secrets/strategies/mysql-alternating-users.test.ts', 'src/kms/lifecycle/crash.test.ts',
-  'test/ca-rotation.test.ts', 'test/db-snapshot-crash.test.ts', 'test/proxy-decoupled.test.ts',
+  'test/incident-crash.test.ts', 'test/mariadb-rds.test.ts',
+  'test/ca-rotation.test.ts', 'test/db-snapshot-crash.test.ts', 'test/proxy-decoupled.test.ts', 'test/incident.test.ts',
+  'test/console-browser.test.ts',
   'test/certs-admin.test.ts', 'test/demo.test.ts', 'test/aws-cli-tls.test.ts',
 ];
 const only = process.argv.slice(2);
