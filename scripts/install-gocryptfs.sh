@@ -11,6 +11,10 @@ SUITE="${GOCRYPTFS_SUITE:-trixie-backports}"
 DEST="${1:-/usr/local/bin/gocryptfs}"
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 ARCH="$(dpkg --print-architecture)"
+# curl and xz may be missing on a minimal Debian: install them when running as root
+if { ! command -v curl >/dev/null || ! command -v xz >/dev/null || ! command -v gpgv >/dev/null; } && [ "$(id -u)" = 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl xz-utils gpgv >/dev/null
+fi
 for tool in curl gpgv xz dpkg-deb sha256sum; do
   command -v "$tool" >/dev/null || { echo "install-gocryptfs: needs $tool" >&2; exit 1; }
 done
