@@ -114,7 +114,7 @@ test('response shapes: DescribeKey, GenerateDataKey(WithoutPlaintext), RotateKey
   assert.ok(['CiphertextBlob', 'KeyId', 'Plaintext'].every((k) => keys(dk).includes(k)));
   assert.equal(dk.KeyId, md.Arn);
   const dkw = await kms.send(new K.GenerateDataKeyWithoutPlaintextCommand({ KeyId: md.KeyId, KeySpec: 'AES_256' }));
-  assert.equal(dkw.Plaintext, undefined);
+  assert.equal((dkw as { Plaintext?: unknown }).Plaintext, undefined);
   assert.equal(dkw.KeyId, md.Arn);
   // snapshot test_rotate_key_on_demand_with_symmetric_key_and_automatic_rotation_disabled: rotate-on-demand-response {KeyId},
   // rotation-status-response-after-rotation {KeyId, KeyRotationEnabled: false}
