@@ -299,3 +299,20 @@ test('ResourceExistsException and a Lambda ARN rekey cannot invoke', async () =>
   await rejects(sm.send(new RotateSecretCommand({ SecretId: name, RotationLambdaARN: 'arn:aws:lambda:us-east-1:111122223333:function:no-such-function', RotationRules: { AutomaticallyAfterDays: 1 } })),
     'AccessDeniedException', 'Secrets Manager cannot invoke the specified Lambda function. Ensure that the function policy grants access to the principal secretsmanager.amazonaws.com.');
 });
+
+test('DeleteSecret parameters: the recovery window range is checked before the ForceDeleteWithoutRecovery conflict', async () => {
+  // getmoto/moto issue 6461 (reproduced against AWS by a maintainer): RecoveryWindowInDays 0 with
+  // ForceDeleteWithoutRecovery -> InvalidParameterException "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive)."
+  const name = uniq('window');
+  await sm.send(new CreateSecretCommand({ Name: name, SecretString: 'x' }));
+  const RANGE = 'The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).';
+  await rejects(sm.send(new DeleteSecretCommand({ SecretId: name, RecoveryWindowInDays: 0, ForceDeleteWithoutRecovery: true })), 'InvalidParameterException', RANGE);
+  await rejects(sm.send(new DeleteSecretCommand({ SecretId: name, RecoveryWindowInDays: 31 })), 'InvalidParameterException', RANGE);
+  await rejects(sm.send(new DeleteSecretCommand({ SecretId: name, RecoveryWindowInDays: 7, ForceDeleteWithoutRecovery: true })), 'InvalidParameterException',
+    "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.");
+  // AWS API reference (DeleteSecret, ForceDeleteWithoutRecovery): "If you forcibly delete an already deleted or
+  // nonexistent secret, the operation does not return ResourceNotFoundException."
+  await sm.send(new DeleteSecretCommand({ SecretId: name, ForceDeleteWithoutRecovery: true }));
+  const again = await sm.send(new DeleteSecretCommand({ SecretId: name, ForceDeleteWithoutRecovery: true }));
+  assert.equal(again.Name, name);
+});

@@ -31,11 +31,13 @@ export const deleteSecret = operation<DeleteSecretRequest>({
   name: 'DeleteSecret',
   input: S.struct({ SecretId: M.SecretId, RecoveryWindowInDays: S.integer(), ForceDeleteWithoutRecovery: M.Boolean }, ['SecretId']),
   async run(ctx, req, call) {
+    // The range comes first: AWS answers RecoveryWindowInDays 0 with ForceDeleteWithoutRecovery
+    // with the range message (reproduced against AWS in getmoto/moto issue 6461).
+    const days = req.RecoveryWindowInDays ?? 30;
+    if (days < 7 || days > 30) throw new InvalidParameterException('The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).');
     if (req.RecoveryWindowInDays !== undefined && req.ForceDeleteWithoutRecovery === true) {
       throw new InvalidParameterException("You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.");
     }
-    const days = req.RecoveryWindowInDays ?? 30;
-    if (days < 7 || days > 30) throw new InvalidParameterException('The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).');
     checkSecretId(req.SecretId);
     const found = await ctx.find(req.SecretId);
     if (!found) {
