@@ -149,3 +149,12 @@ test('Decrypt and ReEncrypt naming another key than the ciphertext\'s: Incorrect
   await rejects(kms.send(new K.DecryptCommand({ CiphertextBlob: ct, KeyId: b.KeyId })), 'IncorrectKeyException', msg);
   await rejects(kms.send(new K.ReEncryptCommand({ CiphertextBlob: ct, SourceKeyId: b.KeyId, DestinationKeyId: b.KeyId })), 'IncorrectKeyException', msg);
 });
+
+test('ScheduleKeyDeletion outside 7-30 days', async () => {
+  // not in LocalStack's snapshots; AWS's answer as logged from a real call in Skyscanner/kms-issuer issue 8
+  // ("ValidationException: PendingWindowInDays must be between 7 and 30")
+  const md = await newKey();
+  for (const d of [6, 31]) {
+    await rejects(kms.send(new K.ScheduleKeyDeletionCommand({ KeyId: md.KeyId, PendingWindowInDays: d })), 'ValidationException', 'PendingWindowInDays must be between 7 and 30');
+  }
+});
