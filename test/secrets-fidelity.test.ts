@@ -316,3 +316,28 @@ test('DeleteSecret parameters: the recovery window range is checked before the F
   const again = await sm.send(new DeleteSecretCommand({ SecretId: name, ForceDeleteWithoutRecovery: true }));
   assert.equal(again.Name, name);
 });
+
+test('DescribeSecret Tags: absent before any tag, [] after the last one is removed; a deprecated version has no VersionStages', async () => {
+  // snapshot test_secret_tags: describe_secret (no Tags), describe_secret_1..3, describe_secret_4 and _6 ("Tags": [])
+  const c = await sm.send(new CreateSecretCommand({ Name: uniq('tags') }));
+  assert.equal((await sm.send(new DescribeSecretCommand({ SecretId: c.ARN }))).Tags, undefined);
+  const t1 = await sm.send(new TagResourceCommand({ SecretId: c.ARN, Tags: [{ Key: 'tag1', Value: 'value1' }] }));
+  assert.deepEqual(keys(t1), []);
+  await sm.send(new TagResourceCommand({ SecretId: c.ARN, Tags: [{ Key: 'tag2', Value: 'value2' }] }));
+  assert.deepEqual((await sm.send(new DescribeSecretCommand({ SecretId: c.ARN }))).Tags, [{ Key: 'tag1', Value: 'value1' }, { Key: 'tag2', Value: 'value2' }]);
+  await sm.send(new UntagResourceCommand({ SecretId: c.ARN, TagKeys: ['tag1'] }));
+  assert.deepEqual((await sm.send(new DescribeSecretCommand({ SecretId: c.ARN }))).Tags, [{ Key: 'tag2', Value: 'value2' }]);
+  await sm.send(new UntagResourceCommand({ SecretId: c.ARN, TagKeys: ['tag2'] }));
+  assert.deepEqual((await sm.send(new DescribeSecretCommand({ SecretId: c.ARN }))).Tags, []);
+
+  // snapshot test_deprecated_secret_version_stage: list_secret_version_ids_3 (IncludeDeprecated) lists v1 without VersionStages
+  const name = uniq('deprecated');
+  const v1 = (await sm.send(new CreateSecretCommand({ Name: name, SecretString: 'a' }))).VersionId!;
+  await sm.send(new PutSecretValueCommand({ SecretId: name, SecretString: 'b' }));
+  await sm.send(new PutSecretValueCommand({ SecretId: name, SecretString: 'c' }));
+  const withDeprecated = (await sm.send(new ListSecretVersionIdsCommand({ SecretId: name, IncludeDeprecated: true }))).Versions ?? [];
+  const old = withDeprecated.find((v) => v.VersionId === v1)!;
+  assert.deepEqual(keys(old), ['CreatedDate', 'KmsKeyIds', 'VersionId']);
+  assert.equal(withDeprecated.length, 3);
+  assert.equal(((await sm.send(new ListSecretVersionIdsCommand({ SecretId: name }))).Versions ?? []).length, 2);
+});

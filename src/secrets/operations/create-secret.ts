@@ -49,6 +49,7 @@ export const createSecret = operation<CreateSecretRequest>({
       v: 1, uid: randomBytes(12).toString('hex'), name: req.Name, arn, keyArn: keyRef, tags, created: now, lastChanged: now, versions: {},
       ...(req.Description !== undefined ? { description: req.Description } : {}),
       ...(kmsKeyId !== undefined ? { kmsKeyId } : {}),
+      ...(tags.length > 0 ? { tagged: true as const } : {}),
     };
     const versionId = value ? (req.ClientRequestToken ?? randomUUID()) : undefined;
     const extra = [];

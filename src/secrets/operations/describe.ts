@@ -24,7 +24,8 @@ export function describeOf(rec: SecretRecord, withVersions = true): Record<strin
     LastChangedDate: epochSeconds(rec.lastChanged),
     ...(rec.lastAccessed !== undefined ? { LastAccessedDate: epochSeconds(rec.lastAccessed) } : {}),
     ...(rec.deleted !== undefined ? { DeletedDate: epochSeconds(rec.deleted) } : {}),
-    ...(rec.tags.length > 0 ? { Tags: rec.tags.map((t) => ({ ...t })) } : {}),
+    // Tags: [] once a secret had tags (test_secret_tags "describe_secret_4"), absent before ("describe_secret")
+    ...(rec.tags.length > 0 || rec.tagged ? { Tags: rec.tags.map((t) => ({ ...t })) } : {}),
     CreatedDate: epochSeconds(rec.created),
   };
   const map: Record<string, string[]> = {};

@@ -29,7 +29,9 @@ export const listSecretVersionIds = operation<Req>({
     return {
       ARN: rec.arn, Name: rec.name,
       Versions: page.map((v) => ({
-        VersionId: v.id, VersionStages: [...v.stages], CreatedDate: epochSeconds(v.created), KmsKeyIds: [v.keyArn === defaultKey ? 'DefaultEncryptionKey' : v.keyArn],
+        // a deprecated version has no VersionStages key (test_secretsmanager.snapshot.json,
+        // test_deprecated_secret_version_stage "list_secret_version_ids_3")
+        VersionId: v.id, ...(v.stages.length > 0 ? { VersionStages: [...v.stages] } : {}), CreatedDate: epochSeconds(v.created), KmsKeyIds: [v.keyArn === defaultKey ? 'DefaultEncryptionKey' : v.keyArn],
         ...(v.lastAccessed !== undefined ? { LastAccessedDate: epochSeconds(v.lastAccessed) } : {}),
       })),
       ...(next ? { NextToken: next } : {}),

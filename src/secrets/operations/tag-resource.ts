@@ -33,6 +33,7 @@ export const tagResource = operation<{ SecretId: string; Tags: Tag[] }>({
       requireNotDeleted(rec);
       const before = structuredClone(rec);
       rec.tags = merged(rec.tags, add);
+      if (rec.tags.length > 0) rec.tagged = true;
       await ctx.commit(rec, rec.name, version, before);
     });
     return {};
