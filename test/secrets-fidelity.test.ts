@@ -278,7 +278,8 @@ test('a hand-made request without ClientRequestToken: InvalidRequestException on
     const r = await s.raw(`secretsmanager.${op}`, JSON.stringify(body));
     assert.equal(r.status, 400, op);
     assert.equal(r.json.__type, 'InvalidRequestException', op);
-    assert.equal(r.json.message ?? r.json.Message, 'You must provide a ClientRequestToken value. We recommend a UUID-type value.', op);
+    // the raw body's key is "Message" (capital), as recorded
+    assert.deepEqual(r.json, { __type: 'InvalidRequestException', Message: 'You must provide a ClientRequestToken value. We recommend a UUID-type value.' }, op);
   }
   await rejects(sm.send(new DescribeSecretCommand({ SecretId: name })), 'ResourceNotFoundException', NOT_FOUND);
   // the SDK fills the token in (idempotencyToken in botocore's service-2.json): the same calls work
