@@ -342,3 +342,93 @@ test('DescribeSecret Tags: absent before any tag, [] after the last one is remov
   assert.equal(withDeprecated.length, 3);
   assert.equal(((await sm.send(new ListSecretVersionIdsCommand({ SecretId: name }))).Versions ?? []).length, 2);
 });
+
+test('ClientRequestToken reuse across CreateSecret, PutSecretValue and UpdateSecret', async () => {
+  // getmoto/moto tests/test_secretsmanager/test_secretsmanager.py, run against AWS (@aws_verified):
+  // test_create_duplicate_secret_without_specifying_token, test_create_duplicate_secret_with_same_token,
+  // test_create_different_secret_with_same_token, test_put_same_secret_value_with_same_token,
+  // test_put_different_secret_value_with_same_token, test_update_same_secret_value_with_same_token,
+  // test_update_different_secret_value_with_same_token
+  const token = '5d2e8b0c-3f4a-4e6b-9c1d-7a8b9c0d1e2f';
+  const name = uniq('crt');
+  const first = await sm.send(new CreateSecretCommand({ Name: name, SecretString: 'Hello', ClientRequestToken: token }));
+  const again = await sm.send(new CreateSecretCommand({ Name: name, SecretString: 'Hello', ClientRequestToken: token }));
+  assert.deepEqual([keys(again), again.ARN, again.Name, again.VersionId], [['ARN', 'Name', 'VersionId'], first.ARN, first.Name, token]);
+  await rejects(sm.send(new CreateSecretCommand({ Name: name, SecretString: 'Hello' })), 'ResourceExistsException', `The operation failed because the secret ${name} already exists.`);
+  const inUse = `You can't use ClientRequestToken ${token} because that value is already in use for a version of secret ${first.ARN}.`;
+  await rejects(sm.send(new CreateSecretCommand({ Name: name, SecretString: 'Hi', ClientRequestToken: token })), 'ResourceExistsException', inUse);
+  const put = await sm.send(new PutSecretValueCommand({ SecretId: first.ARN, SecretString: 'Hello', ClientRequestToken: token }));
+  assert.deepEqual([put.ARN, put.Name, put.VersionId, put.VersionStages], [first.ARN, first.Name, token, ['AWSCURRENT']]);
+  await rejects(sm.send(new PutSecretValueCommand({ SecretId: first.ARN, SecretString: 'Hi', ClientRequestToken: token })), 'ResourceExistsException', inUse);
+  assert.equal((await sm.send(new UpdateSecretCommand({ SecretId: name, SecretString: 'Hello', ClientRequestToken: token }))).VersionId, token);
+  await rejects(sm.send(new UpdateSecretCommand({ SecretId: first.ARN, SecretString: 'Hi', ClientRequestToken: token })), 'ResourceExistsException', inUse);
+  assert.deepEqual(await versions(name), { [token]: ['AWSCURRENT'] });
+});
+
+test('ListSecrets "all" filter: terms split at punctuation and case changes; description by words; same-key filters ANDed', async () => {
+  // getmoto/moto tests/test_secretsmanager/test_list_secrets.py, run against AWS (@aws_verified): test_with_all_filter,
+  // test_with_all_filter_special_characters, test_with_filter_with_value_with_multiple_words, test_with_duplicate_filter_keys
+  const u = Math.random().toString(16).slice(2, 8).replace(/^[a-f]/, '7');
+  const mine = new Set<string>();
+  const make = async (Name: string, extra: { Description?: string; Tags?: { Key: string; Value: string }[] } = {}) => {
+    await sm.send(new CreateSecretCommand({ Name, SecretString: 's', ...extra }));
+    mine.add(Name);
+    return Name;
+  };
+  const listed = async (filters: { Key: 'all' | 'description'; Values: string[] }[]) => {
+    const out: string[] = [];
+    let token: string | undefined;
+    do {
+      const r = await sm.send(new ListSecretsCommand({ Filters: filters, NextToken: token }));
+      for (const x of r.SecretList ?? []) if (mine.has(x.Name!)) out.push(x.Name!);
+      token = r.NextToken;
+    } while (token);
+    return out.sort();
+  };
+  const first = await make(`SecretOne${u}`);
+  const second = await make(`SecretTwo${u}`, { Description: 'DescTwo' });
+  const third = await make(`Thirdsecret${u}`);
+  const tagKey = await make(`SecretFTag${u}`, { Tags: [{ Key: '1', Value: 'foo' }] });
+  const tagVal = await make(`SecretFValue${u}`, { Tags: [{ Key: 'foo', Value: 'v' }] });
+  await make(`none${u}`);
+  const all = (v: string[]) => listed([{ Key: 'all', Values: v }]);
+  const sorted4 = [first, second, tagKey, tagVal].sort();
+  assert.deepEqual(await all(['SecretOne']), [first]);
+  assert.deepEqual(await all(['foo']), [tagKey, tagVal].sort());
+  assert.deepEqual(await all(['Secret']), sorted4);
+  assert.deepEqual(await all(['secret']), sorted4);
+  assert.deepEqual(await all(['ret']), []);
+  assert.deepEqual(await all(['sec']), sorted4);
+  assert.deepEqual(await all(['SomeSecret']), []);
+  assert.deepEqual(await all(['d']), [second]);
+  assert.deepEqual(await all(['d t']), [second]);
+  assert.deepEqual(await all(['t']), [second, third, tagKey].sort());
+
+  const special = [];
+  for (const sep of ['/', '_', '+', '=', '.', '@', '-']) special.push(await make(`prod${sep}AppBeta${sep}${u}`));
+  const upper = await make(`uat/COMPANY/${u}`);
+  const partial = await make(`uat/COMPANYthings/${u}`);
+  assert.deepEqual(await all(['AppBeta']), [...special].sort());
+  assert.deepEqual(await all(['Beta']), [...special].sort());
+  assert.deepEqual(await all(['AppBeta', 'prod']), [...special].sort());
+  assert.deepEqual(await all(['+']), []);
+  assert.deepEqual(await all([u]), [...special, upper, partial].sort());
+  assert.deepEqual(await all(['company']), [upper]);
+  assert.deepEqual(await all(['things']), []);
+  assert.deepEqual(await all(['Ythings']), [partial]);
+  // (within that test's secrets: "none<u>" of the first part does start with n)
+  const secondPart = new Set([...special, upper, partial]);
+  assert.deepEqual((await all(['N'])).filter((n) => secondPart.has(n)), []);
+  assert.deepEqual((await all(['pany'])).filter((n) => secondPart.has(n)), []);
+
+  const d = (n: string) => `${n}-${u}`;
+  await make(d('foo'), { Description: 'one two' });
+  await make(d('bar'), { Description: 'one and two' });
+  await make(d('baz'), { Description: 'one' });
+  await make(d('qux'), { Description: 'two' });
+  await make(d('unrel'), { Description: 'unrelated' });
+  assert.deepEqual(await listed([{ Key: 'description', Values: ['one two'] }]), [d('bar'), d('foo')]);
+  assert.deepEqual(await listed([{ Key: 'description', Values: ['o t'] }]), [d('bar'), d('foo')]);
+  assert.deepEqual((await listed([{ Key: 'description', Values: ['t'] }])).filter((n) => n.endsWith(`-${u}`)), [d('bar'), d('foo'), d('qux')]);
+  assert.deepEqual(await listed([{ Key: 'description', Values: ['one'] }, { Key: 'description', Values: ['two'] }]), [d('bar'), d('foo')]);
+});

@@ -64,7 +64,7 @@ test('ClientRequestToken idempotency: same value succeeds, a different value is 
   await sm.send(new PutSecretValueCommand({ SecretId: name, SecretString: 'v2', ClientRequestToken: t2 }));
   const again = await sm.send(new PutSecretValueCommand({ SecretId: name, SecretString: 'v2', ClientRequestToken: t2 }));
   assert.equal(again.VersionId, t2);
-  await rejects(sm.send(new PutSecretValueCommand({ SecretId: name, SecretString: 'other', ClientRequestToken: t2 })), 'ResourceExistsException', /can.t modify an existing version/);
+  await rejects(sm.send(new PutSecretValueCommand({ SecretId: name, SecretString: 'other', ClientRequestToken: t2 })), 'ResourceExistsException', /^You can't use ClientRequestToken .* because that value is already in use for a version of secret arn:/);
   assert.equal(Object.keys(await stages(name)).length, 2);
 });
 

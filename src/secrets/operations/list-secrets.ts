@@ -38,7 +38,7 @@ export function matchesFilters(rec: SecretRecord, filters: readonly Filter[]): b
         case 'tag-key': hit = rec.tags.some((t) => t.Key.startsWith(v)); break;
         case 'tag-value': hit = rec.tags.some((t) => t.Value.startsWith(v)); break;
         case 'description': hit = wordsMatch(v, [rec.description ?? '']); break;
-        case 'all': hit = wordsMatch(v, [rec.name, rec.description ?? '', ...rec.tags.flatMap((t) => [t.Key, t.Value])]); break;
+        case 'all': hit = termsMatch(v, [rec.name, rec.description ?? '', ...rec.tags.flatMap((t) => [t.Key, t.Value])]); break;
         default: hit = false;
       }
       return neg ? !hit : hit;
@@ -46,6 +46,29 @@ export function matchesFilters(rec: SecretRecord, filters: readonly Filter[]): b
     if (!ok) return false;
   }
   return true;
+}
+
+/**
+ * The terms of the `all` filter, as AWS splits them (getmoto/moto tests/test_secretsmanager/
+ * test_list_secrets.py, test_with_all_filter and test_with_all_filter_special_characters, run
+ * against AWS): at whitespace and the name punctuation `/_+=.@-`, and at case changes ("SecretOne"
+ * is Secret + One, "COMPANYthings" is COMPAN + Ythings, "COMPANY" one term); the filter value is
+ * split the same way and every one of its terms must be, case-insensitively, the prefix of a term
+ * of some attribute ("AppBeta" finds prod/AppBeta/x, "things" does not find COMPANYthings).
+ */
+export function terms(s: string): string[] {
+  return s
+    .split(/[\s/_+=.@-]+/)
+    .flatMap((seg) => seg.replace(/([a-z0-9])([A-Z])/g, '$1\u0000$2').replace(/([A-Z])([A-Z][a-z])/g, '$1\u0000$2').split('\u0000'))
+    .filter((t) => t.length > 0)
+    .map((t) => t.toLowerCase());
+}
+
+function termsMatch(value: string, fields: readonly string[]): boolean {
+  const hay = fields.flatMap(terms);
+  const want = terms(value);
+  if (want.length === 0) return false;
+  return want.every((w) => hay.some((h) => h.startsWith(w)));
 }
 
 /** Every word of `value` is, case-insensitively, the prefix of a word of one of `fields`. */
