@@ -432,3 +432,22 @@ test('ListSecrets "all" filter: terms split at punctuation and case changes; des
   assert.deepEqual((await listed([{ Key: 'description', Values: ['t'] }])).filter((n) => n.endsWith(`-${u}`)), [d('bar'), d('foo'), d('qux')]);
   assert.deepEqual(await listed([{ Key: 'description', Values: ['one'] }, { Key: 'description', Values: ['two'] }]), [d('bar'), d('foo')]);
 });
+
+test('UpdateSecretVersionStage: moving AWSCURRENT needs RemoveFromVersionId; the moved-to version keeps AWSPENDING', async () => {
+  // getmoto/moto tests/test_secretsmanager/test_secretsmanager.py, run against AWS (@secretsmanager_aws_verified):
+  // test_update_secret_version_stage_dont_specify_current_stage, test_update_secret_version_stage_manually
+  const name = uniq('moto-stage');
+  await sm.send(new CreateSecretCommand({ Name: name, SecretString: 'old_secret' }));
+  const current = (await sm.send(new PutSecretValueCommand({ SecretId: name, SecretString: 'previous_secret', VersionStages: ['AWSCURRENT'] }))).VersionId!;
+  const token = 'a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d';
+  await sm.send(new PutSecretValueCommand({ SecretId: name, ClientRequestToken: token, SecretString: 'new_secret', VersionStages: ['AWSPENDING'] }));
+  const pending = await sm.send(new GetSecretValueCommand({ SecretId: name, VersionStage: 'AWSPENDING' }));
+  assert.deepEqual([pending.VersionStages, pending.SecretString], [['AWSPENDING'], 'new_secret']);
+  await rejects(sm.send(new UpdateSecretVersionStageCommand({ SecretId: name, VersionStage: 'AWSCURRENT', MoveToVersionId: token })), 'InvalidParameterException',
+    `The parameter RemoveFromVersionId can't be empty. Staging label AWSCURRENT is currently attached to version ${current}, so you must explicitly reference that version in RemoveFromVersionId.`);
+  await sm.send(new UpdateSecretVersionStageCommand({ SecretId: name, VersionStage: 'AWSCURRENT', MoveToVersionId: token, RemoveFromVersionId: current }));
+  const now = await sm.send(new GetSecretValueCommand({ SecretId: name, VersionStage: 'AWSCURRENT' }));
+  assert.deepEqual([sorted(now.VersionStages), now.SecretString], [['AWSCURRENT', 'AWSPENDING'], 'new_secret']);
+  const prev = await sm.send(new GetSecretValueCommand({ SecretId: name, VersionStage: 'AWSPREVIOUS' }));
+  assert.deepEqual([prev.VersionStages, prev.SecretString], [['AWSPREVIOUS'], 'previous_secret']);
+});
