@@ -77,6 +77,12 @@ test('Encrypt over 4096 bytes; Decrypt without the encryption context or with a 
   const big = Buffer.from(Buffer.from('test message 123 !%$@ 1234567890'.repeat(100)).toString('base64'));
   await rejects(kms.send(new K.EncryptCommand({ KeyId: md.KeyId, Plaintext: big })), 'ValidationException',
     "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must have length less than or equal to 4096");
+  // getmoto/moto tests/test_kms/test_kms_encrypt.py (@aws_verified): test_encrypt_key_with_empty_content,
+  // test_encrypt_key_with_large_content (4097 bytes)
+  await rejects(kms.send(new K.EncryptCommand({ KeyId: md.KeyId, Plaintext: new Uint8Array(0) })), 'ValidationException',
+    "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must have length greater than or equal to 1");
+  await rejects(kms.send(new K.EncryptCommand({ KeyId: md.KeyId, Plaintext: Buffer.alloc(4097, 0x78) })), 'ValidationException',
+    "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must have length less than or equal to 4096");
   // snapshot test_encrypt_decrypt_encryption_context: decrypt_response_without_encryption_context,
   // decrypt_response_with_invalid_ciphertext: InvalidCiphertextException with an empty message, which
   // the JavaScript SDK reports as "UnknownError" (its default for an error without a message), as it
