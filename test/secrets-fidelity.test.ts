@@ -451,3 +451,24 @@ test('UpdateSecretVersionStage: moving AWSCURRENT needs RemoveFromVersionId; the
   const prev = await sm.send(new GetSecretValueCommand({ SecretId: name, VersionStage: 'AWSPREVIOUS' }));
   assert.deepEqual([prev.VersionStages, prev.SecretString], [['AWSPREVIOUS'], 'previous_secret']);
 });
+
+test('names with AWS punctuation; partial ARNs, except when the name itself ends in "-" and six characters', async () => {
+  // snapshot test_create_and_update_secret[s-c64bdc03], [Valid/_+=.@-Name], [Valid/_+=.@-Name-a1b2], [Valid/_+=.@-Name-a1b2c3-]:
+  // GetSecretValue by name, ARN and partial ARN (ARN minus its last 7 characters), PutSecretValue, UpdateSecret by ARN;
+  // [Invalid/_+=.@-Name-a1b2c3-False] "resource_not_found_dict_1": the partial ARN of a name ending "-a1b2c3" is not found
+  const u = Math.random().toString(36).slice(2, 6);
+  for (const base of ['s-c64bdc03', 'Valid/_+=.@-Name', 'Valid/_+=.@-Name-a1b2', 'Valid/_+=.@-Name-a1b2c3-']) {
+    const name = `${u}${base}`;
+    const c = await sm.send(new CreateSecretCommand({ Name: name, SecretString: 'my_secret', Description: 'Testing secret creation.' }));
+    assert.equal(c.ARN!.split('-').pop()!.length, 6);
+    for (const id of [name, c.ARN!, c.ARN!.slice(0, -7)]) assert.equal((await sm.send(new GetSecretValueCommand({ SecretId: id }))).SecretString, 'my_secret', id);
+    const p = await sm.send(new PutSecretValueCommand({ SecretId: name, SecretString: 'new_secret' }));
+    assert.deepEqual(p.VersionStages, ['AWSCURRENT']);
+    const up = await sm.send(new UpdateSecretCommand({ SecretId: c.ARN, SecretString: 'test123', Description: 'd1' }));
+    assert.deepEqual(keys(up), ['ARN', 'Name', 'VersionId']);
+  }
+  const odd = `${u}Invalid/_+=.@-Name-a1b2c3`;
+  const c = await sm.send(new CreateSecretCommand({ Name: odd, SecretString: 'my_secret' }));
+  assert.equal((await sm.send(new GetSecretValueCommand({ SecretId: c.ARN }))).SecretString, 'my_secret');
+  await rejects(sm.send(new GetSecretValueCommand({ SecretId: c.ARN!.slice(0, -7) })), 'ResourceNotFoundException', NOT_FOUND);
+});
