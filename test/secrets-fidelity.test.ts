@@ -472,3 +472,16 @@ test('names with AWS punctuation; partial ARNs, except when the name itself ends
   assert.equal((await sm.send(new GetSecretValueCommand({ SecretId: c.ARN }))).SecretString, 'my_secret');
   await rejects(sm.send(new GetSecretValueCommand({ SecretId: c.ARN!.slice(0, -7) })), 'ResourceNotFoundException', NOT_FOUND);
 });
+
+test('ListSecrets entries: exactly the recorded keys', async () => {
+  // snapshot test_create_multi_secrets_snapshot: list_secrets_res SecretList entries
+  // {ARN, CreatedDate, Description, LastChangedDate, Name, SecretVersionsToStages}
+  const prefix = uniq('multi');
+  for (let i = 0; i < 3; i++) await sm.send(new CreateSecretCommand({ Name: `${prefix}/${i}`, SecretString: `my_secret_${i}`, Description: 'Testing secrets creation.' }));
+  const r = await sm.send(new ListSecretsCommand({ Filters: [{ Key: 'name', Values: [`${prefix}/`] }] }));
+  assert.equal(r.SecretList?.length, 3);
+  for (const e of r.SecretList ?? []) {
+    assert.deepEqual(keys(e), ['ARN', 'CreatedDate', 'Description', 'LastChangedDate', 'Name', 'SecretVersionsToStages']);
+    assert.deepEqual(Object.values(e.SecretVersionsToStages ?? {}), [['AWSCURRENT']]);
+  }
+});
