@@ -12,7 +12,7 @@ import {
   CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand, DescribeSecretCommand, ListSecretsCommand,
   ListSecretVersionIdsCommand, UpdateSecretVersionStageCommand, UpdateSecretCommand, DeleteSecretCommand,
   TagResourceCommand, UntagResourceCommand, ValidateResourcePolicyCommand, RotateSecretCommand, RestoreSecretCommand,
-  type SecretsManagerClient,
+  PutResourcePolicyCommand, GetResourcePolicyCommand, DeleteResourcePolicyCommand, type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { rejects } from '../src/kms/testing.ts';
@@ -484,4 +484,19 @@ test('ListSecrets entries: exactly the recorded keys', async () => {
     assert.deepEqual(keys(e), ['ARN', 'CreatedDate', 'Description', 'LastChangedDate', 'Name', 'SecretVersionsToStages']);
     assert.deepEqual(Object.values(e.SecretVersionsToStages ?? {}), [['AWSCURRENT']]);
   }
+});
+
+test('Put/Get/DeleteResourcePolicy answers', async () => {
+  // snapshot test_resource_policy: put_resource_policy {ARN, Name}; get_resource_policy {ARN, Name, ResourcePolicy}
+  // (a policy with Principal "*", BlockPublicPolicy not given, is accepted)
+  const name = uniq('policy');
+  const c = await sm.send(new CreateSecretCommand({ Name: name, SecretString: 'my_secret', Description: 'testing creation of secrets' }));
+  const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 'secretsmanager:GetSecretValue', Resource: '*' }] };
+  const put = await sm.send(new PutResourcePolicyCommand({ SecretId: name, ResourcePolicy: JSON.stringify(policy) }));
+  assert.deepEqual([keys(put), put.ARN], [['ARN', 'Name'], c.ARN]);
+  const got = await sm.send(new GetResourcePolicyCommand({ SecretId: name }));
+  assert.deepEqual(keys(got), ['ARN', 'Name', 'ResourcePolicy']);
+  assert.deepEqual(JSON.parse(got.ResourcePolicy!), policy);
+  const del = await sm.send(new DeleteResourcePolicyCommand({ SecretId: name }));
+  assert.deepEqual(keys(del), ['ARN', 'Name']);
 });
