@@ -12,7 +12,7 @@ import {
   CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand, DescribeSecretCommand, ListSecretsCommand,
   ListSecretVersionIdsCommand, UpdateSecretVersionStageCommand, UpdateSecretCommand, DeleteSecretCommand,
   TagResourceCommand, UntagResourceCommand, ValidateResourcePolicyCommand, RotateSecretCommand, RestoreSecretCommand,
-  PutResourcePolicyCommand, GetResourcePolicyCommand, DeleteResourcePolicyCommand, type SecretsManagerClient,
+  PutResourcePolicyCommand, GetResourcePolicyCommand, DeleteResourcePolicyCommand, GetRandomPasswordCommand, type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { rejects } from '../src/kms/testing.ts';
@@ -499,4 +499,11 @@ test('Put/Get/DeleteResourcePolicy answers', async () => {
   assert.deepEqual(JSON.parse(got.ResourcePolicy!), policy);
   const del = await sm.send(new DeleteResourcePolicyCommand({ SecretId: name }));
   assert.deepEqual(keys(del), ['ARN', 'Name']);
+});
+
+test('GetRandomPassword with PasswordLength and ExcludeCharacters', async () => {
+  // test_secretsmanager.py test_get_random_exclude_characters_and_symbols (markers.aws.validated)
+  const r = await sm.send(new GetRandomPasswordCommand({ PasswordLength: 120, ExcludeCharacters: 'xyzDje@?!.' }));
+  assert.equal(r.RandomPassword?.length, 120);
+  assert.ok([...r.RandomPassword!].every((c) => !'xyzDje@?!.'.includes(c)));
 });
