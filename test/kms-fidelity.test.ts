@@ -164,3 +164,26 @@ test('ScheduleKeyDeletion outside 7-30 days', async () => {
     await rejects(kms.send(new K.ScheduleKeyDeletionCommand({ KeyId: md.KeyId, PendingWindowInDays: d })), 'ValidationException', 'PendingWindowInDays must be between 7 and 30');
   }
 });
+
+test('tags through CreateKey and TagResource: all removed is [], an update replaces the value; GenerateRandom lengths', async () => {
+  const tagsOf = async (id: string) => (await kms.send(new K.ListResourceTagsCommand({ KeyId: id }))).Tags;
+  // snapshot test_tag_existing_key_and_untag and test_create_key_with_tag_and_untag: list-resource-tags, list-resource-tags-after-all-untagged []
+  const a = await newKey();
+  await kms.send(new K.TagResourceCommand({ KeyId: a.KeyId, Tags: [{ TagKey: 'tag1', TagValue: 'value1' }, { TagKey: 'tag2', TagValue: 'value2' }] }));
+  assert.deepEqual(await tagsOf(a.KeyId!), [{ TagKey: 'tag1', TagValue: 'value1' }, { TagKey: 'tag2', TagValue: 'value2' }]);
+  await kms.send(new K.UntagResourceCommand({ KeyId: a.KeyId, TagKeys: ['tag1', 'tag2'] }));
+  assert.deepEqual(await tagsOf(a.KeyId!), []);
+  const b = (await kms.send(new K.CreateKeyCommand({ Description: 'test key 123', KeyUsage: 'ENCRYPT_DECRYPT', Tags: [{ TagKey: 'tag1', TagValue: 'value1' }, { TagKey: 'tag2', TagValue: 'value2' }] }))).KeyMetadata!;
+  assert.deepEqual(await tagsOf(b.KeyId!), [{ TagKey: 'tag1', TagValue: 'value1' }, { TagKey: 'tag2', TagValue: 'value2' }]);
+  await kms.send(new K.UntagResourceCommand({ KeyId: b.KeyId, TagKeys: ['tag1', 'tag2'] }));
+  assert.deepEqual(await tagsOf(b.KeyId!), []);
+  // snapshot test_update_and_add_tags_on_tagged_key: list-resource-tags-after-tags-updated
+  const c = (await kms.send(new K.CreateKeyCommand({ Description: 'test key 123', KeyUsage: 'ENCRYPT_DECRYPT',
+    Tags: [{ TagKey: 'tag1', TagValue: 'value1' }, { TagKey: 'tag2', TagValue: 'value2' }, { TagKey: 'tag3', TagValue: 'value3' }] }))).KeyMetadata!;
+  await kms.send(new K.TagResourceCommand({ KeyId: c.KeyId, Tags: [{ TagKey: 'tag4', TagValue: 'value4' }, { TagKey: 'tag2', TagValue: 'updated_value2' }, { TagKey: 'tag5', TagValue: 'value5' }] }));
+  assert.deepEqual(await tagsOf(c.KeyId!), [
+    { TagKey: 'tag1', TagValue: 'value1' }, { TagKey: 'tag2', TagValue: 'updated_value2' }, { TagKey: 'tag3', TagValue: 'value3' },
+    { TagKey: 'tag4', TagValue: 'value4' }, { TagKey: 'tag5', TagValue: 'value5' }]);
+  // snapshot test_generate_random[1], [12], [44], [91], [1024]: result_length
+  for (const n of [1, 12, 44, 91, 1024]) assert.equal((await kms.send(new K.GenerateRandomCommand({ NumberOfBytes: n }))).Plaintext?.length, n);
+});
