@@ -57,6 +57,8 @@ test('property: any SecretId (any characters, 1-2100 long) on secret-id operatio
       : which === 'delete' ? new S.DeleteSecretCommand({ SecretId: secretId, ForceDeleteWithoutRecovery: true })
       : new S.TagResourceCommand({ SecretId: secretId, Tags: [{ Key: 'k', Value: 'v' }] });
     const e = await sm.send(cmd as never).then(() => null, (x: { name: string; $metadata?: { httpStatusCode?: number } }) => x);
+    // ForceDeleteWithoutRecovery of a name no secret has succeeds, as in AWS (test/secrets-fidelity.test.ts)
+    if (e === null && which === 'delete' && secretId.length <= 512 && /^[A-Za-z0-9/_+=.@!-]+$/.test(secretId)) return;
     assert.ok(e, `${which} ${JSON.stringify(secretId.slice(0, 30))} succeeded`);
     const status = e.$metadata?.httpStatusCode ?? 0;
     assert.ok(status >= 400 && status < 500, `${which} ${JSON.stringify(secretId.slice(0, 30))}: ${status} ${e.name}`);

@@ -175,7 +175,8 @@ test('tags: TagResource, UntagResource, ListResourceTags', async () => {
   assert.deepEqual(t.Tags!.map((x) => x.TagKey), ['team']);
   await rejects(kms.send(new K.TagResourceCommand({ KeyId: k.KeyId, Tags: [{ TagKey: 'aws:x', TagValue: 'y' }] })), 'TagException');
   const many = Array.from({ length: 51 }, (_, i) => ({ TagKey: `k${i}`, TagValue: 'v' }));
-  await rejects(kms.send(new K.TagResourceCommand({ KeyId: k.KeyId, Tags: many })), 'LimitExceededException');
+  // AWS: TagException "Too many tags" (test_kms.snapshot.json, test_create_key_with_too_many_tags_raises_error)
+  await rejects(kms.send(new K.TagResourceCommand({ KeyId: k.KeyId, Tags: many })), 'TagException', 'Too many tags');
 });
 
 test('key policies: GetKeyPolicy, PutKeyPolicy, ListKeyPolicies', async () => {
@@ -229,7 +230,8 @@ test('rotation: EnableKeyRotation, GetKeyRotationStatus, RotateKeyOnDemand, List
   assert.equal(rot.Rotations![0]!.KeyId, k.KeyId); // AWS's example shows the key id here
 
   for (let i = 1; i < 10; i++) await kms.send(new K.RotateKeyOnDemandCommand({ KeyId: k.KeyId }));
-  await rejects(kms.send(new K.RotateKeyOnDemandCommand({ KeyId: k.KeyId })), 'LimitExceededException', `${k.Arn} has reached the limit of 10 on-demand rotations.`);
+  // message: LocalStack tests/aws/services/kms/test_kms.snapshot.json, test_key_rotations_limits "error-response"
+  await rejects(kms.send(new K.RotateKeyOnDemandCommand({ KeyId: k.KeyId })), 'LimitExceededException', `The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: ${k.Arn}`);
   await kms.send(new K.DisableKeyRotationCommand({ KeyId: k.KeyId }));
   assert.equal((await kms.send(new K.GetKeyRotationStatusCommand({ KeyId: k.KeyId }))).KeyRotationEnabled, false);
 });

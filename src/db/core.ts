@@ -91,14 +91,14 @@ export class DbCore {
     // RDS stores {"username","password"}; rekey adds engine/host/port/dbname so the built-in rotation strategy can log in.
     const value = { username: o.username, password: o.password, engine: o.engine, host: this.cfg.endpointAddress, port: o.port, ...(o.dbName ? { dbname: o.dbName } : {}) };
     const created = await this.secrets.call('CreateSecret', {
-      Name: `rds!db-${randomUUID()}`, SecretString: JSON.stringify(value),
+      Name: `rds!db-${randomUUID()}`, SecretString: JSON.stringify(value), ClientRequestToken: randomUUID(),
       Description: `Secret associated with primary RDS DB instance: arn:aws:rds:${this.region}:${this.accountId}:db:${o.id}`,
       ...(o.kmsKeyId ? { KmsKeyId: o.kmsKeyId } : {}),
     }, ctx.caller, request);
     const arn = String(created.ARN);
     try {
       await this.secrets.call('RotateSecret', {
-        SecretId: arn, RotationLambdaARN: `arn:aws:lambda:${this.region}:${this.accountId}:function:rekey-${o.engine === 'mariadb' ? 'mysql' : 'postgresql'}-single-user`,
+        SecretId: arn, ClientRequestToken: randomUUID(), RotationLambdaARN: `arn:aws:lambda:${this.region}:${this.accountId}:function:rekey-${o.engine === 'mariadb' ? 'mysql' : 'postgresql'}-single-user`,
         RotationRules: { AutomaticallyAfterDays: 7 }, RotateImmediately: false,
       }, ctx.caller, request);
     } catch (e) {

@@ -160,7 +160,7 @@ export class PostgresDbService implements DbService {
       }
     }
     if (input.rotateMasterUserPassword && rec.masterUserSecret) {
-      await this.core.secrets.call('RotateSecret', { SecretId: rec.masterUserSecret.arn }, ctx.caller, { requestId: ctx.requestId, sourceIp: ctx.sourceIp, secureTransport: ctx.secureTransport, userAgent: ctx.userAgent });
+      await this.core.secrets.call('RotateSecret', { SecretId: rec.masterUserSecret.arn, ClientRequestToken: randomUUID() }, ctx.caller, { requestId: ctx.requestId, sourceIp: ctx.sourceIp, secureTransport: ctx.secureTransport, userAgent: ctx.userAgent });
     }
     if (input.deletionProtection !== undefined) next = await this.core.update(rec.id, (r) => ({ ...r, deletionProtection: input.deletionProtection! }));
     return toApi(next);

@@ -55,14 +55,28 @@ export function parseBody(body: Buffer | undefined): unknown {
   return v;
 }
 
-export function sendAwsError(reply: FastifyReply, err: RekeyError, requestId: string): FastifyReply {
+export function sendAwsError(reply: FastifyReply, err: RekeyError, requestId: string, messageKey: 'message' | 'Message' = 'message'): FastifyReply {
   return reply
     .code(err.status)
     .header('content-type', AWS_JSON)
     .header('x-amzn-requestid', requestId)
     .header('x-amzn-errortype', err.code)
-    .send(JSON.stringify({ __type: err.code, message: err.message }));
+    .send(JSON.stringify({ __type: err.code, [messageKey]: err.message }));
 }
+
+/**
+ * Secrets Manager's modeled exceptions (the error shapes of botocore's secretsmanager
+ * service-2.json, whose member is `Message`) answer `{"__type", "Message"}`, as recorded: LocalStack
+ * tests/aws/services/secretsmanager/test_secretsmanager.snapshot.json, test_no_client_request_token
+ * "no-client-request-exc" (a raw body), and the top-level `Message` botocore fills from the body in
+ * every modeled error there. Other errors (ValidationException, signature, throttling) and every
+ * KMS error keep `message` (test_kms.snapshot.json: top-level `message`).
+ */
+const SECRETS_MODELED_ERRORS = new Set([
+  'DecryptionFailure', 'EncryptionFailure', 'InternalServiceError', 'InvalidNextTokenException', 'InvalidParameterException',
+  'InvalidRequestException', 'LimitExceededException', 'MalformedPolicyDocumentException', 'PreconditionNotMetException',
+  'PublicPolicyException', 'ResourceExistsException', 'ResourceNotFoundException',
+]);
 
 export function sendAwsResult(reply: FastifyReply, body: unknown, requestId: string): FastifyReply {
   return reply
@@ -113,6 +127,8 @@ export class AwsJsonProtocol implements Protocol {
   }
 
   sendError(reply: FastifyReply, err: RekeyError, requestId: string): FastifyReply {
-    return sendAwsError(reply, err, requestId);
+    const target = reply.request.headers['x-amz-target'];
+    const secrets = typeof target === 'string' && target.startsWith('secretsmanager.') && SECRETS_MODELED_ERRORS.has(err.code);
+    return sendAwsError(reply, err, requestId, secrets ? 'Message' : 'message');
   }
 }

@@ -30,8 +30,13 @@ export const HEADER_BYTES = 1 + KEY_ID_BYTES + MATERIAL_ID_BYTES + SALT_BYTES + 
 export const CIPHERTEXT_OVERHEAD = HEADER_BYTES + TAG_BYTES; // 93
 const INFO_PREFIX = Buffer.from('rekey-kms-v1', 'utf8');
 
-/** The one message every ciphertext failure carries. */
-export const INVALID_CIPHERTEXT_MESSAGE = 'The ciphertext is invalid, was not produced by this service, or the encryption context does not match.';
+/**
+ * The one message every ciphertext failure carries: none, as AWS answers (LocalStack
+ * tests/aws/services/kms/test_kms.snapshot.json, test_encrypt_decrypt_encryption_context:
+ * "decrypt_response_without_encryption_context" and "decrypt_response_with_invalid_ciphertext"
+ * are InvalidCiphertextException with Message "").
+ */
+export const INVALID_CIPHERTEXT_MESSAGE = '';
 
 export function invalidCiphertext(): InstanceType<typeof InvalidCiphertextException> {
   return new InvalidCiphertextException(INVALID_CIPHERTEXT_MESSAGE);

@@ -13,7 +13,7 @@
 //    moves AWSPREVIOUS to the version AWSCURRENT was removed from.
 //  - Versions without labels are deprecated; Secrets Manager removes them beyond about 100 versions.
 import { InvalidParameterException, LimitExceededException } from '../errors.ts';
-import { AWSCURRENT, AWSPREVIOUS, MAX_LABELS_PER_VERSION, MAX_VERSIONS, type SecretRecord, type VersionMeta } from './model.ts';
+import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, MAX_LABELS_PER_VERSION, MAX_VERSIONS, type SecretRecord, type VersionMeta } from './model.ts';
 
 function detach(rec: SecretRecord, stage: string, exceptVersion?: string): string | undefined {
   let from: string | undefined;
@@ -48,11 +48,20 @@ export function moveStage(rec: SecretRecord, stage: string, versionId: string): 
   }
 }
 
-/** Adds a new version carrying `stages` (default AWSCURRENT), moving labels as AWS does. */
+/**
+ * Adds a new version carrying `stages` (default AWSCURRENT), moving labels as AWS does. A new
+ * default (AWSCURRENT) version also takes AWSPENDING off the version that loses AWSCURRENT, as
+ * recorded: LocalStack tests/aws/services/secretsmanager/test_secretsmanager.snapshot.json,
+ * test_update_secret_version_stages_current_pending, "list_secret_version_ids_res_1" (v2:
+ * AWSCURRENT + AWSPENDING) then PutSecretValue without VersionStages, "list_secret_version_ids_res_2"
+ * (v2: AWSPREVIOUS only, v3: AWSCURRENT).
+ */
 export function addVersion(rec: SecretRecord, meta: Omit<VersionMeta, 'stages'>, stages: readonly string[] | undefined): VersionMeta {
   const v: VersionMeta = { ...meta, stages: [] };
+  const current = stages === undefined ? Object.values(rec.versions).find((x) => x.stages.includes(AWSCURRENT)) : undefined;
   rec.versions[v.id] = v;
   for (const s of stages ?? [AWSCURRENT]) moveStage(rec, s, v.id);
+  if (current && current.stages.includes(AWSPENDING)) current.stages = current.stages.filter((s) => s !== AWSPENDING);
   return v;
 }
 

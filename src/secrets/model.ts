@@ -63,6 +63,8 @@ export interface SecretRecord {
   /** ARN of the key new versions are encrypted under (the dependent registration). */
   keyArn: string;
   tags: Tag[];
+  /** Tags were ever set: DescribeSecret then shows `Tags` even when empty, as AWS does. */
+  tagged?: true;
   created: number;
   lastChanged: number;
   lastAccessed?: number;

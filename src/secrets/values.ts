@@ -34,5 +34,8 @@ export async function isRepeat(ctx: SecretsContext, rec: SecretRecord, existing:
   } finally {
     zeroize(stored);
   }
-  throw new ResourceExistsException('You can’t modify an existing version, you can only create a new version.');
+  // AWS's message, verified against AWS by getmoto/moto's @aws_verified tests
+  // (tests/test_secretsmanager/test_secretsmanager.py: test_create_different_secret_with_same_token,
+  // test_put_different_secret_value_with_same_token, test_update_different_secret_value_with_same_token)
+  throw new ResourceExistsException(`You can't use ClientRequestToken ${existing.id} because that value is already in use for a version of secret ${rec.arn}.`);
 }

@@ -44,6 +44,9 @@ export function SecretsPage() {
   </section>`;
 }
 
+// AWS requires ClientRequestToken on RotateSecret (the SDKs fill it in); getRandomValues also works
+// outside secure contexts, where crypto.randomUUID does not exist. 32 hex characters (the minimum).
+const requestToken = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
 const ROTATION_EVENTS = new Set(['RotationStarted', 'RotationSucceeded', 'RotationFailed', 'RotateSecret', 'CancelRotateSecret']);
 
 /** The secrets.rotate jobs that are queued, running or failed (finished ones are in the history). */
@@ -79,7 +82,7 @@ export function SecretPage({ id }) {
   const rotateNow = async () => {
     setAction({ busy: true });
     try {
-      const out = await secrets('RotateSecret', { SecretId: d.ARN });
+      const out = await secrets('RotateSecret', { SecretId: d.ARN, ClientRequestToken: requestToken() });
       setAction({ busy: false, done: `Rotation started: version ${out.VersionId} (a secrets.rotate job runs its four steps).` });
       reload();
     } catch (e) {

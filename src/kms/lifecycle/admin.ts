@@ -71,7 +71,7 @@ export class LifecycleAdmin {
    */
   async scheduleDeletion(ident: string, pendingWindowInDays = 30, force = false): Promise<ScheduledDeletion> {
     const days = pendingWindowInDays;
-    if (!(Number.isSafeInteger(days) && days >= 7 && days <= 30)) throw new ValidationException(`PendingWindowInDays should be between 7 and 30, but it is ${days}`);
+    if (!(Number.isSafeInteger(days) && days >= 7 && days <= 30)) throw new ValidationException('PendingWindowInDays must be between 7 and 30');
     const ctx = this.lc.context();
     const keyId = await this.lc.resolveExisting(ident);
     const known = await this.lc.dependents.listByKeyId(keyId);

@@ -75,5 +75,5 @@ test('ciphertexts of a deleted key no longer decrypt (InvalidCiphertextException
   const ct = (await h.call('Encrypt', { KeyId: md.KeyId, Plaintext: b64('secret') }))['CiphertextBlob'];
   await h.call('ScheduleKeyDeletion', { KeyId: md.KeyId, PendingWindowInDays: 7 });
   await h.at(7 * DAY);
-  await rejects(h.call('Decrypt', { CiphertextBlob: ct }), 'InvalidCiphertextException', /./);
+  await rejects(h.call('Decrypt', { CiphertextBlob: ct }), 'InvalidCiphertextException', '');
 });

@@ -80,7 +80,7 @@ test('an administrator can force deletion and disabling; the deleted key takes i
     keyId: md.KeyId, keyArn: md.Arn, keyState: 'PendingDeletion', deletionDate: new Date(T0 + 7 * DAY).toISOString(), pendingWindowInDays: 7, overriddenDependents: 1,
   });
   await rejects(admin.scheduleDeletion(md.KeyId, 7, true), 'KMSInvalidStateException', `${md.Arn} is pending deletion.`);
-  await rejects(admin.scheduleDeletion(other.KeyId, 6), 'ValidationException', 'PendingWindowInDays should be between 7 and 30, but it is 6');
+  await rejects(admin.scheduleDeletion(other.KeyId, 6), 'ValidationException', 'PendingWindowInDays must be between 7 and 30');
   assert.deepEqual((await admin.dependents(md.KeyId)).dependents.map((d) => d.name), ['db']);
   await h.at(7 * DAY);
   assert.deepEqual((await h.barrier.list(DEPENDENTS_PREFIX)).length, 1); // only the other key's

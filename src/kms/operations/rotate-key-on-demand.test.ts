@@ -27,12 +27,12 @@ test('RotateKeyOnDemand: a configurable per-key limit, then LimitExceededExcepti
   const md = await h.createKey();
   const other = await h.createKey();
   for (let i = 0; i < 3; i++) await h.call('RotateKeyOnDemand', { KeyId: md.KeyId });
-  await rejects(h.call('RotateKeyOnDemand', { KeyId: md.KeyId }), 'LimitExceededException', `${md.Arn} has reached the limit of 3 on-demand rotations.`);
+  await rejects(h.call('RotateKeyOnDemand', { KeyId: md.KeyId }), 'LimitExceededException', `The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: ${md.Arn}`);
   await h.call('RotateKeyOnDemand', { KeyId: other.KeyId });
   const d = await harness();
   const k = await d.createKey();
   for (let i = 0; i < 10; i++) await d.call('RotateKeyOnDemand', { KeyId: k.Arn });
-  await rejects(d.call('RotateKeyOnDemand', { KeyId: k.KeyId }), 'LimitExceededException', `${k.Arn} has reached the limit of 10 on-demand rotations.`);
+  await rejects(d.call('RotateKeyOnDemand', { KeyId: k.KeyId }), 'LimitExceededException', `The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: ${k.Arn}`);
 });
 
 test('RotateKeyOnDemand errors', async () => {

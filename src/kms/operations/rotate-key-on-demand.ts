@@ -22,7 +22,8 @@ export const rotateKeyOnDemand = operation<KeyIdRequest>({
       requireEnabled(r);
       // AWS KMS: on-demand rotations per key are limited (a quota), then LimitExceededException.
       if (r.rotation.onDemandCount >= ctx.onDemandRotationLimit) {
-        throw new LimitExceededException(`${r.arn} has reached the limit of ${ctx.onDemandRotationLimit} on-demand rotations.`);
+        // AWS's message (LocalStack tests/aws/services/kms/test_kms.snapshot.json, test_key_rotations_limits "error-response")
+        throw new LimitExceededException(`The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: ${r.arn}`);
       }
       const m = newKeyMaterial(nowMs(ctx), RotationType.ON_DEMAND);
       r.materials.push(m);

@@ -24,8 +24,8 @@ test('ScheduleKeyDeletion accepts 7..30 days and a disabled key', async () => {
 test('ScheduleKeyDeletion errors', async () => {
   const h = await harness();
   const md = await h.createKey();
-  await rejects(h.call('ScheduleKeyDeletion', { KeyId: md.KeyId, PendingWindowInDays: 6 }), 'ValidationException', 'PendingWindowInDays should be between 7 and 30, but it is 6');
-  await rejects(h.call('ScheduleKeyDeletion', { KeyId: md.KeyId, PendingWindowInDays: 31 }), 'ValidationException', 'PendingWindowInDays should be between 7 and 30, but it is 31');
+  await rejects(h.call('ScheduleKeyDeletion', { KeyId: md.KeyId, PendingWindowInDays: 6 }), 'ValidationException', 'PendingWindowInDays must be between 7 and 30');
+  await rejects(h.call('ScheduleKeyDeletion', { KeyId: md.KeyId, PendingWindowInDays: 31 }), 'ValidationException', 'PendingWindowInDays must be between 7 and 30');
   await rejects(h.call('ScheduleKeyDeletion', { KeyId: md.KeyId, PendingWindowInDays: 0 }), 'ValidationException',
     "1 validation error detected: Value '0' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value greater than or equal to 1");
   await rejects(h.call('ScheduleKeyDeletion', { KeyId: md.KeyId, PendingWindowInDays: 366 }), 'ValidationException',

@@ -18,7 +18,9 @@ export const scheduleKeyDeletion = operation<ScheduleKeyDeletionRequest>({
     // AWS KMS: "This value is optional. If you include a value, it must be between 7 and 30, inclusive.
     // If you do not include a value, it defaults to 30."
     const days = req.PendingWindowInDays ?? 30;
-    if (days < 7 || days > 30) throw new ValidationException(`PendingWindowInDays should be between 7 and 30, but it is ${days}`);
+    // AWS's answer as logged from a real call (Skyscanner/kms-issuer issue 8: "ValidationException:
+    // PendingWindowInDays must be between 7 and 30"); LocalStack's snapshots do not record it.
+    if (days < 7 || days > 30) throw new ValidationException('PendingWindowInDays must be between 7 and 30');
     const key = await resolveKey(ctx, req.KeyId, 'key');
     await call.authz.key(key, 'kms:ScheduleKeyDeletion');
     const keyId = key.record.keyId;

@@ -1,8 +1,8 @@
 // CreateSecret: a new secret, with its first version (AWSCURRENT) when a value is given.
 import { randomBytes, randomUUID } from '../../crypto/index.ts';
-import { InvalidParameterException, InvalidRequestException, ResourceExistsException } from '../../errors.ts';
+import { InvalidRequestException, ResourceExistsException, ValidationException } from '../../errors.ts';
 import { S } from '../../validation/request.ts';
-import { kmsFailure, operation } from '../context.ts';
+import { INVALID_NAME, kmsFailure, operation, requireClientRequestToken } from '../context.ts';
 import { addVersion } from '../labels.ts';
 import type { SecretRecord } from '../model.ts';
 import { isRepeat, valueOf } from '../values.ts';
@@ -14,8 +14,9 @@ const NAME = /^[A-Za-z0-9/_+=.@-]+$/;
 /** Names of secrets a service manages (RDS: rds!db-<uuid>); only that service may create them. */
 const MANAGED_NAME = /^rds![A-Za-z0-9/_+=.@-]+$/;
 
+/** ValidationException as recorded (test_secretsmanager.snapshot.json, test_invalid_secret_name, ex_log_1). */
 export function checkName(name: string): void {
-  if (!NAME.test(name)) throw new InvalidParameterException('Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!');
+  if (!NAME.test(name)) throw new ValidationException(INVALID_NAME);
 }
 
 export const createSecret = operation<CreateSecretRequest>({
@@ -26,6 +27,7 @@ export const createSecret = operation<CreateSecretRequest>({
     AddReplicaRegions: S.list(S.struct({ Region: S.string(), KmsKeyId: S.string() })),
   }, ['Name']),
   async run(ctx, req, call) {
+    if (req.SecretString !== undefined || req.SecretBinary !== undefined) requireClientRequestToken(req.ClientRequestToken);
     if (!(call.request.managingService === 'rds' && MANAGED_NAME.test(req.Name))) checkName(req.Name);
     const value = valueOf(req, false);
     const tags = checkTags(req.Tags ?? []);
@@ -47,6 +49,7 @@ export const createSecret = operation<CreateSecretRequest>({
       v: 1, uid: randomBytes(12).toString('hex'), name: req.Name, arn, keyArn: keyRef, tags, created: now, lastChanged: now, versions: {},
       ...(req.Description !== undefined ? { description: req.Description } : {}),
       ...(kmsKeyId !== undefined ? { kmsKeyId } : {}),
+      ...(tags.length > 0 ? { tagged: true as const } : {}),
     };
     const versionId = value ? (req.ClientRequestToken ?? randomUUID()) : undefined;
     const extra = [];

@@ -2,14 +2,21 @@
 import { epochSeconds } from '../context.ts';
 import type { SecretRecord } from '../model.ts';
 
+/**
+ * Keys AWS leaves out when they have no value (LocalStack
+ * tests/aws/services/secretsmanager/test_secretsmanager.snapshot.json): RotationEnabled until
+ * rotation was ever configured (test_force_delete_deleted_secret "describe_secret_response",
+ * test_update_secret_description "describe_secret_res_0"), VersionIdsToStages of a secret without
+ * versions and an empty Description (test_create_secret_version_from_empty_secret "describe-secret").
+ */
 export function describeOf(rec: SecretRecord, withVersions = true): Record<string, unknown> {
   const r = rec.rotation;
   const out: Record<string, unknown> = {
     ARN: rec.arn,
     Name: rec.name,
-    ...(rec.description !== undefined ? { Description: rec.description } : {}),
+    ...(rec.description ? { Description: rec.description } : {}),
     ...(rec.kmsKeyId !== undefined ? { KmsKeyId: rec.kmsKeyId } : {}),
-    RotationEnabled: r?.enabled === true,
+    ...(r !== undefined ? { RotationEnabled: r.enabled === true } : {}),
     ...(r?.lambdaArn ? { RotationLambdaARN: r.lambdaArn } : {}),
     ...(r?.rules ? { RotationRules: { ...r.rules } } : {}),
     ...(r?.lastRotated !== undefined ? { LastRotatedDate: epochSeconds(r.lastRotated) } : {}),
@@ -17,17 +24,12 @@ export function describeOf(rec: SecretRecord, withVersions = true): Record<strin
     LastChangedDate: epochSeconds(rec.lastChanged),
     ...(rec.lastAccessed !== undefined ? { LastAccessedDate: epochSeconds(rec.lastAccessed) } : {}),
     ...(rec.deleted !== undefined ? { DeletedDate: epochSeconds(rec.deleted) } : {}),
-    ...(rec.tags.length > 0 ? { Tags: rec.tags.map((t) => ({ ...t })) } : {}),
+    // Tags: [] once a secret had tags (test_secret_tags "describe_secret_4"), absent before ("describe_secret")
+    ...(rec.tags.length > 0 || rec.tagged ? { Tags: rec.tags.map((t) => ({ ...t })) } : {}),
     CreatedDate: epochSeconds(rec.created),
   };
-  if (withVersions) {
-    const map: Record<string, string[]> = {};
-    for (const v of Object.values(rec.versions)) if (v.stages.length > 0) map[v.id] = [...v.stages];
-    out['VersionIdsToStages'] = map;
-  } else {
-    const map: Record<string, string[]> = {};
-    for (const v of Object.values(rec.versions)) if (v.stages.length > 0) map[v.id] = [...v.stages];
-    out['SecretVersionsToStages'] = map;
-  }
+  const map: Record<string, string[]> = {};
+  for (const v of Object.values(rec.versions)) if (v.stages.length > 0) map[v.id] = [...v.stages];
+  if (Object.keys(map).length > 0) out[withVersions ? 'VersionIdsToStages' : 'SecretVersionsToStages'] = map;
   return out;
 }

@@ -2,7 +2,7 @@
 import { InvalidRequestException, ResourceNotFoundException } from '../../errors.ts';
 import { S } from '../../validation/request.ts';
 import { epochSeconds, operation, requireNotDeleted, type Loaded, type SecretsCall, type SecretsContext } from '../context.ts';
-import { AWSCURRENT, type SecretRecord, type VersionMeta } from '../model.ts';
+import { AWSCURRENT, secretPath, type SecretRecord, type VersionMeta } from '../model.ts';
 import { M, type GetSecretValueRequest } from '../wire.ts';
 
 const POLL_MS = 50;
@@ -42,6 +42,31 @@ export async function waitForSwitch(ctx: SecretsContext, secretId: string, loade
   return cur;
 }
 
+const DAY = 86_400_000;
+
+/**
+ * LastAccessedDate of the secret and of the version read: the UTC day (AWS keeps the date, not
+ * the time; LocalStack test_secretsmanager.py test_last_accessed_date, markers.aws.validated:
+ * absent before the first GetSecretValue, present after, the same after a second read that day;
+ * test_secretsmanager.snapshot.json test_rotate_secret_with_lambda_success
+ * "list_secret_versions_rotated_1": only the version that was read has it). Written at most once
+ * a day per secret and version; not audited (a read changes nothing the caller set), and a
+ * concurrent write that wins the compare-and-swap just leaves it to the next read.
+ */
+async function markAccessed(ctx: SecretsContext, loaded: Loaded, versionId: string): Promise<void> {
+  const day = Math.floor(ctx.now() / DAY) * DAY;
+  if (loaded.rec.lastAccessed === day && loaded.rec.versions[versionId]?.lastAccessed === day) return;
+  const rec = structuredClone(loaded.rec);
+  rec.lastAccessed = day;
+  const v = rec.versions[versionId];
+  if (v) v.lastAccessed = day;
+  try {
+    await ctx.deps.barrier.transaction([{ type: 'put', key: secretPath(rec.name), value: Buffer.from(JSON.stringify(rec)), expectVersion: loaded.version }]);
+  } catch {
+    // CasConflict (or storage trouble): the read itself succeeded; the next read records it.
+  }
+}
+
 export async function readValue(ctx: SecretsContext, secretId: string, versionId: string | undefined, stage: string | undefined, call: SecretsCall): Promise<Record<string, unknown>> {
   let loaded = await ctx.require(secretId);
   ctx.authorize(call, 'secretsmanager:GetSecretValue', loaded.rec);
@@ -50,6 +75,7 @@ export async function readValue(ctx: SecretsContext, secretId: string, versionId
   const rec = loaded.rec;
   const v = selectVersion(rec, versionId, stage);
   const value = await ctx.wireValue(rec, v, call);
+  await markAccessed(ctx, loaded, v.id);
   return { ARN: rec.arn, Name: rec.name, VersionId: v.id, ...value, VersionStages: [...v.stages], CreatedDate: epochSeconds(v.created) };
 }
 

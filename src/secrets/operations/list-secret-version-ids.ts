@@ -23,10 +23,15 @@ export const listSecretVersionIds = operation<Req>({
     const max = req.MaxResults ?? 100;
     const page = all.slice(start, start + max);
     const next = start + max < all.length ? `rk1.${start + max}` : undefined;
+    // AWS names the AWS managed key alias/aws/secretsmanager "DefaultEncryptionKey" here
+    // (test_secretsmanager.snapshot.json, every "list_secret_version_ids*" entry).
+    const defaultKey = page.length > 0 ? (await ctx.keyFor(undefined)) : undefined;
     return {
       ARN: rec.arn, Name: rec.name,
       Versions: page.map((v) => ({
-        VersionId: v.id, VersionStages: [...v.stages], CreatedDate: epochSeconds(v.created), KmsKeyIds: [v.keyArn],
+        // a deprecated version has no VersionStages key (test_secretsmanager.snapshot.json,
+        // test_deprecated_secret_version_stage "list_secret_version_ids_3")
+        VersionId: v.id, ...(v.stages.length > 0 ? { VersionStages: [...v.stages] } : {}), CreatedDate: epochSeconds(v.created), KmsKeyIds: [v.keyArn === defaultKey ? 'DefaultEncryptionKey' : v.keyArn],
         ...(v.lastAccessed !== undefined ? { LastAccessedDate: epochSeconds(v.lastAccessed) } : {}),
       })),
       ...(next ? { NextToken: next } : {}),

@@ -13,35 +13,70 @@ export const FILTERS = S.list(S.struct({
   Values: S.list(S.string({ min: 1, max: 512, pattern: '^!?[a-zA-Z0-9 :_@/+=.!-]*$' }), { min: 1, max: 10 }),
 }), { max: 10 });
 
+const words = (s: string): string[] => s.split(/\s+/).filter((w) => w.length > 0);
+
 /**
- * AWS: "By default, Secrets Manager matches the prefix of the value", case-insensitively for
- * name, description and tags; a value starting with "!" negates. Values of one filter are ORed,
- * filters are ANDed.
+ * AWS's filter semantics. The service model (botocore secretsmanager/2017-10-17 service-2.json,
+ * Filter.Key): name, tag-key, tag-value, primary-region and owning-service are case-sensitive
+ * prefix matches; description is a case-insensitive prefix match; all "breaks the filter value
+ * string into words and then searches all attributes", case-insensitively. A value starting
+ * with "!" negates. Values of one filter are ORed, filters are ANDed.
+ * Description goes by words too, as recorded (LocalStack test_secretsmanager.py,
+ * test_list_secrets_filtering, markers.aws.validated): "a secret" matches the descriptions
+ * "a secret" and "an secret" but not "asecret"; "a" matches "asecret" but not "thesecret".
  */
 export function matchesFilters(rec: SecretRecord, filters: readonly Filter[]): boolean {
   for (const f of filters) {
     const values = f.Values ?? [];
     if (values.length === 0) throw new InvalidParameterException(`Invalid filter values for key: ${f.Key}`);
-    const fields = (): string[] => {
-      switch (f.Key) {
-        case 'name': return [rec.name];
-        case 'description': return [rec.description ?? ''];
-        case 'tag-key': return rec.tags.map((t) => t.Key);
-        case 'tag-value': return rec.tags.map((t) => t.Value);
-        case 'all': return [rec.name, rec.description ?? '', ...rec.tags.flatMap((t) => [t.Key, t.Value])];
-        default: return [];
-      }
-    };
-    const hay = fields().map((s) => s.toLowerCase());
     const ok = values.some((raw) => {
       const neg = raw.startsWith('!');
-      const v = (neg ? raw.slice(1) : raw).toLowerCase();
-      const hit = hay.some((h) => h.startsWith(v));
+      const v = neg ? raw.slice(1) : raw;
+      let hit: boolean;
+      switch (f.Key) {
+        case 'name': hit = rec.name.startsWith(v); break;
+        case 'tag-key': hit = rec.tags.some((t) => t.Key.startsWith(v)); break;
+        case 'tag-value': hit = rec.tags.some((t) => t.Value.startsWith(v)); break;
+        case 'description': hit = wordsMatch(v, [rec.description ?? '']); break;
+        case 'all': hit = termsMatch(v, [rec.name, rec.description ?? '', ...rec.tags.flatMap((t) => [t.Key, t.Value])]); break;
+        default: hit = false;
+      }
       return neg ? !hit : hit;
     });
     if (!ok) return false;
   }
   return true;
+}
+
+/**
+ * The terms of the `all` filter, as AWS splits them (getmoto/moto tests/test_secretsmanager/
+ * test_list_secrets.py, test_with_all_filter and test_with_all_filter_special_characters, run
+ * against AWS): at whitespace and the name punctuation `/_+=.@-`, and at case changes ("SecretOne"
+ * is Secret + One, "COMPANYthings" is COMPAN + Ythings, "COMPANY" one term); the filter value is
+ * split the same way and every one of its terms must be, case-insensitively, the prefix of a term
+ * of some attribute ("AppBeta" finds prod/AppBeta/x, "things" does not find COMPANYthings).
+ */
+export function terms(s: string): string[] {
+  return s
+    .split(/[\s/_+=.@-]+/)
+    .flatMap((seg) => seg.replace(/([a-z0-9])([A-Z])/g, '$1\u0000$2').replace(/([A-Z])([A-Z][a-z])/g, '$1\u0000$2').split('\u0000'))
+    .filter((t) => t.length > 0)
+    .map((t) => t.toLowerCase());
+}
+
+function termsMatch(value: string, fields: readonly string[]): boolean {
+  const hay = fields.flatMap(terms);
+  const want = terms(value);
+  if (want.length === 0) return false;
+  return want.every((w) => hay.some((h) => h.startsWith(w)));
+}
+
+/** Every word of `value` is, case-insensitively, the prefix of a word of one of `fields`. */
+function wordsMatch(value: string, fields: readonly string[]): boolean {
+  const hay = fields.flatMap((f) => words(f.toLowerCase()));
+  const want = words(value.toLowerCase());
+  if (want.length === 0) return true;
+  return want.every((w) => hay.some((h) => h.startsWith(w)));
 }
 
 const TOKEN_PREFIX = 'rk1.';

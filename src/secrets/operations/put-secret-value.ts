@@ -1,7 +1,7 @@
 // PutSecretValue: a new version; AWSCURRENT moves to it unless VersionStages says otherwise.
 import { randomUUID } from '../../crypto/index.ts';
 import { S } from '../../validation/request.ts';
-import { operation, requireNotDeleted, type SecretsCall, type SecretsContext } from '../context.ts';
+import { operation, requireClientRequestToken, requireNotDeleted, type SecretsCall, type SecretsContext } from '../context.ts';
 import { addVersion, pruneVersions } from '../labels.ts';
 import { valuePath } from '../model.ts';
 import { isRepeat, valueOf, type NewValue } from '../values.ts';
@@ -40,6 +40,7 @@ export const putSecretValue = operation<PutSecretValueRequest>({
     VersionStages: M.VersionStages, RotationToken: S.string({ min: 36, max: 256, sensitive: true }),
   }, ['SecretId']),
   async run(ctx, req, call) {
+    requireClientRequestToken(req.ClientRequestToken);
     const value = valueOf(req, true)!;
     const r = await putVersion(ctx, req.SecretId, value, req.ClientRequestToken, req.VersionStages, call, 'secretsmanager:PutSecretValue');
     return { ARN: r.arn, Name: r.name, VersionId: r.versionId, VersionStages: r.stages };

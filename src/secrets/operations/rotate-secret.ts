@@ -3,7 +3,7 @@
 import { randomUUID } from '../../crypto/index.ts';
 import { InvalidRequestException } from '../../errors.ts';
 import { S } from '../../validation/request.ts';
-import { operation, requireNotDeleted } from '../context.ts';
+import { operation, requireClientRequestToken, requireNotDeleted } from '../context.ts';
 import { AWSCURRENT, versionWithStage } from '../model.ts';
 import { checkRules, nextRotation } from '../rotation/schedule.ts';
 import { M, type RotateSecretRequest } from '../wire.ts';
@@ -15,6 +15,7 @@ export const rotateSecret = operation<RotateSecretRequest>({
     RotationRules: M.RotationRules, RotateImmediately: M.Boolean,
   }, ['SecretId']),
   async run(ctx, req, call) {
+    requireClientRequestToken(req.ClientRequestToken);
     if (req.RotationRules) checkRules(req.RotationRules);
     const immediately = req.RotateImmediately !== false;
     const versionId = req.ClientRequestToken ?? randomUUID();

@@ -1,7 +1,7 @@
 // TagResource: add or overwrite tags of a secret (also usable as secretsmanager:ResourceTag/<key> conditions).
 import { InvalidParameterException } from '../../errors.ts';
 import { S } from '../../validation/request.ts';
-import { operation } from '../context.ts';
+import { operation, requireNotDeleted } from '../context.ts';
 import type { Tag } from '../model.ts';
 import { M } from '../wire.ts';
 
@@ -29,8 +29,11 @@ export const tagResource = operation<{ SecretId: string; Tags: Tag[] }>({
     await ctx.retry(async () => {
       const { rec, version } = await ctx.require(req.SecretId);
       ctx.authorize(call, 'secretsmanager:TagResource', rec);
+      // test_secretsmanager.snapshot.json test_tag_untag_resource_on_deleted_secret: InvalidRequestException
+      requireNotDeleted(rec);
       const before = structuredClone(rec);
       rec.tags = merged(rec.tags, add);
+      if (rec.tags.length > 0) rec.tagged = true;
       await ctx.commit(rec, rec.name, version, before);
     });
     return {};

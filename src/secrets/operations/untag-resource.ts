@@ -1,6 +1,6 @@
 // UntagResource: remove tags from a secret.
 import { S } from '../../validation/request.ts';
-import { operation } from '../context.ts';
+import { operation, requireNotDeleted } from '../context.ts';
 import { M } from '../wire.ts';
 
 export const untagResource = operation<{ SecretId: string; TagKeys: string[] }>({
@@ -10,6 +10,8 @@ export const untagResource = operation<{ SecretId: string; TagKeys: string[] }>(
     await ctx.retry(async () => {
       const { rec, version } = await ctx.require(req.SecretId);
       ctx.authorize(call, 'secretsmanager:UntagResource', rec);
+      // test_secretsmanager.snapshot.json test_tag_untag_resource_on_deleted_secret: InvalidRequestException
+      requireNotDeleted(rec);
       const before = structuredClone(rec);
       rec.tags = rec.tags.filter((t) => !req.TagKeys.includes(t.Key));
       await ctx.commit(rec, rec.name, version, before);

@@ -1,6 +1,6 @@
 // UpdateSecret: description, KMS key and/or a new value (a new AWSCURRENT version).
 import { S } from '../../validation/request.ts';
-import { kmsFailure, operation, requireNotDeleted } from '../context.ts';
+import { kmsFailure, operation, requireClientRequestToken, requireNotDeleted } from '../context.ts';
 import { valueOf } from '../values.ts';
 import { putVersion } from './put-secret-value.ts';
 import { M, type UpdateSecretRequest } from '../wire.ts';
@@ -12,6 +12,7 @@ export const updateSecret = operation<UpdateSecretRequest>({
     SecretBinary: M.SecretBinary, SecretString: M.SecretString,
   }, ['SecretId']),
   async run(ctx, req, call) {
+    if (req.SecretString !== undefined || req.SecretBinary !== undefined) requireClientRequestToken(req.ClientRequestToken);
     const value = valueOf(req, false);
     let keyChange: { from: string; to: string; arn: string; name: string } | null = null;
     let stillUsed = new Set<string>();
