@@ -7,14 +7,13 @@
 // the old volume gone, the endpoint the same.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { TERMINAL_STATES, type JobStateName } from '../src/jobs/model.ts';
 import { TEST_CREDS } from './helpers/server.ts';
-import { startDbNode as startNode, until, type DbNode as Node } from './helpers/db-node.ts';
+import { cleanUpKilledNodes, startDbNode as startNode, until, type DbNode as Node } from './helpers/db-node.ts';
 
 const POINTS = ['start', 'copy', 'catchup', 'fenced', 'promoting', 'flipped', 'shred'] as const;
 const STEP_WITHIN_MS = 240_000;
@@ -135,16 +134,6 @@ test('SIGKILL at each step of change-key: resumes, nothing committed is lost, th
       node.proc.kill('SIGTERM');
       await node.exited;
     }
-    // servers the killed nodes left running (their own process groups)
-    const pids = spawnSync('sh', ['-c', `for f in $(find ${dataDir} -name postmaster.pid 2>/dev/null); do head -1 $f; done`], { encoding: 'utf8' })
-      .stdout.split('\n').map(Number).filter((p) => p > 0);
-    const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
-    for (const pid of pids) try { process.kill(pid, 'SIGQUIT'); } catch { /* gone */ }
-    await until('the left servers to exit', async () => pids.every((p) => !alive(p)), 10_000).catch(() => {});
-    for (const line of readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
-      const at = line.split(' ')[1];
-      if (at?.startsWith(dataDir)) spawnSync('fusermount3', ['-u', '-z', at]);
-    }
-    rmSync(dataDir, { recursive: true, force: true });
+    await cleanUpKilledNodes(dataDir); // servers the killed nodes left running, then the mounts
   }
 });

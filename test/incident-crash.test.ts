@@ -8,8 +8,7 @@
 // to it; the secret reads and the instance reboots; the report lists the uses.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as R from '@aws-sdk/client-rds';
@@ -17,7 +16,7 @@ import { CreateKeyCommand, EncryptCommand, KMSClient, ListKeyRotationsCommand } 
 import { CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { TEST_CREDS } from './helpers/server.ts';
 import { startServerNode, type ServerNode } from './helpers/server-node.ts';
-import { until } from './helpers/db-node.ts';
+import { cleanUpKilledNodes, until } from './helpers/db-node.ts';
 import { rekeyCli } from './helpers/rekey-cli.ts';
 import type { IncidentView } from '../src/compliance/incident/service.ts';
 
@@ -100,16 +99,6 @@ test('SIGKILL in every step of a compromised-key incident: the job resumes on th
     assert.deepEqual(jobs.map((j) => [j.id, j.state]), [[id, 'succeeded']], 'one job, resumed by every node');
   } finally {
     if (node && node.proc.exitCode === null && node.proc.signalCode === null) await node.stop();
-    // servers the killed nodes left running (their own process groups), then the mounts
-    const pids = spawnSync('sh', ['-c', `for f in $(find ${dataDir} -name postmaster.pid 2>/dev/null); do head -1 $f; done`], { encoding: 'utf8' })
-      .stdout.split('\n').map(Number).filter((p) => p > 0);
-    const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
-    for (const pid of pids) try { process.kill(pid, 'SIGQUIT'); } catch { /* gone */ }
-    await until('the left servers to exit', async () => pids.every((p) => !alive(p)), 10_000).catch(() => {});
-    for (const line of readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
-      const at = line.split(' ')[1];
-      if (at?.startsWith(dataDir)) spawnSync('fusermount3', ['-u', '-z', at]);
-    }
-    rmSync(dataDir, { recursive: true, force: true });
+    await cleanUpKilledNodes(dataDir); // servers the killed nodes left running, then the mounts
   }
 });

@@ -12,6 +12,7 @@ import { SECRET_PREFIX, type SecretRecord } from '../secrets/model.ts';
 import { StoreSink } from '../audit/sinks/store.ts';
 import { lookupEvents } from '../audit/lookup.ts';
 import { lastVerification, type VerificationRecord } from '../audit/verifications.ts';
+import { listAllKeys } from '../storage/list-all.ts';
 
 /** Audit events read for one report or evaluation (20 pages of 1,000); beyond it `eventsTruncated`. */
 export const MAX_EVENTS = 20_000;
@@ -119,22 +120,12 @@ async function eventsByResource(barrier: Barrier, from: Date, to: Date): Promise
   return { map, truncated: token !== undefined };
 }
 
-async function listAll(barrier: Barrier, prefix: string): Promise<string[]> {
-  const out: string[] = [];
-  let after: string | undefined;
-  for (;;) {
-    const page = await barrier.list(prefix, { ...(after !== undefined ? { after } : {}), limit: 500 });
-    out.push(...page);
-    if (page.length < 500) return out;
-    after = page[page.length - 1]!;
-  }
-}
 
 export async function gatherFacts(o: GatherOptions): Promise<ComplianceFacts> {
   const { barrier } = o;
   const events = await eventsByResource(barrier, o.from, o.to);
   const keys: KeyFact[] = [];
-  for (const path of await listAll(barrier, KEY_PREFIX)) {
+  for (const path of await listAllKeys(barrier, KEY_PREFIX)) {
     const got = await barrier.getJSON<KeyRecord>(path);
     if (!got) continue;
     const record = got.value;
@@ -147,7 +138,7 @@ export async function gatherFacts(o: GatherOptions): Promise<ComplianceFacts> {
     }
     const dependents: Dependent[] = [];
     if ((record.dependentCount ?? 0) > 0) {
-      for (const p of await listAll(barrier, dependentsPrefix(record.keyId))) {
+      for (const p of await listAllKeys(barrier, dependentsPrefix(record.keyId))) {
         const d = await barrier.getJSON<Dependent>(p);
         if (d) dependents.push(d.value);
       }
@@ -157,7 +148,7 @@ export async function gatherFacts(o: GatherOptions): Promise<ComplianceFacts> {
     keys.push({ record: safe, usage, dependents, events: events.map.get(record.arn) ?? [] });
   }
   const secrets: SecretFact[] = [];
-  for (const path of await listAll(barrier, SECRET_PREFIX)) {
+  for (const path of await listAllKeys(barrier, SECRET_PREFIX)) {
     const got = await barrier.getJSON<SecretRecord>(path);
     if (got && got.value.deleted === undefined) secrets.push({ record: got.value, events: events.map.get(got.value.arn) ?? [] });
   }

@@ -15,7 +15,7 @@ import { mysqlNativePasswordHash } from '../crypto/scram.ts';
 import { zeroize } from '../crypto/index.ts';
 import { ADMIN_ROLE, type InstanceRecord } from './model.ts';
 import type { ServerUser } from './os-user.ts';
-import { alive } from './pg-server.ts';
+import { alive, stopProcess } from './pg-server.ts';
 import type { ServerEngine, ServerPaths } from './server-engine.ts';
 
 export const MARIADBD = '/usr/sbin/mariadbd';
@@ -146,21 +146,7 @@ export const mariadbEngine: ServerEngine = {
   },
 
   async stop(pid, graceMs = 60_000) {
-    if (!alive(pid)) return;
-    try {
-      process.kill(pid, 'SIGTERM'); // MariaDB: normal shutdown
-    } catch {
-      return;
-    }
-    const start = Date.now();
-    let killed = false;
-    while (alive(pid)) {
-      if (!killed && Date.now() - start > graceMs) {
-        killed = true;
-        try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await stopProcess(pid, 'SIGTERM', 'SIGKILL', graceMs, 20); // MariaDB: SIGTERM is its normal shutdown
   },
 
   async killStrays(paths) {

@@ -107,23 +107,28 @@ export function runningPostmaster(dataDir: string): number | null {
   return pm && pm.pid > 0 && alive(pm.pid) ? pm.pid : null;
 }
 
-/** Fast shutdown (SIGINT); immediate (SIGQUIT) after `graceMs`; resolves when the process is gone. */
-export async function stopServer(pid: number, graceMs = 15_000): Promise<void> {
+/** Sends `first`, then `then` after `graceMs`; resolves when the process is gone (a database server's stop). */
+export async function stopProcess(pid: number, first: NodeJS.Signals, then: NodeJS.Signals, graceMs: number, pollMs = 10): Promise<void> {
   if (!alive(pid)) return;
   try {
-    process.kill(pid, 'SIGINT');
+    process.kill(pid, first);
   } catch {
     return;
   }
   const start = Date.now();
-  let quit = false;
+  let escalated = false;
   while (alive(pid)) {
-    if (!quit && Date.now() - start > graceMs) {
-      quit = true;
-      try { process.kill(pid, 'SIGQUIT'); } catch { /* gone */ }
+    if (!escalated && Date.now() - start > graceMs) {
+      escalated = true;
+      try { process.kill(pid, then); } catch { /* gone */ }
     }
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
+}
+
+/** Fast shutdown (SIGINT); immediate (SIGQUIT) after `graceMs`; resolves when the process is gone. */
+export function stopServer(pid: number, graceMs = 15_000): Promise<void> {
+  return stopProcess(pid, 'SIGINT', 'SIGQUIT', graceMs);
 }
 
 /**

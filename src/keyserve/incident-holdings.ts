@@ -6,7 +6,7 @@
 // pages under them until it has re-encrypted), under the keyring record's compare-and-swap.
 import { zeroize } from '../crypto/index.ts';
 import { serviceEvent, type Appender } from '../audit/index.ts';
-import { parseCiphertext } from '../kms/ciphertext.ts';
+import { materialIdOf, parseCiphertext } from '../kms/ciphertext.ts';
 import type { KmsService } from '../kms/service.ts';
 import { CasConflict } from '../storage/backend.ts';
 import type { Barrier } from '../storage/barrier.ts';
@@ -22,17 +22,9 @@ export interface KeyringHolding {
   note?: string;
 }
 
-function materialOf(blob: string, keyId: string): string | null {
-  try {
-    const p = parseCiphertext(Buffer.from(blob, 'base64'));
-    return p.keyId === keyId ? p.materialId : null;
-  } catch {
-    return null;
-  }
-}
 
 const materialsOf = (rec: KeyringRecord, keyId: string): string[] =>
-  [...new Set(Object.values(rec.keys).flat().map((v) => materialOf(v.blob, keyId)).filter((m): m is string => m !== null))];
+  [...new Set(Object.values(rec.keys).flat().map((v) => materialIdOf(v.blob, keyId)).filter((m): m is string => m !== null))];
 
 export function keyserveKeyHolder(o: { barrier: Barrier; kms: KmsService; keyserve: KeyserveService; audit?: Appender; region: string; accountId: string; clock: () => Date }) {
   const b = o.barrier;
@@ -56,7 +48,7 @@ export function keyserveKeyHolder(o: { barrier: Barrier; kms: KmsService; keyser
         let changed = 0;
         for (const [id, versions] of Object.entries(rec.keys)) {
           for (const v of versions) {
-            const m = materialOf(v.blob, keyId);
+            const m = materialIdOf(v.blob, keyId);
             if (m === null || !compromised.has(m)) continue;
             const ctx = encryptionContext(rec.name, Number(id), v.version);
             const { plaintext } = await o.kms.decryptInternal(Buffer.from(v.blob, 'base64'), ctx);

@@ -163,6 +163,16 @@ export function sealCiphertext(p: SealInput): Buffer {
   }
 }
 
+/** The key material id a base64 ciphertext names when it is under `keyId` (hex key id, as parseCiphertext gives it), else null (another key, or not a ciphertext). */
+export function materialIdOf(blobBase64: string, keyId: string): string | null {
+  try {
+    const p = parseCiphertext(Buffer.from(blobBase64, 'base64'));
+    return p.keyId === keyId ? p.materialId : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Decrypts a parsed blob with its material. Any authentication failure is the fixed InvalidCiphertextException. */
 export function openCiphertext(c: ParsedCiphertext, material: Uint8Array, context: Uint8Array): Buffer {
   const keyIdBytes = c.header.subarray(1, 1 + KEY_ID_BYTES);

@@ -30,6 +30,7 @@ import type { KeyRecord } from '../kms/model.ts';
 import { nextRotation } from '../secrets/rotation/schedule.ts';
 import { SECRET_PREFIX, type SecretRecord } from '../secrets/model.ts';
 import type { Barrier } from '../storage/barrier.ts';
+import { eachKey } from '../storage/list-all.ts';
 
 export type RehearsalKind =
   | 'kms.rotation' | 'kms.rotation.budget' | 'kms.deletion'
@@ -87,15 +88,6 @@ const NOT_PROJECTED = [
   'jobs already queued or running now',
 ];
 
-async function* listAll(store: RehearsalStore, prefix: string): AsyncGenerator<string> {
-  let after: string | undefined;
-  for (;;) {
-    const keys = await store.list(prefix, { ...(after !== undefined ? { after } : {}), limit: 500 });
-    yield* keys;
-    if (keys.length < 500) return;
-    after = keys[keys.length - 1]!;
-  }
-}
 
 export async function rehearse(store: RehearsalStore, o: RehearseOptions): Promise<Rehearsal> {
   const now = o.now.getTime();
@@ -107,12 +99,12 @@ export async function rehearse(store: RehearsalStore, o: RehearseOptions): Promi
   };
 
   let capped = false;
-  for await (const k of listAll(store, KEY_PREFIX)) {
+  for await (const k of eachKey(store, KEY_PREFIX)) {
     const rec = (await store.getJSON<KeyRecord>(k))?.value;
     if (!rec) continue;
     if (!(await keyEvents(store, rec, now, until, emit))) capped = true;
   }
-  for await (const k of listAll(store, SECRET_PREFIX)) {
+  for await (const k of eachKey(store, SECRET_PREFIX)) {
     const rec = (await store.getJSON<SecretRecord>(k))?.value;
     if (rec) secretEvents(rec, now, until, emit);
   }

@@ -1,8 +1,8 @@
 // A rekey server in a child process (test/helpers/db-child.ts) for the database crash tests
 // (db-crash, db-snapshot-crash, db-change-key-crash): start it, call its DbService over IPC, move
 // its clock, and wait for conditions; SIGKILL it with node.proc.kill('SIGKILL').
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -91,4 +91,21 @@ export function grepFiles(dir: string, needle: Buffer, skip: (p: string) => bool
   };
   walk(dir);
   return hits;
+}
+
+/**
+ * After a test that SIGKILLed rekey nodes: stops the PostgreSQL servers they left running (their
+ * own process groups), unmounts the gocryptfs volumes under `dataDir`, and removes it.
+ */
+export async function cleanUpKilledNodes(dataDir: string): Promise<void> {
+  const pids = spawnSync('sh', ['-c', `for f in $(find ${dataDir} -name postmaster.pid 2>/dev/null); do head -1 $f; done`], { encoding: 'utf8' })
+    .stdout.split('\n').map(Number).filter((p) => p > 0);
+  const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+  for (const pid of pids) try { process.kill(pid, 'SIGQUIT'); } catch { /* gone */ }
+  await until('the left servers to exit', async () => pids.every((p) => !alive(p)), 10_000).catch(() => {});
+  for (const line of readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
+    const at = line.split(' ')[1];
+    if (at?.startsWith(dataDir)) spawnSync('fusermount3', ['-u', '-z', at]);
+  }
+  rmSync(dataDir, { recursive: true, force: true });
 }

@@ -12,10 +12,11 @@
 import { zeroize } from '../../crypto/index.ts';
 import type { Op } from '../../storage/backend.ts';
 import type { Barrier } from '../../storage/barrier.ts';
-import { parseCiphertext } from '../../kms/ciphertext.ts';
+import { materialIdOf } from '../../kms/ciphertext.ts';
 import type { KmsService } from '../../kms/service.ts';
 import { SECRET_PREFIX, valueContext, valuePath, type SecretRecord, type StoredValue } from '../../secrets/model.ts';
 import type { Holding } from './model.ts';
+import { listAllKeys } from '../../storage/list-all.ts';
 
 /** One component's holdings under a key (the port src/db implements for instances and snapshots). */
 export interface KeyHolder {
@@ -30,25 +31,7 @@ export interface KeyHolder {
   rewrap(h: Holding, keyId: string, compromised: ReadonlySet<string>): Promise<{ holding: Holding; ops?: Op[] }>;
 }
 
-function materialOf(blob: string, keyId: string): string | null {
-  try {
-    const p = parseCiphertext(Buffer.from(blob, 'base64'));
-    return p.keyId === keyId ? p.materialId : null;
-  } catch {
-    return null;
-  }
-}
 
-async function listAll(barrier: Barrier, prefix: string): Promise<string[]> {
-  const out: string[] = [];
-  let after: string | undefined;
-  for (;;) {
-    const page = await barrier.list(prefix, { ...(after !== undefined ? { after } : {}), limit: 500 });
-    out.push(...page);
-    if (page.length < 500) return out;
-    after = page[page.length - 1]!;
-  }
-}
 
 /** Secret values (every version, and the older ciphertexts a key change kept) under the key. */
 export function secretsHolder(barrier: Barrier, kms: KmsService): KeyHolder {
@@ -57,13 +40,13 @@ export function secretsHolder(barrier: Barrier, kms: KmsService): KeyHolder {
     name: 'secrets',
     async list(keyId) {
       const out: Holding[] = [];
-      for (const path of await listAll(barrier, SECRET_PREFIX)) {
+      for (const path of await listAllKeys(barrier, SECRET_PREFIX)) {
         const rec = (await barrier.getJSON<SecretRecord>(path))?.value;
         if (!rec) continue;
         for (const vid of Object.keys(rec.versions)) {
           const stored = (await barrier.getJSON<StoredValue>(valuePath(rec.uid, vid)))?.value;
           if (!stored) continue;
-          const materialIds = [...new Set(blobsOf(stored).map((b) => materialOf(b, keyId)).filter((m): m is string => m !== null))];
+          const materialIds = [...new Set(blobsOf(stored).map((b) => materialIdOf(b, keyId)).filter((m): m is string => m !== null))];
           if (materialIds.length > 0) out.push({ type: 'secret-version', arn: rec.arn, id: `${rec.name}:${vid}`, materialIds });
         }
       }
@@ -79,7 +62,7 @@ export function secretsHolder(barrier: Barrier, kms: KmsService): KeyHolder {
       const ctx = valueContext(rec.arn, vid);
       let changed = false;
       const again = async (blob: string): Promise<string> => {
-        const m = materialOf(blob, keyId);
+        const m = materialIdOf(blob, keyId);
         if (m === null || !compromised.has(m)) return blob;
         const { plaintext } = await kms.decryptInternal(Buffer.from(blob, 'base64'), ctx);
         try {
@@ -90,7 +73,7 @@ export function secretsHolder(barrier: Barrier, kms: KmsService): KeyHolder {
         }
       };
       const next: StoredValue = { blob: await again(got.value.blob), ...(got.value.previous ? { previous: await Promise.all(got.value.previous.map(again)) } : {}) };
-      const holding: Holding = { ...h, materialIds: [...new Set(blobsOf(next).map((b) => materialOf(b, keyId)).filter((m): m is string => m !== null))] };
+      const holding: Holding = { ...h, materialIds: [...new Set(blobsOf(next).map((b) => materialIdOf(b, keyId)).filter((m): m is string => m !== null))] };
       if (!changed) return { holding };
       // committed with the step's result, under the value's compare-and-swap (a concurrent write retries the step)
       return { holding, ops: [{ type: 'put', key: valuePath(rec.uid, vid), value: Buffer.from(JSON.stringify(next)), expectVersion: got.version }] };
