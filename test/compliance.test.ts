@@ -68,4 +68,7 @@ test('rekey compliance report over the real server: a key without rotation is a 
     return l?.period === period ? l : undefined;
   }, 30_000);
   assert.ok(latest.findings.some((f) => f.ruleId === 'kms-rotation-disabled' && f.resource === key.Arn));
+  // findings feed the alarms (issue 22 item 2): rekey_compliance_findings > 0 puts compliance-findings in ALARM
+  const changed = await s.alarms!.evaluate();
+  assert.ok(changed.some((c) => c.name === 'compliance-findings' && c.to === 'ALARM'), JSON.stringify(changed));
 });

@@ -100,6 +100,12 @@ const BUILTINS: AlarmRule[] = [
     metric: 'rekey_db_instances', labels: { status: ['inaccessible-encryption-credentials', 'inaccessible-encryption-credentials-recoverable'] }, statistic: 'value', comparison: 'GreaterThanThreshold', threshold: 0,
     treatMissingData: 'notBreaching',
   },
+  {
+    name: 'compliance-findings', kind: 'metric', enabled: true, periodSeconds: 3600,
+    description: 'The latest scheduled compliance evaluation has findings (rekey compliance report names them; docs/COMPLIANCE.md).',
+    metric: 'rekey_compliance_findings', labels: {}, statistic: 'value', comparison: 'GreaterThanThreshold', threshold: 0,
+    treatMissingData: 'notBreaching',
+  },
 ];
 export const BUILTIN_RULES: readonly AlarmRule[] = Object.freeze(BUILTINS);
 

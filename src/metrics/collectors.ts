@@ -19,6 +19,8 @@ export interface MetricSources {
   certs?: Pick<CertService, 'expiries'>;
   proxy?: Pick<ProxyService, 'status' | 'counters'>;
   db?: Pick<DbService, 'list'>;
+  /** Findings of the latest scheduled compliance evaluation, by rule (src/compliance/job.ts); null before the first. */
+  complianceFindings?: () => Promise<Record<string, number> | null>;
   clock?: () => Date;
 }
 
@@ -133,6 +135,14 @@ export function registerCollectors(m: Metrics, src: MetricSources): (e: JobEvent
         after = page.next;
       } while (after !== undefined);
       for (const [status, n] of counts) set({ status }, n);
+    });
+  }
+
+  // ---- compliance: the latest scheduled evaluation's findings (docs/COMPLIANCE.md), what the built-in alarm watches
+  const findings = src.complianceFindings;
+  if (findings) {
+    m.gauge('rekey_compliance_findings', 'Findings of the latest scheduled compliance evaluation, by rule (read from the store at scrape).', ['rule'], async (set) => {
+      for (const [rule, n] of Object.entries((await findings()) ?? {})) set({ rule }, n);
     });
   }
 

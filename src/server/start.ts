@@ -42,6 +42,7 @@ import { parseListen, startMetricsListener, type MetricsListener } from '../metr
 import { complianceRoutes } from '../http/admin-compliance.ts';
 import { compliancePorts, openCompliance } from './compliance.ts';
 import { IncidentService } from '../compliance/incident/service.ts';
+import { latestEvaluation } from '../compliance/job.ts';
 import { incidentRoutes } from '../http/admin-incident.ts';
 import { dbKeyHolder } from '../db/incident-holdings.ts';
 import { keyserveKeyHolder } from '../keyserve/incident-holdings.ts';
@@ -244,6 +245,7 @@ export async function startServer(cfg: Readonly<Config>, opts: StartOptions = {}
     if (metrics) {
       onMetricsJob = registerCollectors(metrics, {
         keyUse: () => kms.lifecycle.usage.localUse(), jobs, audit, db: opts.db ?? databases.service,
+        complianceFindings: async () => (await latestEvaluation(barrier))?.byRule ?? null,
         ...(edge.certs ? { certs: edge.certs } : {}), ...(proxyOpen ? { proxy: proxyOpen.proxy } : {}), ...(opts.clock ? { clock: opts.clock } : {}),
       });
       if (cfg.metrics?.listen) metricsListener = await startMetricsListener(metrics, parseListen(cfg.metrics.listen), (m) => app.log.warn(m));
