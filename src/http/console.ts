@@ -92,8 +92,13 @@ function secure(reply: FastifyReply): FastifyReply {
 }
 
 export function registerConsole(app: FastifyInstance, opts: { region: string }): void {
-  let assets: ConsoleAssets | undefined;
-  const load = async (): Promise<ConsoleAssets> => (assets ??= await buildConsole(opts.region));
+  // one build however many first requests arrive together (the page, app.js and app.css come at once);
+  // a failed build is tried again by the next request
+  let building: Promise<ConsoleAssets> | undefined;
+  const load = (): Promise<ConsoleAssets> => (building ??= buildConsole(opts.region).catch((e: unknown) => {
+    building = undefined;
+    throw e;
+  }));
   const page = async (_req: unknown, reply: FastifyReply) => {
     const a = await load();
     return secure(reply).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(a.html);
