@@ -1,7 +1,7 @@
 // Decoupled application credentials (issue 19 item 3; docs/PROXY.md, "Decoupled application
 // credentials"): pgbench logs in to the proxy as an application login with a password of its own
 // (SCRAM-verified by the proxy) and never changes it, while the real postgresql-alternating-users
-// strategy rotates the database secret every 3 s, moving it between two database users; the proxy
+// strategy rotates the database secret every 150 application logins, moving it between two database users; the proxy
 // logs in upstream with whatever the secret names. Real rekey server, real PostgreSQL (scram-sha-256).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +19,7 @@ import { startTestServer, type TestServer } from './helpers/server.ts';
 const SECRET = `decoupled/db-${Date.now()}`;
 const APP_SECRET = `decoupled/webapp-login-${Date.now()}`;
 const SECONDS = Number(process.env.REKEY_DECOUPLED_SECONDS ?? 24);
+const LOGINS_PER_ROTATION = 150;
 
 let db: StartedPostgres;
 let s: TestServer;
@@ -62,7 +63,7 @@ async function sessionUser(user: string, password: string): Promise<string> {
   return sessionUserOrRefusal({ host: '127.0.0.1', port: port(), user, password, database: db.database });
 }
 
-test(`pgbench -C as a fixed application login, alternating-users rotation every 3 s for ${SECONDS} s: 0 failed transactions`, async () => {
+test(`pgbench -C as a fixed application login, alternating-users rotation every ${LOGINS_PER_ROTATION} application logins for ${SECONDS} s: 0 failed transactions`, async () => {
   const sm = s.secretsClient();
   const env = { PGHOST: '127.0.0.1', PGUSER: 'webapp', PGPASSWORD: appPassword, PGDATABASE: db.database, PGSSLMODE: 'disable' };
   // The first alternating-users rotation is a one-time migration (owner role, REASSIGN OWNED of the
@@ -79,12 +80,16 @@ test(`pgbench -C as a fixed application login, alternating-users rotation every 
   const users: string[] = [];
   const took: number[] = [];
   const deadline = Date.now() + (SECONDS - 2) * 1000;
+  const logins = () => s.proxy!.counters().reduce((a, c) => a + c.clientAuthSucceeded, 0);
   while (Date.now() < deadline) {
     const t0 = Date.now();
     await rotateViaApi(sm, s.jobs, SECRET, 'postgresql-alternating-users');
     users.push((await readSecret(sm, SECRET)).username);
     took.push(Date.now() - t0);
-    await new Promise((r) => setTimeout(r, Math.max(0, 3000 - (Date.now() - t0))));
+    // the next rotation once the proxy has logged in LOGINS_PER_ROTATION more application clients
+    // (pgbench -C: one per transaction): paced by the load, not by the clock
+    const base = logins();
+    while (Date.now() < deadline && logins() < base + LOGINS_PER_ROTATION) await new Promise((r) => setTimeout(r, 20));
   }
   const b = await bench;
   const pool = s.proxy!.status()[0]!.pools.find((p) => p.user === 'webapp')!;

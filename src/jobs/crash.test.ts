@@ -15,7 +15,7 @@ import { Barrier, initializeSeal } from '../storage/barrier.ts';
 import { PostgresBackend } from '../storage/postgres.ts';
 import { SqliteBackend } from '../storage/sqlite.ts';
 import { SystemClock } from './clock.ts';
-import { JobState, PREFIX } from './model.ts';
+import { type Job, JobState, PREFIX, jobPath } from './model.ts';
 import { JobStore } from './store.ts';
 import { CRASH_KIND, CRASH_WORKER, STEPS } from './testdata/crash-child.ts';
 import { assertIndexesConsistent } from './testdata/fixtures.ts';
@@ -26,16 +26,17 @@ const JOBS = 80;
 
 interface Child {
   proc: ChildProcess;
+  nodeId: string;
   isReady: boolean;
   stalled?: boolean;
   exited: Promise<void>;
 }
 
-function spawnChild(args: string[], root: Buffer): Child {
+function spawnChild(args: string[], nodeId: string, root: Buffer): Child {
   const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], { env: { ...process.env, REKEY_TEST_ROOT: root.toString('hex') }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const child: Child = { proc, isReady: false, exited: new Promise<void>((r) => proc.once('exit', () => r())) };
+  const child: Child = { proc, nodeId, isReady: false, exited: new Promise<void>((r) => proc.once('exit', () => r())) };
   proc.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('ready')) child.isReady = true; });
   proc.once('exit', (code, signal) => {
     // A child that dies on its own (not by our SIGKILL/SIGTERM) is a failure worth seeing.
@@ -57,7 +58,43 @@ async function crashRun(opts: { backend: Backend; childArgs: string[]; nodes: nu
   writeFileSync(startLog, '');
   let seq = 0;
   const live: Child[] = [];
-  const launch = () => live.push(spawnChild([...opts.childArgs, `node-${++seq}`, startLog], root));
+  const launch = () => {
+    const nodeId = `node-${++seq}`;
+    live.push(spawnChild([...opts.childArgs, nodeId, startLog], nodeId, root));
+  };
+  // The jobs whose lease `nodeId` holds now (running, lease owner nodeId), and the owner of each.
+  const running = async (): Promise<Map<string, string | null>> => {
+    const out = new Map<string, string | null>();
+    try {
+      for (const key of await barrier.list(`${PREFIX.state}${JobState.running}/`)) {
+        const id = key.slice(key.lastIndexOf('/') + 1);
+        const job = (await barrier.getJSON<Job>(jobPath(id)))?.value;
+        if (job) out.set(id, job.state === JobState.running ? (job.lease?.owner ?? null) : null);
+      }
+    } catch (e) {
+      if (!/locking protocol|database is locked/.test(String(e))) throw e;
+    }
+    return out;
+  };
+  // A stalled worker is woken by events, not by the clock: once another node has taken over every
+  // lease it held when it was stopped (or those jobs have moved on), or, if it held none, once other
+  // nodes have finished one more job. Bounded (a stopped SQLite writer can hold the file's lock, so
+  // nobody else can take over): after 4 lease lifetimes it is woken anyway and counted as such.
+  let wokenByBound = 0;
+  let takeoversSeen = 0;
+  const stall = async (victim: Child): Promise<void> => {
+    const held = [...(await running())].filter(([, owner]) => owner === victim.nodeId).map(([id]) => id);
+    const doneBefore = await succeeded();
+    const bound = Date.now() + 4 * CRASH_WORKER.leaseMs;
+    for (;;) {
+      if (held.length > 0) {
+        const now = await running();
+        if (held.every((id) => now.get(id) !== victim.nodeId)) { takeoversSeen++; return; }
+      } else if ((await succeeded()) > doneBefore) return;
+      if (Date.now() > bound) { wokenByBound++; return; }
+      await sleep(CRASH_WORKER.pollMs);
+    }
+  };
   const succeeded = async () => {
     try {
       return (await barrier.list(`${PREFIX.state}${JobState.succeeded}/`)).length;
@@ -86,7 +123,7 @@ async function crashRun(opts: { backend: Backend; childArgs: string[]; nodes: nu
         victim.stalled = true;
         victim.proc.kill('SIGSTOP');
         stalled++;
-        stalls.push(sleep(rand(CRASH_WORKER.leaseMs + 200, CRASH_WORKER.leaseMs + 800)).then(() => {
+        stalls.push(stall(victim).then(() => {
           victim.proc.kill('SIGCONT');
           victim.stalled = false;
         }));
@@ -120,7 +157,7 @@ async function crashRun(opts: { backend: Backend; childArgs: string[]; nodes: nu
     assert.deepEqual((await barrier.getJSON<string[]>(`test/log/${j.id}`))?.value, [...STEPS], j.id);
   }
   const starts = readFileSync(startLog, 'utf8').trim().split('\n').length;
-  return { kills, stalled, starts, reruns: starts - JOBS * STEPS.length, takeovers: jobs.filter((j) => j.lastError?.name === 'LeaseExpired').length };
+  return { kills, stalled, takeoversSeen, wokenByBound, starts, reruns: starts - JOBS * STEPS.length, takeovers: jobs.filter((j) => j.lastError?.name === 'LeaseExpired').length };
 }
 
 test('SIGKILLed and stalled workers on SQLite: every job completes and every step takes effect exactly once', { timeout: 240_000 }, async () => {
@@ -129,7 +166,7 @@ test('SIGKILLed and stalled workers on SQLite: every job completes and every ste
   const backend = new SqliteBackend(file);
   try {
     const r = await crashRun({ backend, childArgs: ['sqlite', file], nodes: 3, kills: 10, stalls: 4, dir });
-    process.stdout.write(`# sqlite: ${r.kills} kills, ${r.stalled} stalls, ${r.starts} step starts for ${JOBS * STEPS.length} steps (${r.reruns} re-run after a kill), ${r.takeovers} jobs last taken over after lease expiry\n`);
+    process.stdout.write(`# sqlite: ${r.kills} kills, ${r.stalled} stalls (${r.takeoversSeen} woken after another node took over their leases, ${r.wokenByBound} by the bound), ${r.starts} step starts for ${JOBS * STEPS.length} steps (${r.reruns} re-run after a kill), ${r.takeovers} jobs last taken over after lease expiry\n`);
     assert.ok(r.kills >= 5 && r.stalled >= 1, 'too few faults before the jobs finished');
     assert.ok(r.reruns > 0, 'no kill landed inside a step');
   } finally {
@@ -145,7 +182,7 @@ test('SIGKILLed and stalled nodes sharing PostgreSQL: every job completes and ev
   const backend = await PostgresBackend.open(pg.url);
   try {
     const r = await crashRun({ backend, childArgs: ['postgres', pg.url], nodes: 3, kills: 10, stalls: 4, dir });
-    process.stdout.write(`# postgres: ${r.kills} kills, ${r.stalled} stalls, ${r.starts} step starts for ${JOBS * STEPS.length} steps (${r.reruns} re-run after a kill), ${r.takeovers} jobs last taken over after lease expiry\n`);
+    process.stdout.write(`# postgres: ${r.kills} kills, ${r.stalled} stalls (${r.takeoversSeen} woken after another node took over their leases, ${r.wokenByBound} by the bound), ${r.starts} step starts for ${JOBS * STEPS.length} steps (${r.reruns} re-run after a kill), ${r.takeovers} jobs last taken over after lease expiry\n`);
     assert.ok(r.kills >= 5 && r.stalled >= 1, 'too few faults before the jobs finished');
     assert.ok(r.reruns > 0, 'no kill landed inside a step');
   } finally {
