@@ -14,7 +14,7 @@
 import type { KeyserveService } from '../keyserve/service.ts';
 import { mariaDbOptions } from '../keyserve/mariadb-config.ts';
 import type { InstanceRecord } from './model.ts';
-import { mariadbAdminRows } from './mariadb-server.ts';
+import { mariadbAdminRows, mariadbAdminSession } from './mariadb-server.ts';
 import { decide, gatherEvidence, rebuildSystemAria, type AdminQuery, type KeyDecision } from './mariadb-retire.ts';
 import type { ServerPaths } from './server-engine.ts';
 
@@ -129,8 +129,7 @@ export class MariaDbKeys {
     const rows = await mariadbAdminRows<{ ENCRYPTION_SCHEME: number; MIN_KEY_VERSION: number; CURRENT_KEY_ID: number }>(rec, paths,
       'SELECT ENCRYPTION_SCHEME, MIN_KEY_VERSION, CURRENT_KEY_ID FROM information_schema.INNODB_TABLESPACES_ENCRYPTION');
     const remaining = rows.filter((r) => Number(r.ENCRYPTION_SCHEME) === 0 || Number(r.MIN_KEY_VERSION) < (latest.get(Number(r.CURRENT_KEY_ID)) ?? 0)).length;
-    const q: AdminQuery = (sql) => mariadbAdminRows(rec, paths, sql);
-    const evidence = await gatherEvidence(q, paths.dataDir).catch(() => null);
+    const evidence = await mariadbAdminSession(rec, paths, (q) => gatherEvidence(q, paths.dataDir)).catch(() => null);
     const versions = decide(evidence, await this.d.keyserve.versionsOf(keyringOf(rec))).map(toView);
     return { latestKeyVersion: latest.get(1) ?? 0, tablespaces: rows.length, remaining, versions };
   }
@@ -147,13 +146,13 @@ export class MariaDbKeys {
     await this.d.keyserve.latestVersions(keyring); // synced with the KMS key first: a version made now restarts the wait
     const keys = await this.d.keyserve.versionsOf(keyring);
     if (![...keys.values()].some((k) => k.served.length > 1)) return [];
-    const q: AdminQuery = (sql) => mariadbAdminRows(rec, paths, sql);
-    let evidence = await gatherEvidence(q, paths.dataDir);
     const newestMade = Math.max(...[...keys.values()].map((k) => k.served.at(-1)?.createdAt ?? Infinity));
-    if (evidence.startedAtMs > newestMade && evidence.oldAria.some((t) => t.startsWith('mysql.') || t.startsWith('sys.'))) {
+    const evidence = await mariadbAdminSession(rec, paths, async (q: AdminQuery) => {
+      const first = await gatherEvidence(q, paths.dataDir);
+      if (first.startedAtMs <= newestMade || !first.oldAria.some((t) => t.startsWith('mysql.') || t.startsWith('sys.'))) return first;
       await rebuildSystemAria(q);
-      evidence = await gatherEvidence(q, paths.dataDir);
-    }
+      return gatherEvidence(q, paths.dataDir);
+    });
     const decisions = decide(evidence, keys);
     const floors = new Map(decisions.filter((d) => d.floor > d.served[0]!).map((d) => [d.keyId, d.floor]));
     if (floors.size === 0) return [];

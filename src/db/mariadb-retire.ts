@@ -130,7 +130,8 @@ async function readHead(file: string, bytes: number): Promise<Buffer | null> {
   }
 }
 
-export type AdminQuery = <T>(sql: string) => Promise<T[]>;
+/** A query as rekey_admin on the instance (optionally with a longer timeout than the default 3 s). */
+export type AdminQuery = <T>(sql: string, timeoutMs?: number) => Promise<T[]>;
 
 /**
  * The small Aria tables of the `mysql` and `sys` schemas written before the server's start are rebuilt (ALTER TABLE ...
@@ -141,7 +142,7 @@ export async function rebuildSystemAria(q: AdminQuery): Promise<number> {
   const old = await q<{ db: string; name: string }>(`SELECT TABLE_SCHEMA AS db, TABLE_NAME AS name FROM information_schema.TABLES
     WHERE TABLE_SCHEMA IN ('mysql', 'sys') AND ENGINE = 'Aria' AND TABLE_TYPE = 'BASE TABLE'
       AND (CREATE_TIME IS NULL OR UNIX_TIMESTAMP(CREATE_TIME) <= UNIX_TIMESTAMP() - (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME') + 1)`);
-  for (const t of old) await q(`ALTER TABLE \`${t.db}\`.\`${t.name.replace(/`/g, '``')}\` FORCE`);
+  for (const t of old) await q(`ALTER TABLE \`${t.db}\`.\`${t.name.replace(/`/g, '``')}\` FORCE`, 60_000);
   return old.length;
 }
 
