@@ -228,3 +228,28 @@ test('service keyrings (RDS mariadb instances): owned, version step 2, a service
   assert.equal((await vault('/v1/mariadb/rds-db-test/data/1', token)).status, 403);
   await assert.rejects(ks.describe('rds-db-test'), { name: 'NotFoundException' });
 });
+
+test('retireBelow: only the owner\'s keyring, never the newest version, idempotent; a retired version answers 404 as Vault does', async () => {
+  const ks = s.keyserve;
+  await adminCall<any>(conn, { method: 'POST', path: '/v1/keyserve/keyrings', body: { name: 'mine', kmsKeyId: keyId } });
+  await assert.rejects(ks.retireBelow('mine', new Map([[1, 9]]), 'rds.us-east-1.amazonaws.com', 'test'),
+    (e: Error) => e.name === 'AccessDeniedException' && /Keyring mine does not belong to rds\.us-east-1\.amazonaws\.com/.test(e.message));
+  const svc = 'rds.us-east-1.amazonaws.com';
+  await ks.ensureServiceKeyring('rds-retire', keyId, svc);
+  const { token } = await ks.issueServiceToken('rds-retire', svc, 'test');
+  await s.kmsClient().send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
+  assert.deepEqual([...(await ks.latestVersions('rds-retire'))], [[1, 3], [2, 3]]);
+  // a floor above the newest retires everything but the newest; key 2 untouched
+  assert.deepEqual(await ks.retireBelow('rds-retire', new Map([[1, 99]]), svc, 'test'), ['1:1']);
+  assert.deepEqual(await ks.retireBelow('rds-retire', new Map([[1, 99]]), svc, 'test'), [], 'idempotent');
+  assert.deepEqual([...(await ks.versionsOf('rds-retire'))].map(([id, v]) => [id, v.served.map((x) => x.version), v.retired]), [[1, [3], [1]], [2, [1, 3], []]]);
+  const gone = await vault('/v1/mariadb/rds-retire/data/1?version=1', token);
+  assert.deepEqual([gone.status, gone.json], [404, { errors: [] }]);
+  assert.equal((await vault('/v1/mariadb/rds-retire/data/1?version=3', token)).json.data.metadata.version, 3);
+  assert.equal((await vault('/v1/mariadb/rds-retire/data/2?version=1', token)).status, 200);
+  const ev = (await s.audit.lookup({ eventName: 'KeyVersionsRetired', maxResults: 10 })).events;
+  assert.deepEqual(ev.map((r) => (r.event as { additionalEventData?: Record<string, unknown> }).additionalEventData?.['versions']), ['1:1']);
+  // a new rotation after the retirement: versions go on from the newest
+  await s.kmsClient().send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
+  assert.deepEqual([...(await ks.latestVersions('rds-retire'))], [[1, 5], [2, 5]]);
+});

@@ -49,11 +49,11 @@ export function registerDbCommands(program: Command, io: DbCommandIo = { out: (s
       }
     });
   db.command('show <db-instance-id>')
-    .description('An instance: status, endpoint, key; for an encrypted mariadb instance, how many InnoDB tablespaces are still below the newest key version (GET /v1/db/instances/{id})')
+    .description('An instance: status, endpoint, key; for an encrypted mariadb instance, how many InnoDB tablespaces are still below the newest key version, and which key versions are served, retired or kept and why (GET /v1/db/instances/{id})')
     .option('--json', 'the answer as JSON')
     .action(async (id: string, o: { json?: boolean }, cmd: Command) => {
       const conn = connection(cmd.optsWithGlobals<ConnectionFlags>(), io.env);
-      const r = await adminCall<{ dbInstanceIdentifier: string; engine: string; engineVersion: string; status: string; storageEncrypted: boolean; kmsKeyId?: string; endpoint?: { address: string; port: number }; keyRotation?: { latestKeyVersion: number; tablespaces: number; remaining: number } }>(conn, {
+      const r = await adminCall<{ dbInstanceIdentifier: string; engine: string; engineVersion: string; status: string; storageEncrypted: boolean; kmsKeyId?: string; endpoint?: { address: string; port: number }; keyRotation?: { latestKeyVersion: number; tablespaces: number; remaining: number; versions?: { keyId: number; served: number[]; retired: number[]; keptBecause: string[] }[] } }>(conn, {
         method: 'GET', path: `/v1/db/instances/${encodeURIComponent(id)}`,
       });
       if (o.json) {
@@ -63,6 +63,10 @@ export function registerDbCommands(program: Command, io: DbCommandIo = { out: (s
       io.out(`${r.dbInstanceIdentifier}: ${r.engine} ${r.engineVersion}, ${r.status}${r.endpoint ? `, ${r.endpoint.address}:${r.endpoint.port}` : ''}${r.storageEncrypted ? `, encrypted under ${r.kmsKeyId ?? '?'}` : ''}\n`);
       const k = r.keyRotation;
       if (k) io.out(`key rotation: ${k.remaining === 0 ? 'complete' : 'in progress'}: ${k.remaining} of ${k.tablespaces} InnoDB tablespaces below key version ${k.latestKeyVersion}\n`);
+      for (const v of k?.versions ?? []) {
+        io.out(`key ${v.keyId} versions: served ${v.served.join(', ')}${v.retired.length > 0 ? `; retired ${v.retired.join(', ')}` : ''}\n`);
+        for (const why of v.keptBecause) io.out(`  kept: ${why}\n`);
+      }
     });
   db.command('replication <db-instance-id>')
     .description('A read replica\'s source, replication status and lag (seconds), or a source\'s replicas (GET /v1/db/instances/{id}/replication)')

@@ -127,9 +127,14 @@ export interface DbInstance {
   replicaLagSeconds?: number;
   /**
    * An encrypted mariadb instance that runs: InnoDB tablespaces still below the newest key version
-   * (DescribeDBInstances StatusInfos, StatusType "key rotation"; src/db/mariadb-keys.ts).
+   * (DescribeDBInstances StatusInfos, StatusType "key rotation"; src/db/mariadb-keys.ts), and its key
+   * versions kept and retired (StatusType "key versions"; src/db/mariadb-retire.ts).
    */
-  keyRotation?: { latestKeyVersion: number; tablespaces: number; remaining: number };
+  keyRotation?: {
+    latestKeyVersion: number; tablespaces: number; remaining: number;
+    /** Per key id: versions served, versions retired, and what holds the older ones still served. */
+    versions: { keyId: number; served: number[]; retired: number[]; keptBecause: string[] }[];
+  };
 }
 
 export interface CreateReadReplicaInput {

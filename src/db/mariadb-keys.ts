@@ -9,14 +9,16 @@
 //     my.cnf on the encrypted volume), revoked with the keyring when the instance is deleted.
 // A disabled KMS key stops both the volume unlock and every key read: the instance cannot start.
 // Rotation progress: the InnoDB tablespaces still below the newest key version (from
-// information_schema.INNODB_TABLESPACES_ENCRYPTION). Old versions are kept (never retired yet).
+// information_schema.INNODB_TABLESPACES_ENCRYPTION). Old versions are retired once the server
+// provably no longer needs them (src/db/mariadb-retire.ts; the periodic key check runs `retire`).
 import type { KeyserveService } from '../keyserve/service.ts';
 import { mariaDbOptions } from '../keyserve/mariadb-config.ts';
 import type { InstanceRecord } from './model.ts';
-import { mariadbAdminRows } from './mariadb-server.ts';
+import { mariadbAdminRows, mariadbAdminSession } from './mariadb-server.ts';
+import { decide, gatherEvidence, rebuildSystemAria, type AdminQuery, type KeyDecision } from './mariadb-retire.ts';
 import type { ServerPaths } from './server-engine.ts';
 
-export type MariaDbKeyserve = Pick<KeyserveService, 'ensureServiceKeyring' | 'issueServiceToken' | 'deleteServiceKeyring' | 'latestVersions'>;
+export type MariaDbKeyserve = Pick<KeyserveService, 'ensureServiceKeyring' | 'issueServiceToken' | 'deleteServiceKeyring' | 'latestVersions' | 'versionsOf' | 'retireBelow'>;
 
 export interface MariaDbKeysDeps {
   keyserve: MariaDbKeyserve;
@@ -37,7 +39,13 @@ export interface KeyRotation {
   tablespaces: number;
   /** Tablespaces not yet encrypted, or with pages below the newest version of their key. */
   remaining: number;
+  /** Per key id: versions served, retired, and what holds the older ones served (src/db/mariadb-retire.ts). */
+  versions: KeyVersionsView[];
 }
+
+export interface KeyVersionsView { keyId: number; served: number[]; retired: number[]; keptBecause: string[] }
+
+const toView = (d: KeyDecision): KeyVersionsView => ({ keyId: d.keyId, served: d.served, retired: d.retired, keptBecause: d.keptBecause });
 
 /** Every mariadb instance: a binary log (RDS MariaDB keeps one), kept a day. */
 export const MARIADB_BASE_SETTINGS: Readonly<Record<string, string>> = { 'log-bin': 'binlog', 'server-id': '1', binlog_expire_logs_seconds: '86400' };
@@ -71,11 +79,19 @@ export class MariaDbKeys {
     return { keyring, token: t.token, accessor: t.accessor };
   }
 
-  /** The plugin and encryption options for my.cnf (none for an unencrypted instance). */
-  settings(rec: InstanceRecord): Record<string, string> {
+  /**
+   * The plugin and encryption options for my.cnf (none for an unencrypted instance). The redo log
+   * keeps the key version it was created under until it is re-created, which a start with another
+   * innodb_log_file_size does: the size alternates between 96 and 97 MiB with each rotation of key 1,
+   * so the first start after a rotation moves the redo log to the newest version (src/db/mariadb-retire.ts).
+   */
+  async settings(rec: InstanceRecord): Promise<Record<string, string>> {
     const base = { ...MARIADB_BASE_SETTINGS };
     if (!rec.storageEncrypted) return base;
     if (!rec.mariadbKeys) throw new Error(`instance ${rec.id} has no keyring yet`);
+    const newest = (await this.d.keyserve.latestVersions(keyringOf(rec)).catch(() => null))?.get(1) ?? 1;
+    const rotations = Math.floor((newest - 1) / 2); // version step 2
+    base['innodb_log_file_size'] = `${96 + (rotations % 2)}M`;
     const { url, caFile } = this.d.endpoint();
     const opts = mariaDbOptions({
       endpoint: url, keyring: rec.mariadbKeys.keyring, token: rec.mariadbKeys.token, ...(caFile ? { caFile } : {}),
@@ -107,12 +123,40 @@ export class MariaDbKeys {
     return true;
   }
 
-  /** How far InnoDB is in moving to the newest key versions (the server must be running). */
+  /** How far InnoDB is in moving to the newest key versions, and which versions are kept or retired (the server must be running). */
   async progress(rec: InstanceRecord, paths: ServerPaths): Promise<KeyRotation> {
     const latest = await this.d.keyserve.latestVersions(keyringOf(rec));
     const rows = await mariadbAdminRows<{ ENCRYPTION_SCHEME: number; MIN_KEY_VERSION: number; CURRENT_KEY_ID: number }>(rec, paths,
       'SELECT ENCRYPTION_SCHEME, MIN_KEY_VERSION, CURRENT_KEY_ID FROM information_schema.INNODB_TABLESPACES_ENCRYPTION');
     const remaining = rows.filter((r) => Number(r.ENCRYPTION_SCHEME) === 0 || Number(r.MIN_KEY_VERSION) < (latest.get(Number(r.CURRENT_KEY_ID)) ?? 0)).length;
-    return { latestKeyVersion: latest.get(1) ?? 0, tablespaces: rows.length, remaining };
+    const evidence = await mariadbAdminSession(rec, paths, (q) => gatherEvidence(q, paths.dataDir)).catch(() => null);
+    const versions = decide(evidence, await this.d.keyserve.versionsOf(keyringOf(rec))).map(toView);
+    return { latestKeyVersion: latest.get(1) ?? 0, tablespaces: rows.length, remaining, versions };
+  }
+
+  /**
+   * Retires the versions the running server provably no longer needs (src/db/mariadb-retire.ts):
+   * an idempotent check the periodic key check runs; a kill at any point leaves either the old
+   * record (checked again next time) or the versions retired with their audit event. When the
+   * server started after the newest versions were made, the `mysql` and `sys` Aria tables written before
+   * that start are rebuilt first. Returns the `id:version`s retired.
+   */
+  async retire(rec: InstanceRecord, paths: ServerPaths): Promise<string[]> {
+    const keyring = keyringOf(rec);
+    await this.d.keyserve.latestVersions(keyring); // synced with the KMS key first: a version made now restarts the wait
+    const keys = await this.d.keyserve.versionsOf(keyring);
+    if (![...keys.values()].some((k) => k.served.length > 1)) return [];
+    const newestMade = Math.max(...[...keys.values()].map((k) => k.served.at(-1)?.createdAt ?? Infinity));
+    const evidence = await mariadbAdminSession(rec, paths, async (q: AdminQuery) => {
+      const first = await gatherEvidence(q, paths.dataDir);
+      if (first.startedAtMs <= newestMade || !first.oldAria.some((t) => t.startsWith('mysql.') || t.startsWith('sys.'))) return first;
+      await rebuildSystemAria(q);
+      return gatherEvidence(q, paths.dataDir);
+    });
+    const decisions = decide(evidence, keys);
+    const floors = new Map(decisions.filter((d) => d.floor > d.served[0]!).map((d) => [d.keyId, d.floor]));
+    if (floors.size === 0) return [];
+    const why = `server started ${new Date(evidence.startedAtMs).toISOString()}; kept from ${decisions.map((d) => `${d.keyId}:${d.floor}`).join(',')}; redo log ${evidence.redoKeyVersion}; binlogs ${evidence.binlogs.map((b) => b.keyVersion).join(',')}`;
+    return this.d.keyserve.retireBelow(keyring, floors, this.service, why);
   }
 }

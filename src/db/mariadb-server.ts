@@ -206,4 +206,12 @@ export async function mariadbAdminRows<T>(rec: InstanceRecord, paths: ServerPath
   return asAdmin(rec, paths, async (c) => (await c.query({ sql, timeout: 3000 }))[0] as T[], 3000);
 }
 
+/**
+ * Several queries as rekey_admin over one connection (key versions: src/db/mariadb-retire.ts). Each
+ * query answers within `timeoutMs` (default 3 s, as DescribeDBInstances waits for it) or fails.
+ */
+export async function mariadbAdminSession<T>(rec: InstanceRecord, paths: ServerPaths, fn: (q: <R>(sql: string, timeoutMs?: number) => Promise<R[]>) => Promise<T>): Promise<T> {
+  return asAdmin(rec, paths, (c) => fn(async <R>(sql: string, timeoutMs = 3000) => (await c.query({ sql, timeout: timeoutMs }))[0] as R[]), 3000);
+}
+
 export const mariadbInstalled = (): boolean => existsSync(MARIADBD) && existsSync(INSTALL_DB);

@@ -40,7 +40,8 @@ export interface Databases {
    * rotations emit no event; automatic ones also trigger it at once), and moves running instances
    * whose key is no longer Enabled to inaccessible-encryption-credentials-recoverable (and back to
    * available when the key is Enabled again), as RDS reports them; restarts the InnoDB encryption
-   * threads of an encrypted mariadb instance whose key rotation stalled (MariaDbKeys.nudgeIfStuck).
+   * threads of an encrypted mariadb instance whose key rotation stalled (MariaDbKeys.nudgeIfStuck),
+   * and retires the old key versions its server provably no longer needs (MariaDbKeys.retire).
    */
   checkKeys(): Promise<void>;
   /** Stops every server and unmounts every volume. */
@@ -57,7 +58,7 @@ export function openDatabases(deps: OpenDatabasesDeps): Databases {
   let core!: DbCore;
   const runtime = new Runtime({
     dir: cfg.dir, endpointHost: cfg.endpointHost, sharedBuffersCapMiB: cfg.sharedBuffersCapMiB, tools, user, mariadbUser,
-    mariadbSettings: async (rec) => (core.mariadbKeys ? core.mariadbKeys.settings(rec) : { ...MARIADB_BASE_SETTINGS }),
+    mariadbSettings: async (rec) => (core.mariadbKeys ? await core.mariadbKeys.settings(rec) : { ...MARIADB_BASE_SETTINGS }),
     log: (m) => core.log(m),
     unlock: (rec) => unwrapVolumeKey(core.keyDeps, rec),
     onFailed: (id, reason) => {
@@ -144,6 +145,9 @@ export function openDatabases(deps: OpenDatabasesDeps): Databases {
         // an encrypted mariadb instance whose InnoDB stopped short of the newest key version
         if (rec.engine === 'mariadb' && usable && rec.status === 'available' && core.mariadbKeys && runtime.serverPort(rec)) {
           if (await core.mariadbKeys.nudgeIfStuck(rec, runtime.paths(rec))) core.log(`db: ${rec.id}: restarted InnoDB's encryption threads (key rotation had stalled)`);
+          // old key versions the server provably no longer needs (src/db/mariadb-retire.ts)
+          const retired = await core.mariadbKeys.retire(rec, runtime.paths(rec));
+          if (retired.length > 0) core.log(`db: ${rec.id}: retired key versions ${retired.join(', ')}`);
         }
       } catch (e) {
         core.log(`db: key check of ${rec.id}: ${e instanceof Error ? e.message : String(e)}`);

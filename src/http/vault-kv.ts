@@ -8,7 +8,7 @@
 // to the plugin; any other status is an error it logs with the body.
 // Errors are Vault's: {"errors":[...]} with 403 (missing, bad, revoked or out-of-scope token, or a
 // principal no longer allowed: all the same "permission denied"), 404 (unknown path, key or
-// version: {"errors":[]}), 405 (another method), 400 (bad version), 500 (internal, with request id).
+// version, including a retired one: {"errors":[]}), 405 (another method), 400 (bad version), 500 (internal, with request id).
 // A KMS key that cannot be used (disabled, pending deletion) answers 403 with the reason, so the
 // MariaDB error log says why. Every answered read is audited (eventSource rekey.keyserve,
 // rekey:GetMariaDbKey, the token's principal); a read that cannot be audited is refused (500).

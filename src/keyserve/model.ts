@@ -33,6 +33,12 @@ export interface KeyringRecord {
   versionStep?: number;
   /** A keyring an AWS-style service (rds) made for one of its resources; deleted with it. */
   ownedBy?: string;
+  /**
+   * Key id -> versions retired (their data keys deleted: no longer served, 404 to the plugin), oldest
+   * first. Only an RDS mariadb instance's keyring retires, once its server provably no longer needs
+   * them (src/db/mariadb-retire.ts, docs/MARIADB.md "Retiring old versions").
+   */
+  retired?: Record<string, { version: number; retiredAt: number }[]>;
 }
 
 export interface TokenRecord {

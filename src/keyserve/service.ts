@@ -9,7 +9,9 @@
 // - A rotation of the KMS key (automatic, on demand, usage budget) adds a new version of every key
 //   under it: `syncKmsKey` on the KMS key event, `syncAll` periodically, and a read of a key's
 //   latest version first brings a keyring whose newest version predates the current material up to
-//   date. Old versions stay: InnoDB still reads pages written under them until it has re-encrypted.
+//   date. Old versions stay while InnoDB (or the redo log, binlogs, Aria tables) may still read them.
+//   A service keyring (an RDS mariadb instance's) retires versions its server provably no longer
+//   needs (`retireBelow`, decided by src/db/mariadb-retire.ts); user keyrings never retire.
 // - A token is bound to a principal and one keyring; each read re-checks the token (not revoked),
 //   the principal (still exists) and its identity policies (READ_ACTION on the keyring's ARN).
 import { randomBytes, sha256, zeroize } from '../crypto/index.ts';
@@ -325,6 +327,53 @@ export class KeyserveService {
     await this.sync(name);
     const { value } = await this.load(name);
     return new Map(Object.entries(value.keys).map(([id, vs]) => [Number(id), vs.at(-1)!.version]));
+  }
+
+  /** Key id -> its served versions (number, creation time) and retired version numbers, oldest first. */
+  async versionsOf(name: string): Promise<Map<number, { served: { version: number; createdAt: number }[]; retired: number[] }>> {
+    const { value } = await this.load(name);
+    return new Map(Object.entries(value.keys).map(([id, vs]) => [Number(id), {
+      served: vs.map((v) => ({ version: v.version, createdAt: v.createdAt })),
+      retired: (value.retired?.[id] ?? []).map((r) => r.version),
+    }]));
+  }
+
+  /**
+   * Retires, for each key id in `floors`, every version below its floor (never the newest): the
+   * versions' data keys are deleted from the keyring record, so the Vault endpoint answers them as
+   * absent. The audit event (KeyVersionsRetired) is recorded before the commit; a compare-and-swap
+   * conflict retries on the fresh record. Idempotent. Only `owner`'s keyrings. Returns `id:version`s retired.
+   */
+  async retireBelow(name: string, floors: ReadonlyMap<number, number>, owner: string, reasons: string): Promise<string[]> {
+    for (let attempt = 0; ; attempt++) {
+      const { value: rec, version } = await this.load(name);
+      if (rec.ownedBy !== owner) throw new AccessDeniedException(`Keyring ${name} does not belong to ${owner}.`);
+      const retired: string[] = [];
+      const now = this.clock().getTime();
+      for (const [id, floor] of floors) {
+        const versions = rec.keys[String(id)];
+        if (!versions) continue;
+        const newest = versions.at(-1)!.version;
+        const gone = versions.filter((v) => v.version < Math.min(floor, newest));
+        if (gone.length === 0) continue;
+        rec.keys[String(id)] = versions.filter((v) => !gone.includes(v));
+        rec.retired = { ...rec.retired, [String(id)]: [...(rec.retired?.[String(id)] ?? []), ...gone.map((v) => ({ version: v.version, retiredAt: now }))] };
+        retired.push(...gone.map((v) => `${id}:${v.version}`));
+      }
+      if (retired.length === 0) return [];
+      // the audit event first (a mutation is recorded before its commit); a failure retires nothing
+      await this.o.audit?.append(serviceEvent({
+        service: 'keyserve', eventName: 'KeyVersionsRetired', region: this.o.region, accountId: this.o.accountId,
+        resources: [rec.arn], now: this.clock(), details: { keyring: name, kmsKeyArn: rec.kmsKeyArn, versions: retired.join(','), evidence: reasons },
+      }));
+      try {
+        await this.o.barrier.putJSON(PATHS.keyring(name), rec, { expectVersion: version });
+      } catch (e) {
+        if (e instanceof CasConflict && attempt < 5) continue;
+        throw e;
+      }
+      return retired;
+    }
   }
 
   async listTokens(name: string): Promise<{ accessor: string; principalArn: string; description?: string; createdAt: string; revokedAt?: string }[]> {

@@ -135,12 +135,21 @@ export function toWireInstance(i: DbInstance): WireDBInstance {
     w.StatusInfos = [...(w.StatusInfos ?? []), {
       StatusType: 'key rotation', Normal: true, Status: k.remaining === 0 ? 'complete' : 'rotating',
       Message: `${k.remaining} of ${k.tablespaces} InnoDB tablespaces below key version ${k.latestKeyVersion}`,
+    }, {
+      // and rekey's own "key versions": what is served, what was retired, what holds the older versions
+      StatusType: 'key versions', Normal: true, Status: k.versions.some((v) => v.served.length > 1) ? 'kept' : 'newest only',
+      Message: keyVersionsLine(k.versions),
     }];
   }
   if (i.masterUserSecret) {
     w.MasterUserSecret = { SecretArn: i.masterUserSecret.secretArn, SecretStatus: i.masterUserSecret.secretStatus, KmsKeyId: i.masterUserSecret.kmsKeyId };
   }
   return w;
+}
+
+/** `key 1: served 3, retired 1; key 2: served 1,3 (kept: <why>)` (DescribeDBInstances and `rekey db show`). */
+export function keyVersionsLine(versions: readonly { keyId: number; served: number[]; retired: number[]; keptBecause: string[] }[]): string {
+  return versions.map((v) => `key ${v.keyId}: served ${v.served.join(',')}${v.retired.length > 0 ? `, retired ${v.retired.join(',')}` : ''}${v.keptBecause.length > 0 ? ` (kept: ${v.keptBecause.join('; ')})` : ''}`).join('; ');
 }
 
 export function toWireEngineVersion(v: DbEngineVersion): WireDBEngineVersion {
