@@ -140,7 +140,7 @@ test('change-key under a write load: nothing lost, new key, same endpoint, old v
   // through the CLI and the admin API (POST /v1/db/instances/ck/change-key), as an operator would
   const out = await rekeyCli(['db', 'change-key', 'ck', '--kms-key-id', keyB.KeyId!]);
   const job = { jobId: /job (\S+) /.exec(out)![1]! };
-  assert.match(out, /^ck: modifying; job \S+ \(rekey jobs get \S+\)\n$/);
+  assert.match(out, /^ck: modifying; job \S+ \(rekey jobs show \S+\)\n$/);
   const done = await settle('ck');
   await moreCommits(20); // and after the cutover, through the same endpoint
   stop = true;

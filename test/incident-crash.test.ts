@@ -74,7 +74,7 @@ test('SIGKILL in every step of a compromised-key incident: the job resumes on th
       t.diagnostic(`killed at ${point}`);
     }
     c = clients(node!);
-    const view = async () => JSON.parse((await rekeyCli(['incident', 'show', id, '--endpoint', node!.url])).out) as IncidentView;
+    const view = async () => JSON.parse((await rekeyCli(['incident', 'show', id, '--endpoint', node!.url, '--output', 'json'])).out) as IncidentView;
     let last: unknown;
     const done = await until('the incident finished', async () => { const v = await view(); last = v; return v.state === 'succeeded' || v.state === 'failed' ? v : undefined; }, 120_000)
       .catch(async (e: Error) => { throw new Error(`${e.message}: ${JSON.stringify(last)?.slice(0, 1500)} ${JSON.stringify(await rekeyCli(['incident', 'show', id, '--endpoint', node!.url]))}`); });

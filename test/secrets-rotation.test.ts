@@ -103,7 +103,7 @@ before(async () => {
   await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
   const addr = hook.address();
   hookUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/rotate`;
-  const added = JSON.parse(await rekey(['webhooks', 'add', 'db-rotator', hookUrl]));
+  const added = JSON.parse(await rekey(['webhooks', 'add', 'db-rotator', hookUrl, '--output', 'json']));
   signingSecret = added.signingSecret;
   assert.equal(added.name, 'db-rotator');
 });
@@ -119,7 +119,7 @@ async function labels(id: string): Promise<Record<string, string[]>> {
 }
 
 test('webhooks admin API and CLI: list, refuse duplicates and non-https URLs, remove', async () => {
-  assert.match(await rekey(['webhooks', 'list']), /^db-rotator\thttp:\/\/127\.0\.0\.1:\d+\/rotate\t/m);
+  assert.match(await rekey(['webhooks', 'list']), /^db-rotator +http:\/\/127\.0\.0\.1:\d+\/rotate +\d{4}-/m);
   await assert.rejects(rekey(['webhooks', 'add', 'db-rotator', hookUrl]), { code: 'ResourceExistsException' });
   await assert.rejects(rekey(['webhooks', 'add', 'plain', 'http://example.com/x']), { code: 'InvalidParameterException' });
   await rekey(['webhooks', 'add', 'gone', 'https://example.com/x']);

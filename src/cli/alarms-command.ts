@@ -5,6 +5,9 @@ import { type Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { ConfigurationError } from '../errors.ts';
 import { adminCall, connection, connectionOptions, type AdminConnection, type ConnectionFlags } from './admin-client.ts';
+import { outputOption, table } from './output.ts';
+
+export { table };
 
 export interface AlarmsIo {
   out(text: string): void;
@@ -18,11 +21,6 @@ interface Described {
   history: { time: string; from: string; to: string; reason: string }[];
 }
 interface TargetRow { name: string; type: string; url?: string; host?: string; port?: number; created: string }
-
-export function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
-}
 
 export function formatAlarms(alarms: AlarmRow[]): string {
   if (alarms.length === 0) return 'no alarms\n';
@@ -90,7 +88,7 @@ export function registerAlarmsCommands(program: Command, io: AlarmsIo = { out: (
   const conn = (cmd: Command): AdminConnection => connection(cmd.optsWithGlobals<ConnectionFlags>(), io.env);
   const call = <T>(cmd: Command, method: 'GET' | 'PUT' | 'DELETE', path: string, body?: object): Promise<T> =>
     adminCall<T>(conn(cmd), { method, path, ...(body ? { body } : {}), timeoutMs: 30_000 });
-  const output = () => new Option('--output <format>', 'table (for people) or json (for scripts)').choices(['table', 'json']).default('table');
+  const output = outputOption;
   const print = (o: { output: string }, v: unknown, text: () => string) => io.out(o.output === 'json' ? JSON.stringify(v, null, 2) + '\n' : text());
   const one = (name: string) => `/v1/alarms/${encodeURIComponent(name)}`;
   const target = (name: string) => `/v1/alarms/targets/${encodeURIComponent(name)}`;

@@ -71,14 +71,19 @@ test('audit verify --file with a pinned public key needs no store', async () => 
 
 test('audit lookup prints events as JSON; audit public-key prints the PEM', async () => {
   const { barrier, log } = await trail();
-  const r = await run(barrier, ['lookup', '--max', '2']);
+  const r = await run(barrier, ['lookup', '--max', '2', '--output', 'json']);
   const body = JSON.parse(r.out) as { events: { seq: number }[]; nextToken?: string };
   assert.deepEqual(body.events.map((e) => e.seq), [6, 5]);
   assert.ok(body.nextToken);
-  const next = JSON.parse((await run(barrier, ['lookup', '--max', '2', '--next-token', body.nextToken])).out) as { events: { seq: number }[] };
+  const next = JSON.parse((await run(barrier, ['lookup', '--max', '2', '--next-token', body.nextToken, '--output', 'json'])).out) as { events: { seq: number }[] };
   assert.deepEqual(next.events.map((e) => e.seq), [4, 3]);
-  const byName = JSON.parse((await run(barrier, ['lookup', '--event-name', 'Decrypt'])).out) as { events: unknown[] };
+  const byName = JSON.parse((await run(barrier, ['lookup', '--event-name', 'Decrypt', '--output', 'json'])).out) as { events: unknown[] };
   assert.equal(byName.events.length, 0);
+  // for people (the default): a table, newest first
+  const rows = (await run(barrier, ['lookup', '--max', '2'])).out.trimEnd().split('\n');
+  assert.match(rows[0]!, /^TIME +NODE +SEQ +SOURCE +EVENT +PRINCIPAL +RESOURCE +ERROR$/);
+  assert.deepEqual(rows.slice(1, 3).map((l) => l.split(/ +/)[2]), ['6', '5']);
+  assert.match(rows[3]!, /^more: --next-token /);
   await assert.rejects(run(barrier, ['lookup', '--from', 'yesterday']), { name: 'ValidationException' });
   const pk = await run(barrier, ['public-key']);
   assert.equal(pk.out, log.publicKey.pem.endsWith('\n') ? log.publicKey.pem : log.publicKey.pem + '\n');

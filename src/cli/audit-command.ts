@@ -13,7 +13,8 @@ import { verifyStore } from '../audit/verify-store.ts';
 import { recordVerification } from '../audit/verifications.ts';
 import { type VerifyResult, summarize } from '../audit/verify.ts';
 import { type AuditCheckpoint, isCheckpoint, takeCheckpoint, verifyAgainstCheckpoint } from '../audit/checkpoint.ts';
-import type { ChainHead } from '../audit/chain.ts';
+import type { AuditRecord, ChainHead } from '../audit/chain.ts';
+import { formatOf, outputOption, print, table, withOutput } from './output.ts';
 
 /** Which store to open: the global configuration, overridden by these flags. */
 export interface StoreFlags {
@@ -128,6 +129,15 @@ export function formatVerifyResult(r: VerifyResult): string {
   return lines.join('\n') + '\n';
 }
 
+/** `rekey audit lookup` for people: one line per event, newest first (--output json: the records in full). */
+export function formatLookup(events: readonly AuditRecord[], nextToken?: string): string {
+  if (events.length === 0) return 'no events\n';
+  const who = (e: AuditRecord['event']) => e.userIdentity.arn ?? e.userIdentity.accessKeyId ?? e.userIdentity.type ?? '-';
+  return table([['TIME', 'NODE', 'SEQ', 'SOURCE', 'EVENT', 'PRINCIPAL', 'RESOURCE', 'ERROR'], ...events.map((r) => [
+    r.event.eventTime, r.node, String(r.seq), r.event.eventSource, r.event.eventName, who(r.event), r.event.resources[0]?.ARN ?? '-', r.event.errorCode ?? '',
+  ])]) + (nextToken ? `more: --next-token ${nextToken}\n` : '');
+}
+
 /** A verify progress reporter printing at most one line per `ms` ("node-1: 12,000 of ~50,000 events read"). */
 function progressEvery(io: AuditCliIo, ms: number): ((p: { node: string; events: number; of: number }) => void) | undefined {
   if (!io.progress) return undefined;
@@ -159,8 +169,9 @@ export function registerAuditCommands(program: Command, open: (flags: StoreFlags
     .option('--file <path>', 'verify a JSON-lines file set (the current file; rolled files beside it are included)')
     .option('--public-key <pem-file>', 'trusted Ed25519 public key (default: the one in the store)')
     .option('--checkpoint <file>', 'a checkpoint taken earlier (`rekey audit checkpoint`) and kept outside the store: reports what the store no longer has')
-    .option('--json', 'print the full result as JSON')
-    .action(async (o: StoreFlags & { from?: string; to?: string; node?: string; file?: string; publicKey?: string; checkpoint?: string; json?: boolean }) => {
+    .addOption(outputOption())
+    .option('--json', 'same as --output json')
+    .action(async (o: StoreFlags & { from?: string; to?: string; node?: string; file?: string; publicKey?: string; checkpoint?: string; json?: boolean; output: string }) => {
       const from = parseTime('from', o.from);
       const to = parseTime('to', o.to);
       const pinned = o.publicKey !== undefined ? readPinnedKey(o.publicKey) : undefined;
@@ -189,12 +200,12 @@ export function registerAuditCommands(program: Command, open: (flags: StoreFlags
           return r;
         });
       }
-      out.write(o.json ? JSON.stringify(result, null, 2) + '\n' : formatVerifyResult(result));
+      print((t) => out.write(t), formatOf(o), result, () => formatVerifyResult(result));
       if (!result.ok) io.fail();
     });
 
-  storeOptions(audit
-    .command('lookup'))
+  withOutput(storeOptions(audit
+    .command('lookup')))
     .description('Search stored events, newest first (filters like CloudTrail LookupEvents)')
     .option('--event-name <name>', 'e.g. Decrypt, CreateKey')
     .option('--principal <arn-or-access-key-id>', 'who called')
@@ -203,7 +214,7 @@ export function registerAuditCommands(program: Command, open: (flags: StoreFlags
     .option('--to <time>', 'end time (ISO 8601)')
     .option('--max <n>', 'at most this many events (1-1000, default 50)')
     .option('--next-token <token>', 'continue a previous lookup')
-    .action(async (o: StoreFlags & { eventName?: string; principal?: string; resource?: string; from?: string; to?: string; max?: string; nextToken?: string }) => {
+    .action(async (o: StoreFlags & { eventName?: string; principal?: string; resource?: string; from?: string; to?: string; max?: string; nextToken?: string; output: string }) => {
       const startTime = parseTime('from', o.from);
       const endTime = parseTime('to', o.to);
       if (o.max !== undefined && !/^\d{1,4}$/.test(o.max)) throw new ValidationException('--max must be a number from 1 to 1000');
@@ -216,7 +227,7 @@ export function registerAuditCommands(program: Command, open: (flags: StoreFlags
         ...(o.max !== undefined ? { maxResults: Number(o.max) } : {}),
         ...(o.nextToken !== undefined ? { nextToken: o.nextToken } : {}),
       }));
-      out.write(JSON.stringify(result, null, 2) + '\n');
+      print((t) => out.write(t), formatOf(o), result, () => formatLookup(result.events, result.nextToken));
     });
 
   storeOptions(audit

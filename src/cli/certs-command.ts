@@ -8,6 +8,7 @@ import { adminCall, connection, connectionOptions, type AdminConnection, type Co
 import type { CertStatus } from '../certs/service.ts';
 import type { CertView } from '../certs/model.ts';
 import type { CaRotationView } from '../certs/ca-rotation.ts';
+import { formatOf, print, withOutput } from './output.ts';
 
 export interface CertsCommandIo {
   out(text: string): void;
@@ -52,46 +53,49 @@ export function registerCertsCommands(program: Command, io: CertsCommandIo = { o
     .command('certs')
     .description('The API\'s TLS certificates on a running server: status, rotation, issuing from rekey\'s CA'));
   const conn = (cmd: Command): AdminConnection => connection(cmd.optsWithGlobals<ConnectionFlags>(), io.env);
-  certs.command('status').description('Show the server certificate, the CA, expiry and rotation history').option('--json', 'print JSON')
-    .action(async (o: { json?: boolean }, cmd: Command) => {
+  const command = (spec: string) => withOutput(certs.command(spec));
+  command('status').description('Show the server certificate, the CA, expiry and rotation history').option('--json', 'same as --output json')
+    .action(async (o: { json?: boolean; output: string }, cmd: Command) => {
       const s = await call<CertStatus>(conn(cmd), 'GET', '/v1/certs');
-      io.out(o.json ? JSON.stringify(s, null, 2) + '\n' : formatStatus(s));
+      print(io.out, formatOf(o), s, () => formatStatus(s));
     });
-  certs.command('rotate').description('Replace the server certificate now (generated mode); open connections are kept')
-    .action(async (_o: unknown, cmd: Command) => {
+  command('rotate').description('Replace the server certificate now (generated mode); open connections are kept')
+    .action(async (o: { output: string }, cmd: Command) => {
       const v = await call<CertView>(conn(cmd), 'POST', '/v1/certs/rotate');
-      io.out(`rotated: serial ${v.serial}, valid until ${v.notAfter}\n`);
+      print(io.out, formatOf(o), v, () => `rotated: serial ${v.serial}, valid until ${v.notAfter}\n`);
     });
-  certs.command('rotate-ca').description('Rotate rekey\'s CA (docs/TLS.md "Rotating rekey\'s CA"): phase 1 publishes a new CA beside the old; --complete moves the server certificate to it; --finish drops the old CA')
+  command('rotate-ca').description('Rotate rekey\'s CA (docs/TLS.md "Rotating rekey\'s CA"): phase 1 publishes a new CA beside the old; --complete moves the server certificate to it; --finish drops the old CA')
     .option('--complete', 'phase 2: the server certificate from the new CA (clients must trust the new CA)')
     .option('--finish', 'phase 3: the old CA leaves the trust bundle')
-    .action(async (o: { complete?: boolean; finish?: boolean }, cmd: Command) => {
+    .action(async (o: { complete?: boolean; finish?: boolean; output: string }, cmd: Command) => {
       if (o.complete && o.finish) throw new ConfigurationError('--complete and --finish are two different phases: give one');
       const step = o.complete ? 'complete' : o.finish ? 'finish' : 'start';
       const r = await call<CaRotationView>(conn(cmd), 'POST', '/v1/certs/ca/rotate', JSON.stringify({ step }));
-      io.out(formatCaRotation(r).join('\n') + '\n');
+      print(io.out, formatOf(o), r, () => formatCaRotation(r).join('\n') + '\n');
     });
-  certs.command('bundle').description('Write the CA certificates clients should trust now (during a CA rotation: both CAs)')
+  command('bundle').description('Write the CA certificates clients should trust now (during a CA rotation: both CAs)')
     .requiredOption('--out <file>', 'where to write the PEM bundle')
-    .action(async (o: { out: string }, cmd: Command) => {
+    .action(async (o: { out: string; output: string }, cmd: Command) => {
       const s = await call<CertStatus>(conn(cmd), 'GET', '/v1/certs');
       if (!s.caRotation) throw new ConfigurationError('this server does not use rekey\'s CA (tls.mode "files"): clients trust your own CA');
       writeFileSync(o.out, s.caRotation.bundlePem);
-      io.out(`wrote ${o.out} (${s.caRotation.authorities.length} CA certificate${s.caRotation.authorities.length > 1 ? 's' : ''})\n`);
+      const n = s.caRotation.authorities.length;
+      print(io.out, formatOf(o), { wrote: [o.out], authorities: s.caRotation.authorities }, () => `wrote ${o.out} (${n} CA certificate${n > 1 ? 's' : ''})\n`);
     });
-  certs.command('issue').description('Issue a certificate from rekey\'s CA (a proxy listener, or an mTLS client certificate naming a principal)')
+  command('issue').description('Issue a certificate from rekey\'s CA (a proxy listener, or an mTLS client certificate naming a principal)')
     .requiredOption('--common-name <cn>', 'subject common name')
     .option('--san <name...>', 'DNS names / IP addresses')
     .option('--principal <arn>', 'client certificate for this IAM principal (URI SAN)')
     .addOption(new Option('--usage <usage>', 'server or client').choices(['server', 'client']).default('server'))
     .requiredOption('--out <prefix>', 'writes <prefix>.crt, <prefix>.key (mode 0600) and <prefix>.ca.pem')
-    .action(async (o: { commonName: string; san?: string[]; principal?: string; usage: 'server' | 'client'; out: string }, cmd: Command) => {
+    .action(async (o: { commonName: string; san?: string[]; principal?: string; usage: 'server' | 'client'; out: string; output: string }, cmd: Command) => {
       const body = JSON.stringify({ commonName: o.commonName, usage: o.principal ? 'client' : o.usage, ...(o.san ? { sans: o.san } : {}), ...(o.principal ? { uris: [o.principal] } : {}) });
       const r = await call<{ certificatePem: string; privateKeyPem: string; caPem: string }>(conn(cmd), 'POST', '/v1/certs/issue', body);
       writeFileSync(`${o.out}.crt`, r.certificatePem);
       writeFileSync(`${o.out}.key`, r.privateKeyPem, { mode: 0o600 });
       writeFileSync(`${o.out}.ca.pem`, r.caPem);
-      io.out(`wrote ${o.out}.crt, ${o.out}.key, ${o.out}.ca.pem\n`);
+      const wrote = [`${o.out}.crt`, `${o.out}.key`, `${o.out}.ca.pem`];
+      print(io.out, formatOf(o), { wrote }, () => `wrote ${wrote.join(', ')}\n`);
     });
   return certs;
 }

@@ -11,6 +11,7 @@ import { parsePublicKeyPem } from '../audit/digest.ts';
 import { renderHtml } from '../compliance/html.ts';
 import { type ComplianceReport, type ReportCheck, parseReportFile, verifyReport } from '../compliance/report.ts';
 import { STANDARDS } from '../compliance/standards.ts';
+import { formatOf, print, withOutput } from './output.ts';
 
 export interface ComplianceCliIo {
   out(text: string): void;
@@ -56,10 +57,10 @@ export function registerComplianceCommands(program: Command, io: ComplianceCliIo
         io.out(text);
       }
     });
-  group.command('verify <report-file>')
+  withOutput(group.command('verify <report-file>'))
     .description('Check a report (JSON or HTML) offline against the audit public key; exits 1 if it was modified')
     .requiredOption('--public-key <pem-file>', 'the audit public key (`rekey audit public-key`), kept apart from the server')
-    .action((file: string, o: { publicKey: string }) => {
+    .action((file: string, o: { publicKey: string; output: string }) => {
       const key = (() => {
         try {
           return parsePublicKeyPem(readText(o.publicKey, '--public-key'));
@@ -78,17 +79,18 @@ export function registerComplianceCommands(program: Command, io: ComplianceCliIo
       const check = verifyReport(parsed, key);
       if (check === 'ok') {
         const r = parsed as ComplianceReport;
-        io.out(`compliance verify: OK (${r.standard} report generated ${r.generatedAt}, ${r.summary.findings} finding(s), signed by ${key.fingerprint})\n`);
+        print(io.out, formatOf(o), { ok: true, standard: r.standard, generatedAt: r.generatedAt, findings: r.summary.findings, signedBy: key.fingerprint },
+          () => `compliance verify: OK (${r.standard} report generated ${r.generatedAt}, ${r.summary.findings} finding(s), signed by ${key.fingerprint})\n`);
       } else {
-        io.out(`compliance verify: REFUSED (${check}): ${WHY[check]}\n`);
+        print(io.out, formatOf(o), { ok: false, check, reason: WHY[check] }, () => `compliance verify: REFUSED (${check}): ${WHY[check]}\n`);
         io.fail();
       }
     });
-  connectionOptions(group.command('evaluation'))
-    .description('The last scheduled evaluation of every rule (JSON)')
-    .action(async (_o: unknown, cmd: Command) => {
+  withOutput(connectionOptions(group.command('evaluation')))
+    .description('The last scheduled evaluation of every rule')
+    .action(async (o: { output: string }, cmd: Command) => {
       const conn = connection(cmd.optsWithGlobals<ConnectionFlags>(), io.env);
-      io.out(JSON.stringify(await adminCall<unknown>(conn, { method: 'GET', path: '/v1/compliance/evaluation' }), null, 2) + '\n');
+      print(io.out, formatOf(o), await adminCall<unknown>(conn, { method: 'GET', path: '/v1/compliance/evaluation' }));
     });
   return group;
 }

@@ -7,6 +7,7 @@ import { Option, type Command } from 'commander';
 import { ValidationException } from '../errors.ts';
 import { defaultKeyPolicy } from '../iam/policy/key-policy.ts';
 import { callAdmin, connectionOptions, DEFAULT_ENDPOINT, RemoteError, type ConnectionFlags } from './admin-client.ts';
+import { formatOf, print, withOutput } from './output.ts';
 
 export { callAdmin, DEFAULT_ENDPOINT, RemoteError };
 
@@ -92,7 +93,7 @@ function value(o: Opt, raw: unknown): unknown {
 export function registerIamCommands(program: Command, io: IamCliIo = { out: process.stdout, env: process.env }): Command {
   const iam = program.command('iam').description('Manage identities: users, access keys, roles, policies, MFA devices (through the admin API)');
   for (const cmd of IAM_COMMANDS) {
-    const c = connectionOptions(iam.command(cmd.name).description(cmd.description));
+    const c = withOutput(connectionOptions(iam.command(cmd.name).description(cmd.description)));
     for (const o of cmd.required) c.addOption(new Option(o[0], o[2]).makeOptionMandatory(o[3] !== 'bool'));
     for (const o of cmd.optional ?? []) c.addOption(new Option(o[0], o[2]));
     c.action(async (opts: Record<string, unknown>) => {
@@ -114,7 +115,7 @@ export function registerIamCommands(program: Command, io: IamCliIo = { out: proc
       if ([...qs].length > 0) path += `?${qs.toString().replace(/\+/g, '%20')}`;
       const send = cmd.method === 'GET' || cmd.method === 'DELETE' ? undefined : members;
       const result = await callAdmin(io, opts as ConnectionFlags, cmd.method, path, send);
-      io.out.write(JSON.stringify(result, null, 2) + '\n');
+      print((t) => io.out.write(t), formatOf(opts), result);
     });
   }
 

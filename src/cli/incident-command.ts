@@ -10,6 +10,7 @@ import { adminCall, connection, connectionOptions, type AdminConnection, type Co
 import { parsePublicKeyPem } from '../audit/digest.ts';
 import type { IncidentView } from '../compliance/incident/service.ts';
 import { verifyIncidentReport } from '../compliance/incident/report.ts';
+import { formatOf, print, renderTable, withOutput } from './output.ts';
 
 export interface IncidentCliIo {
   out(text: string): void;
@@ -21,23 +22,33 @@ export interface IncidentCliIo {
 
 const defaultIo: IncidentCliIo = { out: (t) => process.stdout.write(t), env: process.env, fail: () => { process.exitCode = 1; } };
 
-interface StartFlags { from?: string; to?: string; wait?: boolean; out?: string; timeout: string }
+interface StartFlags { from?: string; to?: string; wait?: boolean; out?: string; timeout: string; output: string }
 
+/**
+ * After the start: without --wait, the incident id; with it, each step, then the report. With
+ * --output json nothing but one JSON document: {incidentId}, or (--wait) the incident as it ended.
+ */
 async function follow(conn: AdminConnection, id: string, o: StartFlags, io: IncidentCliIo): Promise<void> {
-  io.out(`incident ${id} opened\n`);
+  const asJson = formatOf(o) === 'json';
   if (!o.wait) {
-    io.out(`follow it with: rekey incident show ${id}\n`);
+    print(io.out, formatOf(o), { incidentId: id }, () => `incident ${id} opened\nfollow it with: rekey incident show ${id}\n`);
     return;
   }
+  if (!asJson) io.out(`incident ${id} opened\n`);
   const end = Date.now() + Number(o.timeout) * 1000;
   let last = '';
   for (;;) {
     const v = await adminCall<IncidentView>(conn, { method: 'GET', path: `/v1/incidents/${id}` });
     const line = `${v.state} ${v.step}${v.progress?.message ? `: ${v.progress.message}` : ''}${v.lastError ? ` (last error ${v.lastError.name}: ${v.lastError.message})` : ''}`;
-    if (line !== last) io.out(`  ${line}\n`);
+    if (line !== last && !asJson) io.out(`  ${line}\n`);
     last = line;
     if (v.state === 'succeeded' || v.state === 'failed' || v.state === 'cancelled') {
       if (v.state !== 'succeeded') io.fail();
+      if (asJson) {
+        if (v.report && o.out !== undefined) writeFileSync(o.out, JSON.stringify(v.report, null, 2) + '\n', { mode: 0o600 });
+        io.out(JSON.stringify(v, null, 2) + '\n');
+        return;
+      }
       if (v.report) {
         const text = JSON.stringify(v.report, null, 2) + '\n';
         if (o.out !== undefined) {
@@ -50,7 +61,7 @@ async function follow(conn: AdminConnection, id: string, o: StartFlags, io: Inci
       return;
     }
     if (Date.now() > end) {
-      io.out(`still running after ${o.timeout} s: rekey incident show ${id}\n`);
+      print(io.out, formatOf(o), v, () => `still running after ${o.timeout} s: rekey incident show ${id}\n`);
       io.fail();
       return;
     }
@@ -60,7 +71,7 @@ async function follow(conn: AdminConnection, id: string, o: StartFlags, io: Inci
 
 export function registerIncidentCommands(program: Command, io: IncidentCliIo = defaultIo): Command {
   const group = program.command('incident').description('Incident response as durable, audited jobs: a compromised key, leaked credentials');
-  const startOptions = (c: Command) => connectionOptions(c)
+  const startOptions = (c: Command) => withOutput(connectionOptions(c))
     .option('--from <time>', 'start of the window of uses read from the audit trail (ISO 8601; default 90 days before --to)')
     .option('--to <time>', 'end of the window (ISO 8601; default now)')
     .option('--wait', 'follow the job until it ends, then print (or --out) the signed report')
@@ -87,16 +98,17 @@ export function registerIncidentCommands(program: Command, io: IncidentCliIo = d
       });
       await follow(conn, r.incidentId, o, io);
     });
-  connectionOptions(group.command('show <id>'))
-    .description('An incident\'s progress, record and signed report (JSON)')
-    .action(async (id: string, _o: unknown, cmd: Command) => {
+  withOutput(connectionOptions(group.command('show <id>')))
+    .description('An incident\'s progress, record and signed report')
+    .action(async (id: string, o: { output: string }, cmd: Command) => {
       const conn = connection(cmd.optsWithGlobals<ConnectionFlags>(), io.env);
-      io.out(JSON.stringify(await adminCall<IncidentView>(conn, { method: 'GET', path: `/v1/incidents/${encodeURIComponent(id)}` }), null, 2) + '\n');
+      const v = await adminCall<IncidentView>(conn, { method: 'GET', path: `/v1/incidents/${encodeURIComponent(id)}` });
+      print(io.out, formatOf(o), v, () => renderTable(v));
     });
-  group.command('verify <report-file>')
+  withOutput(group.command('verify <report-file>'))
     .description('Check a saved incident report offline against the audit public key; exits 1 if it was modified')
     .requiredOption('--public-key <pem-file>', 'the audit public key (`rekey audit public-key`)')
-    .action((file: string, o: { publicKey: string }) => {
+    .action((file: string, o: { publicKey: string; output: string }) => {
       let key;
       try {
         key = parsePublicKeyPem(readFileSync(o.publicKey, 'utf8'));
@@ -110,9 +122,9 @@ export function registerIncidentCommands(program: Command, io: IncidentCliIo = d
         parsed = null;
       }
       const check = verifyIncidentReport(parsed, key);
-      if (check === 'ok') io.out(`incident verify: OK (signed by ${key.fingerprint})\n`);
+      if (check === 'ok') print(io.out, formatOf(o), { ok: true, signedBy: key.fingerprint }, () => `incident verify: OK (signed by ${key.fingerprint})\n`);
       else {
-        io.out(`incident verify: REFUSED (${check})\n`);
+        print(io.out, formatOf(o), { ok: false, check }, () => `incident verify: REFUSED (${check})\n`);
         io.fail();
       }
     });

@@ -7,6 +7,9 @@ import type { JobView } from '../http/admin-jobs.ts';
 import type { UpcomingView } from '../http/admin-upcoming.ts';
 import { ConfigurationError } from '../errors.ts';
 import { adminCall, connection, connectionOptions, DEFAULT_ENDPOINT, type AdminConnection, type ConnectionFlags } from './admin-client.ts';
+import { formatOf, outputOption, print, table, withOutput } from './output.ts';
+
+export { table };
 
 export { DEFAULT_ENDPOINT };
 
@@ -47,19 +50,12 @@ const COLUMNS: [string, (j: JobView) => string][] = [
 ];
 
 export function formatTable(jobs: JobView[]): string {
-  const rows = [COLUMNS.map(([h]) => h), ...jobs.map((j) => COLUMNS.map(([, f]) => f(j)))];
-  const widths = COLUMNS.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+  return table([COLUMNS.map(([h]) => h), ...jobs.map((j) => COLUMNS.map(([, f]) => f(j)))]);
 }
 
 const WHAT: Record<UpcomingView['upcoming'][number]['kind'], string> = {
   'kms.rotate': 'key rotation', 'kms.delete': 'key deletion', 'secrets.rotate': 'secret rotation', 'secrets.delete': 'secret deletion',
 };
-
-export function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
-}
 
 /** `rekey jobs ls --upcoming`: what the schedules will do, in date order, then the budgets nearly used. */
 export function formatUpcoming(v: UpcomingView): string {
@@ -132,11 +128,11 @@ export function registerJobsCommands(program: Command, open: OpenJobsClient = ht
       if (!(v.trim() !== '' && n >= 0 && n <= 1)) throw new ConfigurationError('--threshold must be a number from 0 to 1');
       return n;
     })
-    .addOption(new Option('--output <format>', 'table (for people) or json (for scripts)').choices(['table', 'json']).default('table'))
+    .addOption(outputOption())
     .option('--json', 'same as --output json')
     .action(async (o: { state?: string; kind?: string; limit: number; nextToken?: string; all?: boolean; json?: boolean; output: string; upcoming?: boolean; days?: number; threshold?: number }, cmd: Command) => {
       const c = client(cmd);
-      const asJson = o.json === true || o.output === 'json';
+      const asJson = formatOf(o) === 'json';
       if (o.upcoming) {
         if (o.state || o.kind || o.nextToken || o.all) throw new ConfigurationError('--upcoming lists what is scheduled: it takes --days, --threshold, --limit and --output, not --state, --kind, --next-token or --all');
         const v = await c.upcoming({ ...(o.days !== undefined ? { days: o.days } : {}), ...(o.threshold !== undefined ? { threshold: o.threshold } : {}), ...(cmd.getOptionValueSource('limit') === 'cli' ? { limit: o.limit } : {}) });
@@ -158,27 +154,27 @@ export function registerJobsCommands(program: Command, open: OpenJobsClient = ht
   jobs
     .command('show <id>')
     .description('Show one job: state, step, lease, progress, last error, data')
-    .option('--json', 'print JSON')
-    .action(async (id: string, o: { json?: boolean }, cmd: Command) => {
+    .addOption(outputOption())
+    .option('--json', 'same as --output json')
+    .action(async (id: string, o: { json?: boolean; output: string }, cmd: Command) => {
       const j = await client(cmd).get(id);
-      if (o.json) json(j);
-      else io.out(formatJob(j));
+      print(io.out, formatOf(o), j, () => formatJob(j));
     });
 
-  jobs
+  withOutput(jobs
     .command('retry <id>')
-    .description('Resume a failed or cancelled job at the step where it stopped, or run a waiting job now')
-    .action(async (id: string, _o: unknown, cmd: Command) => {
+    .description('Resume a failed or cancelled job at the step where it stopped, or run a waiting job now'))
+    .action(async (id: string, o: { output: string }, cmd: Command) => {
       const j = await client(cmd).retry(id);
-      io.out(`job ${j.id}: ${j.state} at step ${j.step}\n`);
+      print(io.out, formatOf(o), j, () => `job ${j.id}: ${j.state} at step ${j.step}\n`);
     });
 
-  jobs
+  withOutput(jobs
     .command('cancel <id>')
-    .description('Cancel a queued or running job (a running job stops before its next step)')
-    .action(async (id: string, _o: unknown, cmd: Command) => {
+    .description('Cancel a queued or running job (a running job stops before its next step)'))
+    .action(async (id: string, o: { output: string }, cmd: Command) => {
       const j = await client(cmd).cancel(id);
-      io.out(`job ${j.id}: ${j.state} at step ${j.step}\n`);
+      print(io.out, formatOf(o), j, () => `job ${j.id}: ${j.state} at step ${j.step}\n`);
     });
   return jobs;
 }

@@ -4,6 +4,7 @@
 import { type Command } from 'commander';
 import { adminCall, connection, connectionOptions, type ConnectionFlags } from './admin-client.ts';
 import { mariaDbConfigBlock } from '../keyserve/mariadb-config.ts';
+import { formatOf, print, withOutput } from './output.ts';
 
 export interface KeyserveCommandIo {
   out(text: string): void;
@@ -14,31 +15,33 @@ const ring = (name: string) => `/v1/keyserve/keyrings/${encodeURIComponent(name)
 
 export function registerKeyserveCommands(program: Command, db: Command, io: KeyserveCommandIo = { out: (s) => process.stdout.write(s), env: process.env }): void {
   const conn = (cmd: Command) => connection(cmd.optsWithGlobals<ConnectionFlags>(), io.env, { requireCredentials: true });
-  const json = (v: unknown) => io.out(JSON.stringify(v, null, 2) + '\n');
+  // every keyserve command prints the server's answer: a table (--output table, the default) or its JSON
+  const answer = (cmd: Command) => (v: unknown) => print(io.out, formatOf(cmd.opts()), v);
   const ks = connectionOptions(program.command('keyserve').description('MariaDB keys for the hashicorp_key_management plugin (docs/MARIADB.md)'));
+  const command = (spec: string) => withOutput(ks.command(spec));
 
-  ks.command('create-keyring <name>').description('A keyring of MariaDB keys (ids 1 and 2 by default) under a KMS key')
+  command('create-keyring <name>').description('A keyring of MariaDB keys (ids 1 and 2 by default) under a KMS key')
     .requiredOption('--kms-key-id <key>', 'the KMS key: id, ARN, alias name or alias ARN')
     .option('--key-ids <ids>', 'comma-separated key ids (default 1,2)')
     .action(async (name: string, o: { kmsKeyId: string; keyIds?: string }, cmd: Command) => {
-      json(await adminCall(conn(cmd), { method: 'POST', path: '/v1/keyserve/keyrings', body: { name, kmsKeyId: o.kmsKeyId, ...(o.keyIds ? { keyIds: o.keyIds.split(',').map(Number) } : {}) } }));
+      answer(cmd)(await adminCall(conn(cmd), { method: 'POST', path: '/v1/keyserve/keyrings', body: { name, kmsKeyId: o.kmsKeyId, ...(o.keyIds ? { keyIds: o.keyIds.split(',').map(Number) } : {}) } }));
     });
-  ks.command('list').description('Keyrings').action(async (_o: unknown, cmd: Command) => json(await adminCall(conn(cmd), { method: 'GET', path: '/v1/keyserve/keyrings' })));
-  ks.command('show <name>').description('A keyring: KMS key, keys, latest versions')
-    .action(async (name: string, _o: unknown, cmd: Command) => json(await adminCall(conn(cmd), { method: 'GET', path: ring(name) })));
-  ks.command('create-key <name> <key-id>').description('Add a key id to a keyring')
-    .action(async (name: string, keyId: string, _o: unknown, cmd: Command) => json(await adminCall(conn(cmd), { method: 'POST', path: `${ring(name)}/keys`, body: { keyId: Number(keyId) } })));
-  ks.command('sync <name>').description('Add a version to every key made under an older KMS key material')
-    .action(async (name: string, _o: unknown, cmd: Command) => json(await adminCall(conn(cmd), { method: 'POST', path: `${ring(name)}/sync`, body: {} })));
-  ks.command('issue-token <name>').description('Issue an X-Vault-Token for the keyring, acting as you (printed once)')
+  command('list').description('Keyrings').action(async (_o: unknown, cmd: Command) => answer(cmd)(await adminCall(conn(cmd), { method: 'GET', path: '/v1/keyserve/keyrings' })));
+  command('show <name>').description('A keyring: KMS key, keys, latest versions')
+    .action(async (name: string, _o: unknown, cmd: Command) => answer(cmd)(await adminCall(conn(cmd), { method: 'GET', path: ring(name) })));
+  command('create-key <name> <key-id>').description('Add a key id to a keyring')
+    .action(async (name: string, keyId: string, _o: unknown, cmd: Command) => answer(cmd)(await adminCall(conn(cmd), { method: 'POST', path: `${ring(name)}/keys`, body: { keyId: Number(keyId) } })));
+  command('sync <name>').description('Add a version to every key made under an older KMS key material')
+    .action(async (name: string, _o: unknown, cmd: Command) => answer(cmd)(await adminCall(conn(cmd), { method: 'POST', path: `${ring(name)}/sync`, body: {} })));
+  command('issue-token <name>').description('Issue an X-Vault-Token for the keyring, acting as you (printed once)')
     .option('--description <text>')
     .action(async (name: string, o: { description?: string }, cmd: Command) => {
-      json(await adminCall(conn(cmd), { method: 'POST', path: `${ring(name)}/tokens`, body: o.description ? { description: o.description } : {} }));
+      answer(cmd)(await adminCall(conn(cmd), { method: 'POST', path: `${ring(name)}/tokens`, body: o.description ? { description: o.description } : {} }));
     });
-  ks.command('list-tokens <name>').description('Token accessors, principals and revocations (never the tokens)')
-    .action(async (name: string, _o: unknown, cmd: Command) => json(await adminCall(conn(cmd), { method: 'GET', path: `${ring(name)}/tokens` })));
-  ks.command('revoke-token <name> <accessor>').description('Revoke a token: its next read is refused')
-    .action(async (name: string, accessor: string, _o: unknown, cmd: Command) => json(await adminCall(conn(cmd), { method: 'DELETE', path: `${ring(name)}/tokens/${encodeURIComponent(accessor)}` })));
+  command('list-tokens <name>').description('Token accessors, principals and revocations (never the tokens)')
+    .action(async (name: string, _o: unknown, cmd: Command) => answer(cmd)(await adminCall(conn(cmd), { method: 'GET', path: `${ring(name)}/tokens` })));
+  command('revoke-token <name> <accessor>').description('Revoke a token: its next read is refused')
+    .action(async (name: string, accessor: string, _o: unknown, cmd: Command) => answer(cmd)(await adminCall(conn(cmd), { method: 'DELETE', path: `${ring(name)}/tokens/${encodeURIComponent(accessor)}` })));
 
   db.command('mariadb-config <keyring>')
     .description('Issue a token for the keyring and print the [mariadb] block (plugin + encryption options)')

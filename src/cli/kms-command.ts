@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { ValidationException } from '../errors.ts';
 import { callAdmin, connectionOptions, type ConnectionFlags } from './admin-client.ts';
 import type { IamCliIo } from './iam-command.ts';
+import { formatOf, print, withOutput } from './output.ts';
 
 export type KmsCliIo = IamCliIo;
 
@@ -19,13 +20,13 @@ const list = (s: string | undefined): string[] => (s ?? '').split(',').map((x) =
 export function registerKmsCommands(program: Command, io: KmsCliIo = { out: process.stdout, env: process.env }): Command {
   // `rekey kms` may already exist (the key lifecycle commands register under it too)
   const kms = program.commands.find((c) => c.name() === 'kms') ?? program.command('kms').description('KMS keys through the admin API (use the AWS CLI with --endpoint-url for the KMS API itself)');
-  connectionOptions(kms.command('create-key'))
+  withOutput(connectionOptions(kms.command('create-key')))
     .description('Create a KMS key whose policy lets the administrators manage it (not use it) and the users use it (not manage it)')
     .option('--administrators <arns>', 'comma-separated principal ARNs of the key administrators')
     .option('--users <arns>', 'comma-separated principal ARNs of the key users')
     .option('--description <text>', 'the key description')
     .option('--no-iam-user-permissions', 'omit the "Enable IAM User Permissions" statement (only the key policy then grants access)')
-    .action(async (o: { administrators?: string; users?: string; description?: string; iamUserPermissions: boolean } & ConnectionFlags) => {
+    .action(async (o: { administrators?: string; users?: string; description?: string; iamUserPermissions: boolean; output: string } & ConnectionFlags) => {
       const administrators = list(o.administrators);
       const users = list(o.users);
       if (administrators.length === 0 && users.length === 0) throw new ValidationException('Give --administrators and/or --users (comma-separated principal ARNs).');
@@ -34,7 +35,7 @@ export function registerKmsCommands(program: Command, io: KmsCliIo = { out: proc
         ...(o.description !== undefined ? { Description: o.description } : {}),
         ...(o.iamUserPermissions === false ? { EnableIamUserPermissions: false } : {}),
       };
-      io.out.write(JSON.stringify(await callKmsAdmin(io, o, '/v1/kms/keys', body), null, 2) + '\n');
+      print((t) => io.out.write(t), formatOf(o), await callKmsAdmin(io, o, '/v1/kms/keys', body));
     });
   return kms;
 }

@@ -22,6 +22,7 @@ import { registerRehearseCommand } from './rehearse-command.ts';
 import { registerIncidentCommands } from './incident-command.ts';
 import { registerAlarmsCommands } from './alarms-command.ts';
 import { openExistingStore } from '../storage/open.ts';
+import { formatOf, outputOption } from './output.ts';
 
 /** An existing store named by the configuration and these flags (never created), for commands that read it offline. */
 async function openStore(flags: { config?: string; dataDir?: string }) {
@@ -64,9 +65,17 @@ function connectionFlagsAnywhere(program: Command): void {
   });
 }
 
+/** Where the commands that talk to a server print, and the environment they read (tests pass their own). */
+export interface ProgramIo {
+  out(text: string): void;
+  env: NodeJS.ProcessEnv;
+}
+
 /** Every `rekey` subcommand, registered on a new program. */
-export function buildProgram(): Command {
+export function buildProgram(io: ProgramIo = { out: (t) => void process.stdout.write(t), env: process.env }): Command {
   const program = new Command();
+  const stream = { write: (t: string) => io.out(t) };
+  const fail = () => { process.exitCode = 1; };
   program
     .name('rekey')
     .description('Self-hosted key management and key rotation for databases (AWS KMS compatible)')
@@ -98,22 +107,23 @@ export function buildProgram(): Command {
     .addOption(new Option('--new-key-file <path>', 'the new root key: a file with 32 bytes (raw, hex or base64)'))
     .addOption(new Option('--new-key-env <var>', 'the new root key: an environment variable with 32 bytes (hex or base64)'))
     .addOption(new Option('--new-passphrase-env <var>', 'the new root key: a passphrase in this environment variable (scrypt)'))
-    .action(async (o: { dataDir?: string; config?: string; newKeyFile?: string; newKeyEnv?: string; newPassphraseEnv?: string }) => {
+    .addOption(outputOption())
+    .action(async (o: { dataDir?: string; config?: string; newKeyFile?: string; newKeyEnv?: string; newPassphraseEnv?: string; output: string }) => {
       const cfg = loadConfig({ ...(o.config ? { configFile: o.config } : {}), ...(o.dataDir ? { dataDir: o.dataDir } : {}) });
-      await runRotateRoot(cfg, o);
+      await runRotateRoot(cfg, o, { write: io.out, format: formatOf(o) });
     });
 
-  registerIamCommands(program);
-  registerJobsCommands(program);
-  registerProxyCommands(program);
-  registerKeyserveCommands(program, registerDbCommands(program)); // rekey keyserve ..., rekey db mariadb-config
-  registerKmsCommands(program);
-  registerKmsLifecycleCommands(program); // joins the kms group
-  registerSecretsCommands(program);
-  registerCertsCommands(program);
-  registerComplianceCommands(program);
-  registerIncidentCommands(program);
-  registerAlarmsCommands(program);
+  registerIamCommands(program, { out: stream, env: io.env });
+  registerJobsCommands(program, undefined, io);
+  registerProxyCommands(program, undefined, io);
+  registerKeyserveCommands(program, registerDbCommands(program, io), io); // rekey keyserve ..., rekey db mariadb-config
+  registerKmsCommands(program, { out: stream, env: io.env });
+  registerKmsLifecycleCommands(program, { out: stream, env: io.env }); // joins the kms group
+  registerSecretsCommands(program, { out: stream, env: io.env });
+  registerCertsCommands(program, io);
+  registerComplianceCommands(program, { ...io, fail });
+  registerIncidentCommands(program, { ...io, fail });
+  registerAlarmsCommands(program, io);
   // audit verify/lookup read the store directly (with the root key), so they work with the server stopped
   // they never create a store (openExistingStore): a missing one is an error naming the directory
   registerAuditCommands(program, async (flags) => openStore(flags));
@@ -131,10 +141,10 @@ export function buildProgram(): Command {
  * server down, missing credentials, an error the server answered) is one line on stderr and exit
  * status 2; anything else is one line too (the stack only with REKEY_DEBUG=1) and status 1.
  */
-export async function runCli(argv: readonly string[], o: { err?: (text: string) => void; env?: Record<string, string | undefined> } = {}): Promise<number> {
+export async function runCli(argv: readonly string[], o: { out?: (text: string) => void; err?: (text: string) => void; env?: NodeJS.ProcessEnv } = {}): Promise<number> {
   const err = o.err ?? ((t: string) => void process.stderr.write(t));
   try {
-    await buildProgram().parseAsync([...argv]);
+    await buildProgram({ out: o.out ?? ((t) => void process.stdout.write(t)), env: o.env ?? process.env }).parseAsync([...argv]);
     return 0;
   } catch (e) {
     if (e instanceof RekeyError) {

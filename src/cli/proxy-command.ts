@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import type { TargetStatus } from '../proxy/service.ts';
 import { adminCall, connection, connectionOptions, type AdminConnection, type ConnectionFlags } from './admin-client.ts';
 import { ConfigurationError } from '../errors.ts';
+import { formatOf, print, withOutput } from './output.ts';
 
 export interface ProxyClient {
   status(): Promise<{ targets: TargetStatus[] }>;
@@ -64,17 +65,17 @@ export function registerProxyCommands(program: Command, open = httpProxyClient, 
     return n;
   };
 
-  proxy.command('status').description('Targets, pools and metrics').option('--json', 'print JSON')
-    .action(async (o: { json?: boolean }, cmd: Command) => {
+  withOutput(proxy.command('status').description('Targets, pools and metrics').option('--json', 'same as --output json'))
+    .action(async (o: { json?: boolean; output: string }, cmd: Command) => {
       const r = await client(cmd).status();
-      io.out(o.json ? JSON.stringify(r, null, 2) + '\n' : formatStatus(r.targets));
+      print(io.out, formatOf(o), r, () => formatStatus(r.targets));
     });
 
-  proxy.command('pause <target>').description('Hold new transactions; wait for in-flight ones to finish (resumes by itself on timeout)')
+  withOutput(proxy.command('pause <target>').description('Hold new transactions; wait for in-flight ones to finish (resumes by itself on timeout)'))
     .option('--timeout-ms <ms>', 'how long to wait for in-flight transactions', int('--timeout-ms', 1, 3_600_000))
-    .action(async (name: string, o: { timeoutMs?: number }, cmd: Command) => {
+    .action(async (name: string, o: { timeoutMs?: number; output: string }, cmd: Command) => {
       const r = await client(cmd).pause(name, o.timeoutMs);
-      io.out(`${name}: paused (in-flight transactions finished in ${r.drainedMs} ms)\n`);
+      print(io.out, formatOf(o), r, () => `${name}: paused (in-flight transactions finished in ${r.drainedMs} ms)\n`);
     });
 
   const endpoint = (hp: string): [string, number] => {
@@ -83,25 +84,25 @@ export function registerProxyCommands(program: Command, open = httpProxyClient, 
     return [m[1]!.replace(/^\[(.*)\]$/, '$1'), Number(m[2])];
   };
 
-  proxy.command('cutover <target> <host:port>').description('One atomic cutover on the server: pause, wait for in-flight transactions, switch, store the upstream, resume')
+  withOutput(proxy.command('cutover <target> <host:port>').description('One atomic cutover on the server: pause, wait for in-flight transactions, switch, store the upstream, resume'))
     .option('--timeout-ms <ms>', 'how long to wait for in-flight transactions (nothing changes when exceeded)', int('--timeout-ms', 1, 3_600_000))
-    .action(async (name: string, hp: string, o: { timeoutMs?: number }, cmd: Command) => {
+    .action(async (name: string, hp: string, o: { timeoutMs?: number; output: string }, cmd: Command) => {
       const [host, port] = endpoint(hp);
       const r = await client(cmd).cutover(name, host, port, o.timeoutMs);
-      io.out(`${name}: ${r.from.host}:${r.from.port} -> ${r.to.host}:${r.to.port} (generation ${r.target.generation}); drained in ${r.drainedMs} ms, paused ${r.pausedMs} ms, longest client stall ${r.stallMs} ms\n`);
+      print(io.out, formatOf(o), r, () => `${name}: ${r.from.host}:${r.from.port} -> ${r.to.host}:${r.to.port} (generation ${r.target.generation}); drained in ${r.drainedMs} ms, paused ${r.pausedMs} ms, longest client stall ${r.stallMs} ms\n`);
     });
 
-  proxy.command('switch <target> <host:port>').description('Point a paused target at another endpoint')
-    .action(async (name: string, hp: string, _o: unknown, cmd: Command) => {
+  withOutput(proxy.command('switch <target> <host:port>').description('Point a paused target at another endpoint'))
+    .action(async (name: string, hp: string, o: { output: string }, cmd: Command) => {
       const [host, port] = endpoint(hp);
       const r = await client(cmd).switch(name, host, port);
-      io.out(`${name}: now -> ${r.target.upstream.host}:${r.target.upstream.port} (generation ${r.target.generation}); resume to release held transactions\n`);
+      print(io.out, formatOf(o), r, () => `${name}: now -> ${r.target.upstream.host}:${r.target.upstream.port} (generation ${r.target.generation}); resume to release held transactions\n`);
     });
 
-  proxy.command('resume <target>').description('Release held transactions')
-    .action(async (name: string, _o: unknown, cmd: Command) => {
+  withOutput(proxy.command('resume <target>').description('Release held transactions'))
+    .action(async (name: string, o: { output: string }, cmd: Command) => {
       const r = await client(cmd).resume(name);
-      io.out(`${name}: resumed after ${r.pausedMs} ms (longest client stall of this pause ${r.stallMs} ms)\n`);
+      print(io.out, formatOf(o), r, () => `${name}: resumed after ${r.pausedMs} ms (longest client stall of this pause ${r.stallMs} ms)\n`);
     });
   return proxy;
 }

@@ -1,6 +1,7 @@
 // Test helper for the admin commands: the routes behind the one admin pipeline (src/http/testing.ts)
 // on a real port, and run(args), which parses `rekey <group> ...args` as registered by `register`,
-// signing as `creds` (default: the bootstrap administrator), and returns the printed JSON ({} if none).
+// signing as `creds` (default: the bootstrap administrator), with --output json unless args give
+// --output, and returns the printed JSON ({} if none).
 import { Command } from 'commander';
 import type { AdminRoute } from '../http/admin-routes.ts';
 import { adminTestApp, type AdminTestApp } from '../http/testing.ts';
@@ -25,7 +26,7 @@ export async function cliTestServer(t: TestIam, routes: readonly AdminRoute[], g
     t.clock.ms = Date.now();
     const program = new Command().exitOverride();
     register(program, { out: { write: (s: string) => (out += s) }, env: { AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey, REKEY_ENDPOINT: endpoint } });
-    await program.parseAsync(['node', 'rekey', group, ...args]);
+    await program.parseAsync(['node', 'rekey', group, ...args, ...(args.includes('--output') ? [] : ['--output', 'json'])]);
     return out ? (JSON.parse(out) as Record<string, unknown>) : {};
   };
   return { endpoint, audit, run, close: () => app.close() };

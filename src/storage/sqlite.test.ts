@@ -66,3 +66,17 @@ test('a relaxed (durable: false) transaction commits atomically and leaves synch
     await b.close();
   }
 });
+
+test('REKEY_SQLITE_BINDING names the native addon to load (CI\'s second Node line builds its own)', () => {
+  const saved = process.env['REKEY_SQLITE_BINDING'];
+  try {
+    process.env['REKEY_SQLITE_BINDING'] = join(dir, 'no-such-addon.node');
+    assert.throws(() => new SqliteBackend(join(dir, 'binding.db')), (e: Error) => e.message.includes('no-such-addon.node'));
+  } finally {
+    if (saved === undefined) delete process.env['REKEY_SQLITE_BINDING'];
+    else process.env['REKEY_SQLITE_BINDING'] = saved;
+  }
+  // unset: node_modules' own build, as before
+  const b = new SqliteBackend(join(dir, 'binding.db'));
+  return b.close();
+});

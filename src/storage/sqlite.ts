@@ -17,6 +17,16 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS kv (
 )`;
 // SQLite's default BINARY collation compares TEXT with memcmp: byte order, as the contract asks.
 
+/**
+ * better-sqlite3's native addon: the one node_modules built for the Node that installed it, or the
+ * file REKEY_SQLITE_BINDING names (a build for another Node line: CI's Node 24 leg,
+ * scripts/ci-node-lts.sh).
+ */
+function nativeBinding(): { nativeBinding?: string } {
+  const path = process.env['REKEY_SQLITE_BINDING'];
+  return path ? { nativeBinding: path } : {};
+}
+
 export class SqliteBackend implements Backend {
   readonly kind = 'sqlite';
   private readonly db: Database.Database;
@@ -34,7 +44,7 @@ export class SqliteBackend implements Backend {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; // another process created it first
       }
     }
-    this.db = new Database(filePath);
+    this.db = new Database(filePath, nativeBinding());
     try {
       this.db.pragma('journal_mode = WAL');
       // FULL, not NORMAL: in WAL mode NORMAL skips the fsync at commit, so a power loss can undo

@@ -87,7 +87,7 @@ export function compromisedCredentialsHandler(d: IncidentDeps) {
         }
         const rotationJob = rec.rotation?.jobId;
         if (ours && rec.rotation?.pendingVersion === job.id && rotationJob && !(await d.secrets.rotation.isActive(rotationJob))) {
-          const note = `the rotation to version ${job.id} ended without making it AWSCURRENT (job ${rotationJob}): see rekey jobs get ${rotationJob}`;
+          const note = `the rotation to version ${job.id} ended without making it AWSCURRENT (job ${rotationJob}): see rekey jobs show ${rotationJob}`;
           return { next: 'sessions', data: { ...data, notes: [...data.notes, note], actions: act(data, 'contain', now, 'rotation failed') } };
         }
         if (now.getTime() - job.createdAt > ROTATION_WAIT_MS) {
