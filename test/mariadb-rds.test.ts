@@ -28,7 +28,7 @@ import {
 import { DescribeSecretCommand, GetSecretValueCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { grepFiles, until } from './helpers/db-node.ts';
 import { mariaDbMissing } from './helpers/mariadb-server.ts';
-import { rdsClient } from './helpers/rds.ts';
+import { createEncryptedMariadb, instanceWatch, rdsClient } from './helpers/rds.ts';
 import { startTestServer, TEST_CREDS } from './helpers/server.ts';
 import { rekeyCli } from './helpers/rekey-cli.ts';
 import { findVolumeTools } from '../src/db/volume.ts';
@@ -55,15 +55,8 @@ test('an encrypted mariadb instance through the RDS API: endpoint, master secret
   assert.deepEqual(versions.DBEngineVersions?.map((v) => [v.Engine, v.EngineVersion]), [['mariadb', osVersion]]);
 
   const started = Date.now();
-  await rds.send(new CreateDBInstanceCommand({
-    DBInstanceIdentifier: 'shop', Engine: 'mariadb', DBInstanceClass: 'db.t3.micro', AllocatedStorage: 20, MasterUsername: 'app',
-    ManageMasterUserPassword: true, StorageEncrypted: true, KmsKeyId: keyId, DBName: 'shop',
-  }));
-  const describe = async (): Promise<DBInstance> => (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: 'shop' }))).DBInstances![0]!;
-  const waitFor = (status: string) => until(`shop ${status}`, async () => {
-    const i = await describe();
-    return i.DBInstanceStatus === status ? i : undefined;
-  }, 180_000, 200);
+  await createEncryptedMariadb(rds, 'shop', keyId, 'shop');
+  const { describe, waitFor } = instanceWatch(rds, 'shop');
   const inst = await waitFor('available');
   const createdMs = Date.now() - started;
   assert.equal(inst.Engine, 'mariadb');

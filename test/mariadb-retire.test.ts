@@ -15,11 +15,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import { CreateKeyCommand, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
-import { CreateDBInstanceCommand, DescribeDBInstancesCommand, RebootDBInstanceCommand, type DBInstance } from '@aws-sdk/client-rds';
+import { RebootDBInstanceCommand } from '@aws-sdk/client-rds';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { until } from './helpers/db-node.ts';
 import { mariaDbMissing } from './helpers/mariadb-server.ts';
-import { rdsClient } from './helpers/rds.ts';
+import { createEncryptedMariadb, instanceWatch, rdsClient } from './helpers/rds.ts';
 import { startTestServer } from './helpers/server.ts';
 import { rekeyCli } from './helpers/rekey-cli.ts';
 import { findVolumeTools } from '../src/db/volume.ts';
@@ -38,15 +38,8 @@ test('old key versions are retired only when the server no longer needs them; it
   const rds = rdsClient(s);
   const kms = s.kmsClient();
   const keyId = (await kms.send(new CreateKeyCommand({ Description: 'retire db' }))).KeyMetadata!.KeyId!;
-  await rds.send(new CreateDBInstanceCommand({
-    DBInstanceIdentifier: 'shop', Engine: 'mariadb', DBInstanceClass: 'db.t3.micro', AllocatedStorage: 20, MasterUsername: 'app',
-    ManageMasterUserPassword: true, StorageEncrypted: true, KmsKeyId: keyId, DBName: 'shop',
-  }));
-  const describe = async (): Promise<DBInstance> => (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: 'shop' }))).DBInstances![0]!;
-  const waitFor = (status: string) => until(`shop ${status}`, async () => {
-    const i = await describe();
-    return i.DBInstanceStatus === status ? i : undefined;
-  }, 180_000, 200);
+  await createEncryptedMariadb(rds, 'shop', keyId, 'shop');
+  const { describe, waitFor } = instanceWatch(rds, 'shop');
   const inst = await waitFor('available');
   const secret = JSON.parse((await s.secretsClient().send(new GetSecretValueCommand({ SecretId: inst.MasterUserSecret!.SecretArn }))).SecretString!);
   const connect = () => mysql.createConnection({ host: inst.Endpoint!.Address, port: inst.Endpoint!.Port, user: 'app', password: secret.password, database: 'shop' });

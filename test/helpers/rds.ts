@@ -1,6 +1,7 @@
 // The RDS Query API for integration tests: the real @aws-sdk/client-rds pointed at a test server,
 // and raw form requests signed for service "rds" (bad input the SDK would never send).
-import { RDSClient } from '@aws-sdk/client-rds';
+import { CreateDBInstanceCommand, type DBInstance, DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
+import { until } from './db-node.ts';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
@@ -44,4 +45,22 @@ export function createForm(id: string, extra: Record<string, string> = {}): stri
     Action: 'CreateDBInstance', Version: '2014-10-31', DBInstanceIdentifier: id, Engine: 'postgres', DBInstanceClass: 'db.t3.micro',
     AllocatedStorage: '20', MasterUsername: 'app', ManageMasterUserPassword: 'true', ...extra,
   }).toString();
+}
+
+/** DescribeDBInstances of one instance, and a wait (polling every 200 ms) until it has a status. */
+export function instanceWatch(rds: RDSClient, id: string): { describe: () => Promise<DBInstance>; waitFor: (status: string) => Promise<DBInstance> } {
+  const describe = async (): Promise<DBInstance> => (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }))).DBInstances![0]!;
+  const waitFor = (status: string) => until(`${id} ${status}`, async () => {
+    const i = await describe();
+    return i.DBInstanceStatus === status ? i : undefined;
+  }, 180_000, 200);
+  return { describe, waitFor };
+}
+
+/** CreateDBInstance of a small encrypted mariadb instance with a managed master secret (user app). */
+export async function createEncryptedMariadb(rds: RDSClient, id: string, keyId: string, dbName: string): Promise<void> {
+  await rds.send(new CreateDBInstanceCommand({
+    DBInstanceIdentifier: id, Engine: 'mariadb', DBInstanceClass: 'db.t3.micro', AllocatedStorage: 20, MasterUsername: 'app',
+    ManageMasterUserPassword: true, StorageEncrypted: true, KmsKeyId: keyId, DBName: dbName,
+  }));
 }
