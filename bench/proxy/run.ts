@@ -29,16 +29,16 @@ const POOL: Record<PoolMode, number> = { session: 64, transaction: 16 };
 
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
-/** CPU µs used so far by the process behind a target: this process for rekey, the child for PgBouncer. */
-function cpuMicros(pid: number | undefined): number {
+/** CPU µs (user, system) used so far by the process behind a target: this process for rekey, the child for PgBouncer. */
+function cpuMicros(pid: number | undefined): [number, number] {
   if (pid === undefined) {
     const u = process.cpuUsage();
-    return u.user + u.system;
+    return [u.user, u.system];
   }
   // /proc/<pid>/stat: fields 14 and 15 (utime, stime) in clock ticks, counted after the ')' of the name
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK;
+  return [(Number(f[11]) * 1e6) / CLK_TCK, (Number(f[12]) * 1e6) / CLK_TCK];
 }
 
 function freePort(): Promise<number> {
@@ -129,12 +129,17 @@ async function main(): Promise<void> {
       for (const clients of CLIENTS) {
         const samples = new Map<string, number[]>(targets.map(([n]) => [n, []]));
         const cpuSamples = new Map<string, number[]>(targets.map(([n]) => [n, []]));
+        const sysSamples = new Map<string, number[]>(targets.map(([n]) => [n, []]));
         for (let round = 0; round < ROUNDS; round++) {
           const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
           for (const [name, port, pid] of order) {
-            const cpu0 = pid === null ? 0 : cpuMicros(pid);
+            const cpu0: [number, number] = pid === null ? [0, 0] : cpuMicros(pid);
             const r = parsePgbench(await run('pgbench', ['-n', ...flags, '-c', String(clients), '-j', '2', '-T', String(SECONDS), '-p', String(port)], env));
-            if (pid !== null) cpuSamples.get(name)!.push((cpuMicros(pid) - cpu0) / r.processed);
+            if (pid !== null) {
+              const [user, sys] = cpuMicros(pid);
+              cpuSamples.get(name)!.push((user - cpu0[0] + sys - cpu0[1]) / r.processed);
+              sysSamples.get(name)!.push((sys - cpu0[1]) / r.processed);
+            }
             const t = Number(/tps = ([\d.]+)/.exec(r.stdout)?.[1] ?? NaN);
             if (r.code !== 0 || r.failed !== 0) console.log(`  ${name}: pgbench failed (${r.failed} failed): ${r.stderr.split('\n').slice(0, 3).join(' | ')}`);
             samples.get(name)!.push(t);
@@ -146,7 +151,7 @@ async function main(): Promise<void> {
           tps.set(`${workload}/${clients}/${name}`, med);
           const c = cpuSamples.get(name)!;
           if (pid !== null) cpu.set(`${workload}/${clients}/${name}`, median(c));
-          const cpuText = pid === null ? '' : `; proxy CPU ${median(c).toFixed(1)} µs/tx median of [${c.map((x) => x.toFixed(1)).join(', ')}]`;
+          const cpuText = pid === null ? '' : `; proxy CPU ${median(c).toFixed(1)} µs/tx median of [${c.map((x) => x.toFixed(1)).join(', ')}], of which system [${sysSamples.get(name)!.map((x) => x.toFixed(1)).join(', ')}]`;
           console.log(`  ${workload.padEnd(11)} c=${String(clients).padEnd(3)} ${name.padEnd(22)} ${med.toFixed(0).padStart(7)} tps median of [${s.map((x) => x.toFixed(0)).join(', ')}]${cpuText}`);
         }
       }
