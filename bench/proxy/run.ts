@@ -4,9 +4,13 @@
 // PgBouncer is Debian's `pgbouncer`, started here; without it the PgBouncer rows are skipped.
 // The machine is shared: every cell runs BENCH_ROUNDS times, targets interleaved round by round,
 // and the median TPS is reported (each round's order rotates so no target always goes first).
-// Usage: npm run bench:proxy   (BENCH_SECONDS=5 per run, BENCH_ROUNDS=3, BENCH_CLIENTS=16,64, BENCH_SCALE=10)
+// Usage: npm run bench:proxy   (BENCH_SECONDS=5 per run, BENCH_ROUNDS=3, BENCH_CLIENTS=16,64, BENCH_SCALE=10,
+//        BENCH_WORKLOADS=select-only,tpcb-like, BENCH_TARGETS=direct,rekey session,... to run a subset, e.g. under --cpu-prof)
+// Besides TPS, each proxy's CPU per transaction (median over rounds): rekey's from process.cpuUsage
+// (this process runs the proxy and otherwise only waits for pgbench), PgBouncer's from
+// /proc/<pid>/stat (utime + stime). CPU per transaction is the steadier figure on a shared machine.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +23,23 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CLIENTS = (process.env.BENCH_CLIENTS ?? '16,64').split(',').map(Number);
 const SCALE = Number(process.env.BENCH_SCALE ?? 10);
+const WORKLOADS = (process.env.BENCH_WORKLOADS ?? 'select-only,tpcb-like').split(',');
+const ONLY = process.env.BENCH_TARGETS?.split(',');
 const POOL: Record<PoolMode, number> = { session: 64, transaction: 16 };
+
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** CPU µs (user, system) used so far by the process behind a target: this process for rekey, the child for PgBouncer. */
+function cpuMicros(pid: number | undefined): [number, number] {
+  if (pid === undefined) {
+    const u = process.cpuUsage();
+    return [u.user, u.system];
+  }
+  // /proc/<pid>/stat: fields 14 and 15 (utime, stime) in clock ticks, counted after the ')' of the name
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return [(Number(f[11]) * 1e6) / CLK_TCK, (Number(f[12]) * 1e6) / CLK_TCK];
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -91,44 +111,69 @@ async function main(): Promise<void> {
       targets: validateTargets((['session', 'transaction'] as const).map((mode) => ({ name: mode, listen, upstream, secretIds: ['app'], mode, poolSize: POOL[mode] }))),
     });
     await proxy.start();
-    const targets: [string, number][] = [['direct', server.port], ['rekey session', proxy.address('session').port], ['rekey transaction', proxy.address('transaction').port]];
+    // name, port, whose CPU to count: null = none (direct), undefined = this process, a pid = PgBouncer
+    let targets: [string, number, number | null | undefined][] = [['direct', server.port, null], ['rekey session', proxy.address('session').port, undefined], ['rekey transaction', proxy.address('transaction').port, undefined]];
     if (pgb) {
       for (const mode of ['session', 'transaction'] as const) {
         const b = await startPgbouncer(pgb, dir, mode, server.port, server.database, password);
         children.push(b.child);
-        targets.push([`pgbouncer ${mode}`, b.port]);
+        targets.push([`pgbouncer ${mode}`, b.port, b.child.pid]);
       }
     }
+    if (ONLY) targets = targets.filter(([n]) => ONLY.includes(n));
     console.log(`bench/proxy: pgbench ${SECONDS}s x ${ROUNDS} rounds per cell (median), scale ${SCALE}, -j 2, simple protocol; pools session ${POOL.session}, transaction ${POOL.transaction}; ${new Date().toISOString()}`);
     const tps = new Map<string, number>();
-    for (const [workload, flags] of [['select-only', ['-S']], ['tpcb-like', []]] as const) {
+    const cpu = new Map<string, number>();
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    for (const [workload, flags] of ([['select-only', ['-S']], ['tpcb-like', []]] as const).filter(([w]) => WORKLOADS.includes(w))) {
       for (const clients of CLIENTS) {
         const samples = new Map<string, number[]>(targets.map(([n]) => [n, []]));
+        const cpuSamples = new Map<string, number[]>(targets.map(([n]) => [n, []]));
+        const sysSamples = new Map<string, number[]>(targets.map(([n]) => [n, []]));
         for (let round = 0; round < ROUNDS; round++) {
           const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
-          for (const [name, port] of order) {
+          for (const [name, port, pid] of order) {
+            const cpu0: [number, number] = pid === null ? [0, 0] : cpuMicros(pid);
             const r = parsePgbench(await run('pgbench', ['-n', ...flags, '-c', String(clients), '-j', '2', '-T', String(SECONDS), '-p', String(port)], env));
+            if (pid !== null) {
+              const [user, sys] = cpuMicros(pid);
+              cpuSamples.get(name)!.push((user - cpu0[0] + sys - cpu0[1]) / r.processed);
+              sysSamples.get(name)!.push((sys - cpu0[1]) / r.processed);
+            }
             const t = Number(/tps = ([\d.]+)/.exec(r.stdout)?.[1] ?? NaN);
             if (r.code !== 0 || r.failed !== 0) console.log(`  ${name}: pgbench failed (${r.failed} failed): ${r.stderr.split('\n').slice(0, 3).join(' | ')}`);
             samples.get(name)!.push(t);
           }
         }
-        for (const [name] of targets) {
+        for (const [name, , pid] of targets) {
           const s = samples.get(name)!.sort((a, b) => a - b);
-          const med = s[Math.floor(s.length / 2)]!;
+          const med = median(s);
           tps.set(`${workload}/${clients}/${name}`, med);
-          console.log(`  ${workload.padEnd(11)} c=${String(clients).padEnd(3)} ${name.padEnd(22)} ${med.toFixed(0).padStart(7)} tps median of [${s.map((x) => x.toFixed(0)).join(', ')}]`);
+          const c = cpuSamples.get(name)!;
+          if (pid !== null) cpu.set(`${workload}/${clients}/${name}`, median(c));
+          const cpuText = pid === null ? '' : `; proxy CPU ${median(c).toFixed(1)} µs/tx median of [${c.map((x) => x.toFixed(1)).join(', ')}], of which system [${sysSamples.get(name)!.map((x) => x.toFixed(1)).join(', ')}]`;
+          console.log(`  ${workload.padEnd(11)} c=${String(clients).padEnd(3)} ${name.padEnd(22)} ${med.toFixed(0).padStart(7)} tps median of [${s.map((x) => x.toFixed(0)).join(', ')}]${cpuText}`);
         }
       }
     }
     console.log('\n| workload | clients | direct | rekey session | pgbouncer session | session ratio (goal >= 1.0) | rekey tx | pgbouncer tx | transaction ratio (goal >= 0.8) |');
     console.log('|---|---|---|---|---|---|---|---|---|');
-    for (const workload of ['select-only', 'tpcb-like']) {
+    const f = (n: number) => (Number.isNaN(n) ? '-' : n.toFixed(0));
+    const ratio = (a: number, b: number) => (Number.isNaN(a / b) ? '-' : (a / b).toFixed(2));
+    for (const workload of WORKLOADS) {
       for (const clients of CLIENTS) {
         const g = (n: string) => tps.get(`${workload}/${clients}/${n}`) ?? NaN;
-        const f = (n: number) => (Number.isNaN(n) ? '-' : n.toFixed(0));
-        const ratio = (a: number, b: number) => (Number.isNaN(a / b) ? '-' : (a / b).toFixed(2));
         console.log(`| ${workload} | ${clients} | ${f(g('direct'))} | ${f(g('rekey session'))} | ${f(g('pgbouncer session'))} | ${ratio(g('rekey session'), g('pgbouncer session'))} | ${f(g('rekey transaction'))} | ${f(g('pgbouncer transaction'))} | ${ratio(g('rekey transaction'), g('pgbouncer transaction'))} |`);
+      }
+    }
+    console.log('\nproxy CPU per transaction (µs, median over rounds; rekey: process.cpuUsage, PgBouncer: /proc/<pid>/stat)\n');
+    console.log('| workload | clients | rekey session | pgbouncer session | rekey tx | pgbouncer tx |');
+    console.log('|---|---|---|---|---|---|');
+    const c1 = (n: number) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(1));
+    for (const workload of WORKLOADS) {
+      for (const clients of CLIENTS) {
+        const g = (n: string) => cpu.get(`${workload}/${clients}/${n}`) ?? NaN;
+        console.log(`| ${workload} | ${clients} | ${c1(g('rekey session'))} | ${c1(g('pgbouncer session'))} | ${c1(g('rekey transaction'))} | ${c1(g('pgbouncer transaction'))} |`);
       }
     }
   } finally {

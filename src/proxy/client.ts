@@ -39,6 +39,12 @@ export class ClientConn extends ClientStartup implements PoolClient {
     this.serverScanner = new MessageScanner({ maxLength: 0x7ffffffb, capture: SERVER_CAPTURE }, (t, b) => this.onServerMessage(t, b));
   }
 
+  // made once per client, not per attach (transaction mode attaches a server per transaction)
+  private readonly serverSink = (chunk: Buffer): boolean => this.onServerData(chunk);
+  private readonly serverLost = (s: ServerConn): void => {
+    if (this.server === s) this.fatal('08006', 'server connection lost');
+  };
+
   /** A transaction or query of this client is in flight (pause waits for it). */
   get busy(): boolean {
     // mid-message counts: the server already has the first bytes of a message whose rest must follow
@@ -97,6 +103,7 @@ export class ClientConn extends ClientStartup implements PoolClient {
     const stop = this.scanner.scan(chunk);
     const data = stop >= 0 ? chunk.subarray(0, stop) : chunk;
     if (data.length > 0) {
+      if (stop < 0 && !this.server && this.queue.length === 0 && !this.acquiring && !this.ctx.cutover.paused) this.takeIdleServer();
       if (this.queue.length === 0 && this.server && (wasBusy || (!this.ctx.cutover.paused && this.server.generation === this.ctx.cutover.generation))) {
         this.pending += this.chunkPending;
         if (this.chunkUnsynced !== undefined) this.unsynced = this.chunkUnsynced;
@@ -146,6 +153,17 @@ export class ClientConn extends ClientStartup implements PoolClient {
     if (s.socket.write(data)) return;
     this.socket.pause();
     s.socket.once('drain', () => this.socket.resume());
+  }
+
+  /**
+   * Transaction mode's hand-off without a promise: an idle server whose parameters already match is
+   * attached at once (else it goes back, and acquire() borrows and sets parameters as usual).
+   */
+  private takeIdleServer(): void {
+    const s = this.pool?.tryTake();
+    if (!s) return;
+    if (s.appliedSig !== this.wantedSig && this.wanted.size > 0) return this.pool!.release(s);
+    this.attach(s);
   }
 
   /** Gets a server for queued data: waits while paused, replaces a server of an older generation. */
@@ -198,12 +216,7 @@ export class ClientConn extends ClientStartup implements PoolClient {
 
   private attach(s: ServerConn): void {
     this.server = s;
-    s.attach(
-      (chunk) => this.onServerData(chunk),
-      () => {
-        if (this.server === s) this.fatal('08006', 'server connection lost');
-      },
-    );
+    s.attach(this.serverSink, this.serverLost);
   }
 
   private detach(): void {
@@ -212,13 +225,17 @@ export class ClientConn extends ClientStartup implements PoolClient {
     if (s?.socket.isPaused()) s.socket.resume();
   }
 
-  private onServerData(chunk: Buffer): void {
+  /** Server bytes to the client; true when the client socket still holds the chunk (its write is queued). */
+  private onServerData(chunk: Buffer): boolean {
     try {
       this.serverScanner.scan(chunk);
     } catch {
-      return this.fatal('08P01', 'malformed message from the server');
+      this.fatal('08P01', 'malformed message from the server');
+      return false;
     }
-    if (!this.socket.write(chunk)) {
+    const flushed = this.socket.write(chunk);
+    const kept = this.socket.writableLength > 0;
+    if (!flushed) {
       const s = this.server!;
       s.socket.pause();
       this.socket.once('drain', () => {
@@ -232,6 +249,7 @@ export class ClientConn extends ClientStartup implements PoolClient {
       this.detach();
       this.pool!.release(s);
     }
+    return kept;
   }
 
   private onServerMessage(type: number, body: Buffer): boolean {

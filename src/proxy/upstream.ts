@@ -27,6 +27,30 @@ export interface LoginOptions {
 }
 
 const MAX_SERVER_AUTH_MESSAGE = 1 << 20;
+const READ_BUFFER_BYTES = 64 * 1024;
+
+/**
+ * Reads of a plaintext server connection land in one reused buffer (net's `onread`): no buffer is
+ * allocated per read and the readable-stream machinery is skipped. A consumer that keeps the bytes
+ * past the call (a write to the client that did not complete at once) sets `kept`, and the next
+ * read gets a fresh buffer.
+ */
+class ReusedReads {
+  private buf = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  kept = false;
+  onChunk: ((chunk: Buffer) => void) | undefined;
+  readonly buffer = (): Buffer => {
+    if (this.kept) {
+      this.kept = false;
+      this.buf = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+    }
+    return this.buf;
+  };
+  readonly callback = (n: number, buf: Uint8Array): boolean => {
+    this.onChunk?.((buf as Buffer).subarray(0, n));
+    return true; // pausing is socket.pause()'s (backpressure in client.ts)
+  };
+}
 
 export class ServerConn {
   readonly params = new Map<string, string>();
@@ -37,29 +61,41 @@ export class ServerConn {
   closed = false;
   /** Signature of the client start-up parameters last SET on this connection (client.ts). */
   appliedSig: string | undefined;
-  /** Receives every byte from the server while a client holds this connection. */
-  private sink: ((chunk: Buffer) => void) | undefined;
+  /**
+   * Receives every byte from the server while a client holds this connection; returns true when it
+   * keeps a reference to the chunk after returning (e.g. a write to the client still queued).
+   */
+  private sink: ((chunk: Buffer) => boolean) | undefined;
   /** Told when the connection closes while a client holds it (one owner at a time: no listener pile-up). */
-  private ownerClosed: (() => void) | undefined;
+  private ownerClosed: ((s: ServerConn) => void) | undefined;
   private reader: FrameReader | undefined;
   private onMessage: ((m: Message) => void) | undefined;
   private onFail: ((e: Error) => void) | undefined;
   private closeListeners: (() => void)[] = [];
 
-  private constructor(readonly socket: Socket, readonly endpoint: Endpoint, readonly generation: number, readonly user: string, readonly tls: UpstreamTls | undefined) {
+  private constructor(readonly socket: Socket, readonly endpoint: Endpoint, readonly generation: number, readonly user: string, readonly tls: UpstreamTls | undefined, private readonly reads: ReusedReads | undefined) {
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => {
-      if (this.sink) return this.sink(chunk);
-      if (this.reader) return this.pump(chunk);
-      this.close(); // unsolicited bytes on an idle connection (e.g. FATAL from an admin shutdown)
-    });
+    if (reads) reads.onChunk = (chunk) => this.onData(chunk);
+    else socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (e) => this.fail(e));
     socket.on('close', () => this.fail(new UpstreamError('server closed the connection', '08006', false)));
   }
 
+  private onData(chunk: Buffer): void {
+    if (this.sink) {
+      if (this.sink(chunk) && this.reads) this.reads.kept = true;
+      return;
+    }
+    // log-in and simple queries keep partial frames across reads: a copy of the reused buffer
+    if (this.reader) return this.pump(this.reads ? Buffer.from(chunk) : chunk);
+    this.close(); // unsolicited bytes on an idle connection (e.g. FATAL from an admin shutdown)
+  }
+
   static async connect(o: LoginOptions): Promise<ServerConn> {
     const where = `${o.endpoint.host}:${o.endpoint.port}`;
-    let socket: Socket = connect({ host: o.endpoint.host, port: o.endpoint.port });
+    // TLS reads its first byte (the SSLRequest answer) from 'data' events and then wraps the socket: no reused buffer
+    const reads = o.tls ? undefined : new ReusedReads();
+    let socket: Socket = connect({ host: o.endpoint.host, port: o.endpoint.port, ...(reads ? { onread: { buffer: reads.buffer, callback: reads.callback } } : {}) });
     let conn: ServerConn | undefined;
     let timedOut: UpstreamError | undefined;
     const timer = setTimeout(() => {
@@ -79,7 +115,7 @@ export class ServerConn {
         socket.on('error', () => {}); // reported by startUpstreamTls, then by the TLS socket wrapping this one
         socket = await startUpstreamTls(socket, o.tls, o.endpoint.host);
       }
-      conn = new ServerConn(socket, o.endpoint, o.generation, o.user, o.tls);
+      conn = new ServerConn(socket, o.endpoint, o.generation, o.user, o.tls, reads);
       const login = conn.login(o.user, o.password);
       socket.write(startupMessage({ user: o.user, database: o.database }));
       await login;
@@ -198,7 +234,7 @@ export class ServerConn {
     this.lastUsed = Date.now();
   }
 
-  attach(sink: (chunk: Buffer) => void, onClosed: () => void): void {
+  attach(sink: (chunk: Buffer) => boolean, onClosed: (s: ServerConn) => void): void {
     this.sink = sink;
     this.ownerClosed = onClosed;
   }
@@ -233,7 +269,7 @@ export class ServerConn {
     setTimeout(() => this.socket.destroy(), 1000).unref();
     const owner = this.ownerClosed;
     this.ownerClosed = undefined;
-    owner?.();
+    owner?.(this);
     const ls = this.closeListeners;
     this.closeListeners = [];
     for (const l of ls) l();

@@ -1,0 +1,126 @@
+// Server bytes to a client that stops reading, sent by the server in many small packets: the proxy
+// reads them into a reused buffer (src/proxy/upstream.ts) and its writes to the client queue up
+// behind the full socket; every queued write must keep its own bytes (client.ts reports a queued
+// write to the server connection, which then reads into a fresh buffer). A raw TCP listener plays
+// PostgreSQL (log-in without a password, then NoticeResponses one per packet), so the packets stay
+// small whatever PostgreSQL's output buffering does.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Socket } from 'node:net';
+import pg from 'pg';
+import { validateTargets } from '../src/proxy/config.ts';
+import { ProxyService } from '../src/proxy/service.ts';
+import { TestSecretSource } from './helpers/proxy.ts';
+
+function msg(type: string, body: Buffer): Buffer {
+  const h = Buffer.alloc(5);
+  h.write(type, 0, 'latin1');
+  h.writeUInt32BE(body.length + 4, 1);
+  return Buffer.concat([h, body]);
+}
+const cstr = (s: string) => Buffer.from(s + '\0', 'utf8');
+const AUTH_OK = msg('R', Buffer.from([0, 0, 0, 0]));
+const READY = msg('Z', Buffer.from('I'));
+const notice = (text: string) => msg('N', Buffer.concat([cstr('SNOTICE'), cstr('VNOTICE'), cstr('C00000'), cstr('M' + text), Buffer.from([0])]));
+const text = (i: number) => `notice ${i} ${'y'.repeat(300 + (i % 50))}`;
+const N = 30000; // ~10 MB: more than the kernel's socket buffers take while the client does not read
+
+const flooding = { socket: undefined as Socket | undefined, done: false };
+/** Bytes the fake server's flood has waiting because the proxy stopped reading (0 when not flooding). */
+const floodBacklog = (): number => flooding.socket?.writableLength ?? 0;
+const floodDone = (): boolean => flooding.done;
+
+/** Frames what the proxy sends; answers the start-up, SETs, and the flood query. */
+function fakePostgres(s: Socket): void {
+  let buf = Buffer.alloc(0);
+  let started = false;
+  s.setNoDelay(true);
+  s.on('error', () => {});
+  s.on('data', (d: Buffer) => {
+    buf = Buffer.concat([buf, d]);
+    for (;;) {
+      if (!started) {
+        if (buf.length < 4 || buf.length < buf.readUInt32BE(0)) return;
+        buf = buf.subarray(buf.readUInt32BE(0));
+        started = true;
+        s.write(Buffer.concat([AUTH_OK, READY]));
+        continue;
+      }
+      if (buf.length < 5 || buf.length < 1 + buf.readUInt32BE(1)) return;
+      const type = String.fromCharCode(buf[0]!);
+      const body = buf.subarray(5, 1 + buf.readUInt32BE(1));
+      buf = buf.subarray(1 + buf.readUInt32BE(1));
+      if (type !== 'Q') continue; // Terminate
+      if (body.toString().startsWith('FLOOD')) void flood(s);
+      else s.write(Buffer.concat([msg('C', cstr('SET')), READY]));
+    }
+  });
+}
+
+async function flood(s: Socket): Promise<void> {
+  flooding.socket = s;
+  flooding.done = false;
+  for (let i = 1; i <= N; i++) {
+    s.write(notice(text(i)));
+    if (i % 4 === 0) await new Promise((r) => setImmediate(r)); // a few notices per packet at most
+  }
+  s.write(Buffer.concat([msg('C', cstr('DO')), READY]));
+  flooding.done = true;
+}
+
+test('small server packets to a client that stops reading arrive intact, in order (session and transaction mode)', { timeout: 60_000 }, async () => {
+  const upstream = createServer(fakePostgres);
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  const secrets = new TestSecretSource();
+  secrets.set('app-secret', 'app', 'pw-backpressure-1');
+  const up = { host: '127.0.0.1', port: (upstream.address() as { port: number }).port };
+  const listen = { host: '127.0.0.1', port: 0 };
+  const proxy = new ProxyService({
+    secrets,
+    targets: validateTargets([
+      { name: 'session', listen, upstream: up, secretIds: ['app-secret'], mode: 'session', poolSize: 2 },
+      { name: 'tx', listen, upstream: up, secretIds: ['app-secret'], mode: 'transaction', poolSize: 2 },
+    ]),
+  });
+  await proxy.start();
+  try {
+    for (const name of ['session', 'tx']) {
+      const c = new pg.Client({ host: '127.0.0.1', port: proxy.address(name).port, user: 'app', password: 'pw-backpressure-1', database: 'db' });
+      await c.connect(); // SCRAM with the proxy; then this test speaks the protocol on the socket itself
+      c.on('error', () => {});
+      const stream = (c as unknown as { connection: { stream: Socket } }).connection.stream;
+      stream.removeAllListeners('data');
+      stream.pause(); // the proxy's writes to this client queue up behind the full socket
+      flooding.done = false;
+      flooding.socket = undefined;
+      stream.write(msg('Q', cstr('FLOOD')));
+      // until the proxy stops reading from the server (its writes to the client are queued past the high-water mark)
+      while (!floodDone() && floodBacklog() < 256 * 1024) await new Promise((r) => setTimeout(r, 5));
+      const backedUp = !floodDone();
+      const chunks: Buffer[] = [];
+      let total = 0;
+      const expected = Array.from({ length: N }, (_, i) => notice(text(i + 1)).length).reduce((x, y) => x + y, 0) + msg('C', cstr('DO')).length + READY.length;
+      await new Promise<void>((resolve) => {
+        stream.on('data', (d: Buffer) => {
+          chunks.push(d);
+          total += d.length;
+          if (total >= expected) resolve();
+        });
+        stream.resume();
+      });
+      stream.destroy();
+      assert.ok(backedUp, `${name}: the flood ended before the proxy's writes to the client queued up`);
+      const got = Buffer.concat(chunks);
+      let o = 0;
+      for (let i = 1; i <= N; i++) {
+        const want = notice(text(i));
+        if (!got.subarray(o, o + want.length).equals(want)) assert.fail(`${name}: notice ${i} differs: ${got.subarray(o, o + 60).toString('latin1')}`);
+        o += want.length;
+      }
+      assert.deepEqual(got.subarray(o), Buffer.concat([msg('C', cstr('DO')), READY]));
+    }
+  } finally {
+    await proxy.close();
+    upstream.close();
+  }
+});
