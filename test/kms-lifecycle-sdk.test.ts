@@ -27,6 +27,11 @@ async function rekey(args: string[], creds: { accessKeyId: string; secretAccessK
   return out;
 }
 
+/** The same with `--output json`: the one JSON document it printed. */
+async function rekeyJson(args: string[], creds: { accessKeyId: string; secretAccessKey: string } = TEST_CREDS): Promise<any> {
+  return JSON.parse(await rekey([...args, '--output', 'json'], creds));
+}
+
 async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
@@ -82,7 +87,7 @@ test('service keys: alias/aws/<service> is created on first use, rotates yearly,
 
 test('usage budgets: a key rotates when a material version has done N encryptions; old ciphertexts still decrypt', async () => {
   const md = (await kms.send(new K.CreateKeyCommand({ Description: 'busy' }))).KeyMetadata!;
-  const set = JSON.parse(await rekey(['usage-budget', md.KeyId!, '--max-encryptions', '25']));
+  const set = await rekeyJson(['usage-budget', md.KeyId!, '--max-encryptions', '25']);
   assert.deepEqual(set, { keyId: md.KeyId, keyArn: md.Arn, budget: { maxEncryptions: 25 }, currentKeyMaterialId: md.CurrentKeyMaterialId, usage: { encryptions: 0, bytes: 0 } });
   const cts: Uint8Array[] = [];
   await Promise.all(Array.from({ length: 25 }, async (_, i) => {
@@ -102,19 +107,19 @@ test('usage budgets: a key rotates when a material version has done N encryption
   }
   // The schedule did not move (automatic rotation is off for this key) and the new version starts at zero.
   assert.equal((await kms.send(new K.GetKeyRotationStatusCommand({ KeyId: md.KeyId }))).KeyRotationEnabled, false);
-  const shown = JSON.parse(await rekey(['usage-budget', md.Arn!]));
+  const shown = await rekeyJson(['usage-budget', md.Arn!]);
   assert.equal(shown.currentKeyMaterialId, rotations[0]!.KeyMaterialId);
   assert.deepEqual(shown.usage, { encryptions: 0, bytes: 0 });
   const enc = await kms.send(new K.EncryptCommand({ KeyId: md.KeyId, Plaintext: Buffer.from('after') }));
   assert.equal(enc.KeyId, md.Arn);
   // Budget by bytes; and removing a budget.
-  JSON.parse(await rekey(['usage-budget', md.KeyId!, '--max-bytes', '1000']));
+  await rekeyJson(['usage-budget', md.KeyId!, '--max-bytes', '1000']);
   await kms.send(new K.GenerateDataKeyCommand({ KeyId: md.KeyId, NumberOfBytes: 1000 }));
   await until('the bytes-budget rotation', async () => {
     const r = (await kms.send(new K.ListKeyRotationsCommand({ KeyId: md.KeyId }))).Rotations!;
     return r.length === 2 ? r : undefined;
   });
-  assert.deepEqual(JSON.parse(await rekey(['usage-budget', md.KeyId!, '--clear'])).budget, null);
+  assert.deepEqual((await rekeyJson(['usage-budget', md.KeyId!, '--clear'])).budget, null);
   await assert.rejects(rekey(['usage-budget', md.KeyId!, '--max-encryptions', '0']), { code: 'ValidationException', message: 'maxEncryptions must be an integer from 1 to 9007199254740991' });
   process.stdout.write(`# budget rotation visible ${waited} ms after the last encryption returned\n`);
 });
@@ -155,7 +160,7 @@ test('the dependency guard: DisableKey and ScheduleKeyDeletion refuse a key secr
     return true;
   });
   // The administrator overrides.
-  const done = JSON.parse(await rekey(['schedule-deletion', md.KeyId!, '--pending-window-in-days', '7', '--force']));
+  const done = await rekeyJson(['schedule-deletion', md.KeyId!, '--pending-window-in-days', '7', '--force']);
   assert.equal(done.keyState, 'PendingDeletion');
   assert.equal(done.pendingWindowInDays, 7);
   assert.deepEqual(done.overriddenDependents.map((d: { name: string }) => d.name), ['prod/db', 'prod/api']);
@@ -164,7 +169,7 @@ test('the dependency guard: DisableKey and ScheduleKeyDeletion refuse a key secr
   assert.equal(d.DeletionDate!.toISOString(), done.deletionDate);
   await kms.send(new K.CancelKeyDeletionCommand({ KeyId: md.KeyId }));
   // Disable with the override, then the dependents go away and the plain API works again.
-  assert.equal(JSON.parse(await rekey(['disable', md.KeyId!, '--force'])).keyState, 'Disabled');
+  assert.equal((await rekeyJson(['disable', md.KeyId!, '--force'])).keyState, 'Disabled');
   await kms.send(new K.EnableKeyCommand({ KeyId: md.KeyId }));
   await s.kms.dependents.unregister(md.KeyId!, secret('prod/db'));
   await s.kms.dependents.unregister(md.KeyId!, secret('prod/api'));

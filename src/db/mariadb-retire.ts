@@ -28,7 +28,7 @@ export interface EncryptionRow { NAME: string; ENCRYPTION_SCHEME: number; MIN_KE
 
 /** What the running server and its files show (read by `gatherEvidence`). */
 export interface RetireEvidence {
-  /** The earliest the server can have started (ms since the epoch, its own clock, minus 1 s). */
+  /** The server's start second (ms since the epoch, its own clock): at or before its real start. */
   startedAtMs: number;
   tablespaces: EncryptionRow[];
   /** Tablespaces of the data dictionary absent from INNODB_TABLESPACES_ENCRYPTION. */
@@ -148,8 +148,14 @@ export async function rebuildSystemAria(q: AdminQuery): Promise<number> {
 
 /** Reads what the running server needs (see the file's header). */
 export async function gatherEvidence(q: AdminQuery, dataDir: string): Promise<RetireEvidence> {
-  const [clock] = await q<{ now: string; uptime: string }>(`SELECT UNIX_TIMESTAMP(NOW(3)) AS now, VARIABLE_VALUE AS uptime FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME'`);
-  const startedAtMs = Math.floor((Number(clock?.now ?? 0) - Number(clock?.uptime ?? Infinity) - 1) * 1000);
+  // MariaDB's Uptime is the statement's start second minus the server's start second (both whole
+  // seconds), and NOW() without fractions is that statement second: their difference is the start
+  // second itself, the same on every call. It is a lower bound of the real start (never after it),
+  // so "started after version N was made" read from it is never wrong, only late by < 1 s. (With
+  // NOW(3) and a 1 s margin it moved by up to a second between calls: one check saw "started
+  // after" and the next "before".)
+  const [clock] = await q<{ now: string; uptime: string }>(`SELECT UNIX_TIMESTAMP(NOW()) AS now, VARIABLE_VALUE AS uptime FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME'`);
+  const startedAtMs = (Number(clock?.now ?? 0) - Number(clock?.uptime ?? Infinity)) * 1000;
   const tablespaces = await q<EncryptionRow>('SELECT NAME, ENCRYPTION_SCHEME, MIN_KEY_VERSION, CURRENT_KEY_ID, ROTATING_OR_FLUSHING FROM information_schema.INNODB_TABLESPACES_ENCRYPTION');
   const [missing] = await q<{ n: number }>(`SELECT COUNT(DISTINCT t.SPACE) AS n FROM information_schema.INNODB_SYS_TABLES t
     WHERE t.SPACE NOT IN (SELECT SPACE FROM information_schema.INNODB_TABLESPACES_ENCRYPTION)`);
