@@ -23,9 +23,15 @@ const AUTH_OK = msg('R', Buffer.from([0, 0, 0, 0]));
 const READY = msg('Z', Buffer.from('I'));
 const notice = (text: string) => msg('N', Buffer.concat([cstr('SNOTICE'), cstr('VNOTICE'), cstr('C00000'), cstr('M' + text), Buffer.from([0])]));
 const text = (i: number) => `notice ${i} ${'y'.repeat(300 + (i % 50))}`;
-const N = 30000; // ~10 MB: more than the kernel's socket buffers take while the client does not read
+// The flood goes on until the whole path is full (the fake server's own socket holds BACKLOG bytes
+// it cannot send, so the proxy stopped reading it and its writes to the client are queued), then
+// AFTER more notices: how many that takes depends on how far the kernel's socket buffers grew
+// (tcp_rmem's maximum is 32 MB here), not on a fixed count. At most MAX notices (~160 MB).
+const BACKLOG = 256 * 1024;
+const AFTER = 2000;
+const MAX = 500_000;
 
-const flooding = { socket: undefined as Socket | undefined, done: false };
+const flooding = { socket: undefined as Socket | undefined, done: false, count: 0 };
 /** Bytes the fake server's flood has waiting because the proxy stopped reading (0 when not flooding). */
 const floodBacklog = (): number => flooding.socket?.writableLength ?? 0;
 const floodDone = (): boolean => flooding.done;
@@ -60,10 +66,14 @@ function fakePostgres(s: Socket): void {
 async function flood(s: Socket): Promise<void> {
   flooding.socket = s;
   flooding.done = false;
-  for (let i = 1; i <= N; i++) {
-    s.write(notice(text(i)));
+  let full = 0; // the notice after which the path was seen full
+  let i = 0;
+  while (i < MAX && (full === 0 || i < full + AFTER)) {
+    s.write(notice(text(++i)));
+    if (full === 0 && s.writableLength >= BACKLOG) full = i;
     if (i % 4 === 0) await new Promise((r) => setImmediate(r)); // a few notices per packet at most
   }
+  flooding.count = i;
   s.write(Buffer.concat([msg('C', cstr('DO')), READY]));
   flooding.done = true;
 }
@@ -95,16 +105,19 @@ test('small server packets to a client that stops reading arrive intact, in orde
       flooding.socket = undefined;
       stream.write(msg('Q', cstr('FLOOD')));
       // until the proxy stops reading from the server (its writes to the client are queued past the high-water mark)
-      while (!floodDone() && floodBacklog() < 256 * 1024) await new Promise((r) => setTimeout(r, 5));
+      while (!floodDone() && floodBacklog() < BACKLOG) await new Promise((r) => setTimeout(r, 5));
       const backedUp = !floodDone();
       const chunks: Buffer[] = [];
       let total = 0;
-      const expected = Array.from({ length: N }, (_, i) => notice(text(i + 1)).length).reduce((x, y) => x + y, 0) + msg('C', cstr('DO')).length + READY.length;
+      // known once the flood is done (it is, by the time its last bytes reach the client)
+      const expected = () => Array.from({ length: flooding.count }, (_, i) => notice(text(i + 1)).length).reduce((x, y) => x + y, 0) + msg('C', cstr('DO')).length + READY.length;
+      let want = Infinity;
       await new Promise<void>((resolve) => {
         stream.on('data', (d: Buffer) => {
           chunks.push(d);
           total += d.length;
-          if (total >= expected) resolve();
+          if (want === Infinity && floodDone()) want = expected();
+          if (total >= want) resolve();
         });
         stream.resume();
       });
@@ -112,7 +125,8 @@ test('small server packets to a client that stops reading arrive intact, in orde
       assert.ok(backedUp, `${name}: the flood ended before the proxy's writes to the client queued up`);
       const got = Buffer.concat(chunks);
       let o = 0;
-      for (let i = 1; i <= N; i++) {
+      assert.ok(flooding.count < MAX, `${name}: ${MAX} notices did not fill the path`);
+      for (let i = 1; i <= flooding.count; i++) {
         const want = notice(text(i));
         if (!got.subarray(o, o + want.length).equals(want)) assert.fail(`${name}: notice ${i} differs: ${got.subarray(o, o + 60).toString('latin1')}`);
         o += want.length;
