@@ -15,7 +15,7 @@ import type { KeyserveService } from '../keyserve/service.ts';
 import { mariaDbOptions } from '../keyserve/mariadb-config.ts';
 import type { InstanceRecord } from './model.ts';
 import { mariadbAdminRows, mariadbAdminSession } from './mariadb-server.ts';
-import { decide, gatherEvidence, rebuildSystemAria, type AdminQuery, type KeyDecision } from './mariadb-retire.ts';
+import { decide, gatherEvidence, rebuildSystemAria, systemAria, type AdminQuery, type KeyDecision } from './mariadb-retire.ts';
 import type { ServerPaths } from './server-engine.ts';
 
 export type MariaDbKeyserve = Pick<KeyserveService, 'ensureServiceKeyring' | 'issueServiceToken' | 'deleteServiceKeyring' | 'latestVersions' | 'versionsOf' | 'retireBelow'>;
@@ -149,8 +149,9 @@ export class MariaDbKeys {
     const newestMade = Math.max(...[...keys.values()].map((k) => k.served.at(-1)?.createdAt ?? Infinity));
     const evidence = await mariadbAdminSession(rec, paths, async (q: AdminQuery) => {
       const first = await gatherEvidence(q, paths.dataDir);
-      if (first.startedAtMs <= newestMade || !first.oldAria.some((t) => t.startsWith('mysql.') || t.startsWith('sys.'))) return first;
-      await rebuildSystemAria(q);
+      const system = systemAria(first);
+      if (first.startedAtMs <= newestMade || system.length === 0) return first;
+      await rebuildSystemAria(q, system);
       return gatherEvidence(q, paths.dataDir);
     });
     const decisions = decide(evidence, keys);

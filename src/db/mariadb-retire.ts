@@ -133,17 +133,20 @@ async function readHead(file: string, bytes: number): Promise<Buffer | null> {
 /** A query as rekey_admin on the instance (optionally with a longer timeout than the default 3 s). */
 export type AdminQuery = <T>(sql: string, timeoutMs?: number) => Promise<T[]>;
 
+/** The `mysql` and `sys` tables among the evidence's old Aria tables (rekey rebuilds those itself). */
+export const systemAria = (ev: RetireEvidence): string[] => ev.oldAria.filter((t) => t.startsWith('mysql.') || t.startsWith('sys.'));
+
 /**
- * The small Aria tables of the `mysql` and `sys` schemas written before the server's start are rebuilt (ALTER TABLE ...
- * FORCE: every page written again under the newest versions), once the server started after the
- * newest versions were made. Returns how many were rebuilt.
+ * Rebuilds the small Aria tables of the `mysql` and `sys` schemas written before the server's start
+ * (`systemAria` of the evidence; ALTER TABLE ... FORCE: every page written again under the newest
+ * versions), once the server started after the newest versions were made. Returns how many.
  */
-export async function rebuildSystemAria(q: AdminQuery): Promise<number> {
-  const old = await q<{ db: string; name: string }>(`SELECT TABLE_SCHEMA AS db, TABLE_NAME AS name FROM information_schema.TABLES
-    WHERE TABLE_SCHEMA IN ('mysql', 'sys') AND ENGINE = 'Aria' AND TABLE_TYPE = 'BASE TABLE'
-      AND (CREATE_TIME IS NULL OR UNIX_TIMESTAMP(CREATE_TIME) <= UNIX_TIMESTAMP() - (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME') + 1)`);
-  for (const t of old) await q(`ALTER TABLE \`${t.db}\`.\`${t.name.replace(/`/g, '``')}\` FORCE`, 60_000);
-  return old.length;
+export async function rebuildSystemAria(q: AdminQuery, tables: readonly string[]): Promise<number> {
+  for (const t of tables) {
+    const dot = t.indexOf('.');
+    await q(`ALTER TABLE \`${t.slice(0, dot)}\`.\`${t.slice(dot + 1).replace(/`/g, '``')}\` FORCE`, 60_000);
+  }
+  return tables.length;
 }
 
 /** Reads what the running server needs (see the file's header). */
