@@ -2,7 +2,8 @@
 // through the one pipeline in pipeline.ts), rekey's admin API under /v1 (admin-routes.ts) and the
 // web console's static files under /console (console.ts).
 // This module only wires; all decisions live in the domain modules the services call.
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from '../crypto/index.ts';
 import {
@@ -25,6 +26,7 @@ import { proxyRoutes, type ProxyAdmin } from './admin-proxy.ts';
 import { registerAdmin } from './admin.ts';
 import { registerConsole } from './console.ts';
 import { RefusedRequests } from './refused.ts';
+import { RawLane } from './raw-lane.ts';
 import { serverOptions, guardConnections, checkClientCertificate, type EdgeLimits, type EdgeTls } from './edge.ts';
 
 export type { AwsService } from './pipeline.ts';
@@ -85,7 +87,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   let logError = (err: unknown): void => void err;
   const refused = new RefusedRequests(opts.audit, { region: opts.region, log: (err) => logError(err) });
   /** Errors raised before a route runs (body limit, bad URL, no route) in the request's protocol shape. */
-  const sendEarlyError = (req: FastifyRequest, reply: FastifyReply, rk: RekeyError): FastifyReply => {
+  const sendEarlyError = (req: FastifyRequest, reply: FastifyReply, rk: RekeyError): unknown => {
     refused.record({ requestId: req.id, sourceIp: req.ip, userAgent: String(req.headers['user-agent'] ?? ''), method: req.method, url: req.url, error: rk });
     if (req.url.startsWith('/v1')) return reply.code(rk.status).send({ error: rk.code, message: rk.message, requestId: req.id });
     if (req.method === 'POST' && query.accepts(req)) return query.sendError(reply, rk, req.id, null);
@@ -103,8 +105,21 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   };
 
   const edge = opts.limits ? serverOptions(opts.limits, opts.tls) : { keepAliveTimeout: 65_000, requestTimeout: 30_000 };
+  // canonical AWS JSON calls skip fastify (raw-lane.ts); set once the pipeline's dependencies exist
+  let lane: RawLane | null = null;
   const app = Fastify({
     ...edge,
+    // the server fastify would build (lib/server.js), with the raw lane in front of fastify's handler
+    serverFactory: (handler) => {
+      const listener = (req: IncomingMessage, res: ServerResponse): void => {
+        if (lane?.takes(req)) lane.serve(req, res);
+        else handler(req, res);
+      };
+      const server = 'https' in edge && edge.https ? createHttpsServer(edge.https, listener) : createHttpServer('http' in edge && edge.http ? edge.http : {}, listener);
+      server.keepAliveTimeout = edge.keepAliveTimeout;
+      server.requestTimeout = edge.requestTimeout;
+      return server;
+    },
     bodyLimit: opts.bodyLimitBytes,
     logger: opts.logLevel === 'silent' ? false : { level: opts.logLevel },
     // no per-request log lines: they cost throughput and the audit trail is the record of requests
@@ -153,6 +168,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     ...(opts.observe ? { observe: opts.observe } : {}),
   };
   app.post('/', (req, reply) => serveAwsCall(req, reply, protocols.find((p) => p.accepts(req))!, pipeline));
+  lane = new RawLane({ bodyLimitBytes: opts.bodyLimitBytes, protocol: json, deps: pipeline, log: app.log });
+  // while the server closes, fastify answers every request (503, Connection: close)
+  app.addHook('preClose', (done) => {
+    lane?.close();
+    done();
+  });
 
   const scope = { region: opts.region, accountId: opts.iam.accountId };
   const routes: AdminRoute[] = [

@@ -1,10 +1,9 @@
 // The AWS JSON 1.1 protocol adapter (X-Amz-Target: <prefix>.<Operation>, JSON bodies): the one
 // place where errors are serialized for AWS JSON clients. Services register by target prefix
 // (TrentService = KMS, secretsmanager = Secrets Manager); the pipeline (pipeline.ts) does the rest.
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import sjson from 'secure-json-parse';
 import { RekeyError, SerializationException, UnknownOperationException } from '../errors.ts';
-import { scopeService, type AwsService, type Protocol, type WireRoute } from './pipeline.ts';
+import { scopeService, type AwsService, type Protocol, type WireRoute, type WireReply, type WireRequest } from './pipeline.ts';
 
 export const AWS_JSON = 'application/x-amz-json-1.1';
 
@@ -55,7 +54,7 @@ export function parseBody(body: Buffer | undefined): unknown {
   return v;
 }
 
-export function sendAwsError(reply: FastifyReply, err: RekeyError, requestId: string, messageKey: 'message' | 'Message' = 'message'): FastifyReply {
+export function sendAwsError(reply: WireReply, err: RekeyError, requestId: string, messageKey: 'message' | 'Message' = 'message'): WireReply {
   return reply
     .code(err.status)
     .header('content-type', AWS_JSON)
@@ -78,7 +77,7 @@ const SECRETS_MODELED_ERRORS = new Set([
   'PublicPolicyException', 'ResourceExistsException', 'ResourceNotFoundException',
 ]);
 
-export function sendAwsResult(reply: FastifyReply, body: unknown, requestId: string): FastifyReply {
+export function sendAwsResult(reply: WireReply, body: unknown, requestId: string): WireReply {
   return reply
     .code(200)
     .header('content-type', AWS_JSON)
@@ -101,7 +100,7 @@ export class AwsJsonProtocol implements Protocol {
     return true;
   }
 
-  route(req: FastifyRequest): WireRoute {
+  route(req: WireRequest): WireRoute {
     const target = req.headers['x-amz-target'];
     const dot = typeof target === 'string' ? target.indexOf('.') : -1;
     // a Map: an X-Amz-Target of "constructor.x" or "__proto__.x" finds nothing
@@ -111,22 +110,22 @@ export class AwsJsonProtocol implements Protocol {
   }
 
   /** A refused target is recorded under the service whose signing name the credential scope names. */
-  refusedService(req: FastifyRequest): AwsService | undefined {
+  refusedService(req: WireRequest): AwsService | undefined {
     const scope = scopeService(req);
     if (scope === undefined) return undefined;
     for (const s of this.byPrefix.values()) if (s.signingName === scope) return s;
     return undefined;
   }
 
-  input(_req: FastifyRequest, body: Buffer): unknown {
+  input(_req: WireRequest, body: Buffer): unknown {
     return parseBody(body);
   }
 
-  sendResult(reply: FastifyReply, _route: WireRoute, result: Record<string, unknown>, requestId: string): FastifyReply {
+  sendResult(reply: WireReply, _route: WireRoute, result: Record<string, unknown>, requestId: string): WireReply {
     return sendAwsResult(reply, result, requestId);
   }
 
-  sendError(reply: FastifyReply, err: RekeyError, requestId: string): FastifyReply {
+  sendError(reply: WireReply, err: RekeyError, requestId: string): WireReply {
     const target = reply.request.headers['x-amz-target'];
     const secrets = typeof target === 'string' && target.startsWith('secretsmanager.') && SECRETS_MODELED_ERRORS.has(err.code);
     return sendAwsError(reply, err, requestId, secrets ? 'Message' : 'message');

@@ -10,7 +10,7 @@
 // A protocol is one adapter (wire in: service, operation, input; wire out: result, error shape):
 // src/http/aws-json.ts (X-Amz-Target, JSON 1.1) and src/http/query.ts (Action=...&Version=..., XML).
 // A service is an operation table behind a signing name (KMS, Secrets Manager, STS, RDS...).
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { InternalFailure, RekeyError } from '../errors.ts';
 import type { Identity, RequestFacts } from '../iam/identity.ts';
 import { AuditedCall, type Appender, type CallContext } from '../audit/index.ts';
@@ -28,6 +28,33 @@ export interface AwsService {
   call(operation: string, input: unknown, caller: Identity, request: RequestFacts): Promise<Record<string, unknown>>;
 }
 
+/**
+ * The request as every stage reads it: a fastify request (admin routes, the Query protocol, every
+ * request off the raw lane's one shape) or the raw lane's (src/http/raw-lane.ts: canonical AWS JSON
+ * calls, served without fastify). Both carry the same facts.
+ */
+export interface WireRequest {
+  readonly id: string;
+  /** The peer's address (no proxy headers are trusted). */
+  readonly ip: string;
+  readonly method: string;
+  readonly url: string;
+  readonly protocol: 'http' | 'https';
+  readonly headers: IncomingHttpHeaders;
+  readonly raw: IncomingMessage;
+  /** The exact body bytes (a Buffer), or nothing. */
+  readonly body?: unknown;
+  readonly log: { error(obj: object, msg: string): void };
+}
+
+/** Where a protocol writes its answer: a fastify reply, or the raw lane's. */
+export interface WireReply {
+  readonly request: WireRequest;
+  code(status: number): WireReply;
+  header(name: string, value: string): WireReply;
+  send(body: string): WireReply;
+}
+
 /** What the parse stage found: which service and operation the request names. */
 export interface WireRoute {
   service: AwsService;
@@ -38,27 +65,27 @@ export interface WireRoute {
 export interface Protocol {
   readonly name: string;
   /** Whether this POST / request speaks this protocol (content type, headers). */
-  accepts(req: FastifyRequest): boolean;
+  accepts(req: WireRequest): boolean;
   /** Parse stage: the service and operation; throws a typed error (answered in this protocol's shape). */
-  route(req: FastifyRequest, body: Buffer): WireRoute;
+  route(req: WireRequest, body: Buffer): WireRoute;
   /** The input, parsed after authentication (strangers learn nothing about the parser). */
-  input(req: FastifyRequest, body: Buffer, route: WireRoute): unknown;
+  input(req: WireRequest, body: Buffer, route: WireRoute): unknown;
   /**
    * When the parse stage fails (no such service or operation): the service the refused call is
    * recorded under, from what the request claims (its SigV4 credential scope). None: not recorded.
    */
-  refusedService?(req: FastifyRequest): AwsService | undefined;
+  refusedService?(req: WireRequest): AwsService | undefined;
   /** The error as this protocol's clients expect it, for the audit event (STS: AccessDenied). */
   auditError?(err: RekeyError, route: WireRoute | null): RekeyError;
-  sendResult(reply: FastifyReply, route: WireRoute, result: Record<string, unknown>, requestId: string): FastifyReply;
-  sendError(reply: FastifyReply, err: RekeyError, requestId: string, route: WireRoute | null): FastifyReply;
+  sendResult(reply: WireReply, route: WireRoute, result: Record<string, unknown>, requestId: string): WireReply;
+  sendError(reply: WireReply, err: RekeyError, requestId: string, route: WireRoute | null): WireReply;
 }
 
 export interface PipelineDeps {
   region: string;
   authenticate(req: SignedRequest, signingName: string, regions?: readonly string[]): Promise<Identity>;
   /** mTLS: the client certificate must name the signer (src/http/edge.ts). */
-  checkClient?(req: FastifyRequest, caller: Identity): void;
+  checkClient?(req: WireRequest, caller: Identity): void;
   /** Quotas (src/quotas): throws ThrottlingException. */
   quotas?: { check(service: string, operation: string, caller: Identity): void };
   audit: Appender;
@@ -69,16 +96,16 @@ export interface PipelineDeps {
 }
 
 // ---- the request as every stage reads it (the AWS protocols and the admin pipeline alike): the one
-// conversion from a fastify request to what SigV4 verification reads: method, path and raw query as
+// conversion from a request to what SigV4 verification reads: method, path and raw query as
 // sent, headers from rawHeaders (Node's req.headers joins repeats with ", ", which breaks SigV4),
 // and the exact body bytes.
 
 /** The raw request body (every body is read as bytes: see the content-type parser in app.ts). */
-export function bodyOf(req: FastifyRequest): Buffer {
+export function bodyOf(req: WireRequest): Buffer {
   return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
 }
 
-export function signedRequestOf(req: FastifyRequest, body: Buffer = bodyOf(req)): SignedRequest {
+export function signedRequestOf(req: WireRequest, body: Buffer = bodyOf(req)): SignedRequest {
   const q = req.url.indexOf('?');
   return {
     method: req.method,
@@ -90,7 +117,7 @@ export function signedRequestOf(req: FastifyRequest, body: Buffer = bodyOf(req))
 }
 
 /** The credential scope's service of a SigV4 Authorization header, if any. */
-export function scopeService(req: FastifyRequest): string | undefined {
+export function scopeService(req: WireRequest): string | undefined {
   const auth = req.headers.authorization;
   if (typeof auth !== 'string') return undefined;
   return /Credential=[^/,\s]+\/\d{8}\/[^/]+\/([^/]+)\//.exec(auth)?.[1];
@@ -103,7 +130,7 @@ export function toRekeyError(err: unknown, requestId: string): RekeyError {
 }
 
 /** Runs one AWS-protocol request through every stage. Always answers (never throws). */
-export async function serveAwsCall(req: FastifyRequest, reply: FastifyReply, protocol: Protocol, deps: PipelineDeps): Promise<FastifyReply> {
+export async function serveAwsCall(req: WireRequest, reply: WireReply, protocol: Protocol, deps: PipelineDeps): Promise<WireReply> {
   const requestId = req.id;
   const ua = typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : '';
   const body = bodyOf(req);

@@ -9,12 +9,11 @@
 // registered service. Errors:
 //   <ErrorResponse xmlns=ns><Error><Type>Sender|Receiver</Type><Code>..</Code><Message>..</Message></Error>
 //   <RequestId>..</RequestId></ErrorResponse>
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidAction, MissingAction, RekeyError, RequestEntityTooLargeException } from '../errors.ts';
 import { parseForm as parseStrictForm } from '../rds/form.ts';
 import type { Identity, RequestFacts } from '../iam/identity.ts';
 import type { ServiceName } from '../audit/event.ts';
-import { bodyOf, scopeService, type AwsService, type Protocol, type WireRoute } from './pipeline.ts';
+import { bodyOf, scopeService, type AwsService, type Protocol, type WireRoute, type WireReply, type WireRequest } from './pipeline.ts';
 
 /** Request parameters of a Query call (no prototype: "constructor" is just a parameter name). */
 export type QueryParams = Readonly<Record<string, string>>;
@@ -104,7 +103,7 @@ export class QueryProtocol implements Protocol {
   private readonly services = new Map<QueryService, AwsService>();
   private first: QueryService | undefined;
   /** Parsed parameters per request (parsed once, in the parse stage). */
-  private readonly params = new WeakMap<FastifyRequest, QueryParams>();
+  private readonly params = new WeakMap<WireRequest, QueryParams>();
 
   constructor(private readonly defaultRegions: readonly string[]) {}
 
@@ -125,13 +124,13 @@ export class QueryProtocol implements Protocol {
   }
 
   /** Form-encoded POST / without X-Amz-Target (JSON clients always send their content type). */
-  accepts(req: FastifyRequest): boolean {
+  accepts(req: WireRequest): boolean {
     const ct = req.headers['content-type'];
     return typeof ct === 'string' && ct.toLowerCase().startsWith(FORM_CONTENT_TYPE) && req.headers['x-amz-target'] === undefined;
   }
 
   /** The service a request is for, before its body is parsed (for errors raised by the body parser). */
-  serviceOf(req: FastifyRequest, params?: QueryParams): QueryService | undefined {
+  serviceOf(req: WireRequest, params?: QueryParams): QueryService | undefined {
     const scope = scopeService(req);
     const signed = scope !== undefined ? this.bySigningName.get(scope) : undefined;
     if (signed) return signed;
@@ -139,7 +138,7 @@ export class QueryProtocol implements Protocol {
     return (version !== undefined ? this.byVersion.get(version) : undefined) ?? this.first;
   }
 
-  route(req: FastifyRequest, body: Buffer): WireRoute {
+  route(req: WireRequest, body: Buffer): WireRoute {
     const params = parseForm(body);
     this.params.set(req, params);
     const svc = this.serviceOf(req, params);
@@ -152,7 +151,7 @@ export class QueryProtocol implements Protocol {
    * would have been routed to: its credential scope, else a Version read leniently (URLSearchParams
    * never throws), else the first registered service, as route() does for well-formed bodies.
    */
-  refusedService(req: FastifyRequest): AwsService | undefined {
+  refusedService(req: WireRequest): AwsService | undefined {
     let version: string | null = null;
     if (scopeService(req) === undefined) {
       const raw = bodyOf(req);
@@ -162,7 +161,7 @@ export class QueryProtocol implements Protocol {
     return svc ? this.services.get(svc) : undefined;
   }
 
-  input(req: FastifyRequest): unknown {
+  input(req: WireRequest): unknown {
     return this.params.get(req) ?? (Object.create(null) as QueryParams);
   }
 
@@ -181,14 +180,14 @@ export class QueryProtocol implements Protocol {
     return new WireCodedError(code, err.status, err.message);
   }
 
-  sendResult(reply: FastifyReply, route: WireRoute, result: Record<string, unknown>, requestId: string): FastifyReply {
+  sendResult(reply: WireReply, route: WireRoute, result: Record<string, unknown>, requestId: string): WireReply {
     const svc = this.svcOf(route)!;
     const action = route.operation;
     const xml = queryResultXml(svc.xmlNamespace, action, svc.serialize ? svc.serialize(action, result) : xmlMembers(result), requestId);
     return reply.code(200).header('content-type', 'text/xml').header('x-amzn-requestid', requestId).send(xml);
   }
 
-  sendError(reply: FastifyReply, err: RekeyError, requestId: string, route: WireRoute | null): FastifyReply {
+  sendError(reply: WireReply, err: RekeyError, requestId: string, route: WireRoute | null): WireReply {
     const svc = this.svcOf(route) ?? this.serviceOf(reply.request);
     const w = wireError(svc, err, requestId);
     const ns = svc?.xmlNamespace ?? '';
