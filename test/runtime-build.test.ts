@@ -100,6 +100,28 @@ test('a build that takes in a file the fingerprint does not cover is refused; bi
   }
 });
 
+test('a source imported for its side effects alone runs before the packages imported after it, as in the sources', () => {
+  // src/crypto/x509.ts imports its Reflect shim before @peculiar/x509, which refuses to load without it
+  const root = checkout({
+    'cli/main.ts': "import { seen } from '../uses-probe.ts';\nconsole.log(seen);\n",
+    'uses-probe.ts': "import './shim.ts';\nimport { seen } from 'probe';\nexport { seen };\n",
+    'shim.ts': '(globalThis as Record<string, unknown>)[\'shimmed\'] = true;\n',
+  });
+  try {
+    // node_modules: the repository's packages plus `probe`, which reads the global as it loads
+    rmSync(join(root, 'node_modules'));
+    mkdirSync(join(root, 'node_modules', 'probe'), { recursive: true });
+    for (const name of readdirSync(join(REPO, 'node_modules'))) symlinkSync(join(REPO, 'node_modules', name), join(root, 'node_modules', name));
+    writeFileSync(join(root, 'node_modules', 'probe', 'package.json'), '{ "name": "probe", "type": "module", "exports": "./index.js" }\n');
+    writeFileSync(join(root, 'node_modules', 'probe', 'index.js'), "export const seen = globalThis.shimmed === true ? 'shim first' : 'shim late';\n");
+    assert.deepEqual(rekey(root, { REKEY_RUNTIME: 'tsx' }), { status: 0, out: 'shim first\n', err: '' });
+    assert.deepEqual(rekey(root, { REKEY_RUNTIME: 'compiled' }), { status: 0, out: 'shim first\n', err: '' });
+    assert.deepEqual(readdirSync(join(root, '.build', builds(root)[0]!)).sort(), ['build.json', 'main.mjs', 'main.mjs.map', 'src-shim.mjs', 'src-shim.mjs.map']);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 test('REKEY_RUNTIME=tsx runs the sources and builds nothing', () => {
   const root = checkout({ 'cli/main.ts': MAIN, 'word.ts': "export const word = 'tsx';\n" });
   try {
