@@ -8,6 +8,9 @@
 //   node scripts/build.mjs           build src/cli/main.ts now if not built (`npm ci` runs it: prepare)
 //   compiled(entry)                  the URL of the entry's build, built first if missing (bin/rekey.mjs)
 //
+// A source imported for its side effects alone (`import './x.ts'`) becomes a file of its own next to
+// main.mjs, imported in its place, so it still runs before the packages imported after it.
+//
 // Concurrent first runs (tests start many CLIs at once) each build into a temporary directory of
 // their own and rename it into place; a rename is atomic, and the loser drops its copy.
 // REKEY_RUNTIME=tsx skips all of this (the sources run through tsx); REKEY_RUNTIME=compiled makes a
