@@ -3,7 +3,7 @@
 // REKEY_ALARMS=off has neither (unless metrics.listen is set). Two servers, same request bytes,
 // measured alternately (off, on, off, on) so drift on a shared machine hits both.
 // Usage: node --import tsx bench/kms/alarms-ab.ts   (BENCH_SECONDS=5, BENCH_CONCURRENCY=16)
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { KMSClient, CreateKeyCommand } from '@aws-sdk/client-kms';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
+import { forkServer } from '../fork-server.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -21,7 +22,7 @@ const region = 'us-east-1';
 async function start(label: string, extra: Record<string, string>): Promise<{ child: ChildProcess; port: number; dir: string; body: string; headers: Record<string, string> }> {
   const dir = mkdtempSync(join(tmpdir(), `rekey-bench-${label}-`));
   const env = { ...process.env, REKEY_DATA_DIR: dir, REKEY_PORT: '0', REKEY_LOG_LEVEL: 'error', REKEY_QUOTAS: 'off', REKEY_DEV_ACCESS_KEY_ID: creds.accessKeyId, REKEY_DEV_SECRET_ACCESS_KEY: creds.secretAccessKey, ...extra };
-  const child = fork('bench/kms/server-child.ts', [], { env, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = await forkServer('bench/kms/server-child.ts', [], { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (m: any) => resolve(m.port));
     child.once('exit', (c) => reject(new Error(`server exited ${c}`)));

@@ -3,7 +3,6 @@
 // 1,000,000) signed Encrypt 1 KiB calls at BENCH_CONCURRENCY (default 64) connections, RSS read from
 // /proc/<pid>/status (VmRSS) at the start and after every tenth of the run.
 // Usage: npm run bench:kms-rss
-import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,15 +11,16 @@ import { KMSClient, CreateKeyCommand } from '@aws-sdk/client-kms';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
+import { forkServer } from '../fork-server.ts';
 
 const TOTAL = Number(process.env.BENCH_REQUESTS ?? 1_000_000);
 const CONNECTIONS = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const creds = { accessKeyId: 'AKIAREKEYBENCH000001', secretAccessKey: 'bench-secret-bench-secret-bench-secret-01' };
 const region = 'us-east-1';
 const dir = mkdtempSync(join(tmpdir(), 'rekey-bench-rss-'));
-const child = fork('bench/kms/server-child.ts', [], {
+const child = await forkServer('bench/kms/server-child.ts', [], {
   env: { ...process.env, REKEY_DATA_DIR: dir, REKEY_PORT: '0', REKEY_LOG_LEVEL: 'error', REKEY_QUOTAS: 'off', REKEY_DEV_ACCESS_KEY_ID: creds.accessKeyId, REKEY_DEV_SECRET_ACCESS_KEY: creds.secretAccessKey },
-  execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
 });
 const rssMiB = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
 try {

@@ -2,8 +2,9 @@
 // node:http server doing JSON + HKDF + AES-256-GCM seal, bench/kms/floor-server.ts), in one run.
 // Each server runs in its own process; autocannon drives both from this process with the same
 // pre-signed request bytes (SigV4 signatures stay valid for the 5-minute window).
-// Usage: npm run bench:kms   (BENCH_SECONDS=5 per cell by default)
-import { fork, type ChildProcess } from 'node:child_process';
+// Usage: npm run bench:kms   (BENCH_SECONDS=5 per cell by default). The servers run compiled, as
+// `rekey server` does (bench/fork-server.ts); REKEY_RUNTIME=tsx runs them through tsx.
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Agent as HttpsAgent } from 'node:https';
+import { forkServer } from '../fork-server.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '1,16,64').split(',').map(Number);
@@ -22,9 +24,9 @@ const LINES = new Set((process.env.BENCH_LINES ?? 'floor,sinks,bare,auth,tls,aud
 const creds = { accessKeyId: 'AKIAREKEYBENCH000001', secretAccessKey: 'bench-secret-bench-secret-bench-secret-01' };
 const region = 'us-east-1';
 
-function startChild(script: string, args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; port: number; metrics?: string }> {
+async function startChild(script: string, args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; port: number; metrics?: string }> {
+  const child = await forkServer(script, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
-    const child = fork(script, args, { env: { ...process.env, ...env }, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     child.once('message', (m: any) => resolve({ child, port: m.port, ...(m.metrics ? { metrics: m.metrics } : {}) }));
     child.once('exit', (c) => reject(new Error(`${script} exited ${c}`)));
   });
