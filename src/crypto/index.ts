@@ -64,6 +64,15 @@ export function sha256(data: Uint8Array | string): Buffer {
   return nc.createHash('sha256').update(data).digest();
 }
 
+// crypto.hash (Node >= 20.12 / 21.7): one call into C++ instead of a Hash object, update() and
+// digest(); the package allows any Node 20, so older ones fall back to createHash.
+const oneShotHash = (nc as { hash?: (algorithm: string, data: Uint8Array | string, encoding: 'hex') => string }).hash;
+
+/** Lower-case hex SHA-256 (SigV4's HexEncode(Hash(...)), the audit chain's record hash). */
+export function sha256Hex(data: Uint8Array | string): string {
+  return oneShotHash !== undefined ? oneShotHash('sha256', data, 'hex') : nc.createHash('sha256').update(data).digest('hex');
+}
+
 export function hmacSha256(key: Uint8Array | string, data: Uint8Array | string): Buffer {
   return nc.createHmac('sha256', key).update(data).digest();
 }
