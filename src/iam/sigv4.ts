@@ -3,7 +3,7 @@
 // Reference: AWS IAM User Guide, "Create a signed AWS API request" (canonical request, string to
 // sign, signing key) and "Elements of an AWS API request signature"; the official SigV4 test suite
 // passes (src/iam/sigv4.test.ts, vectors in test/sigv4-vectors/).
-import { hmacSha256, constantTimeEqual, sha256Hex } from '../crypto/index.ts';
+import { constantTimeEqual, hmacSha256Hex, sha256Hex } from '../crypto/index.ts';
 import {
   MissingAuthenticationTokenException, IncompleteSignatureException, InvalidSignatureException,
   UnrecognizedClientException,
@@ -290,7 +290,7 @@ function checkSignature(req: SignedRequest, auth: ParsedAuth, amzDate: string, t
   if (canonical === undefined) throw new InvalidSignatureException(SIG_MISMATCH);
   const scope = credentialScope(auth.date, auth.region, auth.service);
   const key = signingKey(cred.accessKeyId, cred.secretAccessKey, auth.date, auth.region, auth.service);
-  const expected = hmacSha256(key, stringToSign(amzDate, scope, canonical));
+  const expected = Buffer.from(hmacSha256Hex(key, stringToSign(amzDate, scope, canonical)), 'hex');
   // Compared in constant time; a malformed signature still costs one comparison.
   const given = /^[0-9a-f]{64}$/.test(auth.signature) ? Buffer.from(auth.signature, 'hex') : Buffer.alloc(32);
   if (!constantTimeEqual(expected, given) || given.length !== 32 || auth.signature.length !== 64) throw new InvalidSignatureException(SIG_MISMATCH);
