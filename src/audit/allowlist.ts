@@ -312,13 +312,16 @@ export function sanitize(value: unknown, shape: Shape): unknown {
 
 type Members = { readonly [member: string]: Shape };
 
-/** A member table as a list of [wire name, CloudTrail name, shape], made once per table. */
+/**
+ * A member table as a list of [wire name, CloudTrail name, shape], made once per table, sorted by
+ * CloudTrail name so the copies come out in canonical JSON order (src/audit/canonical.ts).
+ */
 const memberLists = new WeakMap<Members, readonly (readonly [string, string, Shape])[]>();
 
 function memberList(members: Members): readonly (readonly [string, string, Shape])[] {
   let list = memberLists.get(members);
   if (list === undefined) {
-    list = Object.entries(members).map(([name, shape]) => [name, lowerFirst(name), shape] as const);
+    list = Object.entries(members).map(([name, shape]) => [name, lowerFirst(name), shape] as const).sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
     memberLists.set(members, list);
   }
   return list;

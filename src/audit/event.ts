@@ -138,14 +138,17 @@ export function isMutating(service: ServiceName, operation: string): boolean {
 }
 
 export function userIdentityOf(caller: AuditCaller | null | undefined): UserIdentity {
-  if (!caller?.arn) return { type: 'Unknown', ...(caller?.accessKeyId ? { accessKeyId: clip(caller.accessKeyId, 128) } : {}) };
+  if (!caller?.arn) return caller?.accessKeyId ? { accessKeyId: clip(caller.accessKeyId, 128), type: 'Unknown' } : { type: 'Unknown' };
   const arn = caller.arn;
   const type = caller.type ?? (arn.endsWith(':root') ? 'Root' : arn.includes(':assumed-role/') ? 'AssumedRole' : 'IAMUser');
-  const id: UserIdentity = { type, arn };
-  if (caller.principalId) id.principalId = caller.principalId;
-  if (caller.accountId) id.accountId = caller.accountId;
+  // members added in canonical (sorted) order: accessKeyId, accountId, arn, principalId, sessionContext, type
+  const id = {} as UserIdentity;
   if (caller.accessKeyId) id.accessKeyId = caller.accessKeyId;
+  if (caller.accountId) id.accountId = caller.accountId;
+  id.arn = arn;
+  if (caller.principalId) id.principalId = caller.principalId;
   if (caller.mfaAuthenticated !== undefined) id.sessionContext = { attributes: { mfaAuthenticated: caller.mfaAuthenticated ? 'true' : 'false' } };
+  id.type = type;
   return id;
 }
 
@@ -243,27 +246,29 @@ export function apiCallEvent(service: ServiceName, call: Omit<ApiCall, 'output' 
   const accountId = call.accountId ?? call.caller?.accountId;
   const arns = resourceArns(service, call, output, accountId);
   const resources: AuditResource[] = [];
-  for (const ARN of arns) resources.push({ accountId: accountId ?? '', type: svc.resourceType, ARN });
+  for (const ARN of arns) resources.push({ ARN, accountId: accountId ?? '', type: svc.resourceType });
+  // Members in canonical (sorted) order, so canonicalJson finds them in order and sorts nothing;
+  // the error fields, added below, are the exception.
   const ev: AuditEvent = {
-    eventVersion: EVENT_VERSION,
-    eventTime: eventTimeOf(call.now),
-    eventSource: svc.source,
+    awsRegion: call.region,
+    eventCategory: 'Management',
+    eventID: call.eventId ?? randomUUID(),
     // Unknown operations are recorded by name (bounded), with no parameters at all.
     eventName: /^[A-Za-z0-9]{1,64}$/.test(call.operation) ? call.operation : 'UnknownOperation',
-    awsRegion: call.region,
+    eventSource: svc.source,
+    eventTime: eventTimeOf(call.now),
+    eventType: 'AwsApiCall',
+    eventVersion: EVENT_VERSION,
+    managementEvent: true,
+    readOnly: spec?.readOnly ?? false,
+    recipientAccountId: accountId ?? '',
+    requestID: call.requestId,
+    requestParameters: spec ? nonEmpty(sanitizeMembers(call.input, spec.request)) : null,
+    resources,
+    responseElements: spec?.response && error === undefined ? (sanitizeMembers(output, spec.response) ?? null) : null,
     sourceIPAddress: clip(call.sourceIp, 64),
     userAgent: clip(call.userAgent, 1024),
     userIdentity: userIdentityOf(call.caller),
-    requestParameters: spec ? nonEmpty(sanitizeMembers(call.input, spec.request)) : null,
-    responseElements: spec?.response && error === undefined ? (sanitizeMembers(output, spec.response) ?? null) : null,
-    requestID: call.requestId,
-    eventID: call.eventId ?? randomUUID(),
-    readOnly: spec?.readOnly ?? false,
-    resources,
-    eventType: 'AwsApiCall',
-    managementEvent: true,
-    eventCategory: 'Management',
-    recipientAccountId: accountId ?? '',
   };
   if (error !== undefined) {
     const secrets = [...excludedStrings(call.input, spec?.request), ...excludedStrings(output, spec?.response)];
