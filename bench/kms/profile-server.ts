@@ -2,7 +2,7 @@
 // under Encrypt (1 KiB) load, to see where its time goes. Usage:
 //   node --import tsx bench/kms/profile-server.ts [out-dir]
 // PROFILE_MODE=full (default) | lean (auth and audit off) | noauth | noaudit; PROFILE_CONCURRENCY
-// (64), PROFILE_SECONDS (10). Writes the .cpuprofile files of the server process into out-dir
+// (64), PROFILE_SECONDS (10), PROFILE_CPU=off (measure only, no profiler). Writes the .cpuprofile files of the server process into out-dir
 // (default a temp dir) and prints the server's CPU µs per request (from /proc) and req/s.
 import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -26,7 +26,7 @@ const env: Record<string, string> = {
   ...(mode === 'lean' || mode === 'noaudit' ? { REKEY_AUDIT: 'off', REKEY_BENCH_UNSAFE_NO_AUDIT: '1' } : {}),
 };
 const child = fork('bench/kms/server-child.ts', [], {
-  env: { ...process.env, ...env }, execArgv: ['--cpu-prof', `--cpu-prof-dir=${outDir}`, '--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  env: { ...process.env, ...env }, execArgv: [...(process.env.PROFILE_CPU === 'off' ? [] : ['--cpu-prof', `--cpu-prof-dir=${outDir}`]), '--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
 });
 const port = await new Promise<number>((resolve, reject) => {
   child.once('message', (m: { port: number }) => resolve(m.port));
