@@ -105,22 +105,24 @@ try {
   ];
   const encBody = JSON.stringify({ KeyId: keyId, Plaintext: plaintext.toString('base64') });
   const best = (a: Cell, b: Cell): Cell => (b.rps > a.rps ? b : a);
-  const encrypt = async (port: number, body: string, c: number, scheme: 'http' | 'https' = 'http') => load(port, await sign(port, 'TrentService.Encrypt', body), body, c, scheme);
+  const encrypt = async (port: number, body: string, c: number, scheme: 'http' | 'https' = 'http', pid?: number) => load(port, await sign(port, 'TrentService.Encrypt', body), body, c, scheme, pid);
+  const cpu = (cell: Cell) => cell.cpuUsPerReq?.toFixed(0) ?? 'n/a';
   /**
    * Encrypt on the full server against the same server with one feature off, in this run.
    * Rounds alternate (off, on, off, on) and each side keeps its best, so drift on a shared machine
    * favours neither side.
    */
-  async function featureLine(label: string, onHead: string, offHead: string, offPort: number, offKeyId: string, on_: { port: number; body: string; scheme: 'http' | 'https' } = { port: rekey.port, body: encBody, scheme: 'http' }): Promise<string[]> {
-    const table = [`| Encrypt (1 KiB) | conc | ${onHead} req/s | p50 ms | p99 ms | ${offHead} req/s | p50 ms | p99 ms | ratio |`, '|---|---|---|---|---|---|---|---|---|'];
+  async function featureLine(label: string, onHead: string, offHead: string, offPort: number, offKeyId: string, offPid: number | undefined, on_: { port: number; body: string; scheme: 'http' | 'https'; pid: number | undefined } = { port: rekey.port, body: encBody, scheme: 'http', pid: rekey.child.pid }): Promise<string[]> {
+    const table = [`| Encrypt (1 KiB) | conc | ${onHead} req/s | p50 ms | p99 ms | CPU µs/req | ${offHead} req/s | p50 ms | p99 ms | CPU µs/req | ratio | CPU ratio (off / on) |`, '|---|---|---|---|---|---|---|---|---|---|---|---|'];
     const offBody = JSON.stringify({ KeyId: offKeyId, Plaintext: plaintext.toString('base64') });
     for (const c of CONCURRENCY) {
-      let off = await encrypt(offPort, offBody, c);
-      let on = await encrypt(on_.port, on_.body, c, on_.scheme);
-      off = best(off, await encrypt(offPort, offBody, c));
-      on = best(on, await encrypt(on_.port, on_.body, c, on_.scheme));
+      let off = await encrypt(offPort, offBody, c, 'http', offPid);
+      let on = await encrypt(on_.port, on_.body, c, on_.scheme, on_.pid);
+      off = best(off, await encrypt(offPort, offBody, c, 'http', offPid));
+      on = best(on, await encrypt(on_.port, on_.body, c, on_.scheme, on_.pid));
       if (on.errors + off.errors > 0) process.stderr.write(`WARNING: ${label} c=${c}: ${on.errors} / ${off.errors} errors\n`);
-      table.push(`| ${label} | ${c} | ${on.rps.toFixed(0)} | ${on.p50} | ${on.p99} | ${off.rps.toFixed(0)} | ${off.p50} | ${off.p99} | ${(on.rps / off.rps).toFixed(2)} |`);
+      const cpuRatio = on.cpuUsPerReq && off.cpuUsPerReq ? (off.cpuUsPerReq / on.cpuUsPerReq).toFixed(2) : 'n/a';
+      table.push(`| ${label} | ${c} | ${on.rps.toFixed(0)} | ${on.p50} | ${on.p99} | ${cpu(on)} | ${off.rps.toFixed(0)} | ${off.p50} | ${off.p99} | ${cpu(off)} | ${(on.rps / off.rps).toFixed(2)} | ${cpuRatio} |`);
       process.stderr.write(table[table.length - 1] + '\n');
     }
     return table;
@@ -179,15 +181,15 @@ try {
   }
   // Full SigV4 verification + key and IAM policy evaluation vs authentication off (goal >= 0.9);
   // measured first, while the servers' stores (and audit trails) are equally small.
-  const auth = LINES.has('auth') ? await featureLine('SigV4 + policies vs auth off', 'auth on', 'auth off', noAuth.port, noAuthKeyId) : [];
+  const auth = LINES.has('auth') ? await featureLine('SigV4 + policies vs auth off', 'auth on', 'auth off', noAuth.port, noAuthKeyId, noAuth.child.pid) : [];
   // Encrypt over HTTPS (rekey's generated CA, TLS 1.3, keep-alive) vs plain HTTP, two fresh servers (goal >= 0.8).
   const tlsKms = new KMSClient({ endpoint: `https://127.0.0.1:${tlsServer.port}`, region, credentials: creds, requestHandler: new NodeHttpHandler({ httpsAgent: new HttpsAgent({ rejectUnauthorized: false }) }) });
   const tlsKeyId = (await tlsKms.send(new CreateKeyCommand({ Description: 'bench' }))).KeyMetadata!.KeyId!;
   const plainKeyId = (await new KMSClient({ endpoint: `http://127.0.0.1:${plain.port}`, region, credentials: creds }).send(new CreateKeyCommand({ Description: 'bench' }))).KeyMetadata!.KeyId!;
-  const tlsRows = LINES.has('tls') ? await featureLine('HTTPS vs plain HTTP', 'https', 'http', plain.port, plainKeyId,
-    { port: tlsServer.port, body: JSON.stringify({ KeyId: tlsKeyId, Plaintext: plaintext.toString('base64') }), scheme: 'https' }) : [];
+  const tlsRows = LINES.has('tls') ? await featureLine('HTTPS vs plain HTTP', 'https', 'http', plain.port, plainKeyId, plain.child.pid,
+    { port: tlsServer.port, body: JSON.stringify({ KeyId: tlsKeyId, Plaintext: plaintext.toString('base64') }), scheme: 'https', pid: tlsServer.child.pid }) : [];
   // Audited (store + JSON-lines file, fsync per group commit) vs unaudited (goal >= 0.8).
-  const auditRows = LINES.has('audit') ? await featureLine('audited vs unaudited', 'audited', 'unaudited', noAudit.port, noAuditKeyId) : [];
+  const auditRows = LINES.has('audit') ? await featureLine('audited vs unaudited', 'audited', 'unaudited', noAudit.port, noAuditKeyId, noAudit.child.pid) : [];
   const rows: string[] = [];
   const head = '| operation | conc | rekey req/s | p50 ms | p99 ms | rekey CPU µs/req | bare req/s | bare p50 | bare p99 | ratio |';
   rows.push(head, '|---|---|---|---|---|---|---|---|---|---|');

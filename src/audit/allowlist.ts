@@ -310,14 +310,31 @@ export function sanitize(value: unknown, shape: Shape): unknown {
   }
 }
 
+type Members = { readonly [member: string]: Shape };
+
+/**
+ * A member table as a list of [wire name, CloudTrail name, shape], made once per table, sorted by
+ * CloudTrail name so the copies come out in canonical JSON order (src/audit/canonical.ts).
+ */
+const memberLists = new WeakMap<Members, readonly (readonly [string, string, Shape])[]>();
+
+function memberList(members: Members): readonly (readonly [string, string, Shape])[] {
+  let list = memberLists.get(members);
+  if (list === undefined) {
+    list = Object.entries(members).map(([name, shape]) => [name, lowerFirst(name), shape] as const).sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+    memberLists.set(members, list);
+  }
+  return list;
+}
+
 /** Copies the allowlisted members of an object into CloudTrail's camelCase, or undefined. */
-export function sanitizeMembers(value: unknown, members: { readonly [member: string]: Shape }): Record<string, unknown> | undefined {
+export function sanitizeMembers(value: unknown, members: Members): Record<string, unknown> | undefined {
   if (!isPlainObject(value)) return undefined;
   const out: Record<string, unknown> = {};
-  for (const [name, shape] of Object.entries(members)) {
+  for (const [name, camel, shape] of memberList(members)) {
     if (!Object.prototype.hasOwnProperty.call(value, name)) continue;
     const v = sanitize(value[name], shape);
-    if (v !== undefined) out[lowerFirst(name)] = v;
+    if (v !== undefined) out[camel] = v;
   }
   return out;
 }

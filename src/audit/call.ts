@@ -18,7 +18,7 @@
 // If a commit fails after its success event was recorded, failed() appends a correction event with
 // the same requestID and `additionalEventData.correctsEventId`.
 import { InternalFailure } from '../errors.ts';
-import { type ApiCall, type AuditEvent, type ServiceName, awsApiEvent, isMutating } from './event.ts';
+import { type ApiCall, type AuditEvent, type ServiceName, apiCallEvent, isMutating } from './event.ts';
 
 export interface CallContext extends Omit<ApiCall, 'output' | 'error' | 'eventId'> {
   service: ServiceName;
@@ -26,7 +26,15 @@ export interface CallContext extends Omit<ApiCall, 'output' | 'error' | 'eventId
 
 export interface Appender {
   append(event: AuditEvent): Promise<void>;
+  /**
+   * True for an appender that records nothing (UNAUDITED, the benchmark-only REKEY_AUDIT=off):
+   * AuditedCall then builds no event at all.
+   */
+  readonly discards?: boolean;
 }
+
+/** BENCHMARKS ONLY (REKEY_AUDIT=off, src/server/unsafe-no-auth.ts): an appender that records nothing. */
+export const UNAUDITED: Appender = Object.freeze({ discards: true, append: (): Promise<void> => Promise.resolve() });
 
 const REFUSED = 'The request could not be audited; it was not performed.';
 
@@ -45,16 +53,18 @@ export class AuditedCall {
   /** Records the successful outcome once; later calls return the same promise. Rejects with InternalFailure. */
   succeeded(output: unknown): Promise<void> {
     if (this.success) return this.success;
-    const event = awsApiEvent(this.ctx.service, { ...this.ctx, output });
-    this.success = this.log.append(event).then(
-      () => {
-        this.successEventId = event.eventID;
-      },
-      () => {
-        throw new InternalFailure(REFUSED);
-      },
-    );
+    if (this.log.discards === true) return (this.success = Promise.resolve());
+    this.success = this.recordSuccess(apiCallEvent(this.ctx.service, this.ctx, output, undefined));
     return this.success;
+  }
+
+  private async recordSuccess(event: AuditEvent): Promise<void> {
+    try {
+      await this.log.append(event);
+    } catch {
+      throw new InternalFailure(REFUSED);
+    }
+    this.successEventId = event.eventID;
   }
 
   /**
@@ -64,7 +74,8 @@ export class AuditedCall {
    */
   failed(error: unknown): Promise<void> {
     if (this.failure) return this.failure;
-    const event = awsApiEvent(this.ctx.service, { ...this.ctx, error });
+    if (this.log.discards === true) return (this.failure = Promise.resolve());
+    const event = apiCallEvent(this.ctx.service, this.ctx, undefined, error);
     if (this.successEventId) event.additionalEventData = { correctsEventId: this.successEventId };
     this.failure = this.log.append(event).catch(() => {
       throw new InternalFailure(REFUSED);

@@ -40,12 +40,13 @@ function write(v: unknown): string {
   if (v === null) return 'null';
   switch (typeof v) {
     case 'string':
-      return JSON.stringify(v);
+      // what JSON.stringify would write: nothing to escape unless NEEDS_ESCAPE matches
+      return NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : '"' + v + '"';
     case 'boolean':
       return v ? 'true' : 'false';
     case 'number':
       if (!Number.isFinite(v)) throw new NotCanonicalizable('non-finite number');
-      return JSON.stringify(v);
+      return String(v); // JSON.stringify's text for every finite number (-0 included: "0")
     case 'object': {
       if (Array.isArray(v)) {
         let out = '[';

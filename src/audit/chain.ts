@@ -7,7 +7,7 @@
 // canonicalJson is defined in ./canonical.ts. Editing any field of any event, or moving, removing or
 // inserting an event, changes a hash that a later event (or a signed digest) depends on.
 // Chains are per node so nodes sharing a store never contend on one head.
-import { sha256 } from '../crypto/index.ts';
+import { sha256Hex } from '../crypto/index.ts';
 import { canonicalJson } from './canonical.ts';
 import type { AuditEvent } from './event.ts';
 
@@ -41,7 +41,7 @@ export function recordHash(r: Pick<AuditRecord, 'node' | 'seq' | 'prevHash' | 'e
 // canonicalJson({ event, node, seq }) spelled out, so the event is canonicalized once per record and
 // that same text is reused for the stored line (node names need no escaping: see NODE_NAME).
 function hashOf(prevHash: string, eventJson: string, node: string, seq: number): string {
-  return sha256(`${prevHash}{"event":${eventJson},"node":${JSON.stringify(node)},"seq":${seq}}`).toString('hex');
+  return sha256Hex(`${prevHash}{"event":${eventJson},"node":${JSON.stringify(node)},"seq":${seq}}`);
 }
 
 /** A chained record together with its canonical JSON line (what every sink writes). */

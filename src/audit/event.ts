@@ -114,8 +114,16 @@ export type ServiceName = keyof typeof SERVICES;
 
 /** CloudTrail's time format: second precision, 'Z'. */
 export function eventTimeOf(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  // Every request of one second has the same eventTime: format it once per second.
+  const second = Math.floor(d.getTime() / 1000);
+  if (second !== lastSecond) {
+    lastTime = d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    lastSecond = second;
+  }
+  return lastTime;
 }
+let lastSecond = NaN;
+let lastTime = '';
 
 /** Whether an operation changes state: such calls must be audited before the change is committed. */
 /** The allowlist entry of an operation: own members only ("constructor", "__proto__" are not operations). */
@@ -130,14 +138,17 @@ export function isMutating(service: ServiceName, operation: string): boolean {
 }
 
 export function userIdentityOf(caller: AuditCaller | null | undefined): UserIdentity {
-  if (!caller?.arn) return { type: 'Unknown', ...(caller?.accessKeyId ? { accessKeyId: clip(caller.accessKeyId, 128) } : {}) };
+  if (!caller?.arn) return caller?.accessKeyId ? { accessKeyId: clip(caller.accessKeyId, 128), type: 'Unknown' } : { type: 'Unknown' };
   const arn = caller.arn;
   const type = caller.type ?? (arn.endsWith(':root') ? 'Root' : arn.includes(':assumed-role/') ? 'AssumedRole' : 'IAMUser');
-  const id: UserIdentity = { type, arn };
-  if (caller.principalId) id.principalId = caller.principalId;
-  if (caller.accountId) id.accountId = caller.accountId;
+  // members added in canonical (sorted) order: accessKeyId, accountId, arn, principalId, sessionContext, type
+  const id = {} as UserIdentity;
   if (caller.accessKeyId) id.accessKeyId = caller.accessKeyId;
+  if (caller.accountId) id.accountId = caller.accountId;
+  id.arn = arn;
+  if (caller.principalId) id.principalId = caller.principalId;
   if (caller.mfaAuthenticated !== undefined) id.sessionContext = { attributes: { mfaAuthenticated: caller.mfaAuthenticated ? 'true' : 'false' } };
+  id.type = type;
   return id;
 }
 
@@ -173,33 +184,41 @@ export function scrub(message: string, secrets: readonly string[]): string {
 
 const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Adds v to found when it names a key (kms) or a secret (the others), once. */
+function addArn(found: string[], v: unknown, kms: boolean, region: string, accountId: string | undefined): void {
+  if (typeof v !== 'string' || v.length === 0 || v.length > 2048) return;
+  let arn: string;
+  if (kms) {
+    if (v.startsWith('arn:') && /:key\/[^/]+$/.test(v)) arn = v;
+    else if (KEY_ID.test(v) && accountId) arn = `arn:aws:kms:${region}:${accountId}:key/${v.toLowerCase()}`;
+    else return;
+  } else if (v.startsWith('arn:') && v.includes(':secret:')) {
+    arn = v;
+  } else {
+    return;
+  }
+  if (!found.includes(arn)) found.push(arn);
+}
+
 /** The resource ARNs a call touched: resolved ones from the server, else what input/output name. */
-function resourceArns(service: ServiceName, call: ApiCall, accountId: string | undefined): string[] {
+function resourceArns(service: ServiceName, call: Pick<ApiCall, 'input' | 'region' | 'resources'>, output: unknown, accountId: string | undefined): string[] {
   if (call.resources) return [...call.resources];
   const found: string[] = [];
-  const add = (v: unknown): void => {
-    if (typeof v !== 'string' || v.length === 0 || v.length > 2048) return;
-    if (service === 'kms') {
-      if (v.startsWith('arn:') && /:key\/[^/]+$/.test(v)) found.push(v);
-      else if (KEY_ID.test(v) && accountId) found.push(`arn:aws:kms:${call.region}:${accountId}:key/${v.toLowerCase()}`);
-    } else if (v.startsWith('arn:') && v.includes(':secret:')) {
-      found.push(v);
-    }
-  };
-  const out = (call.output ?? {}) as Record<string, unknown>;
+  const out = (output ?? {}) as Record<string, unknown>;
   const inp = (call.input ?? {}) as Record<string, unknown>;
+  const region = call.region;
   if (service === 'kms') {
     const md = out.KeyMetadata as Record<string, unknown> | undefined;
-    add(md?.Arn);
-    add(out.KeyId);
-    add(out.SourceKeyId);
-    add(inp.KeyId);
-    add(inp.TargetKeyId);
-    add(inp.SourceKeyId);
-    add(inp.DestinationKeyId);
+    addArn(found, md?.Arn, true, region, accountId);
+    addArn(found, out.KeyId, true, region, accountId);
+    addArn(found, out.SourceKeyId, true, region, accountId);
+    addArn(found, inp.KeyId, true, region, accountId);
+    addArn(found, inp.TargetKeyId, true, region, accountId);
+    addArn(found, inp.SourceKeyId, true, region, accountId);
+    addArn(found, inp.DestinationKeyId, true, region, accountId);
   } else if (service === 'secretsmanager') {
-    add(out.ARN);
-    add(inp.SecretId);
+    addArn(found, out.ARN, false, region, accountId);
+    addArn(found, inp.SecretId, false, region, accountId);
   } else if (service === 'rds') {
     // RDS: the instance named by DBInstanceIdentifier (stored lower-case, as RDS does) or the ARN of a tag call
     const id = inp.DBInstanceIdentifier;
@@ -209,41 +228,60 @@ function resourceArns(service: ServiceName, call: ApiCall, accountId: string | u
   } else if (typeof inp.RoleArn === 'string' && /^arn:[^:]+:iam::\d{12}:role\//.test(inp.RoleArn)) {
     found.push(inp.RoleArn);
   }
-  return [...new Set(found)];
+  return found.length > 1 ? [...new Set(found)] : found;
 }
 
 /** An AWS API call (allowed or denied) as CloudTrail would record it. */
 export function awsApiEvent(service: ServiceName, call: ApiCall): AuditEvent {
+  return apiCallEvent(service, call, call.output, call.error);
+}
+
+/**
+ * awsApiEvent with the outcome given apart from the call (AuditedCall's hot path: no copy of the
+ * call per event). `error` undefined: the call succeeded with `output`.
+ */
+export function apiCallEvent(service: ServiceName, call: Omit<ApiCall, 'output' | 'error'>, output: unknown, error: unknown): AuditEvent {
   const svc = SERVICES[service];
   const spec = operationSpec(service, call.operation);
   const accountId = call.accountId ?? call.caller?.accountId;
+  const arns = resourceArns(service, call, output, accountId);
+  const resources: AuditResource[] = [];
+  for (const ARN of arns) resources.push({ ARN, accountId: accountId ?? '', type: svc.resourceType });
+  // Members in canonical (sorted) order, so canonicalJson finds them in order and sorts nothing;
+  // the error fields, added below, are the exception.
   const ev: AuditEvent = {
-    eventVersion: EVENT_VERSION,
-    eventTime: eventTimeOf(call.now),
-    eventSource: svc.source,
+    awsRegion: call.region,
+    eventCategory: 'Management',
+    eventID: call.eventId ?? randomUUID(),
     // Unknown operations are recorded by name (bounded), with no parameters at all.
     eventName: /^[A-Za-z0-9]{1,64}$/.test(call.operation) ? call.operation : 'UnknownOperation',
-    awsRegion: call.region,
+    eventSource: svc.source,
+    eventTime: eventTimeOf(call.now),
+    eventType: 'AwsApiCall',
+    eventVersion: EVENT_VERSION,
+    managementEvent: true,
+    readOnly: spec?.readOnly ?? false,
+    recipientAccountId: accountId ?? '',
+    requestID: call.requestId,
+    requestParameters: spec ? nonEmpty(sanitizeMembers(call.input, spec.request)) : null,
+    resources,
+    responseElements: spec?.response && error === undefined ? (sanitizeMembers(output, spec.response) ?? null) : null,
     sourceIPAddress: clip(call.sourceIp, 64),
     userAgent: clip(call.userAgent, 1024),
     userIdentity: userIdentityOf(call.caller),
-    requestParameters: spec ? (sanitizeMembers(call.input, spec.request) ?? null) : null,
-    responseElements: spec?.response && call.error === undefined ? (sanitizeMembers(call.output, spec.response) ?? null) : null,
-    requestID: call.requestId,
-    eventID: call.eventId ?? randomUUID(),
-    readOnly: spec?.readOnly ?? false,
-    resources: resourceArns(service, call, accountId).map((ARN) => ({ accountId: accountId ?? '', type: svc.resourceType, ARN })),
-    eventType: 'AwsApiCall',
-    managementEvent: true,
-    eventCategory: 'Management',
-    recipientAccountId: accountId ?? '',
   };
-  if (ev.requestParameters && Object.keys(ev.requestParameters).length === 0) ev.requestParameters = null;
-  if (call.error !== undefined) {
-    const secrets = [...excludedStrings(call.input, spec?.request), ...excludedStrings(call.output, spec?.response)];
-    Object.assign(ev, errorFields(call.error, secrets));
+  if (error !== undefined) {
+    const secrets = [...excludedStrings(call.input, spec?.request), ...excludedStrings(output, spec?.response)];
+    Object.assign(ev, errorFields(error, secrets));
   }
   return ev;
+}
+
+/** null for a missing or empty object (no member allowlisted and present). */
+function nonEmpty(o: Record<string, unknown> | undefined): Record<string, unknown> | null {
+  if (o === undefined) return null;
+  for (const k in o) if (Object.hasOwn(o, k)) return o;
+  return null;
 }
 
 export function kmsApiEvent(call: ApiCall): AuditEvent {

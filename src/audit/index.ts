@@ -1,9 +1,9 @@
 // The audit trail's public surface, for the server, the CLI and the admin API.
 export { AuditLog, type AuditLogOptions, type AuditStats } from './log.ts';
-export { AuditedCall, type CallContext, type Appender } from './call.ts';
+export { AuditedCall, UNAUDITED, type CallContext, type Appender } from './call.ts';
 export {
   type AuditEvent, type AuditCaller, type ApiCall, type AdminCall, type ServiceCall, type UserIdentity, type AuditResource,
-  kmsApiEvent, secretsApiEvent, stsApiEvent, awsApiEvent, adminEvent, serviceEvent, isMutating, eventTimeOf,
+  kmsApiEvent, secretsApiEvent, stsApiEvent, awsApiEvent, apiCallEvent, adminEvent, serviceEvent, isMutating, eventTimeOf,
 } from './event.ts';
 export { type AuditRecord, type ChainHead, GENESIS_HASH, recordHash } from './chain.ts';
 export { canonicalJson } from './canonical.ts';

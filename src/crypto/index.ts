@@ -64,8 +64,51 @@ export function sha256(data: Uint8Array | string): Buffer {
   return nc.createHash('sha256').update(data).digest();
 }
 
+// crypto.hash (Node >= 20.12 / 21.7): one call into C++ instead of a Hash object, update() and
+// digest(); the package allows any Node 20, so older ones fall back to createHash.
+const oneShotHash = (nc as { hash?: (algorithm: string, data: Uint8Array | string, encoding: 'hex' | 'latin1') => string }).hash;
+
+/** Lower-case hex SHA-256 (SigV4's HexEncode(Hash(...)), the audit chain's record hash). */
+export function sha256Hex(data: Uint8Array | string): string {
+  return oneShotHash !== undefined ? oneShotHash('sha256', data, 'hex') : nc.createHash('sha256').update(data).digest('hex');
+}
+
 export function hmacSha256(key: Uint8Array | string, data: Uint8Array | string): Buffer {
   return nc.createHmac('sha256', key).update(data).digest();
+}
+
+const HMAC_BLOCK = 64; // SHA-256's block size
+let macInner = Buffer.alloc(HMAC_BLOCK + 1024);
+const macOuter = Buffer.alloc(HMAC_BLOCK + 32);
+
+/**
+ * Lower-case hex HMAC-SHA256 of a string, for a MAC that is public once made: a request signature
+ * to compare with the one the client sent (SigV4). RFC 2104, H((K ^ opad) || H((K ^ ipad) || m)),
+ * from two one-shot SHA-256 calls: half the CPU of createHmac, whose init looks the digest up
+ * again on every call (Node 20). The pads live in module buffers zeroed after each call (all of it
+ * synchronous); the inner digest passes through a V8 string, which cannot be zeroed, so never use
+ * this for key derivation (hmacSha256 is for that). Keys longer than a block, long messages and
+ * Nodes without crypto.hash take createHmac.
+ */
+export function hmacSha256Hex(key: Uint8Array, data: string): string {
+  const n = Buffer.byteLength(data, 'utf8');
+  if (oneShotHash === undefined || key.length > HMAC_BLOCK || n > 65536) return nc.createHmac('sha256', key).update(data).digest('hex');
+  if (macInner.length < HMAC_BLOCK + n) macInner = Buffer.alloc(HMAC_BLOCK + n);
+  const inner = macInner;
+  const outer = macOuter;
+  for (let i = 0; i < HMAC_BLOCK; i++) {
+    const k = i < key.length ? key[i]! : 0;
+    inner[i] = k ^ 0x36;
+    outer[i] = k ^ 0x5c;
+  }
+  try {
+    inner.write(data, HMAC_BLOCK, n, 'utf8');
+    outer.write(oneShotHash('sha256', inner.subarray(0, HMAC_BLOCK + n), 'latin1'), HMAC_BLOCK, 32, 'latin1');
+    return oneShotHash('sha256', outer, 'hex');
+  } finally {
+    inner.fill(0, 0, HMAC_BLOCK + n);
+    outer.fill(0);
+  }
 }
 
 /** Constant-time equality; different lengths compare unequal without leaking where they differ. */

@@ -13,7 +13,7 @@ import {
 import type { IamService } from '../iam/service.ts';
 import type { Identity } from '../iam/identity.ts';
 import type { JobsAdmin } from '../jobs/engine.ts';
-import type { AuditLog } from '../audit/index.ts';
+import { UNAUDITED, type AuditLog } from '../audit/index.ts';
 import { AwsJsonProtocol, sendAwsError } from './aws-json.ts';
 import { QueryProtocol, type QueryService } from './query.ts';
 import { serveAwsCall, type AwsService, type Protocol } from './pipeline.ts';
@@ -163,7 +163,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     authenticate: (req: Parameters<IamService['authenticate']>[0], signingName: string, regions?: readonly string[]) => opts.iam.authenticate(req, signingName, regions),
     ...(tls ? { checkClient: (req: FastifyRequest, caller: Identity) => checkClientCertificate(req.raw, caller, tls.clientAuth) } : {}),
     ...(opts.quotas ? { quotas: opts.quotas } : {}),
-    audit: opts.unsafeNoAudit ? { append: async () => {} } : opts.audit,
+    audit: opts.unsafeNoAudit ? UNAUDITED : opts.audit,
     ...(opts.unsafeUnauthenticated ? { unauthenticatedAs: opts.unsafeUnauthenticated } : {}),
     ...(opts.observe ? { observe: opts.observe } : {}),
   };

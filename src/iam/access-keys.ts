@@ -63,6 +63,11 @@ export class AccessKeyStore {
     this.cache.set(rec.accessKeyId, rec);
   }
 
+  /** The cached record without reading storage: null when known absent, undefined when not cached (or stale). */
+  peek(id: string): AccessKeyRecord | null | undefined {
+    return this.cache.peek(id);
+  }
+
   async get(id: string): Promise<AccessKeyRecord | null> {
     if (!/^[A-Z0-9]{16,128}$/.test(id)) return null;
     return this.cache.get(id, async () => (await this.barrier.getJSON<AccessKeyRecord>(PATHS.accessKey(id)))?.value ?? null);

@@ -2,7 +2,9 @@
 // STS session credentials, then the caller's Identity (ARN, type, MFA state, identity policies).
 import { UnrecognizedClientException } from '../errors.ts';
 import { INVALID_TOKEN_MESSAGE } from './errors.ts';
-import { verifyPresignedSigV4Async, verifySigV4Async, type AsyncVerifyOptions, type Credential, type SignedRequest } from './sigv4.ts';
+import {
+  checkSigV4Request, checkSigV4Signature, verifyPresignedSigV4Async, verifySigV4Async, type AsyncVerifyOptions, type Credential, type SignedRequest,
+} from './sigv4.ts';
 import type { AccessKeyStore, AccessKeyRecord } from './access-keys.ts';
 import type { SessionStore } from './sessions.ts';
 import { compiledPolicies, type PrincipalStore } from './principals.ts';
@@ -47,8 +49,41 @@ export class Authenticator {
    * (bad signature, wrong scope, X-Amz-Date outside the skew), UnrecognizedClientException
    * (unknown or inactive key, missing or wrong session token, deleted principal),
    * ExpiredTokenException (expired session).
+   *
+   * Hot path: when the access key (or session) and its user (or role) are in the identity caches,
+   * the whole check runs synchronously, without a promise or closure per step; otherwise the
+   * records are read (identify) with the same checks in the same order.
    */
   async authenticate(req: SignedRequest, o: AuthenticateOptions): Promise<Identity> {
+    const checked = checkSigV4Request(req, o);
+    const id = checked.auth.accessKeyId;
+    if (id.startsWith('ASIA')) {
+      const session = this.sessions.peek(id);
+      if (session === null) throw new UnrecognizedClientException(INVALID_TOKEN_MESSAGE);
+      if (session !== undefined) {
+        const principal = session.type === 'AssumedRole' ? this.principals.peekRole(session.roleName!) : this.principals.peekUser(session.userName!);
+        if (principal !== undefined) {
+          checkSigV4Signature(req, checked, sessionCredential(session, id), o.now);
+          return this.sessionIdentityOf(session, id, principal);
+        }
+      }
+    } else {
+      const key = this.keys.peek(id);
+      // AWS: an inactive key is answered like an unknown one.
+      if (key === null || (key !== undefined && key.status !== 'Active')) throw new UnrecognizedClientException(INVALID_TOKEN_MESSAGE);
+      if (key !== undefined) {
+        if (keyIsRoot(key)) {
+          checkSigV4Signature(req, checked, keyCredential(key, id), o.now);
+          return rootIdentity(key, id);
+        }
+        const user = this.principals.peekUser(userNameOf(key));
+        if (user !== undefined) {
+          checkSigV4Signature(req, checked, keyCredential(key, id), o.now);
+          return this.userIdentityOf(id, user);
+        }
+      }
+    }
+    // not all in the caches: read the records (the checks above run again, in the same order)
     return this.identify((lookup) => verifySigV4Async(req, { region: o.region, service: o.service, now: o.now, skewMs: o.skewMs, lookup }));
   }
 
@@ -68,11 +103,11 @@ export class Authenticator {
     const { credential } = await verify(async (id): Promise<Credential | undefined> => {
       if (id.startsWith('ASIA')) {
         session = await this.sessions.get(id);
-        return session ? { accessKeyId: id, secretAccessKey: session.secretAccessKey, sessionToken: session.sessionToken, expiresAt: session.expiresAt } : undefined;
+        return session ? sessionCredential(session, id) : undefined;
       }
       key = await this.keys.get(id);
       // AWS: an inactive key is answered like an unknown one.
-      return key && key.status === 'Active' ? { accessKeyId: id, secretAccessKey: key.secretAccessKey } : undefined;
+      return key && key.status === 'Active' ? keyCredential(key, id) : undefined;
     });
     const s = session as SessionRecord | null;
     if (s) return this.sessionIdentity(s, credential.accessKeyId);
@@ -81,29 +116,55 @@ export class Authenticator {
 
   private async keyIdentity(k: AccessKeyRecord | null, accessKeyId: string): Promise<Identity> {
     if (!k) throw new UnrecognizedClientException(INVALID_TOKEN_MESSAGE);
-    if (k.principalArn.endsWith(':root')) {
-      return { type: 'Root', arn: k.principalArn, accountId: k.accountId, accessKeyId, principalId: k.accountId, identityPolicies: [] };
-    }
-    const userName = k.userName ?? k.principalArn.slice(k.principalArn.lastIndexOf('/') + 1);
-    const user = await this.principals.findUser(userName);
+    if (keyIsRoot(k)) return rootIdentity(k, accessKeyId);
+    return this.userIdentityOf(accessKeyId, await this.principals.findUser(userNameOf(k)));
+  }
+
+  private userIdentityOf(accessKeyId: string, user: UserRecord | null): Identity {
     if (!user) throw new UnrecognizedClientException(INVALID_TOKEN_MESSAGE);
     return { type: 'IAMUser', arn: user.arn, accountId: user.accountId, accessKeyId, principalId: user.userId, userName: user.name, identityPolicies: this.policiesOf(user) };
   }
 
   private async sessionIdentity(s: SessionRecord, accessKeyId: string): Promise<Identity> {
+    const principal = s.type === 'AssumedRole' ? await this.principals.findRole(s.roleName!) : await this.principals.findUser(s.userName!);
+    return this.sessionIdentityOf(s, accessKeyId, principal);
+  }
+
+  /** `principal`: the session's role (AssumedRole) or user, as found now. */
+  private sessionIdentityOf(s: SessionRecord, accessKeyId: string, principal: RoleRecord | UserRecord | null): Identity {
     const common = {
       arn: s.arn, accountId: s.accountId, accessKeyId, principalId: s.principalId, mfaAuthenticated: s.mfaAuthenticated,
       sessionIssuedAt: s.issuedAt, sessionExpiresAt: s.expiresAt,
       ...(s.mfaAuthenticatedAt !== undefined ? { mfaAuthenticatedAt: s.mfaAuthenticatedAt } : {}),
     };
     if (s.type === 'AssumedRole') {
-      const role = await this.principals.findRole(s.roleName!);
+      const role = principal as RoleRecord | null;
       // a role deleted (or deleted and re-created) since the session was issued: the session is void
       if (!role || role.arn !== s.roleArn || !s.principalId.startsWith(role.roleId)) throw new UnrecognizedClientException(INVALID_TOKEN_MESSAGE);
       return { ...common, type: 'AssumedRole', roleArn: role.arn, roleName: role.name, sessionName: s.sessionName!, identityPolicies: this.policiesOf(role) };
     }
-    const user = await this.principals.findUser(s.userName!);
+    const user = principal as UserRecord | null;
     if (!user || user.userId !== s.principalId) throw new UnrecognizedClientException(INVALID_TOKEN_MESSAGE);
     return { ...common, type: 'IAMUser', userName: user.name, identityPolicies: this.policiesOf(user) };
   }
+}
+
+function keyIsRoot(k: AccessKeyRecord): boolean {
+  return k.principalArn.endsWith(':root');
+}
+
+function userNameOf(k: AccessKeyRecord): string {
+  return k.userName ?? k.principalArn.slice(k.principalArn.lastIndexOf('/') + 1);
+}
+
+function rootIdentity(k: AccessKeyRecord, accessKeyId: string): Identity {
+  return { type: 'Root', arn: k.principalArn, accountId: k.accountId, accessKeyId, principalId: k.accountId, identityPolicies: [] };
+}
+
+function keyCredential(k: AccessKeyRecord, accessKeyId: string): Credential {
+  return { accessKeyId, secretAccessKey: k.secretAccessKey };
+}
+
+function sessionCredential(s: SessionRecord, accessKeyId: string): Credential {
+  return { accessKeyId, secretAccessKey: s.secretAccessKey, sessionToken: s.sessionToken, expiresAt: s.expiresAt };
 }

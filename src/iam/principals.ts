@@ -80,6 +80,16 @@ export class PrincipalStore {
   }
 
   /** Cached read (for request handling). */
+  /** findUser from the cache only: undefined when not cached (or stale). */
+  peekUser(name: string): UserRecord | null | undefined {
+    return this.users.peek(name.toLowerCase());
+  }
+
+  /** findRole from the cache only: undefined when not cached (or stale). */
+  peekRole(name: string): RoleRecord | null | undefined {
+    return this.roles.peek(name.toLowerCase());
+  }
+
   async findUser(name: string): Promise<UserRecord | null> {
     return this.users.get(name.toLowerCase(), async () => (await this.barrier.getJSON<UserRecord>(PATHS.user(name)))?.value ?? null);
   }

@@ -22,6 +22,11 @@ export class SessionStore {
     this.cache = new TtlCache(ttlMs, now);
   }
 
+  /** The cached session without reading storage: null when known absent, undefined when not cached (or stale). */
+  peek(id: string): SessionRecord | null | undefined {
+    return this.cache.peek(id);
+  }
+
   async put(rec: SessionRecord): Promise<void> {
     await this.barrier.putJSON(PATHS.session(rec.accessKeyId), rec, { expectVersion: 0 });
     this.cache.set(rec.accessKeyId, rec);

@@ -1,7 +1,7 @@
 // The parts of AWS Signature Version 4 that signer and verifier share: canonical request, string
 // to sign and signing key. Reference: AWS IAM User Guide, "Create a signed AWS API request", and
 // the AWS SDKs' signature-v4 package (getCanonicalHeaders, getCanonicalQuery, getCanonicalPath).
-import { sha256, hmacSha256 } from '../crypto/index.ts';
+import { hmacSha256, sha256Hex } from '../crypto/index.ts';
 
 export const ALGORITHM = 'AWS4-HMAC-SHA256';
 
@@ -40,8 +40,19 @@ export function headerValue(h: Headers, name: string): string | undefined {
  * the values ... separated by commas" (test-suite case get-header-key-duplicate).
  */
 function canonicalHeaderValue(v: string | readonly string[]): string {
-  const trim = (s: string) => s.trim().replace(/\s+/g, ' ');
-  return typeof v === 'string' ? trim(v) : v.map(trim).join(',');
+  if (typeof v === 'string') return trimHeaderValue(v);
+  let out = '';
+  for (let i = 0; i < v.length; i++) out += (i > 0 ? ',' : '') + trimHeaderValue(v[i]!);
+  return out;
+}
+
+/** Whitespace other than a single space, or two spaces in a row: what the collapse would change. */
+const COLLAPSIBLE = /[^\S ]| {2}/;
+
+function trimHeaderValue(s: string): string {
+  const t = s.trim();
+  // Most values (dates, hashes, content types, the host) have nothing to collapse: no regex replace.
+  return COLLAPSIBLE.test(t) ? t.replace(/\s+/g, ' ') : t;
 }
 
 export function canonicalHeaders(h: Headers, signed: readonly string[]): string | undefined {
@@ -94,6 +105,7 @@ export function canonicalQuery(query: string): string {
  * normalized and encoded once more here; empty segments are dropped as the SDKs do.
  */
 export function canonicalPath(path: string): string {
+  if (path === '/') return '/'; // every AWS JSON and Query API request
   const segs: string[] = [];
   for (const s of path.split('/')) {
     if (s === '' || s === '.') continue;
@@ -110,6 +122,8 @@ export interface CanonicalInput {
   query: string;
   headers: Headers;
   signedHeaders: readonly string[];
+  /** signedHeaders.join(';') when the caller already has it (the verifier: as the request sent it). */
+  signedHeadersText?: string;
   payloadHash: string;
 }
 
@@ -117,7 +131,7 @@ export interface CanonicalInput {
 export function canonicalRequest(r: CanonicalInput): string | undefined {
   const ch = canonicalHeaders(r.headers, r.signedHeaders);
   if (ch === undefined) return undefined;
-  return `${r.method.toUpperCase()}\n${canonicalPath(r.path)}\n${canonicalQuery(r.query)}\n${ch}\n${r.signedHeaders.join(';')}\n${r.payloadHash}`;
+  return `${r.method.toUpperCase()}\n${canonicalPath(r.path)}\n${canonicalQuery(r.query)}\n${ch}\n${r.signedHeadersText ?? r.signedHeaders.join(';')}\n${r.payloadHash}`;
 }
 
 export function credentialScope(date: string, region: string, service: string): string {
@@ -125,7 +139,7 @@ export function credentialScope(date: string, region: string, service: string): 
 }
 
 export function stringToSign(amzDate: string, scope: string, canonical: string): string {
-  return `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256(canonical).toString('hex')}`;
+  return `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(canonical)}`;
 }
 
 // Signing keys are valid for one day, region and service: cache them (AWS SDKs do the same).
@@ -147,9 +161,20 @@ export function signingKey(accessKeyId: string, secret: string, date: string, re
 
 /** X-Amz-Date (ISO 8601 basic, UTC) to epoch milliseconds; NaN when malformed. */
 export function amzDateToMs(d: string): number {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(d);
-  if (!m) return NaN;
-  return Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
+  // YYYYMMDD'T'HHMMSS'Z', read digit by digit (no regex match object per request)
+  if (d.length !== 16 || d.charCodeAt(8) !== 0x54 /* T */ || d.charCodeAt(15) !== 0x5a /* Z */) return NaN;
+  return Date.UTC(digits(d, 0, 4), digits(d, 4, 6) - 1, digits(d, 6, 8), digits(d, 9, 11), digits(d, 11, 13), digits(d, 13, 15));
+}
+
+/** The decimal number in d[from, to), NaN unless all ASCII digits. */
+function digits(d: string, from: number, to: number): number {
+  let v = 0;
+  for (let i = from; i < to; i++) {
+    const c = d.charCodeAt(i) - 0x30;
+    if (c < 0 || c > 9) return NaN;
+    v = v * 10 + c;
+  }
+  return v;
 }
 
 export function formatAmzDate(ms: number): string {

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
-import { verifySigV4, verifySigV4Async, verifyPresignedSigV4Async, headersFromRaw, type SignedRequest, type Credential } from './sigv4.ts';
+import fc from 'fast-check';
+import { verifySigV4, verifySigV4Async, verifyPresignedSigV4Async, headersFromRaw, parseAuthorization, type SignedRequest, type Credential } from './sigv4.ts';
 import { signRequest } from './sigv4-sign.ts';
 import { canonicalPath } from './sigv4-canonical.ts';
 
@@ -165,4 +166,49 @@ test('X-Amz-Target and Content-Type must be signed: a captured signature does no
   assert.throws(() => verifySigV4(retyped, { ...base, lookup: () => CRED }), { name: 'InvalidSignatureException', message: "'Content-Type' must be a 'SignedHeader' in the AWS Authorization." });
   // both signed: accepted
   assert.equal(verifySigV4(signed(CRED), { ...base, lookup: () => CRED }), CRED.accessKeyId);
+});
+
+// The Authorization parser as it was written first (split on ',', a Map, the last value of a
+// repeated parameter wins): the scanning parser must agree with it on every header, well-formed
+// or not, in what it returns and in the error it throws.
+function referenceParse(value: string): { accessKeyId: string; date: string; region: string; service: string; signedHeaders: string[]; signature: string } {
+  if (!value.startsWith('AWS4-HMAC-SHA256 ')) throw new Error('IncompleteSignatureException: unsupported');
+  const params = new Map<string, string>();
+  for (const part of value.slice('AWS4-HMAC-SHA256 '.length).split(',')) {
+    const i = part.indexOf('=');
+    if (i > 0) params.set(part.slice(0, i).trim(), part.slice(i + 1).trim());
+  }
+  const missing = ['Credential', 'Signature', 'SignedHeaders'].filter((k) => !params.get(k));
+  if (missing.length > 0) throw new Error('IncompleteSignatureException: ' + missing.map((k) => `Authorization header requires '${k}' parameter.`).join(' ') + ` Authorization=${value.split(' ')[0]}`);
+  const cred = params.get('Credential')!.split('/');
+  if (cred.length !== 5 || cred[4] !== 'aws4_request' || !cred[0]) throw new Error("IncompleteSignatureException: Credential should be scoped to correct service: 'aws4_request'.");
+  return { accessKeyId: cred[0], date: cred[1]!, region: cred[2]!, service: cred[3]!, signedHeaders: params.get('SignedHeaders')!.split(';'), signature: params.get('Signature')! };
+}
+
+test('parseAuthorization agrees with the split-and-Map reference on generated headers', () => {
+  const piece = fc.constantFrom('Credential', 'SignedHeaders', 'Signature', 'Other', ' Credential', 'Signature ', '', '=', ',', ' ', '/', 'aws4_request', 'AKIA1', '20240501', 'us-east-1', 'kms', ';', 'host', 'x-amz-date', 'abc123', '\t');
+  const header = fc.array(piece, { maxLength: 24 }).map((parts) => 'AWS4-HMAC-SHA256 ' + parts.join(''));
+  const wellFormed = fc.record({
+    id: fc.constantFrom('AKIA1', '', 'A/B'), scope: fc.constantFrom('20240501/us-east-1/kms/aws4_request', '20240501/us-east-1/kms/aws4_requestx', '20240501//kms/aws4_request', '20240501/us-east-1/kms/x/aws4_request'),
+    sh: fc.constantFrom('host;x-amz-date', '', 'host'), sig: fc.constantFrom('ab12', '', ' ab12 '), order: fc.boolean(), repeat: fc.boolean(),
+  }).map((r) => {
+    const parts = [`Credential=${r.id}/${r.scope}`, `SignedHeaders=${r.sh}`, `Signature=${r.sig}`];
+    if (r.order) parts.reverse();
+    if (r.repeat) parts.push('Signature=');
+    return 'AWS4-HMAC-SHA256 ' + parts.join(', ');
+  });
+  const outcome = (f: () => unknown): unknown => {
+    try {
+      const a = f() as Record<string, unknown>;
+      return { accessKeyId: a.accessKeyId, date: a.date, region: a.region, service: a.service, signedHeaders: a.signedHeaders, signature: a.signature };
+    } catch (e) {
+      return (e as Error).name === 'Error' ? (e as Error).message : `${(e as Error).name}: ${(e as Error).message}`;
+    }
+  };
+  fc.assert(fc.property(fc.oneof(header, wellFormed), (value) => {
+    const got = outcome(() => parseAuthorization(value));
+    const want = outcome(() => referenceParse(value));
+    if (typeof want === 'string' && want.endsWith('unsupported')) return;
+    assert.deepEqual(got, want, value);
+  }), { numRuns: 3000 });
 });

@@ -3,7 +3,7 @@
 // Reference: AWS IAM User Guide, "Create a signed AWS API request" (canonical request, string to
 // sign, signing key) and "Elements of an AWS API request signature"; the official SigV4 test suite
 // passes (src/iam/sigv4.test.ts, vectors in test/sigv4-vectors/).
-import { sha256, hmacSha256, constantTimeEqual } from '../crypto/index.ts';
+import { constantTimeEqual, hmacSha256Hex, sha256Hex } from '../crypto/index.ts';
 import {
   MissingAuthenticationTokenException, IncompleteSignatureException, InvalidSignatureException,
   UnrecognizedClientException,
@@ -66,6 +66,8 @@ export interface ParsedAuth {
   region: string;
   service: string;
   signedHeaders: string[];
+  /** The SignedHeaders value as sent (signedHeaders joined with ';'), when the parser kept it. */
+  signedHeadersText?: string;
   signature: string;
 }
 
@@ -73,34 +75,55 @@ export interface ParsedAuth {
  * The Credential value `<access key id>/<date>/<region>/<service>/aws4_request`, from the
  * Authorization header or the X-Amz-Credential query parameter.
  */
-function parseCredential(value: string): Pick<ParsedAuth, 'accessKeyId' | 'date' | 'region' | 'service'> {
-  const cred = value.split('/');
-  if (cred.length !== 5 || cred[4] !== 'aws4_request' || !cred[0]) {
+function parseCredential(value: string, signedHeaders: string, signature: string): ParsedAuth {
+  // exactly four '/': <id>/<date>/<region>/<service>/aws4_request, the id not empty
+  const a = value.indexOf('/');
+  const b = a < 0 ? -1 : value.indexOf('/', a + 1);
+  const c = b < 0 ? -1 : value.indexOf('/', b + 1);
+  const d = c < 0 ? -1 : value.indexOf('/', c + 1);
+  if (a <= 0 || d < 0 || value.length - d - 1 !== 12 || !value.endsWith('aws4_request')) {
     throw new IncompleteSignatureException("Credential should be scoped to correct service: 'aws4_request'.");
   }
-  return { accessKeyId: cred[0], date: cred[1]!, region: cred[2]!, service: cred[3]! };
+  return {
+    accessKeyId: value.slice(0, a), date: value.slice(a + 1, b), region: value.slice(b + 1, c), service: value.slice(c + 1, d),
+    signedHeaders: signedHeaders.split(';'), signedHeadersText: signedHeaders, signature,
+  };
 }
 
+/**
+ * The Authorization header `AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`:
+ * comma-separated name=value parameters, each trimmed; a repeated parameter's last value counts;
+ * parameters without a name or '=' are ignored. Scanned in place: no Map, no array of parts.
+ */
 export function parseAuthorization(value: string | undefined): ParsedAuth {
   if (value === undefined || value === '') throw new MissingAuthenticationTokenException('Missing Authentication Token');
   if (!value.startsWith(ALGORITHM + ' ')) {
     throw new IncompleteSignatureException(`Unsupported authorization type; only ${ALGORITHM} is accepted`);
   }
-  const params = new Map<string, string>();
-  for (const part of value.slice(ALGORITHM.length + 1).split(',')) {
-    const i = part.indexOf('=');
-    if (i > 0) params.set(part.slice(0, i).trim(), part.slice(i + 1).trim());
+  let credential = '';
+  let signedHeaders = '';
+  let signature = '';
+  for (let pos = ALGORITHM.length + 1; pos <= value.length;) {
+    let end = value.indexOf(',', pos);
+    if (end < 0) end = value.length;
+    const eq = value.indexOf('=', pos);
+    if (eq > pos && eq < end) {
+      const name = value.slice(pos, eq).trim();
+      if (name === 'Credential') credential = value.slice(eq + 1, end).trim();
+      else if (name === 'SignedHeaders') signedHeaders = value.slice(eq + 1, end).trim();
+      else if (name === 'Signature') signature = value.slice(eq + 1, end).trim();
+    }
+    pos = end + 1;
   }
-  // AWS: "Authorization header requires 'Credential' parameter. ... Authorization=AWS4-HMAC-SHA256 ..."
-  const missing = ['Credential', 'Signature', 'SignedHeaders'].filter((k) => !params.get(k));
-  if (missing.length > 0) {
-    throw new IncompleteSignatureException(missing.map((k) => `Authorization header requires '${k}' parameter.`).join(' ') + ` Authorization=${value.split(' ')[0]}`);
+  if (credential === '' || signature === '' || signedHeaders === '') {
+    // AWS: "Authorization header requires 'Credential' parameter. ... Authorization=AWS4-HMAC-SHA256 ..."
+    let message = '';
+    if (credential === '') message += "Authorization header requires 'Credential' parameter. ";
+    if (signature === '') message += "Authorization header requires 'Signature' parameter. ";
+    if (signedHeaders === '') message += "Authorization header requires 'SignedHeaders' parameter. ";
+    throw new IncompleteSignatureException(`${message}Authorization=${value.split(' ')[0]}`);
   }
-  return {
-    ...parseCredential(params.get('Credential')!),
-    signedHeaders: params.get('SignedHeaders')!.split(';'),
-    signature: params.get('Signature')!,
-  };
+  return parseCredential(credential, signedHeaders, signature);
 }
 
 /**
@@ -142,7 +165,7 @@ export function parseQueryAuth(query: string, maxExpiresS: number): ParsedQueryA
   const expiresS = /^[0-9]{1,7}$/.test(expires) ? Number(expires) : NaN;
   if (!(expiresS >= 1 && expiresS <= maxExpiresS)) throw new InvalidSignatureException(`X-Amz-Expires must be between 1 and ${maxExpiresS} seconds.`);
   return {
-    auth: { ...parseCredential(q.get('X-Amz-Credential')!), signedHeaders: q.get('X-Amz-SignedHeaders')!.split(';'), signature: q.get('X-Amz-Signature')! },
+    auth: parseCredential(q.get('X-Amz-Credential')!, q.get('X-Amz-SignedHeaders')!, q.get('X-Amz-Signature')!),
     amzDate: q.get('X-Amz-Date')!,
     expiresS,
     token: q.get('X-Amz-Security-Token'),
@@ -161,8 +184,10 @@ function checkScope(auth: ParsedAuth, amzDate: string, opts: Omit<VerifyOptions,
   if (Number.isNaN(t)) throw new IncompleteSignatureException(missingDate);
   if (!auth.signedHeaders.includes('host')) throw new InvalidSignatureException("'Host' must be a 'SignedHeader' in the AWS Authorization.");
   if (auth.date !== amzDate.slice(0, 8)) throw new InvalidSignatureException(`Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.date}' != '${amzDate.slice(0, 8)}', from '${amzDate}'.`);
-  const regions = typeof opts.region === 'string' ? [opts.region] : opts.region;
-  if (!regions.includes(auth.region)) throw new InvalidSignatureException(`Credential should be scoped to a valid region. '${auth.region}' is not '${regions[0]}'.`);
+  const regions = opts.region;
+  if (typeof regions === 'string' ? auth.region !== regions : !regions.includes(auth.region)) {
+    throw new InvalidSignatureException(`Credential should be scoped to a valid region. '${auth.region}' is not '${typeof regions === 'string' ? regions : regions[0]}'.`);
+  }
   if (auth.service !== opts.service) throw new InvalidSignatureException(`Credential should be scoped to correct service: '${opts.service}'.`);
   return t;
 }
@@ -176,10 +201,9 @@ function checkScope(auth: ParsedAuth, amzDate: string, opts: Omit<VerifyOptions,
  * user-agent, expect and x-amzn-trace-id), so they are unaffected.
  */
 function checkOperationSigned(headers: Headers, auth: ParsedAuth): void {
-  if (headerValue(headers, 'x-amz-target') === undefined) return;
-  for (const [name, shown] of [['x-amz-target', 'X-Amz-Target'], ['content-type', 'Content-Type']] as const) {
-    if (!auth.signedHeaders.includes(name)) throw new InvalidSignatureException(`'${shown}' must be a 'SignedHeader' in the AWS Authorization.`);
-  }
+  if (headers['x-amz-target'] === undefined) return;
+  if (!auth.signedHeaders.includes('x-amz-target')) throw new InvalidSignatureException("'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.");
+  if (!auth.signedHeaders.includes('content-type')) throw new InvalidSignatureException("'Content-Type' must be a 'SignedHeader' in the AWS Authorization.");
 }
 
 /** AWS: "Signature expired: <X-Amz-Date> is now earlier than <now - window> (<now> - <window> min.)" */
@@ -189,6 +213,30 @@ function expired(amzDate: string, now: number, windowMs: number): InstanceType<t
 
 function notYetCurrent(amzDate: string, now: number, skewMs: number): InstanceType<typeof InvalidSignatureException> {
   return new InvalidSignatureException(`Signature not yet current: ${amzDate} is still later than ${formatAmzDate(now + skewMs)} (${formatAmzDate(now)} + ${skewMs / 60000} min.)`);
+}
+
+/** A header-signed request checked as far as it can be without the secret (checkSigV4Request). */
+export interface CheckedRequest {
+  auth: ParsedAuth;
+  amzDate: string;
+  /** The X-Amz-Security-Token header, when present. */
+  token: string | undefined;
+}
+
+/**
+ * The first half of verifySigV4Async, for a caller that looks the credential up itself: everything
+ * in a header-signed request that does not need the secret (Authorization, date, skew, scope, the
+ * operation headers signed). Throws the same errors. Finish with checkSigV4Signature.
+ */
+export function checkSigV4Request(req: SignedRequest, opts: Omit<VerifyOptions, 'lookup'>): CheckedRequest {
+  const { auth, amzDate } = checkRequest(req, opts);
+  return { auth, amzDate, token: headerValue(req.headers, 'x-amz-security-token') };
+}
+
+/** The second half: the credential of `checked.auth.accessKeyId` (undefined: unknown or inactive) against the signature. */
+export function checkSigV4Signature(req: SignedRequest, checked: CheckedRequest, cred: Credential | undefined, now: Date): void {
+  if (!cred) throw new UnrecognizedClientException(INVALID_TOKEN_MESSAGE);
+  checkSignature(req, checked.auth, checked.amzDate, checked.token, cred, now);
 }
 
 /** Checks everything in a header-signed request that does not need the secret: date, skew, scope. */
@@ -230,19 +278,19 @@ function checkSignature(req: SignedRequest, auth: ParsedAuth, amzDate: string, t
 
   // AWS (non-S3 services): the canonical request always carries the hex SHA-256 of the body; an
   // X-Amz-Content-Sha256 header must agree with it (UNSIGNED-PAYLOAD is an S3-only option).
-  const bodyHash = sha256(req.body).toString('hex');
+  const bodyHash = sha256Hex(req.body);
   const claimed = headerValue(req.headers, 'x-amz-content-sha256');
   if (claimed !== undefined && claimed !== bodyHash && claimed !== 'UNSIGNED-PAYLOAD') {
     throw new InvalidSignatureException("The provided 'x-amz-content-sha256' header does not match what was computed.");
   }
   const canonical = canonicalRequest({
     method: req.method, path: req.path, query: req.query, headers: req.headers,
-    signedHeaders: auth.signedHeaders, payloadHash: bodyHash,
+    signedHeaders: auth.signedHeaders, signedHeadersText: auth.signedHeadersText, payloadHash: bodyHash,
   });
   if (canonical === undefined) throw new InvalidSignatureException(SIG_MISMATCH);
   const scope = credentialScope(auth.date, auth.region, auth.service);
   const key = signingKey(cred.accessKeyId, cred.secretAccessKey, auth.date, auth.region, auth.service);
-  const expected = hmacSha256(key, stringToSign(amzDate, scope, canonical));
+  const expected = Buffer.from(hmacSha256Hex(key, stringToSign(amzDate, scope, canonical)), 'hex');
   // Compared in constant time; a malformed signature still costs one comparison.
   const given = /^[0-9a-f]{64}$/.test(auth.signature) ? Buffer.from(auth.signature, 'hex') : Buffer.alloc(32);
   if (!constantTimeEqual(expected, given) || given.length !== 32 || auth.signature.length !== 64) throw new InvalidSignatureException(SIG_MISMATCH);

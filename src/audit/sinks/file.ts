@@ -10,7 +10,7 @@ import { writeSync } from 'node:fs';
 import { open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { type AuditRecord, type ChainHead, isAuditRecord } from '../chain.ts';
-import { type AuditSink, type SinkBatch, batchLines } from './types.ts';
+import { type AuditSink, type SinkBatch, batchLines, recordsBytes } from './types.ts';
 
 export interface FileSinkOptions {
   path: string;
@@ -184,9 +184,13 @@ export class FileSink implements AuditSink {
   }
 
   async write(batch: SinkBatch): Promise<void> {
-    const lines = batchLines(batch);
-    if (lines.length === 0) return;
-    const buf = Buffer.from(lines.join('\n') + '\n', 'utf8');
+    let buf: Buffer;
+    if (batch.digest === undefined) {
+      buf = recordsBytes(batch); // the same bytes the store sink keeps: encoded once per batch
+    } else {
+      buf = Buffer.from(batchLines(batch).join('\n') + '\n', 'utf8');
+    }
+    if (buf.length === 0) return;
     if (!this.fh) {
       // 0600: the trail says who used which key, with encryption contexts; not for every local user.
       this.fh = await open(this.opts.path, 'a', 0o600);

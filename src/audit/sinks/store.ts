@@ -10,7 +10,7 @@ import { CasConflict, type Op } from '../../storage/backend.ts';
 import { Barrier } from '../../storage/barrier.ts';
 import { type AuditRecord, type ChainHead, isAuditRecord } from '../chain.ts';
 import { ANCHOR_PREFIX, EVENTS_PREFIX, HEAD_PREFIX, eventPath, eventsPrefix, headPath, indexPath, seqOfPath } from '../paths.ts';
-import type { AuditSink, SinkBatch } from './types.ts';
+import { type AuditSink, type SinkBatch, recordsBytes } from './types.ts';
 
 const INDEX_VALUE = Buffer.from('1');
 
@@ -92,7 +92,7 @@ export class StoreSink implements AuditSink {
     for (const r of batch.records) oldest = Math.min(oldest, Date.parse(r.event.eventTime) || 0);
     const head: HeadRecord = { seq: last.seq, hash: last.hash, updatedAt: new Date().toISOString(), ...(batch.lastDigest ? { lastDigest: batch.lastDigest } : {}) };
     const ops: Op[] = [
-      { type: 'put', key: eventPath(node, last.seq), value: Buffer.from(batch.lines.join('\n') + '\n', 'utf8'), expectVersion: 0 },
+      { type: 'put', key: eventPath(node, last.seq), value: recordsBytes(batch), expectVersion: 0 },
       { type: 'put', key: indexPath(oldest, node, last.seq), value: INDEX_VALUE },
       Barrier.putOp(headPath(node), head, version),
     ];

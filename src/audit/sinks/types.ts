@@ -43,6 +43,21 @@ export interface AuditSink {
 /** One line of a JSON-lines sink: an event record, or a digest. */
 export type SinkLine = AuditRecord | { digest: AuditDigest };
 
+const recordBytes = new WeakMap<SinkBatch, Buffer>();
+
+/**
+ * The batch's record lines as UTF-8, each ended by '\n' (no digest line): made once per batch and
+ * shared by the sinks that store them as is (store, file). Read-only.
+ */
+export function recordsBytes(batch: SinkBatch): Buffer {
+  let b = recordBytes.get(batch);
+  if (b === undefined) {
+    b = Buffer.from(batch.lines.length === 0 ? '' : batch.lines.join('\n') + '\n', 'utf8');
+    recordBytes.set(batch, b);
+  }
+  return b;
+}
+
 /** Serializes a batch as JSON lines: records first (in seq order), then the digest. */
 export function batchLines(batch: SinkBatch): string[] {
   const lines = [...batch.lines];
