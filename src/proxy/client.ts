@@ -111,9 +111,10 @@ export class ClientConn extends ClientStartup implements PoolClient {
         if (this.chunkUnsynced !== undefined) this.unsynced = this.chunkUnsynced;
         kept = this.write(this.server, data);
       } else {
-        // counted when sent: queued data is not in flight (pause must not wait for it)
-        this.queue.push(data);
-        kept = true;
+        // counted when sent: queued data is not in flight (pause must not wait for it). A copy: the
+        // chunk may be a view of the reused read buffer, and keeping it would cost the next read a
+        // fresh 64 KiB buffer (in transaction mode with more clients than servers, most queries queue)
+        this.queue.push(Buffer.from(data));
         this.queuedPending += this.chunkPending;
         if (this.chunkUnsynced !== undefined) this.queuedUnsynced = this.chunkUnsynced;
         if (!this.acquiring) void this.acquire();
