@@ -38,7 +38,7 @@ export abstract class ClientStartup {
     this.timer = setTimeout(() => this.fatal('08006', 'authentication timed out'), ctx.cfg.authTimeoutMs);
   }
 
-  /** Data path (client.ts): bytes from an authenticated, ready client; true when it keeps the chunk past the call (queued). */
+  /** Data path (client.ts): bytes from an authenticated, ready client; true when it keeps the chunk past the call (its write to the server queued). */
   protected abstract forward(chunk: Buffer): boolean;
   /** After authentication: a server connection or the pool's parameters, then ReadyForQuery (client.ts). */
   protected abstract login(secretId: string): Promise<void>;
