@@ -9,6 +9,9 @@
 // Besides TPS, each proxy's CPU per transaction (median over rounds): rekey's from process.cpuUsage
 // (this process runs the proxy and otherwise only waits for pgbench), PgBouncer's from
 // /proc/<pid>/stat (utime + stime). CPU per transaction is the steadier figure on a shared machine.
+// BENCH_BASELINE=<dir>: also runs the proxy of another checkout (e.g. `git archive <commit> src | tar -x -C <dir>`
+// with node_modules linked) in this process as 'base session' / 'base transaction', interleaved with
+// the others: before/after CPU per transaction in one run.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -26,6 +29,7 @@ const SCALE = Number(process.env.BENCH_SCALE ?? 10);
 const WORKLOADS = (process.env.BENCH_WORKLOADS ?? 'select-only,tpcb-like').split(',');
 const ONLY = process.env.BENCH_TARGETS?.split(',');
 const POOL: Record<PoolMode, number> = { session: 64, transaction: 16 };
+const BASELINE = process.env.BENCH_BASELINE;
 
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
@@ -97,6 +101,7 @@ async function main(): Promise<void> {
   if (userInfo().uid === 0) chmodSync(dir, 0o755);
   const children: ChildProcess[] = [];
   let proxy: ProxyService | undefined;
+  let baseProxy: { close(): Promise<void> } | undefined;
   try {
     const password = await createRole(server, 'app');
     const env = { PGHOST: '127.0.0.1', PGUSER: 'app', PGPASSWORD: password, PGDATABASE: server.database, PGSSLMODE: 'disable' };
@@ -113,6 +118,17 @@ async function main(): Promise<void> {
     await proxy.start();
     // name, port, whose CPU to count: null = none (direct), undefined = this process, a pid = PgBouncer
     let targets: [string, number, number | null | undefined][] = [['direct', server.port, null], ['rekey session', proxy.address('session').port, undefined], ['rekey transaction', proxy.address('transaction').port, undefined]];
+    if (BASELINE) {
+      const base = (await import(join(BASELINE, 'src/proxy/service.ts'))) as typeof import('../../src/proxy/service.ts');
+      const baseConfig = (await import(join(BASELINE, 'src/proxy/config.ts'))) as typeof import('../../src/proxy/config.ts');
+      const b = new base.ProxyService({
+        secrets,
+        targets: baseConfig.validateTargets((['session', 'transaction'] as const).map((mode) => ({ name: mode, listen, upstream, secretIds: ['app'], mode, poolSize: POOL[mode] }))),
+      });
+      await b.start();
+      baseProxy = b;
+      targets.push(['base session', b.address('session').port, undefined], ['base transaction', b.address('transaction').port, undefined]);
+    }
     if (pgb) {
       for (const mode of ['session', 'transaction'] as const) {
         const b = await startPgbouncer(pgb, dir, mode, server.port, server.database, password);
@@ -121,7 +137,7 @@ async function main(): Promise<void> {
       }
     }
     if (ONLY) targets = targets.filter(([n]) => ONLY.includes(n));
-    console.log(`bench/proxy: pgbench ${SECONDS}s x ${ROUNDS} rounds per cell (median), scale ${SCALE}, -j 2, simple protocol; pools session ${POOL.session}, transaction ${POOL.transaction}; ${new Date().toISOString()}`);
+    console.log(`bench/proxy: pgbench ${SECONDS}s x ${ROUNDS} rounds per cell (median), scale ${SCALE}, -j 2, simple protocol; pools session ${POOL.session}, transaction ${POOL.transaction}; ${new Date().toISOString()}; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
     const tps = new Map<string, number>();
     const cpu = new Map<string, number>();
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -166,19 +182,21 @@ async function main(): Promise<void> {
         console.log(`| ${workload} | ${clients} | ${f(g('direct'))} | ${f(g('rekey session'))} | ${f(g('pgbouncer session'))} | ${ratio(g('rekey session'), g('pgbouncer session'))} | ${f(g('rekey transaction'))} | ${f(g('pgbouncer transaction'))} | ${ratio(g('rekey transaction'), g('pgbouncer transaction'))} |`);
       }
     }
+    console.log(`\nload average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
     console.log('\nproxy CPU per transaction (µs, median over rounds; rekey: process.cpuUsage, PgBouncer: /proc/<pid>/stat)\n');
-    console.log('| workload | clients | rekey session | pgbouncer session | rekey tx | pgbouncer tx |');
-    console.log('|---|---|---|---|---|---|');
+    console.log(`| workload | clients | rekey session | pgbouncer session | rekey tx | pgbouncer tx |${BASELINE ? ' base session | base tx |' : ''}`);
+    console.log(`|---|---|---|---|---|---|${BASELINE ? '---|---|' : ''}`);
     const c1 = (n: number) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(1));
     for (const workload of WORKLOADS) {
       for (const clients of CLIENTS) {
         const g = (n: string) => cpu.get(`${workload}/${clients}/${n}`) ?? NaN;
-        console.log(`| ${workload} | ${clients} | ${c1(g('rekey session'))} | ${c1(g('pgbouncer session'))} | ${c1(g('rekey transaction'))} | ${c1(g('pgbouncer transaction'))} |`);
+        console.log(`| ${workload} | ${clients} | ${c1(g('rekey session'))} | ${c1(g('pgbouncer session'))} | ${c1(g('rekey transaction'))} | ${c1(g('pgbouncer transaction'))} |${BASELINE ? ` ${c1(g('base session'))} | ${c1(g('base transaction'))} |` : ''}`);
       }
     }
   } finally {
     for (const c of children) c.kill('SIGTERM');
     await proxy?.close();
+    await baseProxy?.close();
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }

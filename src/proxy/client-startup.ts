@@ -12,6 +12,7 @@ import { TLSSocket, type SecureContext } from 'node:tls';
 import { scramServerFinal, scramServerFirst, ScramProtocolError, type ScramServerState } from '../crypto/scram-exchange.ts';
 import { MAX_AUTH_MESSAGE, PARAM_NAME, RESERVED_PARAMS, type ClientContext, type ClientState, type LoginMaterial } from './client-context.ts';
 import { checkCleartext } from './client-auth.ts';
+import { ReusedReads, withReusedReads } from './reused-reads.ts';
 import { AUTH, F, FrameReader, ProtocolViolation, authentication, authenticationSASL, negotiateProtocolVersion, parseStartup, readCString } from './protocol.ts';
 
 export abstract class ClientStartup {
@@ -37,8 +38,8 @@ export abstract class ClientStartup {
     this.timer = setTimeout(() => this.fatal('08006', 'authentication timed out'), ctx.cfg.authTimeoutMs);
   }
 
-  /** Data path (client.ts): bytes from an authenticated, ready client. */
-  protected abstract forward(chunk: Buffer): void;
+  /** Data path (client.ts): bytes from an authenticated, ready client; true when it keeps the chunk past the call (its write to the server queued). */
+  protected abstract forward(chunk: Buffer): boolean;
   /** After authentication: a server connection or the pool's parameters, then ReadyForQuery (client.ts). */
   protected abstract login(secretId: string): Promise<void>;
   /** Sends a FATAL ErrorResponse (when the socket still takes bytes) and closes. */
@@ -51,22 +52,42 @@ export abstract class ClientStartup {
     socket.on('close', () => this.close());
   }
 
-  private onData(chunk: Buffer): void {
+  /** True when the chunk is kept past the call (reused-reads.ts: the next read then gets a fresh buffer). */
+  private onData(chunk: Buffer): boolean {
     try {
       if (this.state === 'ready') return this.forward(chunk);
       if (this.state === 'login') {
         this.reader.push(chunk); // held until the login finishes
         if (this.reader.buffered > this.ctx.cfg.maxMessageBytes + 5) throw new ProtocolViolation('too much data before the login finished', '54000');
-        return;
+        return true;
       }
-      if (this.state === 'closed') return;
+      if (this.state === 'closed') return false;
       this.reader.push(chunk);
       this.handshake();
+      return true;
     } catch (e) {
-      if (e instanceof ProtocolViolation) return this.fatal(e.sqlstate, e.message, true);
-      if (e instanceof ScramProtocolError) return this.fatal('08P01', e.message);
-      this.internal(e);
+      if (e instanceof ProtocolViolation) this.fatal(e.sqlstate, e.message, true);
+      else if (e instanceof ScramProtocolError) this.fatal('08P01', e.message);
+      else this.internal(e);
+      return false;
     }
+  }
+
+  /**
+   * From ready on, a plaintext client's reads land in one reused buffer (reused-reads.ts), as a
+   * server connection's do. A TLS client keeps its TLSSocket's reads.
+   */
+  protected readReused(): void {
+    if (this.tlsDone) return;
+    const reads = new ReusedReads();
+    const socket = withReusedReads(this.socket, reads);
+    if (!socket) return;
+    reads.onChunk = (chunk) => {
+      if (this.onData(chunk)) reads.kept = true;
+    };
+    this.socket = socket;
+    socket.on('error', () => this.close());
+    socket.on('close', () => this.close());
   }
 
   private handshake(): void {

@@ -86,6 +86,7 @@ export class ClientConn extends ClientStartup implements PoolClient {
     const lower = new Map([...this.wanted].map(([k, v]) => [k.toLowerCase(), v]));
     for (const [k, v] of params!) out.push(parameterStatus(k, lower.get(k.toLowerCase()) ?? v));
     out.push(backendKeyData(this.key.pid, this.key.secret), readyForQuery('I'));
+    this.readReused(); // before the write below, so the old socket has nothing queued
     this.socket.write(Buffer.concat(out));
     this.ctx.cutover.clients.add(this);
     this.state = 'ready';
@@ -96,8 +97,9 @@ export class ClientConn extends ClientStartup implements PoolClient {
 
   // ---- data path
 
-  protected forward(chunk: Buffer): void {
+  protected forward(chunk: Buffer): boolean {
     const wasBusy = this.busy;
+    let kept = false;
     this.chunkPending = 0;
     this.chunkUnsynced = undefined;
     const stop = this.scanner.scan(chunk);
@@ -107,10 +109,12 @@ export class ClientConn extends ClientStartup implements PoolClient {
       if (this.queue.length === 0 && this.server && (wasBusy || (!this.ctx.cutover.paused && this.server.generation === this.ctx.cutover.generation))) {
         this.pending += this.chunkPending;
         if (this.chunkUnsynced !== undefined) this.unsynced = this.chunkUnsynced;
-        this.write(this.server, data);
+        kept = this.write(this.server, data);
       } else {
-        // counted when sent: queued data is not in flight (pause must not wait for it)
-        this.queue.push(data);
+        // counted when sent: queued data is not in flight (pause must not wait for it). A copy: the
+        // chunk may be a view of the reused read buffer, and keeping it would cost the next read a
+        // fresh 64 KiB buffer (in transaction mode with more clients than servers, most queries queue)
+        this.queue.push(Buffer.from(data));
         this.queuedPending += this.chunkPending;
         if (this.chunkUnsynced !== undefined) this.queuedUnsynced = this.chunkUnsynced;
         if (!this.acquiring) void this.acquire();
@@ -118,6 +122,7 @@ export class ClientConn extends ClientStartup implements PoolClient {
     }
     if (stop >= 0) this.close(); // Terminate
     else this.armIdleTimer();
+    return kept;
   }
 
   private onClientMessage(type: number, body: Buffer): boolean {
@@ -148,11 +153,15 @@ export class ClientConn extends ClientStartup implements PoolClient {
     }
   }
 
-  /** To the server, with backpressure: a server that stops reading (e.g. a large COPY) pauses the client. */
-  private write(s: ServerConn, data: Buffer): void {
-    if (s.socket.write(data)) return;
+  /**
+   * To the server, with backpressure: a server that stops reading (e.g. a large COPY) pauses the
+   * client. True when the write is queued (it keeps `data`).
+   */
+  private write(s: ServerConn, data: Buffer): boolean {
+    if (s.socket.write(data)) return s.socket.writableLength > 0;
     this.socket.pause();
     s.socket.once('drain', () => this.socket.resume());
+    return true;
   }
 
   /**

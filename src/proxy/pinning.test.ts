@@ -12,6 +12,8 @@ test('pinning: session-state statements pin, transaction-scoped ones do not', ()
   assert.equal(isPinningQuery(q('CREATE TEMP TABLE t (a int)')), 'temporary table');
   assert.equal(isPinningQuery(q('create local temporary table t (a int)')), 'temporary table');
   assert.equal(isPinningQuery(q('LISTEN chan')), 'LISTEN');
+  assert.equal(isPinningQuery(q('UNLISTEN *')), 'LISTEN');
+  assert.equal(isPinningQuery(q("LOAD 'auto_explain'")), 'LOAD');
   assert.equal(isPinningQuery(q('SELECT pg_advisory_lock(1)')), 'advisory lock');
   assert.equal(isPinningQuery(q('SELECT pg_try_advisory_lock_shared(1)')), 'advisory lock');
   assert.equal(isPinningQuery(q("SELECT set_config('a.b', '1', false)")), 'set_config');

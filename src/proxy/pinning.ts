@@ -15,9 +15,14 @@ const RULES: [RegExp, string][] = [
   [/\bset_config\s*\(/i, 'set_config'],
 ];
 
+// What every rule above needs (a superset): one pass over the text clears the usual statement
+// before the eight rules run (this runs for every Query in transaction mode).
+const ANY = /(?:^|;)\s*(?:RE)?SET\s|(?:^|;)\s*(?:PREPARE|CREATE|(?:UN)?LISTEN|DECLARE|LOAD)\s|advisory_lock|set_config/i;
+
 /** The reason a Query message pins its client, or undefined. `body` is the Query body (text + NUL). */
 export function isPinningQuery(body: Buffer): string | undefined {
   const text = body.toString('utf8', 0, Math.max(0, body.length - 1));
+  if (!ANY.test(text)) return undefined;
   for (const [re, why] of RULES) if (re.test(text)) return why;
   return undefined;
 }

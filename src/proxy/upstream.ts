@@ -5,6 +5,7 @@ import { connect, type Socket } from 'node:net';
 import { postgresMd5Response, SCRAM_MECHANISM, ScramClient } from '../crypto/scram-exchange.ts';
 import type { Endpoint } from './config.ts';
 import { startUpstreamTls, UpstreamTlsError, type UpstreamTls } from './upstream-tls.ts';
+import { ReusedReads } from './reused-reads.ts';
 import { AUTH, B, FrameReader, parseErrorFields, passwordMessage, query, readCString, saslInitialResponse, saslResponse, startupMessage, terminate, type Message } from './protocol.ts';
 
 /** The server refused or broke the log-in. `sqlstate` is the server's; `auth` when it is a credential failure. */
@@ -27,30 +28,6 @@ export interface LoginOptions {
 }
 
 const MAX_SERVER_AUTH_MESSAGE = 1 << 20;
-const READ_BUFFER_BYTES = 64 * 1024;
-
-/**
- * Reads of a plaintext server connection land in one reused buffer (net's `onread`): no buffer is
- * allocated per read and the readable-stream machinery is skipped. A consumer that keeps the bytes
- * past the call (a write to the client that did not complete at once) sets `kept`, and the next
- * read gets a fresh buffer.
- */
-class ReusedReads {
-  private buf = Buffer.allocUnsafe(READ_BUFFER_BYTES);
-  kept = false;
-  onChunk: ((chunk: Buffer) => void) | undefined;
-  readonly buffer = (): Buffer => {
-    if (this.kept) {
-      this.kept = false;
-      this.buf = Buffer.allocUnsafe(READ_BUFFER_BYTES);
-    }
-    return this.buf;
-  };
-  readonly callback = (n: number, buf: Uint8Array): boolean => {
-    this.onChunk?.((buf as Buffer).subarray(0, n));
-    return true; // pausing is socket.pause()'s (backpressure in client.ts)
-  };
-}
 
 export class ServerConn {
   readonly params = new Map<string, string>();
@@ -95,7 +72,7 @@ export class ServerConn {
     const where = `${o.endpoint.host}:${o.endpoint.port}`;
     // TLS reads its first byte (the SSLRequest answer) from 'data' events and then wraps the socket: no reused buffer
     const reads = o.tls ? undefined : new ReusedReads();
-    let socket: Socket = connect({ host: o.endpoint.host, port: o.endpoint.port, ...(reads ? { onread: { buffer: reads.buffer, callback: reads.callback } } : {}) });
+    let socket: Socket = connect({ host: o.endpoint.host, port: o.endpoint.port, ...(reads ? { onread: reads.option } : {}) });
     let conn: ServerConn | undefined;
     let timedOut: UpstreamError | undefined;
     const timer = setTimeout(() => {
