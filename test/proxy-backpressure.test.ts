@@ -10,17 +10,9 @@ import { createServer, type Socket } from 'node:net';
 import pg from 'pg';
 import { validateTargets } from '../src/proxy/config.ts';
 import { ProxyService } from '../src/proxy/service.ts';
-import { TestSecretSource } from './helpers/proxy.ts';
+import { READY, TestSecretSource, cstr, fakeBackend, pgMessage } from './helpers/proxy.ts';
 
-function msg(type: string, body: Buffer): Buffer {
-  const h = Buffer.alloc(5);
-  h.write(type, 0, 'latin1');
-  h.writeUInt32BE(body.length + 4, 1);
-  return Buffer.concat([h, body]);
-}
-const cstr = (s: string) => Buffer.from(s + '\0', 'utf8');
-const AUTH_OK = msg('R', Buffer.from([0, 0, 0, 0]));
-const READY = msg('Z', Buffer.from('I'));
+const msg = pgMessage;
 const notice = (text: string) => msg('N', Buffer.concat([cstr('SNOTICE'), cstr('VNOTICE'), cstr('C00000'), cstr('M' + text), Buffer.from([0])]));
 const text = (i: number) => `notice ${i} ${'y'.repeat(300 + (i % 50))}`;
 // The flood goes on until the whole path is full (the fake server's own socket holds BACKLOG bytes
@@ -38,28 +30,12 @@ const floodDone = (): boolean => flooding.done;
 
 /** Frames what the proxy sends; answers the start-up, SETs, and the flood query. */
 function fakePostgres(s: Socket): void {
-  let buf = Buffer.alloc(0);
-  let started = false;
-  s.setNoDelay(true);
-  s.on('error', () => {});
-  s.on('data', (d: Buffer) => {
-    buf = Buffer.concat([buf, d]);
-    for (;;) {
-      if (!started) {
-        if (buf.length < 4 || buf.length < buf.readUInt32BE(0)) return;
-        buf = buf.subarray(buf.readUInt32BE(0));
-        started = true;
-        s.write(Buffer.concat([AUTH_OK, READY]));
-        continue;
-      }
-      if (buf.length < 5 || buf.length < 1 + buf.readUInt32BE(1)) return;
-      const type = String.fromCharCode(buf[0]!);
-      const body = buf.subarray(5, 1 + buf.readUInt32BE(1));
-      buf = buf.subarray(1 + buf.readUInt32BE(1));
-      if (type !== 'Q') continue; // Terminate
+  fakeBackend(s, {
+    message: (type, body) => {
+      if (type !== 'Q') return; // Terminate
       if (body.toString().startsWith('FLOOD')) void flood(s);
       else s.write(Buffer.concat([msg('C', cstr('SET')), READY]));
-    }
+    },
   });
 }
 

@@ -8,17 +8,9 @@ import { createServer, type Socket } from 'node:net';
 import pg from 'pg';
 import { validateTargets } from '../src/proxy/config.ts';
 import { ProxyService } from '../src/proxy/service.ts';
-import { TestSecretSource } from './helpers/proxy.ts';
+import { READY, TestSecretSource, cstr, fakeBackend, pgMessage } from './helpers/proxy.ts';
 
-function msg(type: string, body: Buffer): Buffer {
-  const h = Buffer.alloc(5);
-  h.write(type, 0, 'latin1');
-  h.writeUInt32BE(body.length + 4, 1);
-  return Buffer.concat([h, body]);
-}
-const cstr = (s: string) => Buffer.from(s + '\0', 'utf8');
-const AUTH_OK = msg('R', Buffer.from([0, 0, 0, 0]));
-const READY = msg('Z', Buffer.from('I'));
+const msg = pgMessage;
 const copyData = (i: number) => msg('d', Buffer.from(`row ${i} ${'x'.repeat(200 + (i % 61))}\n`));
 const tick = () => new Promise((r) => setImmediate(r));
 
@@ -35,33 +27,15 @@ interface Fake {
 
 /** Answers the start-up and the SETs; `COPY` gets a CopyInResponse; every other Query a CommandComplete. */
 function fakePostgres(fake: Fake) {
-  return (s: Socket): void => {
-    let buf = Buffer.alloc(0);
-    let started = false;
-    s.setNoDelay(true);
-    s.on('error', () => {});
-    s.on('data', (d: Buffer) => {
-      if (started) fake.received.push(Buffer.from(d));
-      buf = Buffer.concat([buf, d]);
-      for (;;) {
-        if (!started) {
-          if (buf.length < 4 || buf.length < buf.readUInt32BE(0)) return;
-          buf = buf.subarray(buf.readUInt32BE(0));
-          started = true;
-          fake.socket = s;
-          s.write(Buffer.concat([AUTH_OK, READY]));
-          continue;
-        }
-        if (buf.length < 5 || buf.length < 1 + buf.readUInt32BE(1)) return;
-        const type = String.fromCharCode(buf[0]!);
-        const body = buf.subarray(5, 1 + buf.readUInt32BE(1));
-        buf = buf.subarray(1 + buf.readUInt32BE(1));
-        if (type === 'Q' && body.toString().startsWith('COPY')) s.write(msg('G', Buffer.from([0, 0, 0])));
-        else if (type === 'Q') s.write(Buffer.concat([msg('C', cstr('SELECT 1')), READY]));
-        else if (type === 'c') s.write(Buffer.concat([msg('C', cstr('COPY')), READY]));
-      }
-    });
-  };
+  return (s: Socket): void => fakeBackend(s, {
+    data: (d, started) => { if (started) fake.received.push(Buffer.from(d)); },
+    started: () => { fake.socket = s; },
+    message: (type, body) => {
+      if (type === 'Q' && body.toString().startsWith('COPY')) s.write(msg('G', Buffer.from([0, 0, 0])));
+      else if (type === 'Q') s.write(Buffer.concat([msg('C', cstr('SELECT 1')), READY]));
+      else if (type === 'c') s.write(Buffer.concat([msg('C', cstr('COPY')), READY]));
+    },
+  });
 }
 
 async function setUp(mode: 'session' | 'transaction') {

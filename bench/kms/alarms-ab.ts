@@ -8,31 +8,18 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { KMSClient, CreateKeyCommand } from '@aws-sdk/client-kms';
-import { SignatureV4 } from '@smithy/signature-v4';
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { HttpRequest } from '@smithy/protocol-http';
+import { BENCH_CREDS, encryptTarget } from './encrypt-target.ts';
 import { forkServer } from '../fork-server.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONCURRENCY ?? 16);
-const creds = { accessKeyId: 'AKIAREKEYBENCH000001', secretAccessKey: 'bench-secret-bench-secret-bench-secret-01' };
-const region = 'us-east-1';
+const creds = BENCH_CREDS;
 
 async function start(label: string, extra: Record<string, string>): Promise<{ child: ChildProcess; port: number; dir: string; body: string; headers: Record<string, string> }> {
   const dir = mkdtempSync(join(tmpdir(), `rekey-bench-${label}-`));
   const env = { ...process.env, REKEY_DATA_DIR: dir, REKEY_PORT: '0', REKEY_LOG_LEVEL: 'error', REKEY_QUOTAS: 'off', REKEY_DEV_ACCESS_KEY_ID: creds.accessKeyId, REKEY_DEV_SECRET_ACCESS_KEY: creds.secretAccessKey, ...extra };
   const child = await forkServer('bench/kms/server-child.ts', [], { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('message', (m: any) => resolve(m.port));
-    child.once('exit', (c) => reject(new Error(`server exited ${c}`)));
-  });
-  const kms = new KMSClient({ endpoint: `http://127.0.0.1:${port}`, region, credentials: creds });
-  const keyId = (await kms.send(new CreateKeyCommand({ Description: 'bench' }))).KeyMetadata!.KeyId!;
-  const body = JSON.stringify({ KeyId: keyId, Plaintext: Buffer.alloc(1024, 7).toString('base64') });
-  const req = new HttpRequest({ method: 'POST', protocol: 'http:', hostname: '127.0.0.1', port, path: '/', body,
-    headers: { host: `127.0.0.1:${port}`, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.Encrypt' } });
-  const headers = (await new SignatureV4({ credentials: creds, region, service: 'kms', sha256: Sha256 }).sign(req)).headers as Record<string, string>;
+  const { port, body, headers } = await encryptTarget(child, 'server');
   return { child, port, dir, body, headers };
 }
 

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 // Test doubles and helpers for the proxy: an in-memory SecretSource the test rotates itself (with
 // the switching window the real secrets service has), a role with a SCRAM verifier, pgbench runs.
 import { spawn } from 'node:child_process';
@@ -116,4 +117,48 @@ export function parsePgbench(r: RunResult): PgbenchResult {
   const aborted = (r.stderr.match(/client \d+ aborted/g) ?? []).length;
   const failed = (failedMatch ? Number(failedMatch[1]) : r.code === 0 ? 0 : NaN) + aborted;
   return { ...r, processed, failed };
+}
+
+/** One PostgreSQL protocol message (type byte, length, body), for the fake servers of the proxy tests. */
+export function pgMessage(type: string, body: Buffer): Buffer {
+  const h = Buffer.alloc(5);
+  h.write(type, 0, 'latin1');
+  h.writeUInt32BE(body.length + 4, 1);
+  return Buffer.concat([h, body]);
+}
+/** A NUL-terminated string field. */
+export const cstr = (s: string): Buffer => Buffer.from(s + '\0', 'utf8');
+/** AuthenticationOk and ReadyForQuery (idle), as a fake server sends them after login. */
+export const AUTH_OK = pgMessage('R', Buffer.from([0, 0, 0, 0]));
+export const READY = pgMessage('Z', Buffer.from('I'));
+
+/**
+ * A fake PostgreSQL server's side of one connection: the start-up packet is answered with
+ * AuthenticationOk and ReadyForQuery, then every whole message goes to `message`. `data` sees the
+ * raw bytes first (with whether the start-up was done); `started` runs once, at the start-up.
+ */
+export function fakeBackend(s: Socket, on: { message(type: string, body: Buffer): void; data?(d: Buffer, started: boolean): void; started?(): void }): void {
+  let buf = Buffer.alloc(0);
+  let started = false;
+  s.setNoDelay(true);
+  s.on('error', () => {});
+  s.on('data', (d: Buffer) => {
+    on.data?.(d, started);
+    buf = Buffer.concat([buf, d]);
+    for (;;) {
+      if (!started) {
+        if (buf.length < 4 || buf.length < buf.readUInt32BE(0)) return;
+        buf = buf.subarray(buf.readUInt32BE(0));
+        started = true;
+        on.started?.();
+        s.write(Buffer.concat([AUTH_OK, READY]));
+        continue;
+      }
+      if (buf.length < 5 || buf.length < 1 + buf.readUInt32BE(1)) return;
+      const type = String.fromCharCode(buf[0]!);
+      const body = buf.subarray(5, 1 + buf.readUInt32BE(1));
+      buf = buf.subarray(1 + buf.readUInt32BE(1));
+      on.message(type, body);
+    }
+  });
 }
