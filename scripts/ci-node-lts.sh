@@ -44,9 +44,11 @@ if [ ! -f "$binding" ]; then
 fi
 echo "node-lts: better-sqlite3 $bs_version built for node $version ($binding); ready after $((SECONDS - started)) s"
 
-# 3. The files (~270 tests, ~90 s here): storage on SQLite and PostgreSQL (the conformance suite,
+# 3. The files (~280 tests, ~90 s here): storage on SQLite and PostgreSQL (the conformance suite,
 # rollback detection, root keys), the crypto core and its vectors, the KMS service, its operations and
-# saved ciphertexts, the AWS SDK against a started server, and every CLI command against a server.
+# saved ciphertexts, the AWS SDK against a started server, and every CLI command against a server;
+# the raw HTTP lane, and the proxy's reused-buffer reads (src/proxy/reused-reads.ts re-makes accepted
+# sockets over their handles: Node internals, so every supported Node line runs these).
 files=(
   src/storage/*.test.ts
   src/crypto/*.test.ts
@@ -54,6 +56,10 @@ files=(
   src/kms/operations/*.test.ts
   test/kms-sdk.test.ts
   test/cli-matrix.test.ts
+  test/raw-lane.test.ts
+  src/proxy/upstream-reads.test.ts
+  test/proxy-client-reads.test.ts
+  test/proxy-backpressure.test.ts
 )
 status=0
 REKEY_SQLITE_BINDING="$binding" "$lts_node" --import tsx --test --test-concurrency=2 "${files[@]}" || status=$?
