@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { RawLane } from '../src/http/raw-lane.ts';
+import { rawLaneOf } from '../src/http/app.ts';
 import type { Protocol, PipelineDeps } from '../src/http/pipeline.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
@@ -69,9 +70,13 @@ test('the lane and the fastify path answer alike: successes, protocol errors, re
     ['secretsmanager.GetSecretValue', '{"SecretId": "missing"}'],
     ['TrentService.ListKeys', '{}', { 'x-amz-date': '20000101T000000Z' }],
   ];
+  const lane = rawLaneOf(s.app)!;
   for (const [target, body, extra] of calls) {
+    const before = lane.served;
     const viaLane = await s.raw(target, body, { headers: { ...extra } });
+    assert.equal(lane.served, before + 1, `${target}: the canonical request went through the lane`);
     const viaFastify = await s.raw(target, body, { headers: { ...extra, ...VIA_FASTIFY } });
+    assert.equal(lane.served, before + 1, `${target}: the charset variant went through fastify`);
     const a = seen(viaLane);
     const b = seen(viaFastify);
     // the content type echoed is the protocol's own, whatever the request sent

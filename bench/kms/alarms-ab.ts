@@ -4,11 +4,11 @@
 // measured alternately (off, on, off, on) so drift on a shared machine hits both.
 // Usage: node --import tsx bench/kms/alarms-ab.ts   (BENCH_SECONDS=5, BENCH_CONCURRENCY=16)
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { BENCH_CREDS, encryptTarget } from './encrypt-target.ts';
+import { BENCH_CREDS, cpuMs, encryptTarget } from './encrypt-target.ts';
 import { forkServer } from '../fork-server.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -21,12 +21,6 @@ async function start(label: string, extra: Record<string, string>): Promise<{ ch
   const child = await forkServer('bench/kms/server-child.ts', [], { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const { port, body, headers } = await encryptTarget(child, 'server');
   return { child, port, dir, body, headers };
-}
-
-/** utime + stime of a process in ms (/proc/<pid>/stat fields 14 and 15, 10 ms ticks). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 async function load(s: { child: ChildProcess; port: number; body: string; headers: Record<string, string> }): Promise<{ rps: number; p99: number; errors: number; cpuUs: number }> {

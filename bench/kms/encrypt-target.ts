@@ -1,6 +1,8 @@
 // A forked rekey bench server made ready for an Encrypt load: its port (reported over IPC), one
-// key, and the signed request (headers and body) autocannon replays. Shared by bench/kms's A/B runs.
+// key, and the signed request (headers and body) autocannon replays; and a process's CPU time.
+// Shared by bench/kms's A/B runs and profile-server.
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { KMSClient, CreateKeyCommand } from '@aws-sdk/client-kms';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '@aws-crypto/sha256-js';
@@ -21,4 +23,10 @@ export async function encryptTarget(child: ChildProcess, label: string): Promise
     headers: { host: `127.0.0.1:${port}`, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.Encrypt' } });
   const headers = (await new SignatureV4({ credentials: BENCH_CREDS, region, service: 'kms', sha256: Sha256 }).sign(req)).headers as Record<string, string>;
   return { port, body, headers };
+}
+
+/** utime + stime of a process in ms (/proc/<pid>/stat fields 14 and 15, 10 ms ticks). */
+export function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }

@@ -6,11 +6,11 @@
 // even ones) so drift on a shared machine hits both. Server CPU µs per request from /proc.
 // Usage: node --import tsx bench/kms/runtime-ab.ts   (BENCH_SECONDS=5, BENCH_CONCURRENCY=64, BENCH_ROUNDS=3)
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { BENCH_CREDS, encryptTarget } from './encrypt-target.ts';
+import { BENCH_CREDS, cpuMs, encryptTarget } from './encrypt-target.ts';
 import { ensureBuilt, ROOT } from '../../scripts/build.mjs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -29,12 +29,6 @@ async function start(label: string, runtime: 'tsx' | 'compiled', extra: Record<s
   const child = fork(script, [], { env, execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const { port, body, headers } = await encryptTarget(child, label);
   return { label, child, port, dir, body, headers };
-}
-
-/** utime + stime of a process in ms (/proc/<pid>/stat fields 14 and 15, 10 ms ticks). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 async function load(s: Server): Promise<{ rps: number; errors: number; cpuUs: number }> {

@@ -184,7 +184,7 @@ export function scrub(message: string, secrets: readonly string[]): string {
 
 const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Adds v to found when it names a key (kms) or a secret (the others), once. */
+/** Adds v to found when it names a key (kms) or a secret (the others); resourceArns drops repeats. */
 function addArn(found: string[], v: unknown, kms: boolean, region: string, accountId: string | undefined): void {
   if (typeof v !== 'string' || v.length === 0 || v.length > 2048) return;
   let arn: string;
@@ -197,7 +197,7 @@ function addArn(found: string[], v: unknown, kms: boolean, region: string, accou
   } else {
     return;
   }
-  if (!found.includes(arn)) found.push(arn);
+  found.push(arn);
 }
 
 /** The resource ARNs a call touched: resolved ones from the server, else what input/output name. */

@@ -68,6 +68,12 @@ export interface AppOptions {
 }
 
 const routeTables = new WeakMap<FastifyInstance, readonly AdminRoute[]>();
+const rawLanes = new WeakMap<FastifyInstance, RawLane>();
+
+/** The raw lane in front of an app's server (test/raw-lane.test.ts counts what it served). */
+export function rawLaneOf(app: FastifyInstance): RawLane | undefined {
+  return rawLanes.get(app);
+}
 
 /** The admin route table an app serves (tests walk it: every route refuses strangers and is audited). */
 export function adminRoutesOf(app: FastifyInstance): readonly AdminRoute[] {
@@ -169,6 +175,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   };
   app.post('/', (req, reply) => serveAwsCall(req, reply, protocols.find((p) => p.accepts(req))!, pipeline));
   lane = new RawLane({ bodyLimitBytes: opts.bodyLimitBytes, protocol: json, deps: pipeline, log: app.log });
+  rawLanes.set(app, lane);
   // while the server closes, fastify answers every request (503, Connection: close)
   app.addHook('preClose', (done) => {
     lane?.close();

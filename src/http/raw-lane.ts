@@ -70,6 +70,8 @@ class RawReply implements WireReply {
 
 export class RawLane {
   private closing = false;
+  /** Requests this lane has taken (tests: which path served a call). */
+  served = 0;
 
   constructor(private readonly opts: RawLaneOptions) {}
 
@@ -89,6 +91,7 @@ export class RawLane {
 
   /** Reads the body (exactly Content-Length bytes: Node's parser holds the client to it) and serves the call. */
   serve(raw: IncomingMessage, res: ServerResponse): void {
+    this.served++;
     const request = new RawRequest(raw, this.opts.log);
     const body = Buffer.allocUnsafe(Number(raw.headers['content-length']));
     let at = 0;

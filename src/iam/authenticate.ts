@@ -3,7 +3,7 @@
 import { UnrecognizedClientException } from '../errors.ts';
 import { INVALID_TOKEN_MESSAGE } from './errors.ts';
 import {
-  checkSigV4Request, checkSigV4Signature, verifyPresignedSigV4Async, verifySigV4Async, type AsyncVerifyOptions, type Credential, type SignedRequest,
+  checkSigV4Request, checkSigV4Signature, verifyPresignedSigV4Async, type AsyncVerifyOptions, type Credential, type SignedRequest,
 } from './sigv4.ts';
 import type { AccessKeyStore, AccessKeyRecord } from './access-keys.ts';
 import type { SessionStore } from './sessions.ts';
@@ -50,41 +50,31 @@ export class Authenticator {
    * (unknown or inactive key, missing or wrong session token, deleted principal),
    * ExpiredTokenException (expired session).
    *
-   * Hot path: when the access key (or session) and its user (or role) are in the identity caches,
-   * the whole check runs synchronously, without a promise or closure per step; otherwise the
-   * records are read (identify) with the same checks in the same order.
+   * The request is checked once (checkSigV4Request); each record (access key or session, then its
+   * user or role) comes from the identity caches when they hold it (peek: no promise, no closure)
+   * and is read from storage otherwise, so a fully cached call runs without awaiting anything.
    */
   async authenticate(req: SignedRequest, o: AuthenticateOptions): Promise<Identity> {
     const checked = checkSigV4Request(req, o);
     const id = checked.auth.accessKeyId;
     if (id.startsWith('ASIA')) {
-      const session = this.sessions.peek(id);
-      if (session === null) throw new UnrecognizedClientException(INVALID_TOKEN_MESSAGE);
-      if (session !== undefined) {
-        const principal = session.type === 'AssumedRole' ? this.principals.peekRole(session.roleName!) : this.principals.peekUser(session.userName!);
-        if (principal !== undefined) {
-          checkSigV4Signature(req, checked, sessionCredential(session, id), o.now);
-          return this.sessionIdentityOf(session, id, principal);
-        }
-      }
-    } else {
-      const key = this.keys.peek(id);
-      // AWS: an inactive key is answered like an unknown one.
-      if (key === null || (key !== undefined && key.status !== 'Active')) throw new UnrecognizedClientException(INVALID_TOKEN_MESSAGE);
-      if (key !== undefined) {
-        if (keyIsRoot(key)) {
-          checkSigV4Signature(req, checked, keyCredential(key, id), o.now);
-          return rootIdentity(key, id);
-        }
-        const user = this.principals.peekUser(userNameOf(key));
-        if (user !== undefined) {
-          checkSigV4Signature(req, checked, keyCredential(key, id), o.now);
-          return this.userIdentityOf(id, user);
-        }
-      }
+      const cached = this.sessions.peek(id);
+      const session = cached !== undefined ? cached : await this.sessions.get(id);
+      checkSigV4Signature(req, checked, session ? sessionCredential(session, id) : undefined, o.now);
+      const s = session!;
+      // (null from a peek: known absent; undefined: not cached)
+      const peeked = s.type === 'AssumedRole' ? this.principals.peekRole(s.roleName!) : this.principals.peekUser(s.userName!);
+      const principal = peeked !== undefined ? peeked : s.type === 'AssumedRole' ? await this.principals.findRole(s.roleName!) : await this.principals.findUser(s.userName!);
+      return this.sessionIdentityOf(s, id, principal);
     }
-    // not all in the caches: read the records (the checks above run again, in the same order)
-    return this.identify((lookup) => verifySigV4Async(req, { region: o.region, service: o.service, now: o.now, skewMs: o.skewMs, lookup }));
+    const cached = this.keys.peek(id);
+    const key = cached !== undefined ? cached : await this.keys.get(id);
+    // AWS: an inactive key is answered like an unknown one.
+    checkSigV4Signature(req, checked, key && key.status === 'Active' ? keyCredential(key, id) : undefined, o.now);
+    if (keyIsRoot(key!)) return rootIdentity(key!, id);
+    const name = userNameOf(key!);
+    const user = this.principals.peekUser(name);
+    return this.userIdentityOf(id, user !== undefined ? user : await this.principals.findUser(name));
   }
 
   /**

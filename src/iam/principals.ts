@@ -79,7 +79,6 @@ export class PrincipalStore {
     return rec;
   }
 
-  /** Cached read (for request handling). */
   /** findUser from the cache only: undefined when not cached (or stale). */
   peekUser(name: string): UserRecord | null | undefined {
     return this.users.peek(name.toLowerCase());
@@ -90,6 +89,7 @@ export class PrincipalStore {
     return this.roles.peek(name.toLowerCase());
   }
 
+  /** Cached read (for request handling). */
   async findUser(name: string): Promise<UserRecord | null> {
     return this.users.get(name.toLowerCase(), async () => (await this.barrier.getJSON<UserRecord>(PATHS.user(name)))?.value ?? null);
   }

@@ -122,8 +122,6 @@ export interface CanonicalInput {
   query: string;
   headers: Headers;
   signedHeaders: readonly string[];
-  /** signedHeaders.join(';') when the caller already has it (the verifier: as the request sent it). */
-  signedHeadersText?: string;
   payloadHash: string;
 }
 
@@ -131,7 +129,7 @@ export interface CanonicalInput {
 export function canonicalRequest(r: CanonicalInput): string | undefined {
   const ch = canonicalHeaders(r.headers, r.signedHeaders);
   if (ch === undefined) return undefined;
-  return `${r.method.toUpperCase()}\n${canonicalPath(r.path)}\n${canonicalQuery(r.query)}\n${ch}\n${r.signedHeadersText ?? r.signedHeaders.join(';')}\n${r.payloadHash}`;
+  return `${r.method.toUpperCase()}\n${canonicalPath(r.path)}\n${canonicalQuery(r.query)}\n${ch}\n${r.signedHeaders.join(';')}\n${r.payloadHash}`;
 }
 
 export function credentialScope(date: string, region: string, service: string): string {

@@ -66,8 +66,6 @@ export interface ParsedAuth {
   region: string;
   service: string;
   signedHeaders: string[];
-  /** The SignedHeaders value as sent (signedHeaders joined with ';'), when the parser kept it. */
-  signedHeadersText?: string;
   signature: string;
 }
 
@@ -86,7 +84,7 @@ function parseCredential(value: string, signedHeaders: string, signature: string
   }
   return {
     accessKeyId: value.slice(0, a), date: value.slice(a + 1, b), region: value.slice(b + 1, c), service: value.slice(c + 1, d),
-    signedHeaders: signedHeaders.split(';'), signedHeadersText: signedHeaders, signature,
+    signedHeaders: signedHeaders.split(';'), signature,
   };
 }
 
@@ -285,7 +283,7 @@ function checkSignature(req: SignedRequest, auth: ParsedAuth, amzDate: string, t
   }
   const canonical = canonicalRequest({
     method: req.method, path: req.path, query: req.query, headers: req.headers,
-    signedHeaders: auth.signedHeaders, signedHeadersText: auth.signedHeadersText, payloadHash: bodyHash,
+    signedHeaders: auth.signedHeaders, payloadHash: bodyHash,
   });
   if (canonical === undefined) throw new InvalidSignatureException(SIG_MISMATCH);
   const scope = credentialScope(auth.date, auth.region, auth.service);

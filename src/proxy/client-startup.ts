@@ -48,6 +48,11 @@ export abstract class ClientStartup {
 
   private listen(socket: Socket): void {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.watch(socket);
+  }
+
+  /** An error or close of the client's socket closes the client. */
+  private watch(socket: Socket): void {
     socket.on('error', () => this.close());
     socket.on('close', () => this.close());
   }
@@ -86,8 +91,7 @@ export abstract class ClientStartup {
       if (this.onData(chunk)) reads.kept = true;
     };
     this.socket = socket;
-    socket.on('error', () => this.close());
-    socket.on('close', () => this.close());
+    this.watch(socket);
   }
 
   private handshake(): void {

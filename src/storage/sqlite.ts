@@ -4,7 +4,7 @@
 // so running it on the event loop is cheaper than a thread hop. The async signatures are the
 // Backend contract, not real concurrency: CAS races resolve in call order.
 import { closeSync, existsSync, openSync } from 'node:fs';
-import Database, { type Statement } from 'better-sqlite3';
+import Database from 'better-sqlite3';
 import {
   type Backend, type Entry, type ListOptions, type Op, type PutOptions, type TransactionOptions,
   CasConflict, asBuffer, checkExpectVersion, checkKey, checkListOptions, checkOps, checkValue, prefixUpperBound,
@@ -32,8 +32,6 @@ export class SqliteBackend implements Backend {
   private readonly db: Database.Database;
   private readonly stmt: ReturnType<typeof prepare>;
   private readonly txn: (ops: readonly Op[]) => void;
-  /** PRAGMA synchronous NORMAL / FULL around a relaxed commit (transaction, durable: false). */
-  private relax: { normal: Statement; full: Statement } | undefined;
 
   constructor(readonly filePath: string) {
     // Values are barrier ciphertexts, but the file still deserves owner-only access. Create it 0600
@@ -116,13 +114,11 @@ export class SqliteBackend implements Backend {
     }
     // WAL + synchronous=NORMAL for this commit only: no fsync at commit. The WAL is append-only, so
     // the next FULL commit's fsync (or a checkpoint, or sync()) makes this one durable too.
-    // (prepared once: db.pragma() prepares its statement on every call)
-    this.relax ??= { normal: this.db.prepare('PRAGMA synchronous = NORMAL'), full: this.db.prepare('PRAGMA synchronous = FULL') };
-    this.relax.normal.run();
+    this.stmt.syncNormal.run();
     try {
       this.txn(ops);
     } finally {
-      this.relax.full.run();
+      this.stmt.syncFull.run();
     }
   }
 
@@ -178,5 +174,8 @@ function prepare(db: Database.Database) {
     delete: db.prepare('DELETE FROM kv WHERE key = ?'),
     deleteAt: db.prepare('DELETE FROM kv WHERE key = ? AND version = ?'),
     list: db.prepare('SELECT key FROM kv WHERE key >= @lo AND key < @hi AND key > @after ORDER BY key LIMIT @limit'),
+    // around a relaxed commit (transaction, durable: false); prepared here, as db.pragma() prepares on every call
+    syncNormal: db.prepare('PRAGMA synchronous = NORMAL'),
+    syncFull: db.prepare('PRAGMA synchronous = FULL'),
   };
 }
